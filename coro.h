@@ -1,0 +1,220 @@
+/* coro.h - resumable C functions (stackless coroutines) in a few macros.
+ *
+ * A coroutine is an ordinary C function that can stop half-way, return to
+ * its caller, and carry on from the same place when it is called again.
+ * Whatever must survive a stop lives in a struct the caller owns (the
+ * "frame"); the function's own locals do not survive.
+ *
+ *     #include "coro.h"
+ *
+ *     typedef struct { coro_t co; int i; } counter_t;   // coro_t first
+ *
+ *     static coro_poll_t count_to_3(counter_t *c) {
+ *         ASYNC_BEGIN(c);
+ *         for (c->i = 1; c->i <= 3; c->i++) {
+ *             printf("%d\n", c->i);
+ *             YIELD();                   // return CORO_PENDING, resume here
+ *         }
+ *         ASYNC_END();                   // CORO_READY from now on
+ *     }
+ *
+ *     counter_t c = {CORO_INIT};
+ *     while (count_to_3(&c) == CORO_PENDING) {}  // prints 1 2 3
+ *
+ * The contract
+ *   - The frame's first member is a coro_t (directly, or as the first member
+ *     of its first member: future.h's future_t starts with one). Set it to
+ *     {CORO_INIT} (or call coro_init) before the first call.
+ *   - ASYNC_BEGIN(frame) opens the body, ASYNC_END() closes it. Between them,
+ *     AWAIT_UNTIL(cond), YIELD() and ASYNC_RETURN(rc) are suspension or exit
+ *     points. Every call after a suspension resumes right after it.
+ *   - A finished coroutine returns CORO_READY on every later call and does
+ *     nothing; coro_done(&co) tells whether it has finished, co.rc holds the
+ *     int it finished with (0 unless ASYNC_RETURN said otherwise).
+ *   - Locals do NOT survive a suspension: keep them in the frame. A local
+ *     declared with an initializer before a suspension point is skipped on
+ *     resume and holds garbage after it. gcc's -Wjump-misses-init flags
+ *     exactly that mistake; compile async code with it.
+ *
+ * The knobs
+ *   CORO_USE_LABELS  define to 1 before including (GCC/Clang only) to resume
+ *                    through computed goto instead of a switch. Then a
+ *                    suspension point may sit inside the user's own switch
+ *                    statement. Default: the portable switch backend, in
+ *                    which a suspension point must not be inside a switch of
+ *                    the coroutine's own body.
+ *   Resume labels come from __COUNTER__ where the compiler has it (GCC,
+ *   Clang, MSVC), so one source line may hold several suspension points and
+ *   one macro may expand to several; __LINE__ is the fallback, with which
+ *   each line may hold at most one.
+ *   co.at records the "file:line" of the last suspension, which makes
+ *   suspended coroutines printable (future.h builds an async backtrace on it).
+ *
+ * Freestanding C99: no libc, no allocation, no global state.
+ */
+#ifndef CORO_H
+#define CORO_H
+
+/* What a coroutine (and, in future.h, every future) returns from a call. */
+typedef enum coro_poll {
+    CORO_PENDING = 0, /* suspended: call again later */
+    CORO_READY = 1    /* finished: the result is in the frame */
+} coro_poll_t;
+
+#if defined(CORO_USE_LABELS) && CORO_USE_LABELS
+#if !defined(__GNUC__)
+#error "CORO_USE_LABELS needs GCC or Clang (labels as values)"
+#endif
+typedef void *coro_pc_t;
+#define CORO_PC_DONE_ ((void *)1)
+#else
+typedef int coro_pc_t;
+#define CORO_PC_DONE_ (-1)
+#endif
+
+/* The resume state a frame keeps. */
+typedef struct coro {
+    coro_pc_t pc;   /* where to resume: 0 = start, CORO_PC_DONE_ = finished */
+    int rc;         /* the result code (futures: 0 or a negative errno) */
+    const char *at; /* "file:line" of the last suspension, or 0 */
+} coro_t;
+
+#define CORO_INIT {0, 0, 0}
+
+static inline void coro_init(coro_t *co) {
+    co->pc = 0;
+    co->rc = 0;
+    co->at = 0;
+}
+
+/* Has the coroutine run to its end (or been stopped)? */
+static inline int coro_done(const coro_t *co) { return co->pc == CORO_PC_DONE_; }
+
+/* Mark a coroutine finished from outside (used when dropping it). */
+static inline void coro_finish(coro_t *co, int rc) {
+    co->pc = CORO_PC_DONE_;
+    co->rc = rc;
+}
+
+/* ---- internals shared by both backends ---------------------------------- */
+
+#define CORO_STR2_(x) #x
+#define CORO_STR_(x) CORO_STR2_(x)
+#define CORO_CAT2_(a, b) a##b
+#define CORO_CAT_(a, b) CORO_CAT2_(a, b)
+#define CORO_HERE_ (__FILE__ ":" CORO_STR_(__LINE__))
+
+/* A fresh label number per use; __COUNTER__ lets one line hold many. */
+#ifdef __COUNTER__
+#define CORO_NEXT_ __COUNTER__
+#else
+#define CORO_NEXT_ __LINE__
+#endif
+
+/* Falling into a case label is the point of Duff's device: tell the
+ * compiler (-Wimplicit-fallthrough is part of -Wextra). */
+#if defined(__has_attribute)
+#if __has_attribute(fallthrough)
+#define CORO_FALLTHROUGH_ __attribute__((fallthrough))
+#endif
+#endif
+#ifndef CORO_FALLTHROUGH_
+#define CORO_FALLTHROUGH_ ((void)0)
+#endif
+
+/* The frame of the coroutine being run, as ASYNC_BEGIN named it. The other
+ * macros find it under this name, so they need no frame argument. */
+#define CORO_SELF_ coro_self_
+
+/* ---- the switch backend (default): Duff's device ------------------------ */
+#if !(defined(CORO_USE_LABELS) && CORO_USE_LABELS)
+
+/* Opens the body: jump to where the last call stopped. */
+#define ASYNC_BEGIN(frame)                                                     \
+    coro_t *const CORO_SELF_ = (coro_t *)(void *)(frame);                      \
+    switch (CORO_SELF_->pc) {                                                  \
+    case 0:
+
+/* Suspension point number n: remember n, and resume at its case label.
+ * The test runs on the first visit and on every resume. */
+#define CORO_WAIT_(cond, n)                                                    \
+    do {                                                                       \
+        CORO_SELF_->pc = (n);                                                  \
+        CORO_SELF_->at = CORO_HERE_;                                           \
+        CORO_FALLTHROUGH_;                                                     \
+    case (n):                                                                  \
+        if (!(cond)) return CORO_PENDING;                                      \
+    } while (0)
+
+/* Closes the body; falling off the end finishes with the current rc. A
+ * finished coroutine's pc matches no case and lands here too. */
+#define ASYNC_END()                                                            \
+    CORO_FALLTHROUGH_;                                                         \
+    default:;                                                                  \
+    }                                                                          \
+    CORO_SELF_->pc = CORO_PC_DONE_;                                            \
+    return CORO_READY
+
+#define CORO_YIELD_(n)                                                         \
+    do {                                                                       \
+        CORO_SELF_->pc = (n);                                                  \
+        CORO_SELF_->at = CORO_HERE_;                                           \
+        return CORO_PENDING;                                                   \
+    case (n):;                                                                 \
+    } while (0)
+
+/* ---- the labels-as-values backend (GCC/Clang, opt-in) ------------------- */
+#else
+
+/* -Wpedantic rightly calls computed goto an extension; say we know. */
+#define CORO_PEDANTIC_OFF_                                                     \
+    _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wpedantic\"")
+#define CORO_PEDANTIC_ON_ _Pragma("GCC diagnostic pop")
+
+#define ASYNC_BEGIN(frame)                                                     \
+    coro_t *const CORO_SELF_ = (coro_t *)(void *)(frame);                      \
+    if (CORO_SELF_->pc == CORO_PC_DONE_) return CORO_READY;                    \
+    CORO_PEDANTIC_OFF_ if (CORO_SELF_->pc) goto *CORO_SELF_->pc;               \
+    CORO_PEDANTIC_ON_ do {                                                     \
+    } while (0)
+
+#define CORO_WAIT_(cond, n)                                                    \
+    do {                                                                       \
+        CORO_PEDANTIC_OFF_ CORO_SELF_->pc = &&CORO_CAT_(coro_l_, n);           \
+        CORO_PEDANTIC_ON_ CORO_SELF_->at = CORO_HERE_;                         \
+        CORO_CAT_(coro_l_, n) :                                                \
+            if (!(cond)) return CORO_PENDING;                                  \
+    } while (0)
+
+#define ASYNC_END()                                                            \
+    CORO_SELF_->pc = CORO_PC_DONE_;                                            \
+    return CORO_READY
+
+#define CORO_YIELD_(n)                                                         \
+    do {                                                                       \
+        CORO_PEDANTIC_OFF_ CORO_SELF_->pc = &&CORO_CAT_(coro_l_, n);           \
+        CORO_PEDANTIC_ON_ CORO_SELF_->at = CORO_HERE_;                         \
+        return CORO_PENDING;                                                   \
+        CORO_CAT_(coro_l_, n) :;                                               \
+    } while (0)
+
+#endif
+
+/* ---- the user-facing suspension and exit points ------------------------- */
+
+/* Suspend until cond is true. cond is tested at once, and again on every
+ * later call; the body goes on the first time it holds. */
+#define AWAIT_UNTIL(cond) CORO_WAIT_(cond, CORO_NEXT_ + 1)
+
+/* Suspend once: return CORO_PENDING now, carry on at the next call. */
+#define YIELD() CORO_YIELD_(CORO_NEXT_ + 1)
+
+/* Finish now with result code `code` (futures: 0 or a negative errno). */
+#define ASYNC_RETURN(code)                                                     \
+    do {                                                                       \
+        CORO_SELF_->rc = (code);                                               \
+        CORO_SELF_->pc = CORO_PC_DONE_;                                        \
+        return CORO_READY;                                                     \
+    } while (0)
+
+#endif /* CORO_H */

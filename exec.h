@@ -1,0 +1,804 @@
+/* exec.h - a single-threaded executor: tasks, timers, an epoll reactor and
+ * wakes from other threads (Linux).
+ *
+ * An executor (exec_t) polls tasks when they are woken, and never otherwise.
+ * A task is a root future plus a 64-byte exec_task_t, both in memory you
+ * provide. The loop runs woken tasks in FIFO order, then looks at I/O and
+ * timers, and sleeps in epoll when nothing is ready.
+ *
+ *     exec_t ex;
+ *     exec_task_t t;
+ *     exec_join_t join;
+ *     fetch_t job;                    // your future
+ *
+ *     exec_init(&ex);
+ *     fetch_init(&job, "a", 100);
+ *     exec_spawn(&ex, &t, &job.fut);  // queued: runs once the loop runs
+ *     ...                             // inside another task:
+ *     exec_join_init(&join, &t);
+ *     AWAIT(cx, &join);               // future_err(&join.fut): job's error
+ *     ...
+ *     int err = exec_block_on(&ex, &main_future.fut);  // #[tokio::main]
+ *     exec_destroy(&ex);              // drops every task still alive
+ *
+ * Lifetimes (caller-owned memory, no hidden allocation)
+ *   exec_t        exec_init .. exec_destroy. Do not move it once initialised.
+ *   exec_task_t   from exec_spawn until the task has finished (exec_run
+ *                 returned, its join handle is ready, or exec_destroy). A
+ *                 finished task may be spawned again.
+ *   the future    the same as its task. It is dropped (cancelled) by
+ *                 exec_abort, exec_shutdown and exec_destroy.
+ *   exec_io_t     exec_io_start .. exec_io_stop (before the fd is closed).
+ *   exec_remote_t exec_remote_init .. exec_remote_close, and no other thread
+ *                 may call exec_remote_wake on it after the close begins.
+ *
+ * The contract
+ *   - One thread polls: exec_run / exec_block_on and everything that touches
+ *     tasks run on the executor's thread. Only exec_remote_wake may be called
+ *     from other threads.
+ *   - A wake is idempotent: a task is queued at most once, and a wake of a
+ *     finished task does nothing.
+ *   - Fairness: the ready queue is FIFO; each poll of a task gets a budget of
+ *     EXEC_BUDGET units that leaf futures spend (future_coop_spend), and the
+ *     loop looks at I/O and timers at least every EXEC_POLLS_PER_TURN polls.
+ *     A task that keeps waking itself cannot starve the others.
+ *   - Timers: the clock is read once per loop turn. exec_clock_pause stops
+ *     it; then time moves only when nothing is runnable and no blocking job
+ *     is running: it jumps to the next timer deadline (tokio's
+ *     time::pause). Timer tests then run in microseconds, always alike.
+ *   - A stall is reported: when tasks are alive but nothing (no timer, no
+ *     fd, no remote handle, no blocking job) can ever wake them, exec_run
+ *     and exec_block_on return -EDEADLK and print each stuck task's async
+ *     backtrace to ex->log (stderr by default; 0 silences it).
+ *
+ * Errors: -EBUSY spawning a task that is alive; -ECANCELED from a join
+ * handle whose task was aborted or shut down, and from spawn during
+ * shutdown; -EDEADLK as above and from a nested exec_run / exec_block_on;
+ * -EINVAL joining a task never spawned; exec_init returns -errno (EMFILE,
+ * ENFILE, ENOMEM) when it cannot get its epoll or eventfd.
+ *
+ * The knobs: EXEC_BUDGET (128), EXEC_POLLS_PER_TURN (61), EXEC_MAX_EVENTS
+ * (256): define before including to change them.
+ *
+ * Build: Linux, GCC or Clang (their __atomic builtins), pthreads. exec.h
+ * defines _GNU_SOURCE; include it before any system header, or compile
+ * with -D_GNU_SOURCE.
+ */
+#ifndef EXEC_H
+#define EXEC_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+
+#include "future.h"
+#include "timer.h"
+
+#ifndef CLOCK_MONOTONIC
+#error "exec.h needs POSIX clocks: compile with -D_GNU_SOURCE or include exec.h before any system header"
+#endif
+
+#ifndef EXEC_BUDGET
+#define EXEC_BUDGET 128
+#endif
+#ifndef EXEC_POLLS_PER_TURN
+#define EXEC_POLLS_PER_TURN 61
+#endif
+#ifndef EXEC_MAX_EVENTS
+#define EXEC_MAX_EVENTS 256
+#endif
+
+/* Atomics shared with other threads, through the GCC/Clang builtins so the
+ * header reads the same as C and as C++. Sequentially consistent: the park
+ * protocol below depends on it. */
+#define EXEC_LOAD_(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
+#define EXEC_STORE_(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
+#define EXEC_XCHG_(p, v) __atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
+#define EXEC_CAS_(p, old, v)                                                   \
+    __atomic_compare_exchange_n((p), (old), (v), 1, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)
+#define EXEC_ADD_(p, v) __atomic_add_fetch((p), (v), __ATOMIC_SEQ_CST)
+
+typedef struct exec exec_t;
+typedef struct exec_task exec_task_t;
+
+/* Task states (bits). */
+enum {
+    EXEC_TASK_LIVE_ = 1,    /* spawned and not finished */
+    EXEC_TASK_QUEUED_ = 2,  /* on the ready queue */
+    EXEC_TASK_DONE_ = 4,    /* finished: err holds the result */
+    EXEC_TASK_ABORT_ = 8,   /* abort requested: drop at the next turn */
+    EXEC_TASK_BOXED_ = 16,  /* storage from exec_spawn_detached: freed at the end */
+    EXEC_TASK_RUNNING_ = 32,/* being polled or dropped */
+    EXEC_TASK_NOTIFIED_ = 64/* woken while running: queue it after the poll */
+};
+
+/* A task: 64 bytes beside its future, in memory the caller owns. */
+struct exec_task {
+    future_waker_t waker;       /* the task's waker (first member) */
+    exec_task_t *next;          /* in the ready queue */
+    exec_task_t *prev_live;     /* in the live list, which shutdown walks */
+    exec_task_t *next_live;
+    exec_t *ex;
+    future_t *fut;              /* the root future */
+    future_waker_t *joiner;     /* the join handle waiting for it, or 0 */
+    int err;                    /* the result, once done */
+    unsigned state;             /* EXEC_TASK_* bits */
+};
+
+/* A handle that other threads use to wake a future on this executor
+ * (libuv's uv_async_t). Many wakes before the executor gets to it count as
+ * one. */
+typedef struct exec_remote {
+    struct exec_remote *next; /* in the executor's remote queue */
+    exec_t *ex;
+    future_waker_t *waker;    /* who to wake, set on the executor thread */
+    int pending;              /* queued and not yet delivered (atomic) */
+} exec_remote_t;
+
+/* An fd registered with the reactor, edge-triggered, once. */
+enum { EXEC_IO_READ = 1, EXEC_IO_WRITE = 2 };
+
+typedef struct exec_io {
+    int fd;
+    unsigned ready;           /* EXEC_IO_* seen and not yet used up */
+    future_waker_t *reader;   /* waiting for EXEC_IO_READ, or 0 */
+    future_waker_t *writer;   /* waiting for EXEC_IO_WRITE, or 0 */
+    exec_t *ex;
+} exec_io_t;
+
+typedef struct exec_stats {
+    uint64_t polls;     /* task polls */
+    uint64_t turns;     /* loop turns */
+    uint64_t parks;     /* times the loop slept in epoll */
+    uint64_t io_checks; /* non-blocking epoll checks while busy */
+    uint64_t remote;    /* remote wakes delivered */
+    uint64_t efd_writes;/* eventfd writes by other threads (atomic) */
+} exec_stats_t;
+
+struct exec {
+    exec_task_t *head, *tail;  /* the ready queue, FIFO */
+    exec_task_t *live;         /* every live task, for shutdown */
+    size_t nlive;
+    exec_task_t *current;      /* the task being polled, or 0 */
+    timer_wheel_t timers;
+    int epfd, efd;
+    size_t nio;                /* fds registered */
+    size_t nremote;            /* remote handles open */
+    size_t holds;              /* clock holds (blocking jobs running) */
+    exec_remote_t *remote;     /* the remote queue: a lock-free stack (atomic) */
+    int parked;                /* in epoll_wait (atomic) */
+    int efd_signalled;         /* eventfd written, not yet read (atomic) */
+    int paused;                /* the clock is paused */
+    int64_t clock_offset;      /* ns added to CLOCK_MONOTONIC */
+    int running;               /* inside exec_run / exec_block_on */
+    int closing;               /* shutting down: spawn refused */
+    int no_pwait2;             /* the kernel lacks epoll_pwait2 */
+    pthread_t owner;           /* the thread running the loop */
+    FILE *log;                 /* where stalls are reported, or 0 */
+    exec_stats_t stats;
+    exec_task_t main_task;     /* exec_block_on's task */
+};
+
+/* ---- the clock ---------------------------------------------------------- */
+
+static inline uint64_t exec_clock_read_(const exec_t *ex) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + ex->clock_offset);
+}
+
+/* The loop's idea of now (ns), as timers see it. */
+static inline uint64_t exec_now(const exec_t *ex) { return ex->timers.now; }
+
+/* Read the clock and fire due timers (uv_update_time). The loop does this
+ * once per turn; a task that ran long may call it to make "now" fresh. */
+static inline void exec_update_time(exec_t *ex) {
+    if (!ex->paused) timer_wheel_advance(&ex->timers, exec_clock_read_(ex));
+}
+
+/* Stop the clock (tokio::time::pause). */
+static inline void exec_clock_pause(exec_t *ex) {
+    exec_update_time(ex);
+    ex->paused = 1;
+}
+
+/* Start it again from where it stands. */
+static inline void exec_clock_resume(exec_t *ex) {
+    struct timespec ts;
+    if (!ex->paused) return;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ex->clock_offset =
+        (int64_t)ex->timers.now - ((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+    ex->paused = 0;
+}
+
+/* Move the clock forward by ns and fire what comes due (tokio's
+ * time::advance). Works paused or not. */
+static inline void exec_clock_advance(exec_t *ex, uint64_t ns) {
+    ex->clock_offset += (int64_t)ns;
+    timer_wheel_advance(&ex->timers, timer_add_sat(ex->timers.now, ns));
+}
+
+/* While held, the paused clock does not jump (a blocking job is running). */
+static inline void exec_clock_hold(exec_t *ex) { ex->holds++; }
+static inline void exec_clock_release(exec_t *ex) { ex->holds--; }
+
+/* ---- the ready queue and task wakes ------------------------------------ */
+
+static inline void exec_push_(exec_t *ex, exec_task_t *t) {
+    t->state |= EXEC_TASK_QUEUED_;
+    t->next = 0;
+    if (ex->tail) ex->tail->next = t;
+    else ex->head = t;
+    ex->tail = t;
+}
+
+/* Take t off the ready queue wherever it is: O(queue length), used only
+ * when a queued task is aborted. */
+static inline void exec_unqueue_(exec_t *ex, exec_task_t *t) {
+    exec_task_t **p = &ex->head, *prev = 0;
+    while (*p != t) prev = *p, p = &(*p)->next;
+    *p = t->next;
+    if (ex->tail == t) ex->tail = prev;
+    t->state &= ~(unsigned)EXEC_TASK_QUEUED_;
+}
+
+static inline exec_task_t *exec_pop_(exec_t *ex) {
+    exec_task_t *t = ex->head;
+    ex->head = t->next;
+    if (!ex->head) ex->tail = 0;
+    t->state &= ~(unsigned)EXEC_TASK_QUEUED_;
+    return t;
+}
+
+/* The task waker: queue the task, at most once, unless it is finished. A
+ * task woken while it runs is queued after its poll, and only if that poll
+ * left it pending: so a finished task is never on the queue, and its memory
+ * is the caller's again as soon as it is done. */
+static inline void exec_task_wake_(future_waker_t *w) {
+    exec_task_t *t = (exec_task_t *)(void *)w;
+    if ((t->state & (EXEC_TASK_LIVE_ | EXEC_TASK_QUEUED_)) != EXEC_TASK_LIVE_) return;
+    if (t->state & EXEC_TASK_RUNNING_) t->state |= EXEC_TASK_NOTIFIED_;
+    else if (!t->ex->closing) exec_push_(t->ex, t);
+}
+
+/* ---- tasks -------------------------------------------------------------- */
+
+/* A task that is not alive: ready for exec_spawn. (Zeroed memory is too.) */
+static inline void exec_task_init(exec_task_t *t) { memset(t, 0, sizeof *t); }
+
+static inline int exec_task_done(const exec_task_t *t) {
+    return (t->state & EXEC_TASK_DONE_) != 0;
+}
+
+/* The task's result once done: its future's error, or -ECANCELED. */
+static inline int exec_task_err(const exec_task_t *t) { return t->err; }
+
+/* The executor a future is polled by (from its context). */
+static inline exec_t *exec_of(const future_cx_t *cx) { return (exec_t *)cx->exec; }
+
+static inline int exec_on_loop_thread_(const exec_t *ex) {
+    return !ex->running || pthread_equal(ex->owner, pthread_self());
+}
+
+static inline void exec_finish_(exec_t *ex, exec_task_t *t, int err);
+
+/* Start fut as a task in storage t; it runs once the loop runs. */
+static inline int exec_spawn(exec_t *ex, exec_task_t *t, future_t *fut) {
+    if (t->state & EXEC_TASK_LIVE_) {
+        FUTURE_MISUSE("exec_spawn: the task is already spawned and alive; give "
+                      "each live task its own exec_task_t");
+        return -EBUSY;
+    }
+    if (!fut) return -EINVAL;
+#ifndef NDEBUG
+    if (!exec_on_loop_thread_(ex)) {
+        FUTURE_MISUSE("exec_spawn from another thread: only the loop's thread "
+                      "may spawn; wake a task there with exec_remote_wake");
+        return -EPERM;
+    }
+#endif
+    t->waker.wake = exec_task_wake_;
+    t->ex = ex;
+    t->fut = fut;
+    t->joiner = 0;
+    t->err = 0;
+    t->state = (t->state & EXEC_TASK_BOXED_) | EXEC_TASK_LIVE_;
+    if (ex->closing) { /* as tokio: a task spawned on a dying runtime is dropped */
+        exec_finish_(ex, t, -ECANCELED);
+        return -ECANCELED;
+    }
+    t->prev_live = 0;
+    t->next_live = ex->live;
+    if (ex->live) ex->live->prev_live = t;
+    ex->live = t;
+    ex->nlive++;
+    exec_push_(ex, t);
+    return 0;
+}
+
+/* Storage for exec_spawn_detached: the task and the callback. */
+typedef struct exec_boxed_ {
+    exec_task_t task;
+    void (*done)(future_t *fut, int err, void *arg);
+    void *arg;
+} exec_boxed_t_;
+
+/* Heap-backed convenience: spawn fut with task storage from malloc, and no
+ * join handle (a detached task). When the task finishes or is dropped,
+ * done(fut, err, arg) is called (free the frame there) and the storage is
+ * freed. -ENOMEM if malloc fails. */
+static inline int exec_spawn_detached(exec_t *ex, future_t *fut,
+                                      void (*done)(future_t *, int, void *), void *arg) {
+    exec_boxed_t_ *b = (exec_boxed_t_ *)malloc(sizeof *b);
+    if (!b) return -ENOMEM;
+    memset(b, 0, sizeof *b);
+    b->task.state = EXEC_TASK_BOXED_;
+    b->done = done;
+    b->arg = arg;
+    return exec_spawn(ex, &b->task, fut);
+}
+
+#if defined(__GNUC__)
+#define EXEC_NOINLINE_ __attribute__((noinline))
+#else
+#define EXEC_NOINLINE_
+#endif
+
+/* The end of an exec_spawn_detached task: tell its owner, free the box.
+ * (Out of line: it is rare, and only boxed tasks ever get here.) */
+static inline EXEC_NOINLINE_ void exec_boxed_release_(exec_task_t *t, int err) {
+    exec_boxed_t_ *b = (exec_boxed_t_ *)(void *)t;
+    if (b->done) b->done(t->fut, err, b->arg);
+    free(b);
+}
+
+/* Mark t finished with err: out of the live list, its joiner woken, its
+ * storage freed if it was exec_spawn_detached's. t is not on the queue. */
+static inline void exec_finish_(exec_t *ex, exec_task_t *t, int err) {
+    if (t->state & EXEC_TASK_LIVE_) {
+        if (t->prev_live) t->prev_live->next_live = t->next_live;
+        else ex->live = t->next_live;
+        if (t->next_live) t->next_live->prev_live = t->prev_live;
+        ex->nlive--;
+    }
+    t->prev_live = t->next_live = 0;
+    t->err = err;
+    t->state = (t->state & EXEC_TASK_BOXED_) | EXEC_TASK_DONE_;
+    future_wake(t->joiner);
+    t->joiner = 0;
+    if (t->state & EXEC_TASK_BOXED_) exec_boxed_release_(t, err);
+}
+
+/* Drop a task's future and finish it with -ECANCELED. While its futures
+ * are dropped it counts as running, so a wake it gives itself is ignored. */
+static inline void exec_cancel_(exec_t *ex, exec_task_t *t) {
+    t->state |= EXEC_TASK_RUNNING_;
+    future_drop(t->fut);
+    exec_finish_(ex, t, -ECANCELED);
+}
+
+/* Poll one task that came off the ready queue. */
+static inline void exec_poll_task_(exec_t *ex, exec_task_t *t) {
+    int budget = EXEC_BUDGET;
+    future_cx_t cx;
+    coro_poll_t r;
+    cx.waker = &t->waker;
+    cx.timers = &ex->timers;
+    cx.exec = ex;
+    cx.budget = &budget;
+    ex->current = t;
+    t->state |= EXEC_TASK_RUNNING_;
+    ex->stats.polls++;
+    r = future_poll(t->fut, &cx);
+    ex->current = 0;
+    if (r == CORO_READY) {
+        exec_finish_(ex, t, t->fut->co.rc);
+        return;
+    }
+    if (t->state & EXEC_TASK_ABORT_) { /* it aborted itself while running */
+        exec_cancel_(ex, t);
+        return;
+    }
+    if (t->state & EXEC_TASK_NOTIFIED_) exec_push_(ex, t);
+    t->state &= ~(unsigned)(EXEC_TASK_RUNNING_ | EXEC_TASK_NOTIFIED_);
+}
+
+/* Cancel t now: its future is dropped (releasing everything it
+ * registered), the task finishes with -ECANCELED and its joiner is woken;
+ * on return its memory is the caller's again. A task that aborts itself is
+ * dropped when its poll returns instead. Aborting a finished task does
+ * nothing. (tokio's JoinHandle::abort, done at once.) */
+static inline void exec_abort(exec_task_t *t) {
+    if (!(t->state & EXEC_TASK_LIVE_)) return;
+    if (t->state & EXEC_TASK_RUNNING_) {
+        t->state |= EXEC_TASK_ABORT_;
+        return;
+    }
+    if (t->state & EXEC_TASK_QUEUED_) exec_unqueue_(t->ex, t);
+    exec_cancel_(t->ex, t);
+}
+
+/* ---- join handles ------------------------------------------------------- */
+
+/* A future that waits for a task and yields its result (tokio's
+ * JoinHandle). Dropping it before the task is done aborts the task, as
+ * drop is cancellation everywhere here (tokio-util's AbortOnDropHandle):
+ * the task's memory is yours, so it must not outlive the frame that joins
+ * it. A task that should outlive its spawner is simply not joined (or
+ * spawned with exec_spawn_detached). One join handle at a time may wait
+ * for a task; once the task is done, any may read its result. */
+typedef struct exec_join {
+    future_t fut;
+    exec_task_t *task;
+    future_waker_t *waiting; /* the waker we left in task->joiner */
+} exec_join_t;
+
+static inline coro_poll_t exec_join_poll_(future_t *self, future_cx_t *cx) {
+    exec_join_t *j = (exec_join_t *)(void *)self;
+    exec_task_t *t = j->task;
+    if (t->state & EXEC_TASK_DONE_) {
+        if (!future_coop_spend(cx)) return CORO_PENDING;
+        j->waiting = 0;
+        return future_finish(self, t->err);
+    }
+    if (!(t->state & EXEC_TASK_LIVE_)) {
+        FUTURE_MISUSE("exec_join on a task that was never spawned: spawn it first");
+        return future_finish(self, -EINVAL);
+    }
+    if (t->joiner && t->joiner != j->waiting) {
+        FUTURE_MISUSE("two join handles wait for one task: await it from one place");
+        return future_finish(self, -EBUSY);
+    }
+    t->joiner = j->waiting = cx->waker;
+    return CORO_PENDING;
+}
+
+static inline void exec_join_drop_(future_t *self) {
+    exec_join_t *j = (exec_join_t *)(void *)self;
+    if (j->waiting && j->task->joiner == j->waiting) j->task->joiner = 0;
+    j->waiting = 0;
+    exec_abort(j->task);
+}
+
+static inline void exec_join_init(exec_join_t *j, exec_task_t *t) {
+    future_init(&j->fut, exec_join_poll_, exec_join_drop_);
+    j->task = t;
+    j->waiting = 0;
+}
+
+/* ---- wakes from other threads ------------------------------------------- */
+
+/* On the executor thread: a handle other threads can wake us through. */
+static inline void exec_remote_init(exec_remote_t *r, exec_t *ex) {
+    r->next = 0;
+    r->ex = ex;
+    r->waker = 0;
+    r->pending = 0;
+    ex->nremote++;
+}
+
+/* On the executor thread: whom the next wake is for (usually cx->waker). */
+static inline void exec_remote_set_waker(exec_remote_t *r, future_waker_t *w) { r->waker = w; }
+
+/* From any thread: wake the registered waker on the executor's thread. A
+ * lock-free push; the eventfd is written only if the executor is asleep,
+ * and only once however many threads wake it. Never blocks. */
+static inline void exec_remote_wake(exec_remote_t *r) {
+    exec_t *ex = r->ex;
+    exec_remote_t *old;
+    if (EXEC_XCHG_(&r->pending, 1)) return; /* already on its way */
+    old = EXEC_LOAD_(&ex->remote);
+    do {
+        r->next = old;
+    } while (!EXEC_CAS_(&ex->remote, &old, r));
+    /* Seen after our push: if the loop parked before seeing the push, it
+     * had set parked first, and we see it here (both seq_cst). */
+    if (EXEC_LOAD_(&ex->parked) && !EXEC_XCHG_(&ex->efd_signalled, 1)) {
+        uint64_t one = 1;
+        ssize_t n;
+        EXEC_ADD_(&ex->stats.efd_writes, 1);
+        n = write(ex->efd, &one, sizeof one); /* EAGAIN: already readable */
+        (void)n;
+    }
+}
+
+/* Deliver every remote wake queued so far, in the order they came. */
+static inline void exec_drain_remote_(exec_t *ex) {
+    exec_remote_t *l, *fifo = 0;
+    if (!EXEC_LOAD_(&ex->remote)) return;
+    l = EXEC_XCHG_(&ex->remote, (exec_remote_t *)0);
+    while (l) { /* the stack is newest first: reverse it */
+        exec_remote_t *next = l->next;
+        l->next = fifo;
+        fifo = l;
+        l = next;
+    }
+    while (fifo) {
+        exec_remote_t *r = fifo;
+        future_waker_t *w = r->waker;
+        fifo = r->next;
+        EXEC_STORE_(&r->pending, 0); /* from here another wake may queue it */
+        ex->stats.remote++;
+        future_wake(w);
+    }
+}
+
+/* On the executor thread, once no other thread will wake r any more: make
+ * sure r is not queued, so its memory may go. */
+static inline void exec_remote_close(exec_remote_t *r) {
+    r->waker = 0;
+    while (EXEC_LOAD_(&r->pending)) {
+        exec_drain_remote_(r->ex); /* it may still be mid-push: then retry */
+        if (EXEC_LOAD_(&r->pending)) sched_yield();
+    }
+    r->ex->nremote--;
+}
+
+/* ---- the reactor -------------------------------------------------------- */
+
+/* Register fd, edge-triggered for reading and writing, once for its life.
+ * Returns 0 or -errno (epoll_ctl's). */
+static inline int exec_io_start(exec_t *ex, exec_io_t *io, int fd) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    io->fd = fd;
+    io->ready = 0;
+    io->reader = io->writer = 0;
+    io->ex = ex;
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.ptr = io;
+    if (epoll_ctl(ex->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) return -errno;
+    ex->nio++;
+    return 0;
+}
+
+/* Deregister (before closing the fd). Anyone still waiting is woken. */
+static inline int exec_io_stop(exec_io_t *io) {
+    struct epoll_event ev;
+    int rc = 0;
+    if (!io->ex) return 0;
+    memset(&ev, 0, sizeof ev);
+    if (epoll_ctl(io->ex->epfd, EPOLL_CTL_DEL, io->fd, &ev) < 0) rc = -errno;
+    io->ex->nio--;
+    io->ex = 0;
+    future_wake(io->reader);
+    future_wake(io->writer);
+    io->reader = io->writer = 0;
+    return rc;
+}
+
+/* Is the fd ready in direction dir (EXEC_IO_READ or _WRITE)? If not, the
+ * caller's waker is kept and woken at the next edge. */
+static inline coro_poll_t exec_io_poll(exec_io_t *io, future_cx_t *cx, unsigned dir) {
+    if (io->ready & dir) return CORO_READY;
+    if (dir & EXEC_IO_READ) io->reader = cx->waker;
+    else io->writer = cx->waker;
+    return CORO_PENDING;
+}
+
+/* The operation returned EAGAIN: the readiness is used up until next edge. */
+static inline void exec_io_clear(exec_io_t *io, unsigned dir) { io->ready &= ~dir; }
+
+/* A future waiting on io is being dropped: forget its waker. */
+static inline void exec_io_forget(exec_io_t *io, unsigned dir) {
+    if (dir & EXEC_IO_READ) io->reader = 0;
+    if (dir & EXEC_IO_WRITE) io->writer = 0;
+}
+
+static inline void exec_dispatch_(exec_t *ex, struct epoll_event *evs, int n) {
+    int i;
+    for (i = 0; i < n; i++) {
+        exec_io_t *io = (exec_io_t *)evs[i].data.ptr;
+        uint32_t e = evs[i].events;
+        if (evs[i].data.ptr == (void *)&ex->efd) { /* a remote wake */
+            uint64_t v;
+            ssize_t r = read(ex->efd, &v, sizeof v);
+            (void)r;
+            EXEC_STORE_(&ex->efd_signalled, 0);
+            continue;
+        }
+        if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+            io->ready |= EXEC_IO_READ;
+            future_wake(io->reader);
+        }
+        if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
+            io->ready |= EXEC_IO_WRITE;
+            future_wake(io->writer);
+        }
+    }
+}
+
+/* Wait for events for up to timeout_ns (-1: forever, 0: just look). */
+static inline void exec_epoll_(exec_t *ex, int64_t timeout_ns) {
+    struct epoll_event evs[EXEC_MAX_EVENTS];
+    int n = 0;
+    if (timeout_ns != 0) {
+        EXEC_STORE_(&ex->parked, 1);
+        if (EXEC_LOAD_(&ex->remote)) timeout_ns = 0; /* a wake came: don't sleep */
+        else ex->stats.parks++;
+    }
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+    if (!ex->no_pwait2) {
+        struct timespec ts;
+        ts.tv_sec = (time_t)(timeout_ns / 1000000000);
+        ts.tv_nsec = (long)(timeout_ns % 1000000000);
+        n = epoll_pwait2(ex->epfd, evs, EXEC_MAX_EVENTS, timeout_ns < 0 ? 0 : &ts, 0);
+        if (n < 0 && errno == ENOSYS) ex->no_pwait2 = 1;
+    }
+    if (ex->no_pwait2)
+#endif
+    { /* whole milliseconds, rounded up: never early */
+        int ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000);
+        n = epoll_wait(ex->epfd, evs, EXEC_MAX_EVENTS, ms);
+    }
+    EXEC_STORE_(&ex->parked, 0);
+    if (n > 0) exec_dispatch_(ex, evs, n);
+}
+
+/* ---- the loop ----------------------------------------------------------- */
+
+static inline void exec_trace_line_(void *ctx, int depth, const future_t *f) {
+    fprintf((FILE *)ctx, "%*s%s\n", 4 + 2 * depth, "",
+            f->co.at ? f->co.at : "(not started)");
+}
+
+/* Print every live task with its async backtrace: where each future in the
+ * chain is suspended, outermost first. */
+static inline void exec_dump(const exec_t *ex, FILE *out) {
+    const exec_task_t *t;
+    for (t = ex->live; t; t = t->next_live) {
+        fprintf(out, "  task %p%s\n", (const void *)t,
+                t->state & EXEC_TASK_QUEUED_ ? " (queued)" : "");
+        future_trace(t->fut, 0, exec_trace_line_, out);
+    }
+}
+
+/* Nothing is runnable. Wait for I/O, timers or remote wakes, or jump the
+ * paused clock. -EDEADLK if nothing could ever wake a task again. */
+static inline int exec_idle_(exec_t *ex) {
+    uint64_t next = timer_wheel_next(&ex->timers);
+    int64_t timeout;
+    if (ex->paused && !ex->holds) {
+        if (ex->nio) exec_epoll_(ex, 0); /* I/O that is already there first */
+        exec_drain_remote_(ex);
+        if (ex->head) return 0;
+        if (next != TIMER_NEVER) {
+            timer_wheel_advance(&ex->timers, next); /* jump to the deadline */
+            return 0;
+        }
+    }
+    if (next == TIMER_NEVER && !ex->nio && !ex->nremote && !ex->holds) {
+        if (ex->log) {
+            fprintf(ex->log, "exec: %zu task(s) wait, but nothing can wake them "
+                             "(no timer, fd, remote handle or blocking job):\n",
+                    ex->nlive);
+            exec_dump(ex, ex->log);
+        }
+        return -EDEADLK;
+    }
+    if (ex->paused || next == TIMER_NEVER) timeout = -1;
+    else timeout = next > ex->timers.now ? (int64_t)(next - ex->timers.now) : 0;
+    exec_epoll_(ex, timeout);
+    exec_update_time(ex);
+    exec_drain_remote_(ex);
+    return 0;
+}
+
+/* One turn: run up to EXEC_POLLS_PER_TURN woken tasks, then look at remote
+ * wakes, I/O (only if there are fds: no syscall otherwise) and timers. */
+static inline int exec_turn_(exec_t *ex) {
+    int n;
+    ex->stats.turns++;
+    for (n = 0; n < EXEC_POLLS_PER_TURN && ex->head; n++) exec_poll_task_(ex, exec_pop_(ex));
+    exec_drain_remote_(ex);
+    if (!ex->head) return ex->nlive ? exec_idle_(ex) : 0;
+    if (ex->nio) {
+        ex->stats.io_checks++;
+        exec_epoll_(ex, 0);
+    }
+    exec_update_time(ex);
+    return 0;
+}
+
+static inline int exec_enter_(exec_t *ex) {
+    if (ex->running) {
+        FUTURE_MISUSE("exec_run / exec_block_on called from inside a task: AWAIT "
+                      "the future (or spawn it) instead");
+        return -EDEADLK;
+    }
+    ex->running = 1;
+    ex->owner = pthread_self();
+    exec_update_time(ex);
+    return 0;
+}
+
+/* Run until no task is left. 0, or -EDEADLK (see the contract). */
+static inline int exec_run(exec_t *ex) {
+    int rc = exec_enter_(ex);
+    if (rc) return rc;
+    while (ex->nlive && !rc) rc = exec_turn_(ex);
+    ex->running = 0;
+    return rc;
+}
+
+/* Run fut to completion on this thread and return its error (the
+ * #[tokio::main] of C). Spawned tasks run meanwhile; those still alive when
+ * fut finishes stay for the next run or for exec_destroy. On a stall fut is
+ * dropped and -EDEADLK returned. */
+static inline int exec_block_on(exec_t *ex, future_t *fut) {
+    exec_task_t *t = &ex->main_task;
+    int rc = exec_enter_(ex);
+    if (rc) return rc;
+    t->state = 0;
+    rc = exec_spawn(ex, t, fut);
+    while (!rc && !(t->state & EXEC_TASK_DONE_)) rc = exec_turn_(ex);
+    if (rc == -EDEADLK) exec_cancel_(ex, t);
+    ex->running = 0;
+    return rc ? rc : t->err;
+}
+
+/* Drop every live task (each finishes with -ECANCELED) and forget pending
+ * wakes. Tasks spawned while this runs are dropped at once. The executor
+ * stays usable afterwards. */
+static inline void exec_shutdown(exec_t *ex) {
+    if (ex->current) {
+        FUTURE_MISUSE("exec_shutdown from inside a task: return from the task "
+                      "and shut down after exec_run / exec_block_on");
+        return;
+    }
+    ex->closing = 1; /* from here wakes queue nothing */
+    while (ex->head) exec_pop_(ex);
+    while (ex->live) exec_cancel_(ex, ex->live);
+    exec_drain_remote_(ex);
+    ex->closing = 0;
+}
+
+/* Set up an executor: its epoll instance, its eventfd, its timer wheel.
+ * 0, or -errno (EMFILE, ENFILE, ENOMEM) with nothing left open. */
+static inline int exec_init(exec_t *ex) {
+    struct epoll_event ev;
+    memset(ex, 0, sizeof *ex);
+    ex->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (ex->epfd < 0) return -errno;
+    ex->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (ex->efd < 0) {
+        int e = -errno;
+        close(ex->epfd);
+        return e;
+    }
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN;
+    ev.data.ptr = &ex->efd;
+    if (epoll_ctl(ex->epfd, EPOLL_CTL_ADD, ex->efd, &ev) < 0) {
+        int e = -errno;
+        close(ex->efd);
+        close(ex->epfd);
+        return e;
+    }
+    timer_wheel_init(&ex->timers, exec_clock_read_(ex));
+    ex->log = stderr;
+    return 0;
+}
+
+/* Shut down, then release the executor's fds. */
+static inline void exec_destroy(exec_t *ex) {
+    exec_shutdown(ex);
+    close(ex->efd);
+    close(ex->epfd);
+    ex->efd = ex->epfd = -1;
+}
+
+#endif /* EXEC_H */

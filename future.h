@@ -1,0 +1,519 @@
+/* future.h - lazy futures, wakers and combinators for C (Rust's Future, in C).
+ *
+ * A future is a frame struct that starts with a future_t, plus a poll
+ * function. Making one runs nothing: only polling does. Polling returns
+ * CORO_READY (the result is in the frame, the error in future_err) or
+ * CORO_PENDING, and a pending future has arranged to wake cx->waker when it
+ * is worth polling again. Async functions are written with coro.h's macros
+ * plus AWAIT, which polls a child future that lives inside the parent's own
+ * frame: awaiting allocates nothing.
+ *
+ *     typedef struct {
+ *         future_t fut;            // header first
+ *         int n;                   // argument
+ *         timer_sleep_t nap;       // a child future (timer.h), in the frame
+ *     } twice_t;
+ *
+ *     static coro_poll_t twice_poll(future_t *self, future_cx_t *cx) {
+ *         twice_t *f = (twice_t *)self;
+ *         ASYNC_BEGIN(f);
+ *         timer_sleep_init(&f->nap, 10 * TIMER_MS);  // lazy: nothing runs
+ *         AWAIT(cx, &f->nap);                        // pending until it fires
+ *         f->n *= 2;
+ *         ASYNC_END();
+ *     }
+ *     // twice_t t = {0}; future_init(&t.fut, twice_poll, 0); t.n = 21;
+ *     // exec_block_on(&ex, &t.fut);                  // t.n == 42
+ *
+ * The contract
+ *   Lazy     x_init(&f, args) stores the arguments and does nothing else.
+ *   Poll     future_poll returns ready once. Polling a finished future is a
+ *            bug: FUTURE_MISUSE reports it (debug) and it stays ready with
+ *            its result unchanged (release). A stream-like future (timer.h's
+ *            interval) never finishes and may be polled forever.
+ *   Wake     A future returns pending only after registering cx->waker with
+ *            something that will call it, or because a child it polled did.
+ *   Drop     future_drop(f) cancels f at whatever point it is suspended:
+ *            it drops the child f is awaiting (and JOIN / SELECT siblings),
+ *            then calls f's own drop function for anything else it
+ *            registered. Afterwards nothing points into f. A future must
+ *            release what it registered before it returns ready, so dropping
+ *            a finished future does nothing. A dropped future counts as
+ *            finished, with error FUTURE_ECANCELED.
+ *   Errors   future_err(f): 0 or a negative errno value. AWAIT_TRY returns a
+ *            child's error from the parent, like Rust's `?`.
+ *
+ * Combinators (inside an async body; children are frames you own)
+ *   AWAIT(cx, c)              wait for c
+ *   AWAIT_TRY(cx, c)          wait for c; if it failed, return its error
+ *   YIELD_NOW(cx)             let every other ready task run first
+ *   JOIN(cx, a, b, ...)       wait for all; results stay in the children
+ *   TRY_JOIN(cx, a, b, ...)   as JOIN, but the first error drops the rest
+ *                             and is returned from the enclosing function
+ *   SELECT(cx, i, a, b, ...)  wait for the first; i = its index (0-based);
+ *                             the losers are dropped. Fair: the first child
+ *                             polled rotates from one poll to the next
+ *   SELECT_BIASED(...)        as SELECT, always polling in argument order
+ *   future_join_all_t         join over an array of n children in which a
+ *                             wake costs O(1): each child gets its own
+ *                             waker, and only woken children are re-polled
+ *   JOIN, TRY_JOIN and SELECT re-poll every unfinished child on each wake
+ *   (as tokio's join!): right for a handful of children, not for thousands.
+ *   Their children must be one-shot futures (a stream never finishes).
+ *
+ * The knobs
+ *   FUTURE_MISUSE(msg)   define before including to choose what misuse does
+ *                        (a function call, a log line). Default: print the
+ *                        message to stderr and abort() in hosted builds
+ *                        without NDEBUG; nothing otherwise (the misuse still
+ *                        returns its documented error value).
+ *   Freestanding C99, like coro.h: no libc, no allocation, no global state.
+ *   The JOIN / SELECT macros use compound literals: C only (C++ may include
+ *   the header and call the functions).
+ */
+#ifndef FUTURE_H
+#define FUTURE_H
+
+#include <stddef.h>
+#include "coro.h"
+
+/* Error values. errno.h is not freestanding, so these fall back to the
+ * Linux numbers when there is no libc. */
+#if defined(__STDC_HOSTED__) && __STDC_HOSTED__
+#include <errno.h>
+#define FUTURE_ECANCELED (-ECANCELED) /* dropped or aborted */
+#define FUTURE_EINVAL (-EINVAL)       /* bad argument */
+#define FUTURE_ENOSPC (-ENOSPC)       /* no room left in caller storage */
+#else
+#define FUTURE_ECANCELED (-125)
+#define FUTURE_EINVAL (-22)
+#define FUTURE_ENOSPC (-28)
+#endif
+
+#ifndef FUTURE_MISUSE
+#if !defined(NDEBUG) && defined(__STDC_HOSTED__) && __STDC_HOSTED__
+#include <stdio.h>
+#include <stdlib.h>
+#define FUTURE_MISUSE(msg) (fprintf(stderr, "misuse: %s\n", (msg)), abort())
+#else
+#define FUTURE_MISUSE(msg) ((void)0)
+#endif
+#endif
+
+/* ---- wakers and the poll context ----------------------------------------- */
+
+/* A waker is embedded in whatever must be woken (a task, a JOIN slot); wake
+ * finds its container from the pointer. Wakes are idempotent and cheap. */
+typedef struct future_waker {
+    void (*wake)(struct future_waker *self);
+} future_waker_t;
+
+static inline void future_wake(future_waker_t *w) {
+    if (w) w->wake(w);
+}
+
+struct timer_wheel; /* timer.h */
+
+/* What a poll gets besides its frame. Copied freely: combinators hand their
+ * children a copy with a different waker. */
+typedef struct future_cx {
+    future_waker_t *waker;      /* call this when the future can progress */
+    struct timer_wheel *timers; /* where timer.h's futures register, or 0 */
+    void *exec;                 /* the executor (exec.h), or 0 */
+    int *budget;                /* cooperative budget left, or 0: unlimited */
+} future_cx_t;
+
+/* Cooperative scheduling (tokio's coop): a leaf future about to return ready
+ * spends one unit. When the task's budget is spent, it wakes the task and
+ * says "not now" (0); the leaf returns pending and the task is re-queued
+ * behind the others, so a task whose futures are always ready cannot starve
+ * the rest. */
+static inline int future_coop_spend(future_cx_t *cx) {
+    if (!cx->budget) return 1;
+    if (*cx->budget > 0) {
+        --*cx->budget;
+        return 1;
+    }
+    future_wake(cx->waker);
+    return 0;
+}
+
+/* ---- the future header ------------------------------------------------- */
+
+typedef struct future future_t;
+typedef coro_poll_t (*future_poll_fn)(future_t *self, future_cx_t *cx);
+typedef void (*future_drop_fn)(future_t *self);
+
+struct future {
+    coro_t co;            /* resume state; co.rc is the error (first member) */
+    future_poll_fn poll;  /* advance the future */
+    future_drop_fn drop;  /* release what it registered besides its child, or 0 */
+    future_t *child;      /* the child being awaited, or 0 */
+    future_t *sibling;    /* next child of the same parent (JOIN, SELECT) */
+};
+
+/* Any pointer to a frame whose first member is a future_t, as a future_t. */
+#define FUTURE(p) ((future_t *)(void *)(p))
+
+static inline void future_init(future_t *f, future_poll_fn poll, future_drop_fn drop) {
+    coro_init(&f->co);
+    f->poll = poll;
+    f->drop = drop;
+    f->child = 0;
+    f->sibling = 0;
+}
+
+static inline int future_err(const future_t *f) { return f->co.rc; }
+static inline int future_done(const future_t *f) { return coro_done(&f->co); }
+
+/* Finish a leaf future with error rc (0 for success). */
+static inline coro_poll_t future_finish(future_t *f, int rc) {
+    coro_finish(&f->co, rc);
+    return CORO_READY;
+}
+
+static inline coro_poll_t future_poll(future_t *f, future_cx_t *cx) {
+    if (coro_done(&f->co)) {
+        FUTURE_MISUSE("future polled after it finished (an AWAIT of the same "
+                      "future twice?): init it again before reusing it");
+        return CORO_READY;
+    }
+    return f->poll(f, cx);
+}
+
+/* Cancel f wherever it is suspended; see "Drop" above. */
+static inline void future_drop(future_t *f) {
+    future_t *c;
+    if (!f || coro_done(&f->co)) return;
+    c = f->child;
+    f->child = 0;
+    while (c) {
+        future_t *next = c->sibling;
+        c->sibling = 0;
+        future_drop(c);
+        c = next;
+    }
+    if (f->drop) f->drop(f);
+    coro_finish(&f->co, FUTURE_ECANCELED);
+}
+
+/* The async backtrace: calls emit for f and every child it awaits, depth
+ * first, with the nesting depth. f->co.at is where each one is suspended. */
+static inline void future_trace(const future_t *f, int depth,
+                                void (*emit)(void *ctx, int depth, const future_t *f),
+                                void *ctx) {
+    const future_t *c;
+    emit(ctx, depth, f);
+    for (c = f->child; c; c = c->sibling) future_trace(c, depth + 1, emit, ctx);
+}
+
+/* ---- AWAIT and friends ------------------------------------------------- */
+
+#define FUTURE_SELF_ ((future_t *)(void *)CORO_SELF_)
+
+/* Start awaiting c: it becomes this frame's (only) child. */
+static inline future_t *future_adopt_(future_t *self, future_t *c) {
+    self->child = c;
+    c->sibling = 0;
+    return c;
+}
+
+/* Stop awaiting: the child is finished; hand back its error. */
+static inline int future_release_(future_t *self) {
+    int rc = self->child->co.rc;
+    self->child = 0;
+    return rc;
+}
+
+/* Wait for child future c (evaluated once). A child of known type, freshly
+ * initialised, is polled through a pointer the compiler can see: it inlines. */
+#define AWAIT(cx, c)                                                           \
+    do {                                                                       \
+        future_adopt_(FUTURE_SELF_, FUTURE(c));                                \
+        AWAIT_UNTIL(future_poll(FUTURE_SELF_->child, (cx)) == CORO_READY);     \
+        (void)future_release_(FUTURE_SELF_);                                   \
+    } while (0)
+
+/* Wait for c; if it failed, finish this future with its error (Rust's `?`). */
+#define AWAIT_TRY(cx, c)                                                       \
+    do {                                                                       \
+        future_adopt_(FUTURE_SELF_, FUTURE(c));                                \
+        AWAIT_UNTIL(future_poll(FUTURE_SELF_->child, (cx)) == CORO_READY);     \
+        {                                                                      \
+            int future_rc_ = future_release_(FUTURE_SELF_);                    \
+            if (future_rc_ < 0) ASYNC_RETURN(future_rc_);                      \
+        }                                                                      \
+    } while (0)
+
+/* Give way: wake ourselves and suspend once, so that every task already
+ * queued runs before this one continues (tokio's yield_now). */
+#define YIELD_NOW(cx)                                                          \
+    do {                                                                       \
+        future_wake((cx)->waker);                                              \
+        YIELD();                                                               \
+    } while (0)
+
+/* ---- ready, pending and yield-now futures ------------------------------ */
+
+/* Ready at once with error rc (std::future::ready). */
+typedef struct future_ready {
+    future_t fut;
+} future_ready_t;
+
+static inline coro_poll_t future_ready_poll_(future_t *self, future_cx_t *cx) {
+    (void)cx;
+    return future_finish(self, self->co.rc);
+}
+
+static inline void future_ready_init(future_ready_t *f, int rc) {
+    future_init(&f->fut, future_ready_poll_, 0);
+    f->fut.co.rc = rc;
+}
+
+/* Never ready, registers nothing (std::future::pending): for tests, and to
+ * be raced against something else in a SELECT or under a timeout. */
+typedef struct future_pending {
+    future_t fut;
+} future_pending_t;
+
+static inline coro_poll_t future_pending_poll_(future_t *self, future_cx_t *cx) {
+    (void)self;
+    (void)cx;
+    return CORO_PENDING;
+}
+
+static inline void future_pending_init(future_pending_t *f) {
+    future_init(&f->fut, future_pending_poll_, 0);
+}
+
+/* Pending once (after waking itself), then ready: YIELD_NOW as a future. */
+typedef struct future_yield {
+    future_t fut;
+} future_yield_t;
+
+static inline coro_poll_t future_yield_poll_(future_t *self, future_cx_t *cx) {
+    if (self->co.pc == 0) {
+        self->co.pc = 1;
+        future_wake(cx->waker);
+        return CORO_PENDING;
+    }
+    return future_finish(self, 0);
+}
+
+static inline void future_yield_init(future_yield_t *f) {
+    future_init(&f->fut, future_yield_poll_, 0);
+}
+
+/* ---- JOIN, TRY_JOIN, SELECT over a fixed list -------------------------- */
+
+/* Make kids[0..n) the children of self, chained through their sibling
+ * links, so that dropping self drops all of them. */
+static inline void future_adopt_list_(future_t *self, void *const *kids, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++)
+        FUTURE(kids[i])->sibling = i + 1 < n ? FUTURE(kids[i + 1]) : 0;
+    self->child = n ? FUTURE(kids[0]) : 0;
+}
+
+/* Drop every child of self except keep (which may be 0), and let go of all. */
+static inline void future_drop_children_(future_t *self, const future_t *keep) {
+    future_t *c = self->child;
+    self->child = 0;
+    while (c) {
+        future_t *next = c->sibling;
+        c->sibling = 0;
+        if (c != keep) future_drop(c);
+        c = next;
+    }
+}
+
+/* One JOIN step: poll each unfinished child. Returns 1 when all are done.
+ * With try_ set, the first child to fail ends it: its error goes to self's
+ * rc and the rest are dropped. */
+static inline int future_join_step_(future_t *self, future_cx_t *cx, int try_) {
+    future_t *c;
+    int all = 1;
+    for (c = self->child; c; c = c->sibling) {
+        if (!coro_done(&c->co) && c->poll(c, cx) == CORO_PENDING) {
+            all = 0;
+        } else if (try_ && c->co.rc < 0) {
+            self->co.rc = c->co.rc;
+            future_drop_children_(self, c);
+            return 1;
+        }
+    }
+    if (all) future_drop_children_(self, 0); /* all finished: just let go */
+    return all;
+}
+
+/* One SELECT step: poll children starting at *which + 1 (fair) or at 0
+ * (biased); the first ready one wins, *which becomes its index, the others
+ * are dropped. Returns 1 when there is a winner. */
+static inline int future_select_step_(future_t *self, future_cx_t *cx, int *which,
+                                      size_t n, int biased) {
+    size_t start = biased ? 0 : ((unsigned)*which + 1u) % n, k;
+    for (k = 0; k < n; k++) {
+        size_t i = (start + k) % n, j;
+        future_t *c = self->child;
+        for (j = 0; j < i; j++) c = c->sibling;
+        if (coro_done(&c->co) || c->poll(c, cx) == CORO_READY) {
+            *which = (int)i;
+            future_drop_children_(self, c);
+            return 1;
+        }
+    }
+    if (!biased) *which = (int)start; /* next poll starts one further on */
+    return 0;
+}
+
+#define FUTURE_LIST_(...) ((void *[]){__VA_ARGS__})
+#define FUTURE_COUNT_(...) (sizeof FUTURE_LIST_(__VA_ARGS__) / sizeof(void *))
+
+/* Wait for every child. Results stay in the children. */
+#define JOIN(cx, ...)                                                          \
+    do {                                                                       \
+        future_adopt_list_(FUTURE_SELF_, FUTURE_LIST_(__VA_ARGS__),            \
+                           FUTURE_COUNT_(__VA_ARGS__));                        \
+        AWAIT_UNTIL(future_join_step_(FUTURE_SELF_, (cx), 0));                 \
+    } while (0)
+
+/* Wait for every child; the first error drops the others and is returned
+ * from the enclosing async function (try_join!(...)?). */
+#define TRY_JOIN(cx, ...)                                                      \
+    do {                                                                       \
+        future_adopt_list_(FUTURE_SELF_, FUTURE_LIST_(__VA_ARGS__),            \
+                           FUTURE_COUNT_(__VA_ARGS__));                        \
+        AWAIT_UNTIL(future_join_step_(FUTURE_SELF_, (cx), 1));                 \
+        if (FUTURE_SELF_->co.rc < 0) ASYNC_RETURN(FUTURE_SELF_->co.rc);        \
+    } while (0)
+
+#define FUTURE_SELECT_(cx, which, biased, ...)                                 \
+    do {                                                                       \
+        future_adopt_list_(FUTURE_SELF_, FUTURE_LIST_(__VA_ARGS__),            \
+                           FUTURE_COUNT_(__VA_ARGS__));                        \
+        AWAIT_UNTIL(future_select_step_(FUTURE_SELF_, (cx), &(which),          \
+                                        FUTURE_COUNT_(__VA_ARGS__), biased));  \
+    } while (0)
+
+/* Wait for the first child; `which` (an int lvalue in the frame) receives
+ * its index and the losers are dropped. */
+#define SELECT(cx, which, ...) FUTURE_SELECT_(cx, which, 0, __VA_ARGS__)
+#define SELECT_BIASED(cx, which, ...) FUTURE_SELECT_(cx, which, 1, __VA_ARGS__)
+
+/* ---- join over an array, O(1) per wake ---------------------------------- */
+
+struct future_join_all;
+
+/* Per-child bookkeeping, in storage the caller provides (one per child). */
+typedef struct future_join_slot {
+    future_waker_t waker;          /* the child's own waker */
+    struct future_join_slot *next; /* in the join's ready list */
+    struct future_join_all *join;
+    future_t *fut; /* the child; 0 once it has finished */
+    int queued;    /* on the ready list */
+} future_join_slot_t;
+
+typedef struct future_join_all {
+    future_t fut;
+    future_join_slot_t *slots;
+    size_t cap, n, left;
+    future_join_slot_t *head, *tail; /* the children woken since last poll */
+    future_waker_t *waker;           /* the parent's, from the latest poll */
+    int try_;                        /* stop at the first error */
+} future_join_all_t;
+
+static inline void future_join_all_push_(future_join_all_t *j, future_join_slot_t *s) {
+    s->queued = 1;
+    s->next = 0;
+    if (j->tail) j->tail->next = s;
+    else j->head = s;
+    j->tail = s;
+}
+
+static inline void future_join_slot_wake_(future_waker_t *w) {
+    future_join_slot_t *s = (future_join_slot_t *)(void *)w;
+    if (s->queued || !s->fut) return;
+    future_join_all_push_(s->join, s);
+    future_wake(s->join->waker);
+}
+
+static inline void future_join_all_drop_(future_t *self) {
+    future_join_all_t *j = (future_join_all_t *)(void *)self;
+    size_t i;
+    for (i = 0; i < j->n; i++)
+        if (j->slots[i].fut) {
+            future_drop(j->slots[i].fut);
+            j->slots[i].fut = 0;
+        }
+    j->head = j->tail = 0;
+}
+
+static inline coro_poll_t future_join_all_poll_(future_t *self, future_cx_t *cx) {
+    future_join_all_t *j = (future_join_all_t *)(void *)self;
+    future_cx_t sub = *cx;
+    future_join_slot_t *batch;
+    size_t i;
+    j->waker = cx->waker;
+    if (self->co.pc == 0) { /* first poll: every child is due once */
+        self->co.pc = 1;
+        for (i = 0; i < j->n; i++) future_join_all_push_(j, &j->slots[i]);
+    }
+    /* Take the list as it is now: a child that wakes itself while being
+     * polled goes on the next batch, so one poll always ends. */
+    batch = j->head;
+    j->head = j->tail = 0;
+    while (batch) {
+        future_join_slot_t *s = batch;
+        batch = s->next;
+        s->queued = 0;
+        sub.waker = &s->waker;
+        if (future_poll(s->fut, &sub) == CORO_PENDING) continue;
+        j->left--;
+        if (j->try_ && s->fut->co.rc < 0) {
+            int rc = s->fut->co.rc;
+            s->fut = 0;
+            future_join_all_drop_(self);
+            return future_finish(self, rc);
+        }
+        s->fut = 0;
+    }
+    if (j->left == 0) return future_finish(self, 0);
+    if (j->head) future_wake(cx->waker); /* woken during this poll */
+    return CORO_PENDING;
+}
+
+/* A join over up to cap children; slots[0..cap) is the caller's storage.
+ * try_ = 1 stops at the first child that fails (its error becomes the
+ * join's, the rest are dropped), like futures' try_join_all. */
+static inline void future_join_all_init(future_join_all_t *j, future_join_slot_t *slots,
+                                        size_t cap, int try_) {
+    future_init(&j->fut, future_join_all_poll_, future_join_all_drop_);
+    j->slots = slots;
+    j->cap = cap;
+    j->n = j->left = 0;
+    j->head = j->tail = 0;
+    j->waker = 0;
+    j->try_ = try_;
+}
+
+/* Add a child before the first poll. FUTURE_ENOSPC when the slots are full,
+ * FUTURE_EINVAL once the join has been polled. */
+static inline int future_join_all_add(future_join_all_t *j, future_t *child) {
+    future_join_slot_t *s;
+    if (j->fut.co.pc != 0) {
+        FUTURE_MISUSE("future_join_all_add after the join was polled: add every "
+                      "child first");
+        return FUTURE_EINVAL;
+    }
+    if (j->n == j->cap) return FUTURE_ENOSPC;
+    s = &j->slots[j->n++];
+    s->waker.wake = future_join_slot_wake_;
+    s->next = 0;
+    s->join = j;
+    s->fut = child;
+    s->queued = 0;
+    j->left++;
+    return 0;
+}
+
+#endif /* FUTURE_H */

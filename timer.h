@@ -1,0 +1,455 @@
+/* timer.h - sleep, timeout and interval futures on a hierarchical timer wheel.
+ *
+ * Time is a uint64_t count of nanoseconds on a monotonic clock. A timer
+ * wheel (timer_wheel_t) holds the live timers; whoever owns the clock calls
+ * timer_wheel_advance(&w, now) and the timers whose deadline has come wake
+ * their tasks. exec.h does that once per loop turn; an embedded loop can do
+ * it from its own tick (the clock is whatever you advance the wheel with).
+ *
+ *     typedef struct {
+ *         future_t fut;
+ *         timer_sleep_t nap;
+ *         timer_timeout_t limit;
+ *         fetch_t fetch;             // some other future
+ *     } slow_t;
+ *     ...
+ *     ASYNC_BEGIN(f);
+ *     timer_sleep_init(&f->nap, 250 * TIMER_MS);
+ *     AWAIT(cx, &f->nap);                          // 250 ms later
+ *     timer_timeout_init(&f->limit, &f->fetch.fut, 5 * TIMER_SEC);
+ *     AWAIT(cx, &f->limit);                        // fetch, or -ETIMEDOUT
+ *     if (future_err(&f->limit.fut) == -ETIMEDOUT) ...
+ *     ASYNC_END();
+ *
+ * The contract
+ *   - A timer never fires before its deadline. Deadlines are kept in
+ *     nanoseconds and rounded up to the wheel's tick (1.024 us), so a timer
+ *     fires at most one tick after its deadline plus the time the loop takes
+ *     to notice.
+ *   - Relative deadlines count from the wheel's "now", the clock as of the
+ *     latest timer_wheel_advance (once per loop turn, like libuv's uv_now).
+ *     A sleep's deadline is fixed when it is first polled (futures are lazy).
+ *   - A deadline in the past, or a zero duration, is not an error: the
+ *     future is ready at its first poll (as in tokio). A deadline too far to
+ *     represent saturates to "never".
+ *   - Insert and cancel are O(1) whatever the number of live timers; the
+ *     wheel needs no allocation: each timer's node lives in its future.
+ *   - Dropping a sleep, timeout or interval unlinks its timer.
+ *   - The futures need cx->timers (the executor sets it); polled without
+ *     one they finish at once with -EINVAL, and FUTURE_MISUSE reports it.
+ *
+ * Futures
+ *   timer_sleep_t      timer_sleep_init(&s, ns), timer_sleep_until_init(&s, t)
+ *                      timer_sleep_reset(&s, t): re-arm for a new deadline
+ *   timer_timeout_t    timer_timeout_init(&t, &inner.fut, ns): the inner
+ *                      future's result, or -ETIMEDOUT with the inner dropped
+ *   timer_interval_t   timer_interval_init(&iv, period, missed): a stream of
+ *                      ticks; AWAIT it again for each tick. The first tick is
+ *                      immediate. iv.last holds the tick's scheduled time.
+ *                      When ticks are missed (the task was busy):
+ *                      TIMER_MISSED_BURST (default, tokio's) fires the missed
+ *                      ticks back to back until caught up; TIMER_MISSED_DELAY
+ *                      restarts the period from now; TIMER_MISSED_SKIP drops
+ *                      them and keeps to the original schedule.
+ */
+#ifndef TIMER_H
+#define TIMER_H
+
+#include <stdint.h>
+#include "future.h"
+
+#if defined(__STDC_HOSTED__) && __STDC_HOSTED__
+#define TIMER_ETIMEDOUT (-ETIMEDOUT)
+#else
+#define TIMER_ETIMEDOUT (-110)
+#endif
+
+#define TIMER_NS ((uint64_t)1)
+#define TIMER_US ((uint64_t)1000)
+#define TIMER_MS ((uint64_t)1000000)
+#define TIMER_SEC ((uint64_t)1000000000)
+#define TIMER_NEVER UINT64_MAX
+
+/* ---- the wheel ----------------------------------------------------------
+ *
+ * Nine levels of 64 slots. A tick is 2^10 ns. A timer whose deadline (in
+ * ticks) first differs from the wheel's position ("elapsed") in the 6-bit
+ * digit d goes to level d; within the level, the slot is that digit. So
+ * level 0 holds the next 64 ticks, level 1 the next 64*64, and so on: nine
+ * levels cover every 64-bit nanosecond deadline. As time passes, a slot of a
+ * high level comes due and its timers move down ("cascade") to where they
+ * belong relative to the new position, until they fire from level 0 (or at
+ * once, if due). Each level keeps a bitmap of non-empty slots, so finding
+ * the next deadline is a few bit operations.
+ */
+#define TIMER_TICK_SHIFT 10
+#define TIMER_LEVELS 9
+#define TIMER_SLOTS 64
+
+typedef struct timer_link {
+    struct timer_link *next, *prev;
+} timer_link_t;
+
+enum { TIMER_IDLE_, TIMER_LINKED_, TIMER_FIRED_ };
+
+typedef struct timer_entry {
+    timer_link_t link;     /* in its slot's list (first member) */
+    uint64_t when;         /* deadline, in ticks */
+    future_waker_t *waker; /* woken when it fires */
+    unsigned short slot;   /* level * 64 + slot, while linked */
+    unsigned char state;   /* TIMER_IDLE_, TIMER_LINKED_, TIMER_FIRED_ */
+} timer_entry_t;
+
+typedef struct timer_wheel {
+    uint64_t now;     /* ns: the clock as of the latest advance */
+    uint64_t elapsed; /* ticks: the wheel's position */
+    uint64_t occupied[TIMER_LEVELS];
+    size_t count; /* live (linked) timers */
+    timer_link_t slots[TIMER_LEVELS * TIMER_SLOTS];
+} timer_wheel_t;
+
+static inline int timer_clz64_(uint64_t x) {
+#if defined(__GNUC__)
+    return __builtin_clzll(x);
+#else
+    int n = 0;
+    while (!(x & ((uint64_t)1 << 63))) x <<= 1, n++;
+    return n;
+#endif
+}
+
+static inline int timer_ctz64_(uint64_t x) {
+#if defined(__GNUC__)
+    return __builtin_ctzll(x);
+#else
+    int n = 0;
+    while (!(x & 1)) x >>= 1, n++;
+    return n;
+#endif
+}
+
+/* Start a wheel at time now (ns). */
+static inline void timer_wheel_init(timer_wheel_t *w, uint64_t now) {
+    size_t i;
+    w->now = now;
+    w->elapsed = now >> TIMER_TICK_SHIFT;
+    w->count = 0;
+    for (i = 0; i < TIMER_LEVELS; i++) w->occupied[i] = 0;
+    for (i = 0; i < TIMER_LEVELS * TIMER_SLOTS; i++)
+        w->slots[i].next = w->slots[i].prev = &w->slots[i];
+}
+
+static inline size_t timer_wheel_count(const timer_wheel_t *w) { return w->count; }
+
+/* Which level * 64 + slot a deadline (ticks, > elapsed) belongs in. */
+static inline unsigned timer_slot_for_(uint64_t elapsed, uint64_t when) {
+    int level = (63 - timer_clz64_((elapsed ^ when) | (TIMER_SLOTS - 1))) / 6;
+    return (unsigned)(level * TIMER_SLOTS + ((when >> (6 * level)) & (TIMER_SLOTS - 1)));
+}
+
+static inline void timer_link_(timer_wheel_t *w, timer_entry_t *e) {
+    unsigned s = timer_slot_for_(w->elapsed, e->when);
+    timer_link_t *head = &w->slots[s];
+    e->slot = (unsigned short)s;
+    e->link.prev = head->prev;
+    e->link.next = head;
+    head->prev->next = &e->link;
+    head->prev = &e->link;
+    w->occupied[s / TIMER_SLOTS] |= (uint64_t)1 << (s % TIMER_SLOTS);
+}
+
+static inline void timer_unlink_(timer_wheel_t *w, timer_entry_t *e) {
+    timer_link_t *head = &w->slots[e->slot];
+    e->link.prev->next = e->link.next;
+    e->link.next->prev = e->link.prev;
+    if (head->next == head)
+        w->occupied[e->slot / TIMER_SLOTS] &= ~((uint64_t)1 << (e->slot % TIMER_SLOTS));
+}
+
+/* Ticks of a deadline in ns, rounded up: firing at tick t never comes early. */
+static inline uint64_t timer_ticks_ceil_(uint64_t ns) {
+    return (ns >> TIMER_TICK_SHIFT) + ((ns & ((1u << TIMER_TICK_SHIFT) - 1)) != 0);
+}
+
+/* Register e to wake waker at deadline (ns). Returns 0 when linked, 1 when
+ * the deadline has already come (nothing is linked: the caller is ready). */
+static inline int timer_wheel_insert(timer_wheel_t *w, timer_entry_t *e, uint64_t deadline,
+                                     future_waker_t *waker) {
+    if (deadline <= w->now) return 1;
+    e->when = timer_ticks_ceil_(deadline);
+    e->waker = waker;
+    e->state = TIMER_LINKED_;
+    timer_link_(w, e);
+    w->count++;
+    return 0;
+}
+
+/* Unlink e if it is linked. O(1). */
+static inline void timer_wheel_cancel(timer_wheel_t *w, timer_entry_t *e) {
+    if (e->state != TIMER_LINKED_) return;
+    timer_unlink_(w, e);
+    e->state = TIMER_IDLE_;
+    w->count--;
+}
+
+/* The earliest non-empty slot: its level * 64 + slot, and the tick it comes
+ * due. The lowest non-empty level always holds the earliest. -1 if none. */
+static inline int timer_next_slot_(const timer_wheel_t *w, uint64_t *due) {
+    int level;
+    for (level = 0; level < TIMER_LEVELS; level++) {
+        uint64_t occ = w->occupied[level], rot, span, start;
+        unsigned pos, slot;
+        if (!occ) continue;
+        pos = (unsigned)(w->elapsed >> (6 * level)) & (TIMER_SLOTS - 1);
+        rot = pos ? (occ >> pos) | (occ << (64 - pos)) : occ;
+        slot = (pos + (unsigned)timer_ctz64_(rot)) & (TIMER_SLOTS - 1);
+        span = (uint64_t)1 << (6 * level); /* ticks per slot at this level */
+        start = level == TIMER_LEVELS - 1 ? 0 : w->elapsed & ~(span * TIMER_SLOTS - 1);
+        *due = start + slot * span;
+        if (*due < w->elapsed) *due += span * TIMER_SLOTS; /* wrapped round */
+        return level * TIMER_SLOTS + (int)slot;
+    }
+    return -1;
+}
+
+/* When (ns) the wheel next needs advancing, or TIMER_NEVER. This is a lower
+ * bound: a high-level slot comes due before its timers do, and advancing
+ * to it only moves them down. */
+static inline uint64_t timer_wheel_next(const timer_wheel_t *w) {
+    uint64_t due;
+    if (timer_next_slot_(w, &due) < 0) return TIMER_NEVER;
+    if (due > (TIMER_NEVER >> TIMER_TICK_SHIFT)) return TIMER_NEVER;
+    return due << TIMER_TICK_SHIFT;
+}
+
+/* Move the clock to now (ns) and fire every timer due by then: each is
+ * unlinked, marked fired and its waker called. Returns how many fired. A
+ * clock that goes backwards is ignored. */
+static inline size_t timer_wheel_advance(timer_wheel_t *w, uint64_t now) {
+    uint64_t target, due;
+    size_t fired = 0;
+    int s;
+    if (now <= w->now) return 0;
+    w->now = now;
+    target = now >> TIMER_TICK_SHIFT;
+    while ((s = timer_next_slot_(w, &due)) >= 0 && due <= target) {
+        timer_link_t *head = &w->slots[s], *l = head->next;
+        head->next = head->prev = head; /* take the whole slot */
+        w->occupied[s / TIMER_SLOTS] &= ~((uint64_t)1 << (s % TIMER_SLOTS));
+        if (due > w->elapsed) w->elapsed = due;
+        while (l != head) {
+            timer_entry_t *e = (timer_entry_t *)(void *)l;
+            l = l->next;
+            if (e->when <= target) {
+                e->state = TIMER_FIRED_;
+                w->count--;
+                fired++;
+                future_wake(e->waker);
+            } else {
+                timer_link_(w, e); /* cascade to a lower level */
+            }
+        }
+    }
+    if (target > w->elapsed) w->elapsed = target;
+    return fired;
+}
+
+#if defined(__STDC_HOSTED__) && __STDC_HOSTED__ && defined(__unix__)
+#include <time.h>
+/* The monotonic clock in ns (CLOCK_MONOTONIC). */
+static inline uint64_t timer_clock_monotonic(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * TIMER_SEC + (uint64_t)ts.tv_nsec;
+}
+#endif
+
+/* Add without wrapping: a deadline past the end of time is "never". */
+static inline uint64_t timer_add_sat(uint64_t a, uint64_t b) {
+    return a > TIMER_NEVER - b ? TIMER_NEVER : a + b;
+}
+
+/* ---- sleep -------------------------------------------------------------- */
+
+typedef struct timer_sleep {
+    future_t fut;
+    uint64_t arg;      /* duration, or deadline when absolute */
+    int absolute;      /* arg is a deadline (always so after the first poll) */
+    timer_entry_t entry;
+    timer_wheel_t *wheel; /* where the entry is linked, for drop */
+} timer_sleep_t;
+
+static inline coro_poll_t timer_no_wheel_(future_t *self) {
+    FUTURE_MISUSE("timer future polled without cx->timers: run it on an "
+                  "executor (exec.h) or put your timer_wheel_t in the context");
+    return future_finish(self, FUTURE_EINVAL);
+}
+
+static inline coro_poll_t timer_sleep_poll_(future_t *self, future_cx_t *cx) {
+    timer_sleep_t *s = (timer_sleep_t *)(void *)self;
+    switch (s->entry.state) {
+    case TIMER_IDLE_: {
+        timer_wheel_t *w = cx->timers;
+        uint64_t deadline;
+        if (!w) return timer_no_wheel_(self);
+        deadline = s->absolute ? s->arg : timer_add_sat(w->now, s->arg);
+        s->arg = deadline; /* from now on the deadline is fixed */
+        s->absolute = 1;
+        if (deadline == TIMER_NEVER) { /* never fires: register nothing */
+            s->entry.state = TIMER_FIRED_ + 1;
+            return CORO_PENDING;
+        }
+        if (timer_wheel_insert(w, &s->entry, deadline, cx->waker) == 0) {
+            s->wheel = w;
+            return CORO_PENDING;
+        }
+        s->entry.state = TIMER_FIRED_; /* already due */
+    }
+        /* fallthrough */
+    case TIMER_FIRED_:
+        if (!future_coop_spend(cx)) return CORO_PENDING;
+        return future_finish(self, 0);
+    case TIMER_LINKED_:
+        s->entry.waker = cx->waker; /* the task may have moved: keep it fresh */
+        return CORO_PENDING;
+    default: /* a deadline of "never" */
+        return CORO_PENDING;
+    }
+}
+
+static inline void timer_sleep_drop_(future_t *self) {
+    timer_sleep_t *s = (timer_sleep_t *)(void *)self;
+    if (s->entry.state == TIMER_LINKED_) timer_wheel_cancel(s->wheel, &s->entry);
+    s->entry.state = TIMER_IDLE_;
+}
+
+static inline void timer_sleep_setup_(timer_sleep_t *s, uint64_t arg, int absolute) {
+    future_init(&s->fut, timer_sleep_poll_, timer_sleep_drop_);
+    s->arg = arg;
+    s->absolute = absolute;
+    s->entry.state = TIMER_IDLE_;
+    s->entry.waker = 0;
+    s->wheel = 0;
+}
+
+/* Sleep for ns nanoseconds, counted from the wheel's now at the first poll. */
+static inline void timer_sleep_init(timer_sleep_t *s, uint64_t ns) { timer_sleep_setup_(s, ns, 0); }
+
+/* Sleep until the clock reads deadline (ns). */
+static inline void timer_sleep_until_init(timer_sleep_t *s, uint64_t deadline) {
+    timer_sleep_setup_(s, deadline, 1);
+}
+
+/* Re-arm s for a new deadline, whatever state it is in (tokio's
+ * Sleep::reset): it unlinks from the wheel and becomes a fresh, lazy sleep. */
+static inline void timer_sleep_reset(timer_sleep_t *s, uint64_t deadline) {
+    timer_sleep_drop_(&s->fut);
+    timer_sleep_setup_(s, deadline, 1);
+}
+
+/* The deadline (ns) of a sleep: fixed at its first poll (or by _until_init
+ * or _reset); TIMER_NEVER before that. */
+static inline uint64_t timer_sleep_deadline(const timer_sleep_t *s) {
+    return s->absolute ? s->arg : TIMER_NEVER;
+}
+
+/* ---- timeout ------------------------------------------------------------ */
+
+typedef struct timer_timeout {
+    future_t fut;
+    future_t *inner;
+    timer_sleep_t sleep;
+} timer_timeout_t;
+
+static inline coro_poll_t timer_timeout_poll_(future_t *self, future_cx_t *cx) {
+    timer_timeout_t *t = (timer_timeout_t *)(void *)self;
+    if (!self->child) { /* first poll: inner and sleep become our children */
+        self->child = t->inner;
+        t->inner->sibling = &t->sleep.fut;
+        t->sleep.fut.sibling = 0;
+    }
+    if (future_poll(t->inner, cx) == CORO_READY) { /* the inner wins ties */
+        future_drop_children_(self, t->inner);
+        return future_finish(self, t->inner->co.rc);
+    }
+    if (future_poll(&t->sleep.fut, cx) == CORO_READY) {
+        future_drop_children_(self, &t->sleep.fut);
+        return future_finish(self, TIMER_ETIMEDOUT);
+    }
+    return CORO_PENDING;
+}
+
+/* Run inner, but for at most ns: then inner is dropped and the timeout
+ * finishes with -ETIMEDOUT. Otherwise it finishes with inner's error. */
+static inline void timer_timeout_init(timer_timeout_t *t, future_t *inner, uint64_t ns) {
+    future_init(&t->fut, timer_timeout_poll_, 0);
+    t->inner = inner;
+    timer_sleep_init(&t->sleep, ns);
+}
+
+/* ---- interval ----------------------------------------------------------- */
+
+typedef enum timer_missed {
+    TIMER_MISSED_BURST = 0,
+    TIMER_MISSED_DELAY,
+    TIMER_MISSED_SKIP
+} timer_missed_t;
+
+typedef struct timer_interval {
+    future_t fut;
+    uint64_t period;
+    uint64_t last;   /* scheduled time (ns) of the tick last returned */
+    uint64_t next;   /* scheduled time of the next tick, once started */
+    uint64_t ticks;  /* ticks returned so far */
+    timer_missed_t missed;
+    timer_sleep_t sleep;
+} timer_interval_t;
+
+static inline coro_poll_t timer_interval_poll_(future_t *self, future_cx_t *cx) {
+    timer_interval_t *iv = (timer_interval_t *)(void *)self;
+    uint64_t now;
+    if (iv->period == 0) {
+        FUTURE_MISUSE("timer_interval_init with a zero period: give it a period > 0");
+        return future_finish(self, FUTURE_EINVAL);
+    }
+    if (!cx->timers) return timer_no_wheel_(self);
+    now = cx->timers->now;
+    if (iv->ticks == 0 && iv->sleep.entry.state == TIMER_IDLE_ && !iv->sleep.absolute)
+        timer_sleep_reset(&iv->sleep, now); /* the first tick is immediate */
+    self->child = &iv->sleep.fut; /* shows in the async backtrace */
+    if (future_poll(&iv->sleep.fut, cx) == CORO_PENDING) return CORO_PENDING;
+    self->child = 0;
+    iv->last = iv->sleep.arg;
+    iv->ticks++;
+    now = cx->timers->now;
+    iv->next = timer_add_sat(iv->last, iv->period);
+    if (iv->next <= now) { /* ticks were missed */
+        if (iv->missed == TIMER_MISSED_DELAY) {
+            iv->next = timer_add_sat(now, iv->period);
+        } else if (iv->missed == TIMER_MISSED_SKIP) {
+            uint64_t behind = now - iv->last;
+            iv->next = timer_add_sat(iv->last, (behind / iv->period + 1) * iv->period);
+        } /* BURST: keep the schedule; the next ticks are due at once */
+    }
+    timer_sleep_reset(&iv->sleep, iv->next);
+    return CORO_READY; /* a stream: ready for this tick, never finished */
+}
+
+static inline void timer_interval_drop_(future_t *self) {
+    timer_interval_t *iv = (timer_interval_t *)(void *)self;
+    self->child = 0;
+    timer_sleep_drop_(&iv->sleep.fut);
+}
+
+/* Tick every period ns, the first tick at the first poll. */
+static inline void timer_interval_init(timer_interval_t *iv, uint64_t period,
+                                       timer_missed_t missed) {
+    future_init(&iv->fut, timer_interval_poll_, timer_interval_drop_);
+    iv->period = period;
+    iv->last = iv->next = 0;
+    iv->ticks = 0;
+    iv->missed = missed;
+    timer_sleep_init(&iv->sleep, 0);
+}
+
+#endif /* TIMER_H */
