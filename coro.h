@@ -67,9 +67,11 @@ typedef enum coro_poll {
 #endif
 typedef void *coro_pc_t;
 #define CORO_PC_DONE_ ((void *)1)
+#define CORO_PC_STARTED_ ((void *)2) /* for hand-written polls (future.h) */
 #else
 typedef int coro_pc_t;
 #define CORO_PC_DONE_ (-1)
+#define CORO_PC_STARTED_ 1
 #endif
 
 /* The resume state a frame keeps. */
@@ -139,10 +141,10 @@ static inline void coro_finish(coro_t *co, int rc) {
  * The test runs on the first visit and on every resume. */
 #define CORO_WAIT_(cond, n)                                                    \
     do {                                                                       \
-        CORO_SELF_->pc = (n);                                                  \
+        CORO_SELF_->pc = (n) + 1;                                              \
         CORO_SELF_->at = CORO_HERE_;                                           \
         CORO_FALLTHROUGH_;                                                     \
-    case (n):                                                                  \
+    case (n) + 1:                                                              \
         if (!(cond)) return CORO_PENDING;                                      \
     } while (0)
 
@@ -157,10 +159,10 @@ static inline void coro_finish(coro_t *co, int rc) {
 
 #define CORO_YIELD_(n)                                                         \
     do {                                                                       \
-        CORO_SELF_->pc = (n);                                                  \
+        CORO_SELF_->pc = (n) + 1;                                              \
         CORO_SELF_->at = CORO_HERE_;                                           \
         return CORO_PENDING;                                                   \
-    case (n):;                                                                 \
+    case (n) + 1:;                                                             \
     } while (0)
 
 /* ---- the labels-as-values backend (GCC/Clang, opt-in) ------------------- */
@@ -204,10 +206,14 @@ static inline void coro_finish(coro_t *co, int rc) {
 
 /* Suspend until cond is true. cond is tested at once, and again on every
  * later call; the body goes on the first time it holds. */
-#define AWAIT_UNTIL(cond) CORO_WAIT_(cond, CORO_NEXT_ + 1)
+/* (Fix: the label number is passed bare, already expanded, so that the
+ * labels backend can paste it into a label name; the switch backend adds
+ * the 1 that keeps its case values off 0 = "start". Passing `CORO_NEXT_ + 1`
+ * made every label `coro_l_N + 1`, and CORO_USE_LABELS=1 did not compile.) */
+#define AWAIT_UNTIL(cond) CORO_WAIT_(cond, CORO_NEXT_)
 
 /* Suspend once: return CORO_PENDING now, carry on at the next call. */
-#define YIELD() CORO_YIELD_(CORO_NEXT_ + 1)
+#define YIELD() CORO_YIELD_(CORO_NEXT_)
 
 /* Finish now with result code `code` (futures: 0 or a negative errno). */
 #define ASYNC_RETURN(code)                                                     \

@@ -352,14 +352,14 @@ static inline int exec_spawn_detached(exec_t *ex, future_t *fut,
 }
 
 #if defined(__GNUC__)
-#define EXEC_NOINLINE_ __attribute__((noinline))
+#define EXEC_NOINLINE_ __attribute__((noinline, unused))
 #else
 #define EXEC_NOINLINE_
 #endif
 
 /* The end of an exec_spawn_detached task: tell its owner, free the box.
  * (Out of line: it is rare, and only boxed tasks ever get here.) */
-static inline EXEC_NOINLINE_ void exec_boxed_release_(exec_task_t *t, int err) {
+static EXEC_NOINLINE_ void exec_boxed_release_(exec_task_t *t, int err) {
     exec_boxed_t_ *b = (exec_boxed_t_ *)(void *)t;
     if (b->done) b->done(t->fut, err, b->arg);
     free(b);
@@ -699,11 +699,15 @@ static inline int exec_idle_(exec_t *ex) {
 
 /* One turn: run up to EXEC_POLLS_PER_TURN woken tasks, then look at remote
  * wakes, I/O (only if there are fds: no syscall otherwise) and timers. */
-static inline int exec_turn_(exec_t *ex) {
+/* (Fix: `until` is exec_block_on's task, or 0. Once it has finished the
+ * turn must not go idle: other tasks still waiting made block_on report a
+ * false -EDEADLK, or block in epoll, after its future was done.) */
+static inline int exec_turn_(exec_t *ex, const exec_task_t *until) {
     int n;
     ex->stats.turns++;
     for (n = 0; n < EXEC_POLLS_PER_TURN && ex->head; n++) exec_poll_task_(ex, exec_pop_(ex));
     exec_drain_remote_(ex);
+    if (until && (until->state & EXEC_TASK_DONE_)) return 0;
     if (!ex->head) return ex->nlive ? exec_idle_(ex) : 0;
     if (ex->nio) {
         ex->stats.io_checks++;
@@ -729,7 +733,7 @@ static inline int exec_enter_(exec_t *ex) {
 static inline int exec_run(exec_t *ex) {
     int rc = exec_enter_(ex);
     if (rc) return rc;
-    while (ex->nlive && !rc) rc = exec_turn_(ex);
+    while (ex->nlive && !rc) rc = exec_turn_(ex, 0);
     ex->running = 0;
     return rc;
 }
@@ -744,7 +748,7 @@ static inline int exec_block_on(exec_t *ex, future_t *fut) {
     if (rc) return rc;
     t->state = 0;
     rc = exec_spawn(ex, t, fut);
-    while (!rc && !(t->state & EXEC_TASK_DONE_)) rc = exec_turn_(ex);
+    while (!rc && !(t->state & EXEC_TASK_DONE_)) rc = exec_turn_(ex, t);
     if (rc == -EDEADLK) exec_cancel_(ex, t);
     ex->running = 0;
     return rc ? rc : t->err;

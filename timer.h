@@ -22,10 +22,10 @@
  *     ASYNC_END();
  *
  * The contract
- *   - A timer never fires before its deadline. Deadlines are kept in
- *     nanoseconds and rounded up to the wheel's tick (1.024 us), so a timer
- *     fires at most one tick after its deadline plus the time the loop takes
- *     to notice.
+ *   - A timer never fires before its deadline, and fires at the first
+ *     advance that reaches it: deadlines are kept in nanoseconds. The wheel
+ *     files them by tick (1.024 us); a timer due within the current tick
+ *     waits in the current slot until the clock passes its exact deadline.
  *   - Relative deadlines count from the wheel's "now", the clock as of the
  *     latest timer_wheel_advance (once per loop turn, like libuv's uv_now).
  *     A sleep's deadline is fixed when it is first polled (futures are lazy).
@@ -94,7 +94,8 @@ enum { TIMER_IDLE_, TIMER_LINKED_, TIMER_FIRED_ };
 
 typedef struct timer_entry {
     timer_link_t link;     /* in its slot's list (first member) */
-    uint64_t when;         /* deadline, in ticks */
+    uint64_t when;         /* deadline, in ticks (rounded down) */
+    uint64_t deadline;     /* deadline, in ns: the exact one */
     future_waker_t *waker; /* woken when it fires */
     unsigned short slot;   /* level * 64 + slot, while linked */
     unsigned char state;   /* TIMER_IDLE_, TIMER_LINKED_, TIMER_FIRED_ */
@@ -141,7 +142,7 @@ static inline void timer_wheel_init(timer_wheel_t *w, uint64_t now) {
 
 static inline size_t timer_wheel_count(const timer_wheel_t *w) { return w->count; }
 
-/* Which level * 64 + slot a deadline (ticks, > elapsed) belongs in. */
+/* Which level * 64 + slot a deadline (ticks, >= elapsed) belongs in. */
 static inline unsigned timer_slot_for_(uint64_t elapsed, uint64_t when) {
     int level = (63 - timer_clz64_((elapsed ^ when) | (TIMER_SLOTS - 1))) / 6;
     return (unsigned)(level * TIMER_SLOTS + ((when >> (6 * level)) & (TIMER_SLOTS - 1)));
@@ -166,17 +167,19 @@ static inline void timer_unlink_(timer_wheel_t *w, timer_entry_t *e) {
         w->occupied[e->slot / TIMER_SLOTS] &= ~((uint64_t)1 << (e->slot % TIMER_SLOTS));
 }
 
-/* Ticks of a deadline in ns, rounded up: firing at tick t never comes early. */
-static inline uint64_t timer_ticks_ceil_(uint64_t ns) {
-    return (ns >> TIMER_TICK_SHIFT) + ((ns & ((1u << TIMER_TICK_SHIFT) - 1)) != 0);
-}
-
 /* Register e to wake waker at deadline (ns). Returns 0 when linked, 1 when
  * the deadline has already come (nothing is linked: the caller is ready). */
 static inline int timer_wheel_insert(timer_wheel_t *w, timer_entry_t *e, uint64_t deadline,
                                      future_waker_t *waker) {
     if (deadline <= w->now) return 1;
-    e->when = timer_ticks_ceil_(deadline);
+    /* Fix: the tick is rounded down and the exact ns deadline kept, which
+     * decides when it fires (timer_wheel_advance). Rounding up fired a
+     * deadline not on a tick boundary up to 1023 ns late (an advance to the
+     * exact deadline did not fire it, and the paused clock jumped past it),
+     * and for a deadline in the last tick of time gave tick 2^54, whose
+     * level (9) is past the wheel's end: an out-of-bounds slot. */
+    e->deadline = deadline;
+    e->when = deadline >> TIMER_TICK_SHIFT;
     e->waker = waker;
     e->state = TIMER_LINKED_;
     timer_link_(w, e);
@@ -216,10 +219,16 @@ static inline int timer_next_slot_(const timer_wheel_t *w, uint64_t *due) {
  * bound: a high-level slot comes due before its timers do, and advancing
  * to it only moves them down. */
 static inline uint64_t timer_wheel_next(const timer_wheel_t *w) {
-    uint64_t due;
-    if (timer_next_slot_(w, &due) < 0) return TIMER_NEVER;
-    if (due > (TIMER_NEVER >> TIMER_TICK_SHIFT)) return TIMER_NEVER;
-    return due << TIMER_TICK_SHIFT;
+    uint64_t due, min = TIMER_NEVER;
+    const timer_link_t *l;
+    int s = timer_next_slot_(w, &due);
+    if (s < 0) return TIMER_NEVER;
+    if (s >= TIMER_SLOTS) return due << TIMER_TICK_SHIFT;
+    /* Level 0: one slot is one tick; its earliest exact deadline (> now). */
+    for (l = w->slots[s].next; l != &w->slots[s]; l = l->next)
+        if (((const timer_entry_t *)(const void *)l)->deadline < min)
+            min = ((const timer_entry_t *)(const void *)l)->deadline;
+    return min;
 }
 
 /* Move the clock to now (ns) and fire every timer due by then: each is
@@ -229,6 +238,7 @@ static inline size_t timer_wheel_advance(timer_wheel_t *w, uint64_t now) {
     uint64_t target, due;
     size_t fired = 0;
     int s;
+    timer_link_t *later = 0; /* due in tick `target`, but after now */
     if (now <= w->now) return 0;
     w->now = now;
     target = now >> TIMER_TICK_SHIFT;
@@ -240,17 +250,25 @@ static inline size_t timer_wheel_advance(timer_wheel_t *w, uint64_t now) {
         while (l != head) {
             timer_entry_t *e = (timer_entry_t *)(void *)l;
             l = l->next;
-            if (e->when <= target) {
+            if (e->deadline <= now) {
                 e->state = TIMER_FIRED_;
                 w->count--;
                 fired++;
                 future_wake(e->waker);
-            } else {
+            } else if (e->when > target) {
                 timer_link_(w, e); /* cascade to a lower level */
+            } else { /* this very tick, later than now: relink after the loop */
+                e->link.next = later;
+                later = &e->link;
             }
         }
     }
     if (target > w->elapsed) w->elapsed = target;
+    while (later) { /* back into the current tick's slot, to wait there */
+        timer_entry_t *e = (timer_entry_t *)(void *)later;
+        later = later->next;
+        timer_link_(w, e);
+    }
     return fired;
 }
 
@@ -373,8 +391,11 @@ static inline coro_poll_t timer_timeout_poll_(future_t *self, future_cx_t *cx) {
         return future_finish(self, t->inner->co.rc);
     }
     if (future_poll(&t->sleep.fut, cx) == CORO_READY) {
+        /* Fix: a sleep that failed (-EINVAL: no cx->timers) is that error,
+         * not a timeout that never happened. */
+        int rc = t->sleep.fut.co.rc < 0 ? t->sleep.fut.co.rc : TIMER_ETIMEDOUT;
         future_drop_children_(self, &t->sleep.fut);
-        return future_finish(self, TIMER_ETIMEDOUT);
+        return future_finish(self, rc);
     }
     return CORO_PENDING;
 }

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Run each example and check what it prints. Usage: examples.sh BUILD_DIR
+set -u
+B=${1:-build/test}
+p=0 f=0
+check() { # check NAME PATTERN: the example's output matches the ERE
+  if grep -Eq "$2" "$B/ex_$1.out"; then p=$((p + 1)); echo "ok   $1: /$2/"
+  else f=$((f + 1)); echo "FAIL $1: /$2/"; sed 's/^/    /' "$B/ex_$1.out"; fi
+}
+for n in fetch_all seq_vs_join select retry superloop pipeline workers; do
+  [ -x "$B/ex_${n}_gcc" ] && "$B/ex_${n}_gcc" >"$B/ex_$n.out" 2>&1
+done
+check fetch_all '^prices: OK$'
+check fetch_all '^elapsed: 20[0-9] ms$'
+check seq_vs_join '^sequential: 45[0-9] ms$'
+check seq_vs_join '^join: 20[0-9] ms$'
+check select '^  primary cancelled$'
+check select 'winner: backup; timers still registered: 0'
+check select 'winner: timeout; timers still registered: 0'
+check retry '^result: success$'
+check retry 'attempt 4: Connection timed out'
+check superloop '^all done at 1601 ms$'
+echo "$p passed, $f failed"
+[ $f = 0 ]

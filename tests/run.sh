@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# The whole test matrix. Every step counts as a test: a build that fails
+# counts as failed, and each test binary's own "N passed, N failed" line is
+# added in. The last line is the total, in that same form.
+set -u
+cd "$(dirname "$0")/.."
+B=build/test
+mkdir -p "$B"
+passed=0 failed=0
+
+need() { # need CMD PACKAGE: install what a fresh Debian lacks, if we can
+  command -v "$1" >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing $2 ..."
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2") >/dev/null 2>&1
+  fi
+  command -v "$1" >/dev/null 2>&1 || { echo "missing $1: run  apt-get install $2"; return 1; }
+}
+need gcc gcc; need clang clang; need g++ g++; need valgrind valgrind
+
+ok()   { passed=$((passed + 1)); echo "ok   $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL $1"; [ -f "$2" ] && sed 's/^/    /' "$2" | tail -n 30; }
+
+# run NAME CMD...: run a test binary, add its own counts in.
+run() {
+  local name=$1; shift
+  local log="$B/$name.log"
+  echo "== $name"
+  "$@" >"$log" 2>&1
+  local rc=$? line
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+  grep -E '^(FAIL|    )' "$log" | head -n 40
+  if [ -n "$line" ]; then
+    passed=$((passed + $(echo "$line" | cut -d' ' -f1)))
+    failed=$((failed + $(echo "$line" | cut -d' ' -f3)))
+    echo "   $line"
+    if [ $rc -ne 0 ] && [ "$(echo "$line" | cut -d' ' -f3)" = 0 ]; then fail "$name (exit $rc)" "$log"; fi
+  else
+    fail "$name (exit $rc, no summary)" "$log"
+  fi
+}
+
+# build NAME CC FLAGS... SRC: compile one test binary; a failed build fails.
+build() {
+  local name=$1 cc=$2; shift 2
+  if "$cc" "$@" -o "$B/$name" -lpthread >"$B/$name.build" 2>&1; then return 0; fi
+  fail "build $name" "$B/$name.build"; return 1
+}
+
+WARN="-std=c11 -D_GNU_SOURCE -g -Wall -Wextra -Wpedantic -Werror"
+SAN="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
+
+tests=$(ls tests/test_*.c | sed 's|tests/test_||; s|\.c$||')
+
+# 1. Every test, gcc and clang, under AddressSanitizer + UBSan.
+for t in $tests; do
+  build "${t}_gcc_asan" gcc $WARN -Wjump-misses-init $SAN "tests/test_$t.c" && run "${t}_gcc_asan" "$B/${t}_gcc_asan"
+  build "${t}_clang_asan" clang $WARN $SAN "tests/test_$t.c" && run "${t}_clang_asan" "$B/${t}_clang_asan"
+done
+
+# 2. The labels-as-values resume backend.
+for t in coro future; do
+  [ -f "tests/test_$t.c" ] || continue
+  build "${t}_labels_gcc" gcc $WARN $SAN -DCORO_USE_LABELS=1 "tests/test_$t.c" && run "${t}_labels_gcc" "$B/${t}_labels_gcc"
+  build "${t}_labels_clang" clang $WARN $SAN -DCORO_USE_LABELS=1 "tests/test_$t.c" && run "${t}_labels_clang" "$B/${t}_labels_clang"
+done
+
+# 3. Code with threads, under ThreadSanitizer.
+for t in exec sync; do
+  [ -f "tests/test_$t.c" ] || continue
+  build "${t}_tsan" clang $WARN -O1 -fsanitize=thread "tests/test_$t.c" && run "${t}_tsan" env TSAN_OPTIONS=halt_on_error=1 "$B/${t}_tsan"
+done
+
+# 4. valgrind: no leak, no invalid access, on an unsanitized build.
+for t in $tests; do
+  build "${t}_vg" gcc $WARN -O1 -DCHECK_UNDER_VALGRIND "tests/test_$t.c" &&
+    run "${t}_valgrind" valgrind -q --leak-check=full --errors-for-leak-kinds=all --error-exitcode=9 "$B/${t}_vg"
+done
+
+# 5. Each header compiles alone, warning-free; coro.h and future.h also
+#    freestanding C99 without libc; every header from C++.
+for h in *.h; do
+  for cc in gcc clang; do
+    std=c11; [ "$h" = coro.h ] || [ "$h" = future.h ] && std=c99
+    if printf '#include "%s"\n' "$h" | $cc -std=$std -D_GNU_SOURCE -Wall -Wextra -Wpedantic -Werror -fsyntax-only -I. -x c - >"$B/hdr.log" 2>&1
+    then ok "$h alone ($cc -std=$std)"; else fail "$h alone ($cc -std=$std)" "$B/hdr.log"; fi
+  done
+done
+for h in coro.h future.h timer.h; do
+  for cc in gcc clang; do
+    if printf '#include "%s"\n' "$h" | $cc -std=c99 -ffreestanding -nostdlib -Wall -Wextra -Wpedantic -Werror -fsyntax-only -I. -x c - >"$B/hdr.log" 2>&1
+    then ok "$h freestanding ($cc -std=c99)"; else fail "$h freestanding ($cc)" "$B/hdr.log"; fi
+  done
+done
+for cxx in g++ clang++; do
+  if $cxx -std=c++11 -Wall -Wextra -Wpedantic -Werror -I. tests/cxx_include.cc -o "$B/cxx_$cxx" -lpthread >"$B/cxx.log" 2>&1 &&
+     "$B/cxx_$cxx" >>"$B/cxx.log" 2>&1
+  then ok "every header from C++ ($cxx)"; else fail "every header from C++ ($cxx)" "$B/cxx.log"; fi
+done
+
+# 6. The examples build warning-free with both compilers (the README's code
+#    comes from them), and run.
+for e in examples/*.c; do
+  n=$(basename "$e" .c)
+  for cc in gcc clang; do
+    extra=; [ $cc = gcc ] && extra=-Wjump-misses-init
+    if $cc $WARN $extra -O2 "$e" -o "$B/ex_${n}_$cc" -lpthread >"$B/ex.log" 2>&1
+    then ok "example $n builds ($cc)"; else fail "example $n builds ($cc)" "$B/ex.log"; fi
+  done
+done
+if [ -x tests/examples.sh ]; then run examples_run bash tests/examples.sh "$B"; fi
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

@@ -1,0 +1,1016 @@
+/* Tests of timer.h. The wheel is tested bare, with a hand-written waker and
+ * a clock the test moves by hand; the sleep, timeout and interval futures on
+ * a bare wheel or on an executor whose clock is paused (exec_clock_pause).
+ * No wall-clock sleeps and no timing tolerances: every expected time is
+ * exact. */
+#include "check.h"
+#include "../exec.h"
+
+#ifdef CHECK_UNDER_VALGRIND
+enum { NRANDOM = 20000 };
+#else
+enum { NRANDOM = 100000 };
+#endif
+enum { NMILLION = 1000000 };
+
+/* ---- a hand-written waker, and timers that record when they fire -------- */
+
+typedef struct {
+    future_waker_t w;
+    int wakes;
+} counter_waker_t;
+
+static void counter_wake(future_waker_t *w) { ((counter_waker_t *)(void *)w)->wakes++; }
+
+static void cw_init(counter_waker_t *cw) {
+    cw->w.wake = counter_wake;
+    cw->wakes = 0;
+}
+
+static const timer_wheel_t *wheel_; /* whose now a firing timer records */
+static uint64_t *fired_log_;        /* deadlines in firing order, or 0 */
+static size_t nfired_;
+
+typedef struct {
+    future_waker_t w; /* first member */
+    timer_entry_t e;
+    uint64_t deadline;
+    uint64_t fired_at; /* the wheel's now when it fired */
+    int fires;
+} tmr_t;
+
+static void tmr_wake(future_waker_t *w) {
+    tmr_t *t = (tmr_t *)(void *)w;
+    t->fires++;
+    t->fired_at = wheel_->now;
+    if (fired_log_) fired_log_[nfired_++] = t->deadline;
+}
+
+static int tmr_insert(timer_wheel_t *w, tmr_t *t, uint64_t deadline) {
+    memset(t, 0, sizeof *t);
+    t->w.wake = tmr_wake;
+    t->deadline = deadline;
+    wheel_ = w;
+    return timer_wheel_insert(w, &t->e, deadline, &t->w);
+}
+
+static int wheel_is_empty(const timer_wheel_t *w) {
+    int i;
+    if (w->count) return 0;
+    for (i = 0; i < TIMER_LEVELS; i++)
+        if (w->occupied[i]) return 0;
+    for (i = 0; i < TIMER_LEVELS * TIMER_SLOTS; i++)
+        if (w->slots[i].next != &w->slots[i] || w->slots[i].prev != &w->slots[i]) return 0;
+    return 1;
+}
+
+static uint64_t rng_ = 0x9E3779B97F4A7C15u;
+static uint64_t rnd(void) { /* xorshift64: fixed seed, same run every time */
+    rng_ ^= rng_ << 13;
+    rng_ ^= rng_ >> 7;
+    rng_ ^= rng_ << 17;
+    return rng_;
+}
+
+static timer_wheel_t wheel; /* big (9 * 64 list heads): not on the stack */
+
+/* An arbitrary start that is not a multiple of the tick. */
+#define T0 ((uint64_t)123456789 * 1000 + 777)
+
+/* ---- the wheel ------------------------------------------------------------ */
+
+static void test_fires_at_deadline_never_before(void) {
+    static const uint64_t deltas[] = {1,    2,     3,      1023,    1024,      1025,
+                                      1500, 2047,  2049,   4095,    65535,     65537,
+                                      99999, 1000007, 123456789, 5000000001u};
+    size_t i;
+    for (i = 0; i < sizeof deltas / sizeof deltas[0]; i++) {
+        tmr_t t;
+        uint64_t d = T0 + deltas[i];
+        timer_wheel_init(&wheel, T0);
+        CHECK_EQ(tmr_insert(&wheel, &t, d), 0);
+        CHECK_EQ(timer_wheel_count(&wheel), 1);
+        /* Get as close as we can from below, in a few steps. */
+        if (deltas[i] > 2) CHECK_EQ(timer_wheel_advance(&wheel, T0 + deltas[i] / 2), 0);
+        CHECK_EQ(timer_wheel_advance(&wheel, d - 1), 0);
+        CHECK_EQ(t.fires, 0);
+        CHECK_EQ(timer_wheel_count(&wheel), 1);
+        CHECK(timer_wheel_next(&wheel) <= d); /* a lower bound */
+        CHECK(timer_wheel_next(&wheel) > d - 1);
+        CHECK_EQ(timer_wheel_advance(&wheel, d), 1); /* exactly at the deadline */
+        CHECK_EQ(t.fires, 1);
+        CHECK_EQ(t.fired_at, d);
+        CHECK(wheel_is_empty(&wheel));
+        CHECK_EQ(timer_wheel_next(&wheel), TIMER_NEVER);
+        CHECK_EQ(timer_wheel_advance(&wheel, d + 5000), 0); /* fires once */
+        CHECK_EQ(t.fires, 1);
+    }
+    /* One big jump past the deadline fires it too. */
+    {
+        tmr_t t;
+        timer_wheel_init(&wheel, T0);
+        CHECK_EQ(tmr_insert(&wheel, &t, T0 + 1500), 0);
+        CHECK_EQ(timer_wheel_advance(&wheel, T0 + 10 * TIMER_SEC), 1);
+        CHECK_EQ(t.fires, 1);
+    }
+    /* A deadline at or before now is not linked: the caller is ready. */
+    {
+        tmr_t t;
+        timer_wheel_init(&wheel, T0);
+        CHECK_EQ(tmr_insert(&wheel, &t, T0), 1);
+        CHECK_EQ(tmr_insert(&wheel, &t, T0 - 1), 1);
+        CHECK_EQ(tmr_insert(&wheel, &t, 0), 1);
+        CHECK(wheel_is_empty(&wheel));
+        CHECK_EQ(t.fires, 0);
+    }
+}
+
+/* Timers in the same tick with different ns deadlines fire one by one. */
+static void test_same_tick_different_deadlines(void) {
+    tmr_t t[4];
+    uint64_t base = (T0 | 1023) + 1; /* a tick boundary */
+    int i;
+    timer_wheel_init(&wheel, base);
+    for (i = 0; i < 4; i++) CHECK_EQ(tmr_insert(&wheel, &t[i], base + 100 + 200 * (uint64_t)(3 - i)), 0);
+    for (i = 3; i >= 0; i--) {
+        uint64_t d = t[i].deadline;
+        CHECK_EQ(timer_wheel_next(&wheel), d); /* level 0: exact */
+        CHECK_EQ(timer_wheel_advance(&wheel, d - 1), 0);
+        CHECK_EQ(timer_wheel_advance(&wheel, d), 1);
+        CHECK_EQ(t[i].fires, 1);
+        CHECK_EQ(timer_wheel_count(&wheel), (size_t)i);
+    }
+    CHECK(wheel_is_empty(&wheel));
+}
+
+/* One timer at each level: ns, us, ms, s, hours, days, years. Stepping the
+ * clock through timer_wheel_next() cascades each down, and it fires exactly
+ * at its deadline. */
+static void test_every_level_and_cascade(void) {
+    static const uint64_t deltas[] = {
+        700,                                     /* ns */
+        3 * TIMER_US + 1,   70 * TIMER_US + 3,   /* us */
+        5 * TIMER_MS + 11,  300 * TIMER_MS + 13, /* ms */
+        2 * TIMER_SEC + 17, 90 * TIMER_SEC + 19, /* s */
+        3600 * TIMER_SEC + 23, 30 * 3600 * TIMER_SEC + 29,         /* hours */
+        40 * 86400 * TIMER_SEC + 31, 300 * 86400 * TIMER_SEC + 37, /* days */
+        3 * TIMER_SEC * 31557600 + 41, 200 * TIMER_SEC * 31557600 + 43 /* years */
+    };
+    enum { N = sizeof deltas / sizeof deltas[0] };
+    static tmr_t t[N];
+    int levels_seen[TIMER_LEVELS] = {0};
+    size_t i;
+    int steps = 0;
+    /* Each alone: check its level and that it cascades down to fire. */
+    for (i = 0; i < N; i++) {
+        uint64_t d = T0 + deltas[i], next;
+        timer_wheel_init(&wheel, T0);
+        CHECK_EQ(tmr_insert(&wheel, &t[i], d), 0);
+        levels_seen[t[i].e.slot / TIMER_SLOTS] = 1;
+        steps = 0;
+        while (!t[i].fires) {
+            next = timer_wheel_next(&wheel);
+            CHECK(next <= d);          /* never past the deadline */
+            CHECK(next > wheel.now);   /* always progress */
+            timer_wheel_advance(&wheel, next);
+            CHECK(++steps <= 2 * TIMER_LEVELS);
+        }
+        CHECK_EQ(t[i].fired_at, d);
+        CHECK(wheel_is_empty(&wheel));
+    }
+    for (i = 0; i < TIMER_LEVELS; i++) {
+        if (!levels_seen[i]) printf("    level %d not covered\n", (int)i);
+        CHECK(levels_seen[i]);
+    }
+    /* All together, stepping through timer_wheel_next: in order, exact. */
+    timer_wheel_init(&wheel, T0);
+    for (i = 0; i < N; i++) CHECK_EQ(tmr_insert(&wheel, &t[N - 1 - i], T0 + deltas[N - 1 - i]), 0);
+    CHECK_EQ(timer_wheel_count(&wheel), N);
+    for (i = 0; i < N; i++) {
+        size_t k;
+        while (!t[i].fires) {
+            uint64_t next = timer_wheel_next(&wheel);
+            CHECK(next <= t[i].deadline);
+            timer_wheel_advance(&wheel, next);
+        }
+        CHECK_EQ(t[i].fired_at, t[i].deadline);
+        for (k = i + 1; k < N; k++) CHECK_EQ(t[k].fires, 0);
+    }
+    CHECK(wheel_is_empty(&wheel));
+    /* All together, one jump to the end of the longest: all fire at once. */
+    timer_wheel_init(&wheel, T0);
+    for (i = 0; i < N; i++) CHECK_EQ(tmr_insert(&wheel, &t[i], T0 + deltas[i]), 0);
+    CHECK_EQ(timer_wheel_advance(&wheel, T0 + deltas[N - 1]), N);
+    CHECK(wheel_is_empty(&wheel));
+}
+
+/* The end of time: the largest deadlines stay inside the wheel. */
+static void test_deadlines_near_the_end_of_time(void) {
+    tmr_t a, b, c;
+    timer_wheel_init(&wheel, T0);
+    CHECK_EQ(tmr_insert(&wheel, &a, UINT64_MAX - 1), 0);
+    CHECK_EQ(tmr_insert(&wheel, &b, UINT64_MAX), 0);
+    CHECK_EQ(tmr_insert(&wheel, &c, UINT64_MAX - 2000), 0);
+    CHECK(a.e.slot < TIMER_LEVELS * TIMER_SLOTS);
+    CHECK(b.e.slot < TIMER_LEVELS * TIMER_SLOTS);
+    CHECK(timer_wheel_next(&wheel) <= UINT64_MAX - 2000);
+    CHECK_EQ(timer_wheel_advance(&wheel, UINT64_MAX - 2001), 0);
+    CHECK_EQ(timer_wheel_advance(&wheel, UINT64_MAX - 2000), 1);
+    CHECK_EQ(c.fires, 1);
+    CHECK_EQ(timer_wheel_advance(&wheel, UINT64_MAX - 2), 0);
+    CHECK_EQ(a.fires, 0);
+    CHECK_EQ(timer_wheel_advance(&wheel, UINT64_MAX - 1), 1);
+    CHECK_EQ(a.fires, 1);
+    CHECK_EQ(timer_wheel_advance(&wheel, UINT64_MAX), 1);
+    CHECK_EQ(b.fires, 1);
+    CHECK(wheel_is_empty(&wheel));
+}
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Many timers, random deadlines across all levels (fixed seed): stepping
+ * through timer_wheel_next(), they fire in deadline order, each exactly at
+ * its deadline, and the lower bound never passes the earliest deadline. */
+static void test_random_timers_fire_in_order(void) {
+    tmr_t *t = calloc(NRANDOM, sizeof *t);
+    uint64_t *sorted = calloc(NRANDOM, sizeof *sorted);
+    uint64_t *log = calloc(NRANDOM, sizeof *log);
+    size_t i, bad_early = 0, bad_late = 0, bad_bound = 0, bad_order = 0;
+    size_t steps = 0;
+    uint64_t prev_now;
+    int ok = t && sorted && log;
+    rng_ = 0x9E3779B97F4A7C15u;
+    if (ok) {
+        timer_wheel_init(&wheel, T0);
+        for (i = 0; i < NRANDOM; i++) {
+            unsigned bits = (unsigned)(rnd() % 56) + 1; /* 2 ns .. 2^56 ns (2 years) */
+            uint64_t d = T0 + 1 + (rnd() & (((uint64_t)1 << bits) - 1));
+            if (i % 7 == 0 && i) d = t[i - 1].deadline; /* some equal deadlines */
+            tmr_insert(&wheel, &t[i], d);
+            sorted[i] = d;
+        }
+        qsort(sorted, NRANDOM, sizeof *sorted, cmp_u64);
+        fired_log_ = log;
+        nfired_ = 0;
+        prev_now = wheel.now;
+        while (timer_wheel_count(&wheel)) {
+            uint64_t next = timer_wheel_next(&wheel);
+            size_t before = nfired_, k;
+            if (next > sorted[nfired_]) bad_bound++;
+            if (next <= wheel.now) break; /* no progress: would loop */
+            timer_wheel_advance(&wheel, next);
+            for (k = before; k < nfired_; k++) {
+                if (log[k] > wheel.now) bad_early++;
+                if (log[k] <= prev_now) bad_late++;
+            }
+            prev_now = wheel.now;
+            steps++;
+        }
+        fired_log_ = 0;
+        for (i = 1; i < nfired_; i++)
+            if (log[i] < log[i - 1]) bad_order++;
+    }
+    CHECK(ok);
+    CHECK_EQ(nfired_, NRANDOM);
+    CHECK_EQ(bad_bound, 0);
+    CHECK_EQ(bad_early, 0);
+    CHECK_EQ(bad_late, 0);
+    CHECK_EQ(bad_order, 0);
+    CHECK(memcmp(log, sorted, NRANDOM * sizeof *log) == 0);
+    for (i = 0; i < NRANDOM; i++) CHECK_EQ(t[i].fires, 1);
+    CHECK(wheel_is_empty(&wheel));
+    CHECK(steps >= 1);
+    free(t);
+    free(sorted);
+    free(log);
+}
+
+/* Random jumps of the clock: after each, exactly the due timers have fired. */
+static void test_random_jumps_fire_exactly_the_due(void) {
+    enum { N = 2000 };
+    static tmr_t t[N];
+    size_t i, fired = 0;
+    int round;
+    rng_ = 12345;
+    timer_wheel_init(&wheel, T0);
+    for (i = 0; i < N; i++) tmr_insert(&wheel, &t[i], T0 + 1 + rnd() % (2 * TIMER_SEC));
+    for (round = 0; round < 200 && fired < N; round++) {
+        size_t n;
+        uint64_t to = wheel.now + 1 + rnd() % (20 * TIMER_MS);
+        n = timer_wheel_advance(&wheel, to);
+        fired += n;
+        for (i = 0; i < N; i++) {
+            if (t[i].deadline <= to) CHECK_EQ(t[i].fires, 1);
+            else CHECK_EQ(t[i].fires, 0);
+        }
+        CHECK_EQ(timer_wheel_count(&wheel), N - fired);
+    }
+    timer_wheel_advance(&wheel, T0 + 3 * TIMER_SEC);
+    CHECK(wheel_is_empty(&wheel));
+}
+
+static void test_insert_cancel_leaves_wheel_empty(void) {
+    enum { N = 64 * 3 };
+    static tmr_t t[N];
+    tmr_t idle, mid3[3];
+    size_t i;
+    timer_wheel_init(&wheel, T0);
+    for (i = 0; i < N; i++) /* spread over all levels */
+        CHECK_EQ(tmr_insert(&wheel, &t[i], T0 + ((uint64_t)1 << (i % 62)) + i), 0);
+    CHECK_EQ(timer_wheel_count(&wheel), N);
+    for (i = 0; i < N; i += 2) timer_wheel_cancel(&wheel, &t[i].e);
+    CHECK_EQ(timer_wheel_count(&wheel), N / 2);
+    for (i = 1; i < N; i += 2) timer_wheel_cancel(&wheel, &t[i].e);
+    CHECK(wheel_is_empty(&wheel));
+    /* Cancel again: harmless. */
+    for (i = 0; i < N; i++) timer_wheel_cancel(&wheel, &t[i].e);
+    CHECK(wheel_is_empty(&wheel));
+    /* Cancelled timers never fire. */
+    CHECK_EQ(timer_wheel_advance(&wheel, UINT64_MAX), 0);
+    for (i = 0; i < N; i++) CHECK_EQ(t[i].fires, 0);
+
+    /* Cancel of a never-linked entry, and of a fired one, is harmless. */
+    timer_wheel_init(&wheel, T0);
+    memset(&idle, 0, sizeof idle);
+    CHECK_EQ(tmr_insert(&wheel, &mid3[0], T0 + 5000), 0);
+    CHECK_EQ(tmr_insert(&wheel, &mid3[1], T0 + 5000), 0); /* same slot */
+    CHECK_EQ(tmr_insert(&wheel, &mid3[2], T0 + 5001), 0);
+    timer_wheel_cancel(&wheel, &idle.e);
+    CHECK_EQ(timer_wheel_count(&wheel), 3);
+    timer_wheel_cancel(&wheel, &mid3[1].e); /* from the middle of a slot */
+    CHECK_EQ(timer_wheel_count(&wheel), 2);
+    CHECK_EQ(timer_wheel_advance(&wheel, T0 + 5000), 1);
+    CHECK_EQ(mid3[0].fires, 1);
+    timer_wheel_cancel(&wheel, &mid3[0].e); /* fired: nothing to do */
+    timer_wheel_cancel(&wheel, &mid3[0].e);
+    CHECK_EQ(timer_wheel_count(&wheel), 1);
+    CHECK_EQ(timer_wheel_advance(&wheel, T0 + 5001), 1);
+    CHECK_EQ(mid3[2].fires, 1);
+    CHECK_EQ(mid3[1].fires, 0);
+    CHECK(wheel_is_empty(&wheel));
+}
+
+/* A million live timers (spread over the levels), then all cancelled. */
+static void test_million_timers_insert_and_cancel(void) {
+    timer_entry_t *e = malloc(NMILLION * sizeof *e);
+    counter_waker_t cw;
+    size_t i, k;
+    int levels = 0, l;
+    CHECK(e != 0);
+    cw_init(&cw);
+    rng_ = 777;
+    timer_wheel_init(&wheel, T0);
+    for (i = 0; i < NMILLION; i++) {
+        uint64_t d = T0 + 1 + (rnd() & (((uint64_t)1 << (i % 62 + 1)) - 1));
+        e[i].state = 0;
+        if (timer_wheel_insert(&wheel, &e[i], d, &cw.w) != 0) break;
+    }
+    if (i != NMILLION) free(e);
+    CHECK_EQ(i, NMILLION);
+    CHECK_EQ(timer_wheel_count(&wheel), NMILLION);
+    for (l = 0; l < TIMER_LEVELS; l++) levels += wheel.occupied[l] != 0;
+    /* Cancel in a scattered order (7919 is prime to 10^6: a permutation). */
+    for (k = 0; k < NMILLION; k++) {
+        timer_wheel_cancel(&wheel, &e[(k * 7919) % NMILLION]);
+        if (k == NMILLION / 2 - 1 && timer_wheel_count(&wheel) != NMILLION / 2) break;
+    }
+    free(e);
+    CHECK_EQ(k, NMILLION);
+    CHECK_EQ(levels, TIMER_LEVELS); /* every level held some */
+    CHECK(wheel_is_empty(&wheel));
+    CHECK_EQ(cw.wakes, 0);
+}
+
+static void test_clock_going_backwards_is_ignored(void) {
+    tmr_t t;
+    timer_wheel_init(&wheel, T0);
+    CHECK_EQ(tmr_insert(&wheel, &t, T0 + 3000), 0);
+    CHECK_EQ(timer_wheel_advance(&wheel, T0 + 2000), 0);
+    CHECK_EQ(wheel.now, T0 + 2000);
+    CHECK_EQ(timer_wheel_advance(&wheel, T0 + 10), 0);   /* backwards */
+    CHECK_EQ(wheel.now, T0 + 2000);                      /* ignored */
+    CHECK_EQ(timer_wheel_advance(&wheel, T0 + 2000), 0); /* standing still */
+    CHECK_EQ(wheel.now, T0 + 2000);
+    CHECK_EQ(t.fires, 0);
+    /* Relative deadlines still count from the latest now. */
+    {
+        counter_waker_t cw;
+        future_cx_t cx;
+        timer_sleep_t s;
+        cw_init(&cw);
+        cx.waker = &cw.w;
+        cx.timers = &wheel;
+        cx.exec = 0;
+        cx.budget = 0;
+        timer_sleep_init(&s, 500);
+        CHECK_EQ(future_poll(&s.fut, &cx), CORO_PENDING);
+        CHECK_EQ(timer_sleep_deadline(&s), T0 + 2500);
+        future_drop(&s.fut);
+    }
+    CHECK_EQ(timer_wheel_advance(&wheel, T0 + 3000), 1);
+    CHECK_EQ(t.fires, 1);
+    CHECK_EQ(timer_wheel_advance(&wheel, T0 + 1), 0);
+    CHECK_EQ(wheel.now, T0 + 3000);
+}
+
+/* ---- sleep on a bare wheel ---------------------------------------------- */
+
+static future_cx_t wheel_cx(counter_waker_t *cw, timer_wheel_t *w) {
+    future_cx_t cx;
+    cx.waker = &cw->w;
+    cx.timers = w;
+    cx.exec = 0;
+    cx.budget = 0;
+    return cx;
+}
+
+static void test_sleep_is_lazy_and_fires(void) {
+    counter_waker_t cw, other;
+    future_cx_t cx;
+    timer_sleep_t s;
+    cw_init(&cw);
+    cw_init(&other);
+    timer_wheel_init(&wheel, T0);
+    cx = wheel_cx(&cw, &wheel);
+    timer_sleep_init(&s, 10 * TIMER_MS + 3);
+    CHECK_EQ(timer_sleep_deadline(&s), TIMER_NEVER); /* not fixed yet */
+    CHECK_EQ(timer_wheel_count(&wheel), 0);          /* init registers nothing */
+    timer_wheel_advance(&wheel, T0 + 5 * TIMER_MS);  /* time passes before the poll */
+    CHECK_EQ(future_poll(&s.fut, &cx), CORO_PENDING);
+    CHECK_EQ(timer_sleep_deadline(&s), T0 + 15 * TIMER_MS + 3); /* from the first poll */
+    CHECK_EQ(timer_wheel_count(&wheel), 1);
+    /* Polled again by another task's waker: that one is woken. */
+    cx.waker = &other.w;
+    CHECK_EQ(future_poll(&s.fut, &cx), CORO_PENDING);
+    CHECK_EQ(timer_wheel_count(&wheel), 1);
+    timer_wheel_advance(&wheel, T0 + 15 * TIMER_MS + 2);
+    CHECK_EQ(cw.wakes + other.wakes, 0);
+    timer_wheel_advance(&wheel, T0 + 15 * TIMER_MS + 3);
+    CHECK_EQ(other.wakes, 1);
+    CHECK_EQ(cw.wakes, 0);
+    CHECK_EQ(future_poll(&s.fut, &cx), CORO_READY);
+    CHECK_EQ(future_err(&s.fut), 0);
+    CHECK(wheel_is_empty(&wheel));
+    future_drop(&s.fut); /* finished: nothing to do */
+    CHECK(wheel_is_empty(&wheel));
+}
+
+static void test_sleep_zero_or_past_is_ready_at_first_poll(void) {
+    counter_waker_t cw;
+    future_cx_t cx;
+    timer_sleep_t s;
+    cw_init(&cw);
+    timer_wheel_init(&wheel, T0);
+    cx = wheel_cx(&cw, &wheel);
+    timer_sleep_init(&s, 0);
+    CHECK_EQ(future_poll(&s.fut, &cx), CORO_READY);
+    CHECK_EQ(future_err(&s.fut), 0);
+    timer_sleep_until_init(&s, T0);
+    CHECK_EQ(future_poll(&s.fut, &cx), CORO_READY);
+    timer_sleep_until_init(&s, T0 - 12345);
+    CHECK_EQ(future_poll(&s.fut, &cx), CORO_READY);
+    timer_sleep_until_init(&s, 0);
+    CHECK_EQ(future_poll(&s.fut, &cx), CORO_READY);
+    CHECK_EQ(future_err(&s.fut), 0);
+    CHECK(wheel_is_empty(&wheel));
+    CHECK_EQ(cw.wakes, 0);
+    /* One ns ahead is not past: it waits. */
+    timer_sleep_init(&s, 1);
+    CHECK_EQ(future_poll(&s.fut, &cx), CORO_PENDING);
+    CHECK_EQ(timer_wheel_count(&wheel), 1);
+    timer_wheel_advance(&wheel, T0 + 1);
+    CHECK_EQ(future_poll(&s.fut, &cx), CORO_READY);
+    CHECK(wheel_is_empty(&wheel));
+}
+
+static void test_sleep_never_registers_nothing(void) {
+    counter_waker_t cw;
+    future_cx_t cx;
+    timer_sleep_t s, r;
+    int i;
+    cw_init(&cw);
+    timer_wheel_init(&wheel, T0);
+    cx = wheel_cx(&cw, &wheel);
+    timer_sleep_until_init(&s, TIMER_NEVER);
+    timer_sleep_init(&r, TIMER_NEVER - 5); /* saturates to never */
+    for (i = 0; i < 3; i++) {
+        CHECK_EQ(future_poll(&s.fut, &cx), CORO_PENDING);
+        CHECK_EQ(future_poll(&r.fut, &cx), CORO_PENDING);
+    }
+    CHECK_EQ(timer_sleep_deadline(&r), TIMER_NEVER);
+    CHECK(wheel_is_empty(&wheel));
+    CHECK_EQ(timer_wheel_next(&wheel), TIMER_NEVER);
+    timer_wheel_advance(&wheel, UINT64_MAX - 1);
+    timer_wheel_advance(&wheel, UINT64_MAX);
+    CHECK_EQ(future_poll(&s.fut, &cx), CORO_PENDING);
+    CHECK_EQ(cw.wakes, 0);
+    future_drop(&s.fut);
+    future_drop(&r.fut);
+    CHECK(wheel_is_empty(&wheel));
+}
+
+/* A deadline in the last tick of time is a real deadline, in the wheel. */
+static void test_sleep_until_just_before_never(void) {
+    counter_waker_t cw;
+    future_cx_t cx;
+    timer_sleep_t s;
+    cw_init(&cw);
+    timer_wheel_init(&wheel, T0);
+    cx = wheel_cx(&cw, &wheel);
+    timer_sleep_until_init(&s, UINT64_MAX - 1);
+    CHECK_EQ(future_poll(&s.fut, &cx), CORO_PENDING);
+    CHECK_EQ(timer_wheel_count(&wheel), 1);
+    CHECK(s.entry.slot < TIMER_LEVELS * TIMER_SLOTS);
+    timer_wheel_advance(&wheel, UINT64_MAX - 2);
+    CHECK_EQ(cw.wakes, 0);
+    timer_wheel_advance(&wheel, UINT64_MAX - 1);
+    CHECK_EQ(cw.wakes, 1);
+    CHECK_EQ(future_poll(&s.fut, &cx), CORO_READY);
+    CHECK(wheel_is_empty(&wheel));
+}
+
+static void test_sleep_reset_rearms(void) {
+    counter_waker_t cw;
+    future_cx_t cx;
+    timer_sleep_t s;
+    cw_init(&cw);
+    timer_wheel_init(&wheel, T0);
+    cx = wheel_cx(&cw, &wheel);
+    timer_sleep_until_init(&s, T0 + 1000);
+    CHECK_EQ(timer_sleep_deadline(&s), T0 + 1000);
+    CHECK_EQ(future_poll(&s.fut, &cx), CORO_PENDING);
+    CHECK_EQ(timer_wheel_count(&wheel), 1);
+    /* Re-arm later while linked: the old timer goes, the new one is lazy. */
+    timer_sleep_reset(&s, T0 + 5000);
+    CHECK(wheel_is_empty(&wheel));
+    CHECK_EQ(timer_sleep_deadline(&s), T0 + 5000);
+    CHECK_EQ(future_poll(&s.fut, &cx), CORO_PENDING);
+    CHECK_EQ(timer_wheel_count(&wheel), 1);
+    timer_wheel_advance(&wheel, T0 + 1000); /* the old deadline: nothing */
+    CHECK_EQ(cw.wakes, 0);
+    CHECK_EQ(future_poll(&s.fut, &cx), CORO_PENDING);
+    timer_wheel_advance(&wheel, T0 + 5000);
+    CHECK_EQ(cw.wakes, 1);
+    CHECK_EQ(future_poll(&s.fut, &cx), CORO_READY);
+    /* Re-arm a finished sleep: it waits again. */
+    timer_sleep_reset(&s, T0 + 9000);
+    CHECK(!future_done(&s.fut));
+    CHECK_EQ(future_poll(&s.fut, &cx), CORO_PENDING);
+    CHECK_EQ(timer_wheel_count(&wheel), 1);
+    /* Re-arm earlier, to a time already past: ready at the next poll. */
+    timer_sleep_reset(&s, T0 + 10);
+    CHECK(wheel_is_empty(&wheel));
+    CHECK_EQ(future_poll(&s.fut, &cx), CORO_READY);
+    CHECK_EQ(cw.wakes, 1);
+    /* Re-arm a never-polled sleep, and a dropped one. */
+    timer_sleep_init(&s, 100);
+    timer_sleep_reset(&s, T0 + 6000);
+    CHECK_EQ(future_poll(&s.fut, &cx), CORO_PENDING);
+    future_drop(&s.fut);
+    CHECK(wheel_is_empty(&wheel));
+    timer_sleep_reset(&s, T0 + 6000);
+    CHECK_EQ(future_poll(&s.fut, &cx), CORO_PENDING);
+    timer_wheel_advance(&wheel, T0 + 6000);
+    CHECK_EQ(future_poll(&s.fut, &cx), CORO_READY);
+    CHECK(wheel_is_empty(&wheel));
+}
+
+/* A due sleep spends the cooperative budget; with none left it waits. */
+static void test_sleep_spends_the_budget(void) {
+    counter_waker_t cw;
+    future_cx_t cx;
+    timer_sleep_t s;
+    int budget = 0;
+    cw_init(&cw);
+    timer_wheel_init(&wheel, T0);
+    cx = wheel_cx(&cw, &wheel);
+    cx.budget = &budget;
+    timer_sleep_init(&s, 0);
+    CHECK_EQ(future_poll(&s.fut, &cx), CORO_PENDING);
+    CHECK_EQ(cw.wakes, 1); /* re-queued, not forgotten */
+    budget = 1;
+    CHECK_EQ(future_poll(&s.fut, &cx), CORO_READY);
+    CHECK_EQ(budget, 0);
+    CHECK(wheel_is_empty(&wheel));
+}
+
+/* A probe inner future: pending until opened, counts polls and drops. */
+typedef struct {
+    future_t fut;
+    int open, rc, polls, drops;
+    future_waker_t *waker;
+} probe_t;
+
+static coro_poll_t probe_poll(future_t *self, future_cx_t *cx) {
+    probe_t *p = (probe_t *)(void *)self;
+    p->polls++;
+    if (p->open) return future_finish(self, p->rc);
+    p->waker = cx->waker;
+    return CORO_PENDING;
+}
+
+static void probe_drop(future_t *self) {
+    probe_t *p = (probe_t *)(void *)self;
+    p->drops++;
+    p->waker = 0;
+}
+
+static void probe_init(probe_t *p) {
+    future_init(&p->fut, probe_poll, probe_drop);
+    p->open = p->rc = p->polls = p->drops = 0;
+    p->waker = 0;
+}
+
+static void test_drop_while_waiting_unlinks(void) {
+    counter_waker_t cw;
+    future_cx_t cx;
+    timer_sleep_t s;
+    timer_timeout_t t;
+    timer_interval_t iv;
+    probe_t p;
+    cw_init(&cw);
+    timer_wheel_init(&wheel, T0);
+    cx = wheel_cx(&cw, &wheel);
+    /* sleep */
+    timer_sleep_init(&s, TIMER_SEC);
+    CHECK_EQ(future_poll(&s.fut, &cx), CORO_PENDING);
+    CHECK_EQ(timer_wheel_count(&wheel), 1);
+    future_drop(&s.fut);
+    CHECK(wheel_is_empty(&wheel));
+    CHECK_EQ(future_err(&s.fut), FUTURE_ECANCELED);
+    /* timeout: its sleep goes, and the inner is dropped too */
+    probe_init(&p);
+    timer_timeout_init(&t, &p.fut, TIMER_SEC);
+    CHECK_EQ(future_poll(&t.fut, &cx), CORO_PENDING);
+    CHECK_EQ(timer_wheel_count(&wheel), 1);
+    future_drop(&t.fut);
+    CHECK(wheel_is_empty(&wheel));
+    CHECK_EQ(p.drops, 1);
+    CHECK_EQ(future_err(&t.fut), FUTURE_ECANCELED);
+    /* interval, waiting for its second tick */
+    timer_interval_init(&iv, TIMER_MS, TIMER_MISSED_BURST);
+    CHECK_EQ(future_poll(&iv.fut, &cx), CORO_READY); /* first tick */
+    CHECK_EQ(future_poll(&iv.fut, &cx), CORO_PENDING);
+    CHECK_EQ(timer_wheel_count(&wheel), 1);
+    future_drop(&iv.fut);
+    CHECK(wheel_is_empty(&wheel));
+    /* Nothing fires afterwards. */
+    timer_wheel_advance(&wheel, T0 + 10 * TIMER_SEC);
+    CHECK_EQ(cw.wakes, 0);
+    CHECK_EQ(p.polls, 1);
+}
+
+static void test_polled_without_timers_is_misuse(void) {
+    counter_waker_t cw;
+    future_cx_t cx;
+    timer_sleep_t s;
+    timer_interval_t iv;
+    timer_timeout_t t;
+    probe_t p;
+    coro_poll_t r = CORO_PENDING;
+    cw_init(&cw);
+    cx = wheel_cx(&cw, 0);
+    timer_sleep_init(&s, TIMER_MS);
+    CHECK_MISUSE(r = future_poll(&s.fut, &cx), "without cx->timers");
+    CHECK_EQ(r, CORO_READY);
+    CHECK_EQ(future_err(&s.fut), -EINVAL);
+    timer_interval_init(&iv, TIMER_MS, TIMER_MISSED_BURST);
+    r = CORO_PENDING;
+    CHECK_MISUSE(r = future_poll(&iv.fut, &cx), "without cx->timers");
+    CHECK_EQ(r, CORO_READY);
+    CHECK_EQ(future_err(&iv.fut), -EINVAL);
+    /* A timeout: the error is -EINVAL, not a timeout that never happened. */
+    probe_init(&p);
+    timer_timeout_init(&t, &p.fut, TIMER_MS);
+    r = CORO_PENDING;
+    CHECK_MISUSE(r = future_poll(&t.fut, &cx), "without cx->timers");
+    CHECK_EQ(r, CORO_READY);
+    CHECK_EQ(future_err(&t.fut), -EINVAL);
+    CHECK_EQ(p.drops, 1);
+}
+
+static void test_interval_zero_period_is_misuse(void) {
+    counter_waker_t cw;
+    future_cx_t cx;
+    timer_interval_t iv;
+    coro_poll_t r = CORO_PENDING;
+    cw_init(&cw);
+    timer_wheel_init(&wheel, T0);
+    cx = wheel_cx(&cw, &wheel);
+    timer_interval_init(&iv, 0, TIMER_MISSED_BURST);
+    CHECK_MISUSE(r = future_poll(&iv.fut, &cx), "zero period");
+    CHECK_EQ(r, CORO_READY);
+    CHECK_EQ(future_err(&iv.fut), -EINVAL);
+    CHECK(future_done(&iv.fut));
+    CHECK(wheel_is_empty(&wheel));
+    CHECK_EQ(iv.ticks, 0);
+}
+
+/* ---- futures on a paused executor --------------------------------------- */
+
+static exec_t ex;
+
+static int setup(void) {
+    if (exec_init(&ex) != 0) return 0;
+    ex.log = 0;
+    exec_clock_pause(&ex);
+    return 1;
+}
+
+/* async fn nap(ms, rc): sleep, then finish with rc */
+typedef struct {
+    future_t fut;
+    uint64_t ns;
+    int rc, drops;
+    uint64_t woke_at;
+    timer_sleep_t s;
+} nap_t;
+
+static coro_poll_t nap_poll(future_t *self, future_cx_t *cx) {
+    nap_t *f = (nap_t *)(void *)self;
+    ASYNC_BEGIN(f);
+    timer_sleep_init(&f->s, f->ns);
+    AWAIT(cx, &f->s);
+    f->woke_at = exec_now(exec_of(cx));
+    ASYNC_RETURN(f->rc);
+    ASYNC_END();
+}
+
+static void nap_drop(future_t *self) { ((nap_t *)(void *)self)->drops++; }
+
+static void nap_init(nap_t *f, uint64_t ns, int rc) {
+    memset(f, 0, sizeof *f);
+    future_init(&f->fut, nap_poll, nap_drop);
+    f->ns = ns;
+    f->rc = rc;
+}
+
+/* async fn limited(inner, ns): timeout(ns, inner), noting when it ended */
+typedef struct {
+    future_t fut;
+    future_t *inner;
+    uint64_t ns, ended_at;
+    int timers_left; /* timer_wheel_count right after the timeout */
+    timer_timeout_t t;
+} limited_t;
+
+static coro_poll_t limited_poll(future_t *self, future_cx_t *cx) {
+    limited_t *f = (limited_t *)(void *)self;
+    ASYNC_BEGIN(f);
+    timer_timeout_init(&f->t, f->inner, f->ns);
+    AWAIT(cx, &f->t);
+    f->ended_at = exec_now(exec_of(cx));
+    f->timers_left = (int)timer_wheel_count(cx->timers);
+    ASYNC_RETURN(future_err(&f->t.fut));
+    ASYNC_END();
+}
+
+static void limited_init(limited_t *f, future_t *inner, uint64_t ns) {
+    memset(f, 0, sizeof *f);
+    future_init(&f->fut, limited_poll, 0);
+    f->inner = inner;
+    f->ns = ns;
+}
+
+static void test_timeout_inner_finishes_first(void) {
+    nap_t n;
+    limited_t l;
+    uint64_t t0;
+    CHECK(setup());
+    t0 = exec_now(&ex);
+    nap_init(&n, 10 * TIMER_MS + 1, 7);
+    limited_init(&l, &n.fut, TIMER_SEC);
+    CHECK_EQ(exec_block_on(&ex, &l.fut), 7); /* the inner's result */
+    CHECK_EQ(n.drops, 0);
+    CHECK_EQ(n.woke_at - t0, 10 * TIMER_MS + 1);
+    CHECK_EQ(l.ended_at - t0, 10 * TIMER_MS + 1);
+    CHECK_EQ(l.timers_left, 0); /* the timeout's sleep was unlinked at once */
+    CHECK_EQ(timer_wheel_count(&ex.timers), 0);
+    CHECK(future_done(&l.t.sleep.fut)); /* dropped */
+    exec_destroy(&ex);
+}
+
+static void test_timeout_fires_and_drops_inner(void) {
+    probe_t p;
+    limited_t l;
+    uint64_t t0;
+    CHECK(setup());
+    t0 = exec_now(&ex);
+    probe_init(&p);
+    limited_init(&l, &p.fut, 250 * TIMER_MS + 3);
+    CHECK_EQ(exec_block_on(&ex, &l.fut), -ETIMEDOUT);
+    CHECK_EQ(p.drops, 1);
+    CHECK_EQ(future_err(&p.fut), FUTURE_ECANCELED);
+    CHECK(p.waker == 0);
+    CHECK_EQ(l.ended_at - t0, 250 * TIMER_MS + 3);
+    CHECK_EQ(l.timers_left, 0);
+    CHECK_EQ(exec_now(&ex) - t0, 250 * TIMER_MS + 3);
+    exec_destroy(&ex);
+}
+
+/* A 30 s timeout under the paused clock: no real waiting at all (the loop
+ * never sleeps in epoll) and exactly 30 s on the clock. Twice: the same. */
+static void test_timeout_30s_paused_is_instant_and_exact(void) {
+    int round;
+    for (round = 0; round < 2; round++) {
+        future_pending_t never;
+        limited_t l;
+        uint64_t t0;
+        CHECK(setup());
+        t0 = exec_now(&ex);
+        future_pending_init(&never);
+        limited_init(&l, &never.fut, 30 * TIMER_SEC);
+        CHECK_EQ(exec_block_on(&ex, &l.fut), -ETIMEDOUT);
+        CHECK_EQ(exec_now(&ex) - t0, 30 * TIMER_SEC);
+        CHECK_EQ(l.ended_at - t0, 30 * TIMER_SEC);
+        CHECK_EQ(ex.stats.parks, 0); /* never slept */
+        CHECK(ex.stats.polls <= 3);
+        CHECK_EQ(timer_wheel_count(&ex.timers), 0);
+        CHECK_EQ(future_err(&never.fut), FUTURE_ECANCELED);
+        exec_destroy(&ex);
+    }
+}
+
+/* A tie (inner and timer due at the same instant): the inner wins. */
+static void test_timeout_tie_goes_to_inner(void) {
+    nap_t n;
+    limited_t l;
+    CHECK(setup());
+    nap_init(&n, 50 * TIMER_MS, 0);
+    limited_init(&l, &n.fut, 50 * TIMER_MS);
+    CHECK_EQ(exec_block_on(&ex, &l.fut), 0);
+    CHECK_EQ(n.drops, 0);
+    CHECK_EQ(timer_wheel_count(&ex.timers), 0);
+    exec_destroy(&ex);
+}
+
+/* async fn ticker(): AWAIT an interval n times, noting each tick's
+ * scheduled time and when it came; late after tick late_after. */
+typedef struct {
+    future_t fut;
+    uint64_t period, late_ns;
+    timer_missed_t missed;
+    int n, i, late_after;
+    uint64_t last[16], at[16], ticks[16];
+    timer_interval_t iv;
+} ticker_t;
+
+static coro_poll_t ticker_poll(future_t *self, future_cx_t *cx) {
+    ticker_t *f = (ticker_t *)(void *)self;
+    ASYNC_BEGIN(f);
+    timer_interval_init(&f->iv, f->period, f->missed);
+    for (f->i = 0; f->i < f->n; f->i++) {
+        AWAIT(cx, &f->iv);
+        f->last[f->i] = f->iv.last;
+        f->at[f->i] = exec_now(exec_of(cx));
+        f->ticks[f->i] = f->iv.ticks;
+        if (f->i == f->late_after) exec_clock_advance(exec_of(cx), f->late_ns);
+    }
+    ASYNC_END();
+}
+
+static void ticker_init(ticker_t *f, uint64_t period, timer_missed_t missed, int n) {
+    memset(f, 0, sizeof *f);
+    future_init(&f->fut, ticker_poll, 0);
+    f->period = period;
+    f->missed = missed;
+    f->n = n;
+    f->late_after = -1;
+}
+
+static void test_interval_ticks_at_exact_multiples(void) {
+    ticker_t k;
+    uint64_t t0, P = 10 * TIMER_MS + 7; /* not a multiple of the tick */
+    int i;
+    CHECK(setup());
+    t0 = exec_now(&ex);
+    ticker_init(&k, P, TIMER_MISSED_BURST, 8);
+    CHECK_EQ(exec_block_on(&ex, &k.fut), 0);
+    for (i = 0; i < 8; i++) {
+        CHECK_EQ(k.last[i] - t0, (uint64_t)i * P); /* the first one at once */
+        CHECK_EQ(k.at[i] - t0, (uint64_t)i * P);
+        CHECK_EQ(k.ticks[i], (uint64_t)i + 1);
+    }
+    CHECK_EQ(exec_now(&ex) - t0, 7 * P);
+    CHECK_EQ(timer_wheel_count(&ex.timers), 0);
+    CHECK_EQ(ex.stats.parks, 0);
+    exec_destroy(&ex);
+}
+
+/* The task is late by 3.5 periods after tick 1 (ticks 2, 3, 4 missed). */
+static void check_missed(timer_missed_t mode, const double *want_last, const double *want_at) {
+    ticker_t k;
+    uint64_t t0, P = 10 * TIMER_MS;
+    int i;
+    CHECK(setup());
+    t0 = exec_now(&ex);
+    ticker_init(&k, P, mode, 7);
+    k.late_after = 1;
+    k.late_ns = 3 * P + P / 2;
+    CHECK_EQ(exec_block_on(&ex, &k.fut), 0);
+    for (i = 0; i < 7; i++) {
+        uint64_t wl = (uint64_t)(want_last[i] * 2) * P / 2, wa = (uint64_t)(want_at[i] * 2) * P / 2;
+        if (k.last[i] - t0 != wl || k.at[i] - t0 != wa)
+            printf("    mode %d tick %d: scheduled %.2f P at %.2f P, want %.2f at %.2f\n",
+                   (int)mode, i, (double)(k.last[i] - t0) / (double)P,
+                   (double)(k.at[i] - t0) / (double)P, want_last[i], want_at[i]);
+        CHECK_EQ(k.last[i] - t0, wl);
+        CHECK_EQ(k.at[i] - t0, wa);
+    }
+    CHECK_EQ(timer_wheel_count(&ex.timers), 0);
+    exec_destroy(&ex);
+}
+
+static void test_interval_missed_burst(void) {
+    /* Catch up back to back on the original schedule. */
+    static const double last[] = {0, 1, 2, 3, 4, 5, 6};
+    static const double at[] = {0, 1, 4.5, 4.5, 4.5, 5, 6};
+    check_missed(TIMER_MISSED_BURST, last, at);
+}
+
+static void test_interval_missed_delay(void) {
+    /* The late tick now, then a period from when it came. */
+    static const double last[] = {0, 1, 2, 5.5, 6.5, 7.5, 8.5};
+    static const double at[] = {0, 1, 4.5, 5.5, 6.5, 7.5, 8.5};
+    check_missed(TIMER_MISSED_DELAY, last, at);
+}
+
+static void test_interval_missed_skip(void) {
+    /* The late tick now, then back on the original grid, skipping 3 and 4. */
+    static const double last[] = {0, 1, 2, 5, 6, 7, 8};
+    static const double at[] = {0, 1, 4.5, 5, 6, 7, 8};
+    check_missed(TIMER_MISSED_SKIP, last, at);
+}
+
+/* Aborting a task that waits on a sleep unlinks its timer. */
+typedef struct {
+    future_t fut;
+    nap_t *nap;
+    exec_task_t *task;
+    size_t before, after;
+} killer_t;
+
+static coro_poll_t killer_poll(future_t *self, future_cx_t *cx) {
+    killer_t *f = (killer_t *)(void *)self;
+    ASYNC_BEGIN(f);
+    exec_spawn(exec_of(cx), f->task, &f->nap->fut);
+    YIELD_NOW(cx); /* the nap runs and registers its sleep */
+    f->before = timer_wheel_count(cx->timers);
+    exec_abort(f->task);
+    f->after = timer_wheel_count(cx->timers);
+    ASYNC_END();
+}
+
+static void test_abort_sleeping_task_unlinks(void) {
+    nap_t n;
+    exec_task_t t;
+    killer_t k;
+    CHECK(setup());
+    exec_task_init(&t);
+    nap_init(&n, TIMER_SEC, 0);
+    memset(&k, 0, sizeof k);
+    future_init(&k.fut, killer_poll, 0);
+    k.nap = &n;
+    k.task = &t;
+    CHECK_EQ(exec_block_on(&ex, &k.fut), 0);
+    CHECK_EQ(k.before, 1);
+    CHECK_EQ(k.after, 0);
+    CHECK_EQ(n.drops, 1);
+    CHECK_EQ(exec_task_err(&t), -ECANCELED);
+    CHECK_EQ(timer_wheel_count(&ex.timers), 0);
+    exec_destroy(&ex);
+}
+
+int main(void) {
+    RUN(test_fires_at_deadline_never_before);
+    RUN(test_same_tick_different_deadlines);
+    RUN(test_every_level_and_cascade);
+    RUN(test_deadlines_near_the_end_of_time);
+    RUN(test_random_timers_fire_in_order);
+    RUN(test_random_jumps_fire_exactly_the_due);
+    RUN(test_insert_cancel_leaves_wheel_empty);
+    RUN(test_million_timers_insert_and_cancel);
+    RUN(test_clock_going_backwards_is_ignored);
+    RUN(test_sleep_is_lazy_and_fires);
+    RUN(test_sleep_zero_or_past_is_ready_at_first_poll);
+    RUN(test_sleep_never_registers_nothing);
+    RUN(test_sleep_until_just_before_never);
+    RUN(test_sleep_reset_rearms);
+    RUN(test_sleep_spends_the_budget);
+    RUN(test_drop_while_waiting_unlinks);
+    RUN(test_polled_without_timers_is_misuse);
+    RUN(test_interval_zero_period_is_misuse);
+    RUN(test_timeout_inner_finishes_first);
+    RUN(test_timeout_fires_and_drops_inner);
+    RUN(test_timeout_30s_paused_is_instant_and_exact);
+    RUN(test_timeout_tie_goes_to_inner);
+    RUN(test_interval_ticks_at_exact_multiples);
+    RUN(test_interval_missed_burst);
+    RUN(test_interval_missed_delay);
+    RUN(test_interval_missed_skip);
+    RUN(test_abort_sleeping_task_unlinks);
+    return check_summary();
+}
