@@ -225,20 +225,26 @@ static inline int future_release_(future_t *self) {
     return rc;
 }
 
-/* Wait for child future c (evaluated once). A child of known type, freshly
- * initialised, is polled through a pointer the compiler can see: it inlines. */
+/* Poll the new child once on the way in (c is evaluated once, here), then
+ * once per resume. The first poll follows the child's init in straight-line
+ * code, so for a child of known type the compiler sees which poll function
+ * it calls and can inline it: awaiting a ready child costs a direct call at
+ * most. Later polls, after a suspension, go through the header's pointer. */
+#define FUTURE_AWAIT_(cx, c)                                                   \
+    CORO_WAIT2_(future_poll(future_adopt_(FUTURE_SELF_, FUTURE(c)), (cx)) == CORO_READY, \
+                future_poll(FUTURE_SELF_->child, (cx)) == CORO_READY, CORO_NEXT_)
+
+/* Wait for child future c (evaluated once). */
 #define AWAIT(cx, c)                                                           \
     do {                                                                       \
-        future_adopt_(FUTURE_SELF_, FUTURE(c));                                \
-        AWAIT_UNTIL(future_poll(FUTURE_SELF_->child, (cx)) == CORO_READY);     \
+        FUTURE_AWAIT_(cx, c);                                                  \
         (void)future_release_(FUTURE_SELF_);                                   \
     } while (0)
 
 /* Wait for c; if it failed, finish this future with its error (Rust's `?`). */
 #define AWAIT_TRY(cx, c)                                                       \
     do {                                                                       \
-        future_adopt_(FUTURE_SELF_, FUTURE(c));                                \
-        AWAIT_UNTIL(future_poll(FUTURE_SELF_->child, (cx)) == CORO_READY);     \
+        FUTURE_AWAIT_(cx, c);                                                  \
         {                                                                      \
             int future_rc_ = future_release_(FUTURE_SELF_);                    \
             if (future_rc_ < 0) ASYNC_RETURN(future_rc_);                      \

@@ -20,5 +20,7 @@ check select 'winner: timeout; timers still registered: 0'
 check retry '^result: success$'
 check retry 'attempt 4: Connection timed out'
 check superloop '^all done at 1601 ms$'
+check pipeline '^producer waited for room 7 times'
+check workers '^elapsed: 64 ms$'
 echo "$p passed, $f failed"
 [ $f = 0 ]

@@ -1,0 +1,1008 @@
+/* sync.h - channels, async mutex, semaphore, notify and streams for tasks on
+ * one executor (tokio::sync and tokio_stream's essentials, in C).
+ *
+ * Tasks own their state and talk through channels. A bounded channel slows
+ * a fast producer down instead of filling memory (backpressure): send waits
+ * while the channel is full. Everything waits the same way: the waiting
+ * future keeps an intrusive waiter node in its own frame, queued FIFO on the
+ * primitive, so waiting allocates nothing and dropping the future unlinks it.
+ *
+ *     static int buf[8];                    // the channel's storage
+ *     sync_chan_t ch;
+ *     sync_chan_init(&ch, buf, 8, sizeof(int));
+ *     ...                                   // producer task's body:
+ *     f->v = 42;
+ *     sync_chan_send_init(&f->send, &ch, &f->v);
+ *     AWAIT(cx, &f->send);                  // waits while full; -EPIPE: closed
+ *     ...                                   // consumer task's body:
+ *     sync_chan_recv_init(&f->recv, &ch, &f->got);
+ *     AWAIT(cx, &f->recv);                  // 0: f->got holds the value
+ *     if (future_err(&f->recv.fut) == -EPIPE) ...  // closed and drained
+ *
+ * What is here
+ *   sync_chan_t      bounded multi-producer channel over caller storage
+ *                    (several receivers may share it: each message goes to
+ *                    exactly one, receivers are served FIFO)
+ *   sync_oneshot_t   one value, one waiter: request / response
+ *   sync_mutex_t     fair (FIFO) async mutex; may be held across AWAIT
+ *   sync_sem_t       fair async semaphore; acquire several permits at once
+ *   sync_notify_t    notify_one (stores one permit) / notify_waiters
+ *   sync_stream_t    the stream protocol, AWAIT_NEXT, and streams: iter
+ *                    (array), chan (a receiver), interval (ticks), map,
+ *                    filter, take
+ *
+ * At a glance (futures: *_t frames, set up with *_init, then AWAITed)
+ *   sync_chan_init(&ch, buf, cap, elem)   sync_chan_on_release(&ch, fn, arg)
+ *   sync_chan_send_t  sync_chan_send_init(&s, &ch, &val)  (s.waited: it
+ *                     found the channel full; ch.send_waits counts them all)
+ *   sync_chan_recv_t  sync_chan_recv_init(&r, &ch, &out)
+ *   sync_chan_try_send / _try_recv, sync_chan_close, sync_chan_tx_clone,
+ *   sync_chan_tx_drop (the last one closes), sync_chan_rx_drop,
+ *   sync_chan_len / _capacity / _is_closed
+ *   sync_oneshot_init(&o, &slot, size), sync_oneshot_send(&o, &val),
+ *   sync_oneshot_recv_t sync_oneshot_recv_init(&r, &o, &out),
+ *   sync_oneshot_tx_drop / _rx_drop / _is_closed
+ *   sync_mutex_init, sync_mutex_lock_t sync_mutex_lock_init(&l, &m),
+ *   sync_mutex_unlock, sync_mutex_try_lock, sync_mutex_is_locked
+ *   sync_sem_init(&s, permits), sync_sem_acquire_t
+ *   sync_sem_acquire_init(&a, &s, n), sync_sem_release(&s, n),
+ *   sync_sem_try_acquire(&s, n), sync_sem_available
+ *   sync_notify_init, sync_notify_one, sync_notify_waiters,
+ *   sync_notified_t sync_notified_init(&w, &n)  (a notify_waiters after the
+ *   init counts even before the first poll, as tokio's Notified)
+ *   streams: sync_iter_init(&it, arr, n, elem), sync_chan_stream_init(&s,
+ *   &ch, &slot), sync_interval_init(&iv, period, missed), sync_map_init(&m,
+ *   &in.st, fn, arg, &out), sync_filter_init(&f, &in.st, pred, arg),
+ *   sync_take_init(&t, &in.st, n); AWAIT_NEXT(cx, &stream, item_ptr)
+ *
+ * The contract
+ *   - Single executor: every operation runs on the thread that polls the
+ *     tasks (no locking inside). Wakes go through cx->waker.
+ *   - Futures are frames you own, initialised lazily with x_init(&f, args)
+ *     and AWAITed once (init again to reuse), like timer.h's sleep.
+ *   - Errors are negative errno values:
+ *       send      0, or -EPIPE: the channel is closed (the value was not
+ *                 taken: it is still yours)
+ *       recv      0 (the value is in *out), or -EPIPE: closed AND empty.
+ *                 Values queued before the close are still delivered.
+ *       try_send  0, -EAGAIN (full, or senders already waiting), -EPIPE
+ *       try_recv  0, -EAGAIN (empty), -EPIPE (closed and empty)
+ *       oneshot   send: -EPIPE when the receiver is gone; recv: -EPIPE when
+ *                 the sender was dropped without sending.
+ *   - Fairness: waiters are served first come, first served. A send that
+ *     finds senders already waiting queues behind them; a lock or acquire
+ *     queues behind earlier waiters even if permits are free meanwhile.
+ *     Room freed in a full channel, an unlocked mutex and released permits
+ *     are handed straight to the first waiter (reserved for it), so a
+ *     latecomer cannot take them.
+ *   - Closing: sync_chan_close (or the last sync_chan_tx_drop) closes the
+ *     channel: every waiting send fails with -EPIPE, receivers drain what is
+ *     queued and then get -EPIPE. sync_chan_rx_drop (the receiver is gone)
+ *     closes it too, and hands every value still queued to the release
+ *     callback (sync_chan_on_release), so nothing leaks. Both wake every
+ *     waiter at once.
+ *   - Drop: a waiting future dropped at its suspension point (SELECT lost,
+ *     timeout, task aborted) unlinks its node: nothing points into its
+ *     frame afterwards. A wake already handed to it (room reserved, lock or
+ *     permits granted, notify_one delivered, a message announced) is passed
+ *     on to the next waiter, so no wake is lost.
+ *   - Cooperative budget: an operation that is ready at once (recv from a
+ *     non-empty channel, lock of a free mutex, ...) spends one unit of the
+ *     task's budget (future_coop_spend), so a loop of them cannot starve
+ *     the other tasks.
+ *
+ * Cancel safety (what dropping the future mid-wait loses; as tokio's docs)
+ *   sync_chan_recv_t      safe: no message is lost; it stays queued
+ *   sync_chan_send_t      safe: the message was not sent, it is still in
+ *                         your value (handed back); you lose your place in
+ *                         the senders' queue
+ *   sync_oneshot_recv_t   safe: the value stays in the oneshot
+ *   sync_mutex_lock_t     loses its place in the queue; never leaks the lock
+ *                         (a lock granted to it is passed on)
+ *   sync_sem_acquire_t    as the mutex: loses its place, permits granted to
+ *                         it go back (to the next waiter)
+ *   sync_notified_t       loses its place; a notify_one delivered to it is
+ *                         passed on (to the next waiter, or kept as the
+ *                         permit); a notify_waiters is simply missed
+ *   AWAIT_NEXT on         chan: safe, as recv. iter, take, map, interval:
+ *                         safe (nothing is consumed until the item is
+ *                         returned). filter: safe (items it rejects are
+ *                         dropped by design, whether or not you cancel)
+ *
+ * Streams
+ *   A stream is a frame that starts with a sync_stream_t (itself headed by a
+ *   future_t) and whose poll function yields items again and again: it
+ *   returns CORO_READY with s->item pointing at the item, and it never marks
+ *   itself finished until the end. At the end it sets s->item to 0 and
+ *   finishes (future_err: 0 for a normal end, or the error). AWAIT_NEXT
+ *   waits for the next item:
+ *
+ *       sync_iter_init(&f->nums, arr, 10, sizeof(int));        // 10 ints
+ *       sync_filter_init(&f->odd, &f->nums.st, is_odd, 0);
+ *       sync_take_init(&f->first3, &f->odd.st, 3);
+ *       for (;;) {
+ *           AWAIT_NEXT(cx, &f->first3, f->p);  // f->p: const int *, in the frame
+ *           if (!f->p) break;                  // the end
+ *           printf("%d\n", *f->p);
+ *       }
+ *
+ *   The item pointer is valid until the stream is polled again. Between
+ *   items a stream holds no registration (like a finished future), so only
+ *   a stream dropped inside AWAIT_NEXT has anything to release, and the
+ *   drop of the awaiting frame does it. AWAIT_NEXT after the end gives 0
+ *   again (it does not poll a finished stream). Write your own stream with
+ *   sync_stream_init, sync_stream_yield and sync_stream_end.
+ *
+ * The knobs: none. Include after future.h's knobs (FUTURE_MISUSE). C and
+ * C++ may include the header; AWAIT_NEXT, like AWAIT, is for async bodies.
+ * No allocation, no globals; the channel copies values with memcpy-like
+ * byte copies of the element size you gave.
+ */
+#ifndef SYNC_H
+#define SYNC_H
+
+#include "future.h"
+#include "timer.h" /* sync_interval_t */
+
+#if defined(EPIPE) && defined(EAGAIN)
+#define SYNC_EPIPE (-EPIPE)   /* closed */
+#define SYNC_EAGAIN (-EAGAIN) /* would wait (try_ operations) */
+#else
+#define SYNC_EPIPE (-32)
+#define SYNC_EAGAIN (-11)
+#endif
+
+/* ---- waiter queues ------------------------------------------------------ */
+
+/* Waiter states. */
+enum {
+    SYNC_IDLE_ = 0,    /* not queued, nothing handed to it */
+    SYNC_QUEUED_ = 1,  /* in the primitive's queue, waiting */
+    SYNC_GRANTED_ = 2, /* dequeued and woken with something reserved for it
+                          (room, lock, permits, a notify_one) */
+    SYNC_WOKEN_ = 3    /* dequeued and woken, nothing reserved (closed,
+                          notify_waiters, a message announced) */
+};
+
+/* A waiting future's node, inside the future's own frame. */
+typedef struct sync_waiter {
+    struct sync_waiter *next, *prev;
+    future_waker_t *waker;
+    size_t need;         /* permits wanted (semaphore) */
+    unsigned char state; /* SYNC_IDLE_ ... */
+} sync_waiter_t;
+
+/* A FIFO of waiters, doubly linked: O(1) push, pop and unlink. */
+typedef struct sync_waitq {
+    sync_waiter_t *head, *tail;
+} sync_waitq_t;
+
+static inline void sync_waitq_init_(sync_waitq_t *q) { q->head = q->tail = 0; }
+
+static inline void sync_waiter_init_(sync_waiter_t *w) {
+    w->next = w->prev = 0;
+    w->waker = 0;
+    w->need = 0;
+    w->state = SYNC_IDLE_;
+}
+
+static inline void sync_waitq_push_(sync_waitq_t *q, sync_waiter_t *w, future_waker_t *waker) {
+    w->waker = waker;
+    w->state = SYNC_QUEUED_;
+    w->next = 0;
+    w->prev = q->tail;
+    if (q->tail) q->tail->next = w;
+    else q->head = w;
+    q->tail = w;
+}
+
+static inline void sync_waitq_unlink_(sync_waitq_t *q, sync_waiter_t *w) {
+    if (w->prev) w->prev->next = w->next;
+    else q->head = w->next;
+    if (w->next) w->next->prev = w->prev;
+    else q->tail = w->prev;
+    w->next = w->prev = 0;
+    w->state = SYNC_IDLE_;
+}
+
+/* Take the first waiter off, mark it state and wake it. 0 if none. */
+static inline sync_waiter_t *sync_waitq_wake_one_(sync_waitq_t *q, unsigned char state) {
+    sync_waiter_t *w = q->head;
+    if (!w) return 0;
+    q->head = w->next;
+    if (q->head) q->head->prev = 0;
+    else q->tail = 0;
+    w->next = w->prev = 0;
+    w->state = state;
+    future_wake(w->waker);
+    return w;
+}
+
+static inline void sync_waitq_wake_all_(sync_waitq_t *q, unsigned char state) {
+    while (sync_waitq_wake_one_(q, state)) {
+    }
+}
+
+/* A queued waiter was polled again: keep its waker fresh. */
+static inline coro_poll_t sync_waiter_pending_(sync_waiter_t *w, future_cx_t *cx) {
+    w->waker = cx->waker;
+    return CORO_PENDING;
+}
+
+static inline void sync_copy_(void *dst, const void *src, size_t n) {
+#if defined(__GNUC__)
+    switch (n) { /* constant sizes inline to a move */
+    case 4: __builtin_memcpy(dst, src, 4); break;
+    case 8: __builtin_memcpy(dst, src, 8); break;
+    case 16: __builtin_memcpy(dst, src, 16); break;
+    default: __builtin_memcpy(dst, src, n); break;
+    }
+#else
+    unsigned char *d = (unsigned char *)dst;
+    const unsigned char *s = (const unsigned char *)src;
+    while (n--) *d++ = *s++;
+#endif
+}
+
+/* ---- bounded channel ---------------------------------------------------- */
+
+typedef void (*sync_release_fn)(void *item, void *arg);
+
+typedef struct sync_chan {
+    unsigned char *buf;   /* cap * elem bytes, the caller's */
+    size_t cap, elem;
+    size_t head, len;     /* the queued values: a ring */
+    size_t reserved;      /* slots granted to woken senders, not yet filled */
+    size_t senders;       /* live sender handles; the last drop closes */
+    int closed;           /* no more sends */
+    int rx_gone;          /* the receiver was dropped */
+    sync_waitq_t sendq;   /* senders waiting for room, FIFO */
+    sync_waitq_t recvq;   /* receivers waiting for a value, FIFO */
+    sync_release_fn release;
+    void *release_arg;
+    size_t send_waits;    /* how many sends had to wait for room (stats) */
+} sync_chan_t;
+
+/* A channel of cap values of elem bytes each, in buf (cap * elem bytes).
+ * It starts with one sender handle (see sync_chan_tx_clone). cap >= 1. */
+static inline void sync_chan_init(sync_chan_t *ch, void *buf, size_t cap, size_t elem) {
+    ch->buf = (unsigned char *)buf;
+    ch->cap = cap;
+    ch->elem = elem;
+    ch->head = ch->len = ch->reserved = 0;
+    ch->senders = 1;
+    ch->closed = 0;
+    ch->rx_gone = 0;
+    sync_waitq_init_(&ch->sendq);
+    sync_waitq_init_(&ch->recvq);
+    ch->release = 0;
+    ch->release_arg = 0;
+    ch->send_waits = 0;
+    if (cap == 0 || elem == 0 || !buf) {
+        FUTURE_MISUSE("sync_chan_init: a channel needs storage for at least one "
+                      "value (cap >= 1, elem >= 1, buf)");
+        ch->closed = 1;
+    }
+}
+
+/* Who gets the values still queued when the receiver is dropped. */
+static inline void sync_chan_on_release(sync_chan_t *ch, sync_release_fn fn, void *arg) {
+    ch->release = fn;
+    ch->release_arg = arg;
+}
+
+static inline size_t sync_chan_len(const sync_chan_t *ch) { return ch->len; }
+static inline size_t sync_chan_capacity(const sync_chan_t *ch) { return ch->cap; }
+static inline int sync_chan_is_closed(const sync_chan_t *ch) { return ch->closed; }
+
+static inline size_t sync_chan_free_(const sync_chan_t *ch) {
+    return ch->cap - ch->len - ch->reserved;
+}
+
+/* Room is free: reserve it for the first waiting sender, if any. */
+static inline void sync_chan_grant_(sync_chan_t *ch) {
+    while (ch->sendq.head && sync_chan_free_(ch) > 0 && !ch->closed) {
+        ch->reserved++;
+        sync_waitq_wake_one_(&ch->sendq, SYNC_GRANTED_);
+    }
+}
+
+/* Append a value (room is known to be there); announce it to a receiver. */
+static inline void sync_chan_push_(sync_chan_t *ch, const void *val) {
+    size_t i = ch->head + ch->len;
+    if (i >= ch->cap) i -= ch->cap;
+    sync_copy_(ch->buf + i * ch->elem, val, ch->elem);
+    ch->len++;
+    sync_waitq_wake_one_(&ch->recvq, SYNC_WOKEN_);
+}
+
+/* Take the oldest value into out (0: discard it); the room goes to the
+ * first waiting sender. */
+static inline void sync_chan_take_(sync_chan_t *ch, void *out) {
+    if (out) sync_copy_(out, ch->buf + ch->head * ch->elem, ch->elem);
+    if (++ch->head == ch->cap) ch->head = 0;
+    ch->len--;
+    if (ch->sendq.head) sync_chan_grant_(ch);
+}
+
+/* Send without waiting: 0, -EAGAIN (full, or senders are waiting: they
+ * come first), -EPIPE (closed). */
+static inline int sync_chan_try_send(sync_chan_t *ch, const void *val) {
+    if (ch->closed) return SYNC_EPIPE;
+    if (ch->sendq.head || sync_chan_free_(ch) == 0) return SYNC_EAGAIN;
+    sync_chan_push_(ch, val);
+    return 0;
+}
+
+/* Receive without waiting: 0 (the value is in *out), -EAGAIN (empty),
+ * -EPIPE (closed and empty). */
+static inline int sync_chan_try_recv(sync_chan_t *ch, void *out) {
+    if (ch->len) {
+        sync_chan_take_(ch, out);
+        return 0;
+    }
+    return ch->closed ? SYNC_EPIPE : SYNC_EAGAIN;
+}
+
+/* Close for sending: waiting and later sends fail with -EPIPE, receivers
+ * drain what is queued, then get -EPIPE. Every waiter is woken. Closing a
+ * closed channel does nothing. */
+static inline void sync_chan_close(sync_chan_t *ch) {
+    ch->closed = 1;
+    sync_waitq_wake_all_(&ch->sendq, SYNC_WOKEN_);
+    sync_waitq_wake_all_(&ch->recvq, SYNC_WOKEN_);
+}
+
+/* One more sender handle (tokio's Sender::clone). */
+static inline void sync_chan_tx_clone(sync_chan_t *ch) { ch->senders++; }
+
+/* A sender handle is gone; the last one closes the channel. */
+static inline void sync_chan_tx_drop(sync_chan_t *ch) {
+    if (ch->senders == 0) {
+        FUTURE_MISUSE("sync_chan_tx_drop: more drops than sender handles "
+                      "(one from sync_chan_init plus one per sync_chan_tx_clone)");
+        return;
+    }
+    if (--ch->senders == 0) sync_chan_close(ch);
+}
+
+/* The receiver is gone: close, and hand every value still queued to the
+ * release callback (oldest first). */
+static inline void sync_chan_rx_drop(sync_chan_t *ch) {
+    ch->rx_gone = 1;
+    sync_chan_close(ch);
+    while (ch->len) {
+        void *item = ch->buf + ch->head * ch->elem;
+        if (ch->release) ch->release(item, ch->release_arg);
+        if (++ch->head == ch->cap) ch->head = 0;
+        ch->len--;
+    }
+}
+
+/* -- send: waits while the channel is full -- */
+typedef struct sync_chan_send {
+    future_t fut;
+    sync_chan_t *ch;
+    const void *val; /* read when the value goes in: keep it valid till then */
+    sync_waiter_t w;
+    int waited;      /* 1 if this send had to wait for room */
+} sync_chan_send_t;
+
+static inline coro_poll_t sync_chan_send_poll_(future_t *self, future_cx_t *cx) {
+    sync_chan_send_t *s = (sync_chan_send_t *)(void *)self;
+    sync_chan_t *ch = s->ch;
+    switch (s->w.state) {
+    case SYNC_IDLE_:
+        if (ch->closed) return future_finish(self, SYNC_EPIPE);
+        if (!ch->sendq.head && sync_chan_free_(ch) > 0) {
+            if (!future_coop_spend(cx)) return CORO_PENDING;
+            sync_chan_push_(ch, s->val);
+            return future_finish(self, 0);
+        }
+        s->waited = 1;
+        ch->send_waits++;
+        sync_waitq_push_(&ch->sendq, &s->w, cx->waker);
+        return CORO_PENDING;
+    case SYNC_QUEUED_:
+        return sync_waiter_pending_(&s->w, cx);
+    case SYNC_GRANTED_: /* room was reserved for us */
+        if (!future_coop_spend(cx)) return CORO_PENDING; /* keep it */
+        s->w.state = SYNC_IDLE_;
+        ch->reserved--;
+        if (ch->closed) return future_finish(self, SYNC_EPIPE);
+        sync_chan_push_(ch, s->val);
+        return future_finish(self, 0);
+    default: /* woken by a close */
+        s->w.state = SYNC_IDLE_;
+        return future_finish(self, SYNC_EPIPE);
+    }
+}
+
+static inline void sync_chan_send_drop_(future_t *self) {
+    sync_chan_send_t *s = (sync_chan_send_t *)(void *)self;
+    sync_chan_t *ch = s->ch;
+    if (s->w.state == SYNC_QUEUED_) {
+        sync_waitq_unlink_(&ch->sendq, &s->w);
+    } else if (s->w.state == SYNC_GRANTED_) { /* pass the room on */
+        s->w.state = SYNC_IDLE_;
+        ch->reserved--;
+        sync_chan_grant_(ch);
+    }
+    s->w.state = SYNC_IDLE_;
+}
+
+/* Send the value at *val (elem bytes, copied when it goes in). */
+static inline void sync_chan_send_init(sync_chan_send_t *s, sync_chan_t *ch, const void *val) {
+    future_init(&s->fut, sync_chan_send_poll_, sync_chan_send_drop_);
+    s->ch = ch;
+    s->val = val;
+    sync_waiter_init_(&s->w);
+    s->waited = 0;
+}
+
+/* -- recv: waits while the channel is empty -- */
+typedef struct sync_chan_recv {
+    future_t fut;
+    sync_chan_t *ch;
+    void *out; /* where the value goes (0: discard it) */
+    sync_waiter_t w;
+} sync_chan_recv_t;
+
+static inline coro_poll_t sync_chan_recv_poll_(future_t *self, future_cx_t *cx) {
+    sync_chan_recv_t *r = (sync_chan_recv_t *)(void *)self;
+    sync_chan_t *ch = r->ch;
+    if (r->w.state == SYNC_QUEUED_) {
+        if (!ch->len && !ch->closed) return sync_waiter_pending_(&r->w, cx);
+        sync_waitq_unlink_(&ch->recvq, &r->w);
+    }
+    if (ch->len) {
+        if (!future_coop_spend(cx)) return CORO_PENDING; /* a WOKEN stays so */
+        r->w.state = SYNC_IDLE_;
+        sync_chan_take_(ch, r->out);
+        return future_finish(self, 0);
+    }
+    r->w.state = SYNC_IDLE_;
+    if (ch->closed) return future_finish(self, SYNC_EPIPE);
+    sync_waitq_push_(&ch->recvq, &r->w, cx->waker);
+    return CORO_PENDING;
+}
+
+static inline void sync_chan_recv_drop_(future_t *self) {
+    sync_chan_recv_t *r = (sync_chan_recv_t *)(void *)self;
+    sync_chan_t *ch = r->ch;
+    if (r->w.state == SYNC_QUEUED_) {
+        sync_waitq_unlink_(&ch->recvq, &r->w);
+    } else if (r->w.state == SYNC_WOKEN_ && ch->len) {
+        /* we were told of a value we will not take: tell the next one */
+        sync_waitq_wake_one_(&ch->recvq, SYNC_WOKEN_);
+    }
+    r->w.state = SYNC_IDLE_;
+}
+
+/* Receive the oldest value into *out (elem bytes; out may be 0). */
+static inline void sync_chan_recv_init(sync_chan_recv_t *r, sync_chan_t *ch, void *out) {
+    future_init(&r->fut, sync_chan_recv_poll_, sync_chan_recv_drop_);
+    r->ch = ch;
+    r->out = out;
+    sync_waiter_init_(&r->w);
+}
+
+/* ---- oneshot ------------------------------------------------------------ */
+
+enum { SYNC_OS_SENT_ = 1, SYNC_OS_TX_GONE_ = 2, SYNC_OS_RX_GONE_ = 4 };
+
+typedef struct sync_oneshot {
+    void *slot;   /* where the value is kept: size bytes, the caller's */
+    size_t size;
+    unsigned state; /* SYNC_OS_* bits */
+    sync_waitq_t q;
+} sync_oneshot_t;
+
+/* A oneshot whose value (size bytes) will be kept in slot. */
+static inline void sync_oneshot_init(sync_oneshot_t *o, void *slot, size_t size) {
+    o->slot = slot;
+    o->size = size;
+    o->state = 0;
+    sync_waitq_init_(&o->q);
+}
+
+/* Send the value: 0, or -EPIPE when the receiver is gone (the value is not
+ * taken). Sending twice is a misuse (-EINVAL). */
+static inline int sync_oneshot_send(sync_oneshot_t *o, const void *val) {
+    if (o->state & (SYNC_OS_SENT_ | SYNC_OS_TX_GONE_)) {
+        FUTURE_MISUSE("sync_oneshot_send: the oneshot was already sent or its sender "
+                      "dropped; init it again to reuse it");
+        return FUTURE_EINVAL;
+    }
+    if (o->state & SYNC_OS_RX_GONE_) return SYNC_EPIPE;
+    if (o->size) sync_copy_(o->slot, val, o->size);
+    o->state |= SYNC_OS_SENT_;
+    sync_waitq_wake_all_(&o->q, SYNC_WOKEN_);
+    return 0;
+}
+
+/* The sender is gone without sending: the receiver gets -EPIPE. (After a
+ * send it does nothing.) */
+static inline void sync_oneshot_tx_drop(sync_oneshot_t *o) {
+    if (o->state & SYNC_OS_SENT_) return;
+    o->state |= SYNC_OS_TX_GONE_;
+    sync_waitq_wake_all_(&o->q, SYNC_WOKEN_);
+}
+
+/* The receiver is gone: a later send fails with -EPIPE. */
+static inline void sync_oneshot_rx_drop(sync_oneshot_t *o) { o->state |= SYNC_OS_RX_GONE_; }
+
+/* Is the receiver gone (the sender may skip the work)? */
+static inline int sync_oneshot_is_closed(const sync_oneshot_t *o) {
+    return (o->state & SYNC_OS_RX_GONE_) != 0;
+}
+
+typedef struct sync_oneshot_recv {
+    future_t fut;
+    sync_oneshot_t *o;
+    void *out; /* where the value is copied (0: leave it in the slot) */
+    sync_waiter_t w;
+} sync_oneshot_recv_t;
+
+static inline coro_poll_t sync_oneshot_recv_poll_(future_t *self, future_cx_t *cx) {
+    sync_oneshot_recv_t *r = (sync_oneshot_recv_t *)(void *)self;
+    sync_oneshot_t *o = r->o;
+    if (o->state & SYNC_OS_SENT_) {
+        if (!future_coop_spend(cx)) return CORO_PENDING;
+        if (r->w.state == SYNC_QUEUED_) sync_waitq_unlink_(&o->q, &r->w);
+        r->w.state = SYNC_IDLE_;
+        if (r->out && o->size) sync_copy_(r->out, o->slot, o->size);
+        return future_finish(self, 0);
+    }
+    if (o->state & SYNC_OS_TX_GONE_) {
+        if (r->w.state == SYNC_QUEUED_) sync_waitq_unlink_(&o->q, &r->w);
+        r->w.state = SYNC_IDLE_;
+        return future_finish(self, SYNC_EPIPE);
+    }
+    if (r->w.state == SYNC_QUEUED_) return sync_waiter_pending_(&r->w, cx);
+    sync_waitq_push_(&o->q, &r->w, cx->waker);
+    return CORO_PENDING;
+}
+
+static inline void sync_oneshot_recv_drop_(future_t *self) {
+    sync_oneshot_recv_t *r = (sync_oneshot_recv_t *)(void *)self;
+    if (r->w.state == SYNC_QUEUED_) sync_waitq_unlink_(&r->o->q, &r->w);
+    r->w.state = SYNC_IDLE_;
+}
+
+/* Wait for the value; copy it to *out (out may be 0). */
+static inline void sync_oneshot_recv_init(sync_oneshot_recv_t *r, sync_oneshot_t *o, void *out) {
+    future_init(&r->fut, sync_oneshot_recv_poll_, sync_oneshot_recv_drop_);
+    r->o = o;
+    r->out = out;
+    sync_waiter_init_(&r->w);
+}
+
+/* ---- semaphore ---------------------------------------------------------- */
+
+typedef struct sync_sem {
+    size_t permits; /* free permits */
+    sync_waitq_t q; /* acquirers waiting, FIFO */
+} sync_sem_t;
+
+static inline void sync_sem_init(sync_sem_t *s, size_t permits) {
+    s->permits = permits;
+    sync_waitq_init_(&s->q);
+}
+
+static inline size_t sync_sem_available(const sync_sem_t *s) { return s->permits; }
+
+/* Hand free permits to waiters, first come first served: the first one
+ * waits until it can have all it asked for, and those behind it wait too. */
+static inline void sync_sem_grant_(sync_sem_t *s) {
+    while (s->q.head && s->permits >= s->q.head->need) {
+        s->permits -= s->q.head->need;
+        sync_waitq_wake_one_(&s->q, SYNC_GRANTED_);
+    }
+}
+
+/* Give n permits back. */
+static inline void sync_sem_release(sync_sem_t *s, size_t n) {
+    s->permits += n;
+    if (s->q.head) sync_sem_grant_(s);
+}
+
+/* Take n permits now if they are free and nobody waits: 0, else -EAGAIN. */
+static inline int sync_sem_try_acquire(sync_sem_t *s, size_t n) {
+    if (s->q.head || s->permits < n) return SYNC_EAGAIN;
+    s->permits -= n;
+    return 0;
+}
+
+typedef struct sync_sem_acquire {
+    future_t fut;
+    sync_sem_t *sem;
+    sync_waiter_t w; /* w.need: permits wanted */
+} sync_sem_acquire_t;
+
+static inline coro_poll_t sync_sem_acquire_poll_(future_t *self, future_cx_t *cx) {
+    sync_sem_acquire_t *a = (sync_sem_acquire_t *)(void *)self;
+    sync_sem_t *s = a->sem;
+    switch (a->w.state) {
+    case SYNC_IDLE_:
+        if (!s->q.head && s->permits >= a->w.need) {
+            if (!future_coop_spend(cx)) return CORO_PENDING;
+            s->permits -= a->w.need;
+            return future_finish(self, 0);
+        }
+        sync_waitq_push_(&s->q, &a->w, cx->waker);
+        return CORO_PENDING;
+    case SYNC_QUEUED_:
+        return sync_waiter_pending_(&a->w, cx);
+    default: /* granted: the permits are ours */
+        if (!future_coop_spend(cx)) return CORO_PENDING;
+        a->w.state = SYNC_IDLE_;
+        return future_finish(self, 0);
+    }
+}
+
+static inline void sync_sem_acquire_drop_(future_t *self) {
+    sync_sem_acquire_t *a = (sync_sem_acquire_t *)(void *)self;
+    sync_sem_t *s = a->sem;
+    if (a->w.state == SYNC_QUEUED_) {
+        int was_head = s->q.head == &a->w;
+        sync_waitq_unlink_(&s->q, &a->w);
+        if (was_head) sync_sem_grant_(s); /* we may have held the others up */
+    } else if (a->w.state == SYNC_GRANTED_) {
+        a->w.state = SYNC_IDLE_;
+        sync_sem_release(s, a->w.need); /* pass the permits on */
+    }
+    a->w.state = SYNC_IDLE_;
+}
+
+/* Wait for n permits (all at once). Release them with sync_sem_release.
+ * While it waits at the head of the queue, those behind it wait too (so a
+ * large request is not starved by small ones): never ask for more permits
+ * than the semaphore will ever have. */
+static inline void sync_sem_acquire_init(sync_sem_acquire_t *a, sync_sem_t *s, size_t n) {
+    future_init(&a->fut, sync_sem_acquire_poll_, sync_sem_acquire_drop_);
+    a->sem = s;
+    sync_waiter_init_(&a->w);
+    a->w.need = n;
+}
+
+/* ---- mutex -------------------------------------------------------------- */
+
+/* A fair async mutex: a semaphore of one permit. The lock may be held
+ * across AWAIT (that is what it is for: a pthread mutex held across an
+ * await blocks the whole executor). On unlock the lock goes straight to the
+ * first waiter. It guards nothing by itself: keep the data beside it. */
+typedef struct sync_mutex {
+    sync_sem_t sem;
+} sync_mutex_t;
+
+typedef struct sync_mutex_lock {
+    sync_sem_acquire_t acq; /* future_t first */
+} sync_mutex_lock_t;
+
+static inline void sync_mutex_init(sync_mutex_t *m) { sync_sem_init(&m->sem, 1); }
+
+/* Wait for the lock; once the future is ready you hold it. */
+static inline void sync_mutex_lock_init(sync_mutex_lock_t *l, sync_mutex_t *m) {
+    sync_sem_acquire_init(&l->acq, &m->sem, 1);
+}
+
+/* Take the lock now if it is free and nobody waits: 0, else -EAGAIN. */
+static inline int sync_mutex_try_lock(sync_mutex_t *m) { return sync_sem_try_acquire(&m->sem, 1); }
+
+static inline int sync_mutex_is_locked(const sync_mutex_t *m) { return m->sem.permits == 0; }
+
+/* Let go of the lock (the first waiter gets it). */
+static inline void sync_mutex_unlock(sync_mutex_t *m) {
+    if (m->sem.permits) {
+        FUTURE_MISUSE("sync_mutex_unlock of a mutex that is not locked");
+        return;
+    }
+    sync_sem_release(&m->sem, 1);
+}
+
+/* ---- notify ------------------------------------------------------------- */
+
+typedef struct sync_notify {
+    sync_waitq_t q;
+    unsigned gen; /* counts notify_waiters calls */
+    int permit;   /* a notify_one that found nobody waiting */
+} sync_notify_t;
+
+static inline void sync_notify_init(sync_notify_t *n) {
+    sync_waitq_init_(&n->q);
+    n->gen = 0;
+    n->permit = 0;
+}
+
+/* Wake the first waiter; with none, store one permit (at most one) that the
+ * next wait consumes at once. */
+static inline void sync_notify_one(sync_notify_t *n) {
+    if (!sync_waitq_wake_one_(&n->q, SYNC_GRANTED_)) n->permit = 1;
+}
+
+/* Wake every waiter: those queued, and those made (sync_notified_init)
+ * since but not yet polled. Stores no permit. */
+static inline void sync_notify_waiters(sync_notify_t *n) {
+    n->gen++;
+    sync_waitq_wake_all_(&n->q, SYNC_WOKEN_);
+}
+
+typedef struct sync_notified {
+    future_t fut;
+    sync_notify_t *n;
+    unsigned gen; /* n->gen when made: a notify_waiters since counts */
+    sync_waiter_t w;
+} sync_notified_t;
+
+static inline coro_poll_t sync_notified_poll_(future_t *self, future_cx_t *cx) {
+    sync_notified_t *f = (sync_notified_t *)(void *)self;
+    sync_notify_t *n = f->n;
+    switch (f->w.state) {
+    case SYNC_IDLE_:
+        if (f->gen != n->gen) return future_finish(self, 0);
+        if (n->permit) {
+            if (!future_coop_spend(cx)) return CORO_PENDING;
+            n->permit = 0;
+            return future_finish(self, 0);
+        }
+        sync_waitq_push_(&n->q, &f->w, cx->waker);
+        return CORO_PENDING;
+    case SYNC_QUEUED_:
+        return sync_waiter_pending_(&f->w, cx);
+    default: /* notified */
+        if (!future_coop_spend(cx)) return CORO_PENDING;
+        f->w.state = SYNC_IDLE_;
+        return future_finish(self, 0);
+    }
+}
+
+static inline void sync_notified_drop_(future_t *self) {
+    sync_notified_t *f = (sync_notified_t *)(void *)self;
+    if (f->w.state == SYNC_QUEUED_) {
+        sync_waitq_unlink_(&f->n->q, &f->w);
+    } else if (f->w.state == SYNC_GRANTED_) {
+        f->w.state = SYNC_IDLE_;
+        sync_notify_one(f->n); /* pass the notify_one on */
+    }
+    f->w.state = SYNC_IDLE_;
+}
+
+/* Wait to be notified (tokio's Notify::notified). */
+static inline void sync_notified_init(sync_notified_t *f, sync_notify_t *n) {
+    future_init(&f->fut, sync_notified_poll_, sync_notified_drop_);
+    f->n = n;
+    f->gen = n->gen;
+    sync_waiter_init_(&f->w);
+}
+
+/* ---- streams ------------------------------------------------------------ */
+
+/* The head of every stream frame. */
+typedef struct sync_stream {
+    future_t fut;     /* first: a stream is a future that yields many times */
+    const void *item; /* the latest item, or 0 at the end */
+} sync_stream_t;
+
+static inline void sync_stream_init(sync_stream_t *s, future_poll_fn poll, future_drop_fn drop) {
+    future_init(&s->fut, poll, drop);
+    s->item = 0;
+}
+
+/* For a stream's poll function: here is an item (ready, not finished). */
+static inline coro_poll_t sync_stream_yield(sync_stream_t *s, const void *item) {
+    s->item = item;
+    return CORO_READY;
+}
+
+/* For a stream's poll function: the stream is over (rc: 0 or an error). */
+static inline coro_poll_t sync_stream_end(sync_stream_t *s, int rc) {
+    s->item = 0;
+    return future_finish(&s->fut, rc);
+}
+
+/* Poll for the next item: CORO_PENDING, or CORO_READY with s->item set (0
+ * at the end). Safe to call after the end: it stays at the end. */
+static inline coro_poll_t sync_stream_poll_next(sync_stream_t *s, future_cx_t *cx) {
+    if (future_done(&s->fut)) {
+        s->item = 0;
+        return CORO_READY;
+    }
+    return s->fut.poll(&s->fut, cx);
+}
+
+/* Has the stream ended? (Then future_err(&s->fut) says how.) */
+static inline int sync_stream_ended(const sync_stream_t *s) { return future_done(&s->fut); }
+
+#define SYNC_STREAM_(s) ((sync_stream_t *)(void *)(s))
+
+/* Wait for the next item of stream s (a pointer to a frame headed by a
+ * sync_stream_t) and set p (a const T * lvalue in the frame) to it, or to 0
+ * at the end. */
+#define AWAIT_NEXT(cx, s, p)                                                   \
+    do {                                                                       \
+        future_adopt_(FUTURE_SELF_, FUTURE(s));                                \
+        AWAIT_UNTIL(sync_stream_poll_next(SYNC_STREAM_(FUTURE_SELF_->child),   \
+                                          (cx)) == CORO_READY);                \
+        (p) = SYNC_STREAM_(FUTURE_SELF_->child)->item;                         \
+        FUTURE_SELF_->child = 0;                                               \
+    } while (0)
+
+/* An adapter polls its inner stream; while that waits it is the adapter's
+ * child, so dropping the adapter drops it (and the backtrace shows it). */
+static inline coro_poll_t sync_stream_poll_inner_(sync_stream_t *self, sync_stream_t *in,
+                                                  future_cx_t *cx) {
+    if (sync_stream_poll_next(in, cx) == CORO_PENDING) {
+        self->fut.child = &in->fut;
+        in->fut.sibling = 0;
+        return CORO_PENDING;
+    }
+    self->fut.child = 0;
+    return CORO_READY;
+}
+
+/* -- iter: the elements of an array (tokio_stream::iter) -- */
+typedef struct sync_iter {
+    sync_stream_t st;
+    const unsigned char *base;
+    size_t n, elem, i;
+} sync_iter_t;
+
+static inline coro_poll_t sync_iter_poll_(future_t *self, future_cx_t *cx) {
+    sync_iter_t *it = (sync_iter_t *)(void *)self;
+    if (it->i == it->n) return sync_stream_end(&it->st, 0);
+    if (!future_coop_spend(cx)) return CORO_PENDING;
+    return sync_stream_yield(&it->st, it->base + it->elem * it->i++);
+}
+
+/* A stream of the n elements (elem bytes each) of the array at base. */
+static inline void sync_iter_init(sync_iter_t *it, const void *base, size_t n, size_t elem) {
+    sync_stream_init(&it->st, sync_iter_poll_, 0);
+    it->base = (const unsigned char *)base;
+    it->n = n;
+    it->elem = elem;
+    it->i = 0;
+}
+
+/* -- chan: the values of a channel until it is closed (ReceiverStream) -- */
+typedef struct sync_chan_stream {
+    sync_stream_t st;
+    sync_chan_recv_t rx;
+    sync_chan_t *ch;
+    void *slot; /* one value's storage: items point here */
+} sync_chan_stream_t;
+
+static inline coro_poll_t sync_chan_stream_poll_(future_t *self, future_cx_t *cx) {
+    sync_chan_stream_t *s = (sync_chan_stream_t *)(void *)self;
+    int rc;
+    if (future_poll(&s->rx.fut, cx) == CORO_PENDING) {
+        self->child = &s->rx.fut; /* dropped with us */
+        s->rx.fut.sibling = 0;
+        return CORO_PENDING;
+    }
+    self->child = 0;
+    rc = future_err(&s->rx.fut);
+    if (rc == 0) {
+        sync_chan_recv_init(&s->rx, s->ch, s->slot); /* lazy: for the next item */
+        return sync_stream_yield(&s->st, s->slot);
+    }
+    return sync_stream_end(&s->st, rc == SYNC_EPIPE ? 0 : rc); /* closed: the end */
+}
+
+/* A stream of ch's values, each received into slot (elem bytes). It ends
+ * (error 0) when the channel is closed and drained. */
+static inline void sync_chan_stream_init(sync_chan_stream_t *s, sync_chan_t *ch, void *slot) {
+    sync_stream_init(&s->st, sync_chan_stream_poll_, 0);
+    s->ch = ch;
+    s->slot = slot;
+    sync_chan_recv_init(&s->rx, ch, slot);
+}
+
+/* -- interval: a stream of ticks; each item is the tick's scheduled time
+ *    (uint64_t ns). It never ends. -- */
+typedef struct sync_interval {
+    sync_stream_t st;
+    timer_interval_t iv;
+    uint64_t tick;
+} sync_interval_t;
+
+static inline coro_poll_t sync_interval_poll_(future_t *self, future_cx_t *cx) {
+    sync_interval_t *s = (sync_interval_t *)(void *)self;
+    if (future_poll(&s->iv.fut, cx) == CORO_PENDING) {
+        self->child = &s->iv.fut;
+        s->iv.fut.sibling = 0;
+        return CORO_PENDING;
+    }
+    self->child = 0;
+    if (future_done(&s->iv.fut)) return sync_stream_end(&s->st, future_err(&s->iv.fut));
+    s->tick = s->iv.last;
+    return sync_stream_yield(&s->st, &s->tick);
+}
+
+/* Tick every period ns, the first tick at once (timer.h's interval). */
+static inline void sync_interval_init(sync_interval_t *s, uint64_t period, timer_missed_t missed) {
+    sync_stream_init(&s->st, sync_interval_poll_, 0);
+    timer_interval_init(&s->iv, period, missed);
+    s->tick = 0;
+}
+
+/* -- map: fn(item, out, arg) turns each item into *out -- */
+typedef void (*sync_map_fn)(const void *item, void *out, void *arg);
+
+typedef struct sync_map {
+    sync_stream_t st;
+    sync_stream_t *in;
+    sync_map_fn fn;
+    void *arg;
+    void *out; /* one output's storage: items point here */
+} sync_map_t;
+
+static inline coro_poll_t sync_map_poll_(future_t *self, future_cx_t *cx) {
+    sync_map_t *m = (sync_map_t *)(void *)self;
+    if (sync_stream_poll_inner_(&m->st, m->in, cx) == CORO_PENDING) return CORO_PENDING;
+    if (!m->in->item) return sync_stream_end(&m->st, future_err(&m->in->fut));
+    m->fn(m->in->item, m->out, m->arg);
+    return sync_stream_yield(&m->st, m->out);
+}
+
+static inline void sync_map_init(sync_map_t *m, sync_stream_t *in, sync_map_fn fn, void *arg,
+                                 void *out) {
+    sync_stream_init(&m->st, sync_map_poll_, 0);
+    m->in = in;
+    m->fn = fn;
+    m->arg = arg;
+    m->out = out;
+}
+
+/* -- filter: only the items for which pred(item, arg) is non-zero -- */
+typedef int (*sync_pred_fn)(const void *item, void *arg);
+
+typedef struct sync_filter {
+    sync_stream_t st;
+    sync_stream_t *in;
+    sync_pred_fn pred;
+    void *arg;
+} sync_filter_t;
+
+static inline coro_poll_t sync_filter_poll_(future_t *self, future_cx_t *cx) {
+    sync_filter_t *f = (sync_filter_t *)(void *)self;
+    for (;;) {
+        if (sync_stream_poll_inner_(&f->st, f->in, cx) == CORO_PENDING) return CORO_PENDING;
+        if (!f->in->item) return sync_stream_end(&f->st, future_err(&f->in->fut));
+        if (f->pred(f->in->item, f->arg)) return sync_stream_yield(&f->st, f->in->item);
+        if (!future_coop_spend(cx)) return CORO_PENDING; /* rejects cost too */
+    }
+}
+
+static inline void sync_filter_init(sync_filter_t *f, sync_stream_t *in, sync_pred_fn pred,
+                                    void *arg) {
+    sync_stream_init(&f->st, sync_filter_poll_, 0);
+    f->in = in;
+    f->pred = pred;
+    f->arg = arg;
+}
+
+/* -- take: the first n items, then the end (the inner stream is left as it
+ *    is, holding no registration) -- */
+typedef struct sync_take {
+    sync_stream_t st;
+    sync_stream_t *in;
+    size_t left;
+} sync_take_t;
+
+static inline coro_poll_t sync_take_poll_(future_t *self, future_cx_t *cx) {
+    sync_take_t *t = (sync_take_t *)(void *)self;
+    if (t->left == 0) return sync_stream_end(&t->st, 0);
+    if (sync_stream_poll_inner_(&t->st, t->in, cx) == CORO_PENDING) return CORO_PENDING;
+    if (!t->in->item) return sync_stream_end(&t->st, future_err(&t->in->fut));
+    t->left--;
+    return sync_stream_yield(&t->st, t->in->item);
+}
+
+static inline void sync_take_init(sync_take_t *t, sync_stream_t *in, size_t n) {
+    sync_stream_init(&t->st, sync_take_poll_, 0);
+    t->in = in;
+    t->left = n;
+}
+
+#endif /* SYNC_H */
