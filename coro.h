@@ -18,13 +18,14 @@
  *         ASYNC_END();                   // CORO_READY from now on
  *     }
  *
- *     counter_t c = {CORO_INIT};
+ *     counter_t c = {0};            // a zeroed coro_t is a fresh one
  *     while (count_to_3(&c) == CORO_PENDING) {}  // prints 1 2 3
  *
  * The contract
  *   - The frame's first member is a coro_t (directly, or as the first member
- *     of its first member: future.h's future_t starts with one). Set it to
- *     {CORO_INIT} (or call coro_init) before the first call.
+ *     of its first member: future.h's future_t starts with one). Zero the
+ *     frame (`= {0}`), or call coro_init(&frame.co), before the first call;
+ *     a lone coro_t may also be initialised with CORO_INIT.
  *   - ASYNC_BEGIN(frame) opens the body, ASYNC_END() closes it. Between them,
  *     AWAIT_UNTIL(cond), YIELD() and ASYNC_RETURN(rc) are suspension or exit
  *     points. Every call after a suspension resumes right after it.
@@ -232,10 +233,9 @@ static inline void coro_finish(coro_t *co, int rc) {
 
 /* Suspend until cond is true. cond is tested at once, and again on every
  * later call; the body goes on the first time it holds. */
-/* (Fix: the label number is passed bare, already expanded, so that the
- * labels backend can paste it into a label name; the switch backend adds
- * the 1 that keeps its case values off 0 = "start". Passing `CORO_NEXT_ + 1`
- * made every label `coro_l_N + 1`, and CORO_USE_LABELS=1 did not compile.) */
+/* The label number is passed bare (already expanded by CORO_NEXT_), so the
+ * labels backend can paste it into a label name; the switch backend adds 1
+ * to keep its case values off 0, which means "start". */
 #define AWAIT_UNTIL(cond) CORO_WAIT_(cond, CORO_NEXT_)
 
 /* Suspend once: return CORO_PENDING now, carry on at the next call. */

@@ -156,6 +156,8 @@ typedef struct exec_io {
     future_waker_t *reader;   /* waiting for EXEC_IO_READ, or 0 */
     future_waker_t *writer;   /* waiting for EXEC_IO_WRITE, or 0 */
     exec_t *ex;
+    unsigned hup;             /* a hangup or error was seen (sticky): a short
+                                 read or write no longer proves the fd drained */
 } exec_io_t;
 
 typedef struct exec_stats {
@@ -558,6 +560,7 @@ static inline int exec_io_start(exec_t *ex, exec_io_t *io, int fd) {
     io->ready = 0;
     io->reader = io->writer = 0;
     io->ex = ex;
+    io->hup = 0;
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     ev.data.ptr = io;
     if (epoll_ctl(ex->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) return -errno;
@@ -610,6 +613,7 @@ static inline void exec_dispatch_(exec_t *ex, struct epoll_event *evs, int n) {
             EXEC_STORE_(&ex->efd_signalled, 0);
             continue;
         }
+        if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) io->hup = 1;
         if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
             io->ready |= EXEC_IO_READ;
             future_wake(io->reader);
@@ -698,10 +702,10 @@ static inline int exec_idle_(exec_t *ex) {
 }
 
 /* One turn: run up to EXEC_POLLS_PER_TURN woken tasks, then look at remote
- * wakes, I/O (only if there are fds: no syscall otherwise) and timers. */
-/* (Fix: `until` is exec_block_on's task, or 0. Once it has finished the
- * turn must not go idle: other tasks still waiting made block_on report a
- * false -EDEADLK, or block in epoll, after its future was done.) */
+ * wakes, I/O (only if there are fds: no syscall otherwise) and timers.
+ * `until` is exec_block_on's task, or 0: once it has finished, the turn
+ * ends without going idle (other tasks may still wait: block_on must not
+ * sleep in epoll or jump the paused clock for them). */
 static inline int exec_turn_(exec_t *ex, const exec_task_t *until) {
     int n;
     ex->stats.turns++;

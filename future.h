@@ -299,7 +299,7 @@ typedef struct future_yield {
 
 static inline coro_poll_t future_yield_poll_(future_t *self, future_cx_t *cx) {
     if (self->co.pc == 0) {
-        self->co.pc = CORO_PC_STARTED_; /* fix: not 1, a pointer under CORO_USE_LABELS */
+        self->co.pc = CORO_PC_STARTED_; /* a pointer under CORO_USE_LABELS */
         future_wake(cx->waker);
         return CORO_PENDING;
     }
@@ -461,7 +461,7 @@ static inline coro_poll_t future_join_all_poll_(future_t *self, future_cx_t *cx)
     size_t i;
     j->waker = cx->waker;
     if (self->co.pc == 0) { /* first poll: every child is due once */
-        self->co.pc = CORO_PC_STARTED_; /* fix: was 1, see future_yield_poll_ */
+        self->co.pc = CORO_PC_STARTED_;
         for (i = 0; i < j->n; i++) future_join_all_push_(j, &j->slots[i]);
     }
     /* Take the list as it is now: a child that wakes itself while being

@@ -172,12 +172,9 @@ static inline void timer_unlink_(timer_wheel_t *w, timer_entry_t *e) {
 static inline int timer_wheel_insert(timer_wheel_t *w, timer_entry_t *e, uint64_t deadline,
                                      future_waker_t *waker) {
     if (deadline <= w->now) return 1;
-    /* Fix: the tick is rounded down and the exact ns deadline kept, which
-     * decides when it fires (timer_wheel_advance). Rounding up fired a
-     * deadline not on a tick boundary up to 1023 ns late (an advance to the
-     * exact deadline did not fire it, and the paused clock jumped past it),
-     * and for a deadline in the last tick of time gave tick 2^54, whose
-     * level (9) is past the wheel's end: an out-of-bounds slot. */
+    /* The slot comes from the tick rounded down; the exact deadline decides
+     * when it fires (timer_wheel_advance), so it is never late by a tick
+     * and the paused clock lands on it exactly. */
     e->deadline = deadline;
     e->when = deadline >> TIMER_TICK_SHIFT;
     e->waker = waker;
@@ -391,8 +388,8 @@ static inline coro_poll_t timer_timeout_poll_(future_t *self, future_cx_t *cx) {
         return future_finish(self, t->inner->co.rc);
     }
     if (future_poll(&t->sleep.fut, cx) == CORO_READY) {
-        /* Fix: a sleep that failed (-EINVAL: no cx->timers) is that error,
-         * not a timeout that never happened. */
+        /* A sleep that failed (-EINVAL: no cx->timers) is that error, not a
+         * timeout that never happened. */
         int rc = t->sleep.fut.co.rc < 0 ? t->sleep.fut.co.rc : TIMER_ETIMEDOUT;
         future_drop_children_(self, &t->sleep.fut);
         return future_finish(self, rc);

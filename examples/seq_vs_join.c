@@ -1,39 +1,52 @@
-/* seq_vs_join: the same three sleeps (100, 200 and 150 ms) awaited one
- * after another, then together with JOIN. Sequential awaits add up (about
- * 450 ms); JOIN waits for the slowest (about 200 ms), on one thread.
+/* seq_vs_join: the same sleeps awaited one after another, then together.
+ * Sequential awaits add up; a join waits only for the slowest, on one
+ * thread.
  *
- *   build/seq_vs_join              both, one line each
- *   build/seq_vs_join --mode seq   only the sequential run (for hyperfine)
- *   build/seq_vs_join --mode join  only the JOIN run */
+ *   build/seq_vs_join               100, 200 and 150 ms: about 450 vs 200
+ *   build/seq_vs_join --mode seq    only the sequential run (for hyperfine)
+ *   build/seq_vs_join --mode join   only the joined run
+ *   build/seq_vs_join --wide ...    100 fetches of 1 to 50 ms (fixed seed),
+ *                                   joined with future_join_all_t */
 #include "../exec.h"
+
+enum { WIDE = 100 };
 
 typedef struct {
     future_t fut;
-    int join;              /* JOIN instead of one after another */
-    timer_sleep_t nap[3];
+    int join, n, i;
+    uint64_t ms[WIDE];
+    timer_sleep_t nap[WIDE];
+    future_join_slot_t slots[WIDE];
+    future_join_all_t all;
 } demo_t;
 
 static coro_poll_t demo_poll(future_t *self, future_cx_t *cx) {
     demo_t *f = (demo_t *)self;
     ASYNC_BEGIN(f);
-    timer_sleep_init(&f->nap[0], 100 * TIMER_MS);
-    timer_sleep_init(&f->nap[1], 200 * TIMER_MS);
-    timer_sleep_init(&f->nap[2], 150 * TIMER_MS);
-    if (f->join) {
+    for (f->i = 0; f->i < f->n; f->i++) timer_sleep_init(&f->nap[f->i], f->ms[f->i] * TIMER_MS);
+    if (f->join && f->n == 3) {
         JOIN(cx, &f->nap[0], &f->nap[1], &f->nap[2]);
+    } else if (f->join) { /* many children: a join whose wakes cost O(1) */
+        future_join_all_init(&f->all, f->slots, WIDE, 0);
+        for (f->i = 0; f->i < f->n; f->i++) future_join_all_add(&f->all, &f->nap[f->i].fut);
+        AWAIT(cx, &f->all);
     } else {
-        AWAIT(cx, &f->nap[0]);
-        AWAIT(cx, &f->nap[1]);
-        AWAIT(cx, &f->nap[2]);
+        for (f->i = 0; f->i < f->n; f->i++) AWAIT(cx, &f->nap[f->i]);
     }
     ASYNC_END();
 }
 
-static int run(exec_t *ex, int join) {
-    demo_t d;
-    uint64_t t0;
+static int run(exec_t *ex, int join, int wide) {
+    static demo_t d;
+    uint64_t t0, x = 2463534242u;
+    int i;
     future_init(&d.fut, demo_poll, 0);
     d.join = join;
+    d.n = wide ? WIDE : 3;
+    for (i = 0; i < d.n; i++) { /* xorshift: the same delays every run */
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        d.ms[i] = wide ? 1 + x % 50 : (uint64_t[]){100, 200, 150}[i];
+    }
     t0 = timer_clock_monotonic();
     if (exec_block_on(ex, &d.fut) != 0) return 1;
     printf("%s: %.0f ms\n", join ? "join" : "sequential",
@@ -42,18 +55,23 @@ static int run(exec_t *ex, int join) {
 }
 
 int main(int argc, char **argv) {
-    const char *mode = argc == 3 && !strcmp(argv[1], "--mode") ? argv[2] : "both";
-    int seq = !strcmp(mode, "seq") || !strcmp(mode, "both");
-    int join = !strcmp(mode, "join") || !strcmp(mode, "both");
+    const char *mode = "both";
+    int i, wide = 0, seq, join, rc = 0;
     exec_t ex;
-    int rc = 0;
-    if ((!seq && !join) || (argc != 1 && argc != 3)) {
-        fprintf(stderr, "usage: %s [--mode seq|join]\n", argv[0]);
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--wide")) wide = 1;
+        else if (!strcmp(argv[i], "--mode") && i + 1 < argc) mode = argv[++i];
+        else mode = "?";
+    }
+    seq = !strcmp(mode, "seq") || !strcmp(mode, "both");
+    join = !strcmp(mode, "join") || !strcmp(mode, "both");
+    if (!seq && !join) {
+        fprintf(stderr, "usage: %s [--wide] [--mode seq|join]\n", argv[0]);
         return 2;
     }
     if (exec_init(&ex) != 0) return perror("exec_init"), 1;
-    if (seq) rc |= run(&ex, 0);
-    if (join) rc |= run(&ex, 1);
+    if (seq) rc |= run(&ex, 0, wide);
+    if (join) rc |= run(&ex, 1, wide);
     exec_destroy(&ex);
     return rc;
 }

@@ -22,5 +22,15 @@ check retry 'attempt 4: Connection timed out'
 check superloop '^all done at 1601 ms$'
 check pipeline '^producer waited for room 7 times'
 check workers '^elapsed: 64 ms$'
+# The README's C code is taken from the examples: every line of every C
+# block must stand in some examples/*.c, so the README always compiles.
+readme_ok=1
+awk '/^```c$/ {inblock=1; next} /^```$/ {inblock=0} inblock' README.md >"$B/readme_code.txt"
+while IFS= read -r line; do
+  [ -z "${line// }" ] && continue
+  grep -qFx -- "$line" examples/*.c || { echo "    README line not in examples/: $line"; readme_ok=0; }
+done <"$B/readme_code.txt"
+if [ $readme_ok = 1 ] && [ -s "$B/readme_code.txt" ]; then p=$((p + 1)); echo "ok   README code comes from examples/"
+else f=$((f + 1)); echo "FAIL README code comes from examples/"; fi
 echo "$p passed, $f failed"
 [ $f = 0 ]

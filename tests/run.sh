@@ -67,7 +67,7 @@ for t in coro future; do
 done
 
 # 3. Code with threads, under ThreadSanitizer.
-for t in exec sync; do
+for t in exec sync pool io; do
   [ -f "tests/test_$t.c" ] || continue
   build "${t}_tsan" clang $WARN -O1 -fsanitize=thread "tests/test_$t.c" && run "${t}_tsan" env TSAN_OPTIONS=halt_on_error=1 "$B/${t}_tsan"
 done
@@ -110,6 +110,13 @@ for e in examples/*.c; do
   done
 done
 if [ -x tests/examples.sh ]; then run examples_run bash tests/examples.sh "$B"; fi
+
+# 7. Integration scripts (real peers such as redis-cli): tests/it_*.sh BUILD_DIR,
+#    each ending with its own "N passed, N failed" line.
+for s in tests/it_*.sh; do
+  [ -f "$s" ] || continue
+  run "$(basename "$s" .sh)" bash "$s" "$B"
+done
 
 echo
 echo "$passed passed, $failed failed"
