@@ -14,30 +14,23 @@ rm -f "$B"/*.txt
 # Install what a fresh Debian lacks when we are root; otherwise say what to
 # run, and skip only what is missing.
 missing=()
-want() { # want CMD PACKAGE
-  command -v "$1" >/dev/null 2>&1 && return 0
+have() { # have CMD-or-dpkg:PACKAGE
+  case $1 in dpkg:*) dpkg -s "${1#dpkg:}" >/dev/null 2>&1 ;; *) command -v "$1" >/dev/null 2>&1 ;; esac
+}
+want() { # want CMD-or-dpkg:PACKAGE PACKAGE
+  have "$1" && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     [ -n "${APT_UPDATED:-}" ] || { apt-get update -qq >/dev/null 2>&1; APT_UPDATED=1; }
     echo "installing $2 ..."
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null 2>&1
   fi
-  command -v "$1" >/dev/null 2>&1 && return 0
+  have "$1" && return 0
   missing+=("$2"); return 1
-}
-want_dpkg() { # want_dpkg PACKAGE (a library: no command to look for)
-  dpkg -s "$1" >/dev/null 2>&1 && return 0
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    [ -n "${APT_UPDATED:-}" ] || { apt-get update -qq >/dev/null 2>&1; APT_UPDATED=1; }
-    echo "installing $1 ..."
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null 2>&1
-  fi
-  dpkg -s "$1" >/dev/null 2>&1 && return 0
-  missing+=("$1"); return 1
 }
 want hyperfine hyperfine
 want clang clang
-want cargo cargo; want_dpkg librust-tokio-dev; want_dpkg librust-futures-dev
-want_dpkg libuv1-dev
+want cargo cargo; want dpkg:librust-tokio-dev librust-tokio-dev
+want dpkg:librust-futures-dev librust-futures-dev; want dpkg:libuv1-dev libuv1-dev
 want redis-server redis-server; want redis-benchmark redis-tools
 
 machine="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) cores, Linux $(uname -r), $(gcc --version | head -n1 | sed 's/ (.*)//'), $(clang --version 2>/dev/null | head -n1)"
