@@ -66,15 +66,17 @@
  *       recv      0 (the value is in *out), or -EPIPE: closed AND empty.
  *                 Values queued before the close are still delivered.
  *       try_send  0, -EAGAIN (full, or senders already waiting), -EPIPE
- *       try_recv  0, -EAGAIN (empty), -EPIPE (closed and empty)
+ *       try_recv  0, -EAGAIN (empty, or every value is promised to a
+ *                 woken receiver), -EPIPE (closed and empty)
  *       oneshot   send: -EPIPE when the receiver is gone; recv: -EPIPE when
  *                 the sender was dropped without sending.
  *   - Fairness: waiters are served first come, first served. A send that
  *     finds senders already waiting queues behind them; a lock or acquire
  *     queues behind earlier waiters even if permits are free meanwhile.
- *     Room freed in a full channel, an unlocked mutex and released permits
- *     are handed straight to the first waiter (reserved for it), so a
- *     latecomer cannot take them.
+ *     Room freed in a full channel, a value sent while receivers wait, an
+ *     unlocked mutex and released permits are handed straight to the first
+ *     waiter (reserved for it), so a latecomer (or a try_ call) cannot take
+ *     them.
  *   - Closing: sync_chan_close (or the last sync_chan_tx_drop) closes the
  *     channel: every waiting send fails with -EPIPE, receivers drain what is
  *     queued and then get -EPIPE. sync_chan_rx_drop (the receiver is gone)
@@ -84,7 +86,7 @@
  *   - Drop: a waiting future dropped at its suspension point (SELECT lost,
  *     timeout, task aborted) unlinks its node: nothing points into its
  *     frame afterwards. A wake already handed to it (room reserved, lock or
- *     permits granted, notify_one delivered, a message announced) is passed
+ *     permits granted, notify_one delivered, a message promised) is passed
  *     on to the next waiter, so no wake is lost.
  *   - Cooperative budget: an operation that is ready at once (recv from a
  *     non-empty channel, lock of a free mutex, ...) spends one unit of the
@@ -107,7 +109,11 @@
  *   AWAIT_NEXT on         chan: safe, as recv. iter, take, map, interval:
  *                         safe (nothing is consumed until the item is
  *                         returned). filter: safe (items it rejects are
- *                         dropped by design, whether or not you cancel)
+ *                         dropped by design, whether or not you cancel).
+ *                         But the stream itself is dropped with the frame
+ *                         that awaits it: it ends (-ECANCELED), and only a
+ *                         new init brings it back (a chan stream loses
+ *                         nothing: the messages stay in the channel)
  *
  * Streams
  *   A stream is a frame that starts with a sync_stream_t (itself headed by a
@@ -159,9 +165,9 @@ enum {
     SYNC_IDLE_ = 0,    /* not queued, nothing handed to it */
     SYNC_QUEUED_ = 1,  /* in the primitive's queue, waiting */
     SYNC_GRANTED_ = 2, /* dequeued and woken with something reserved for it
-                          (room, lock, permits, a notify_one) */
+                          (room, lock, permits, a notify_one, a message) */
     SYNC_WOKEN_ = 3    /* dequeued and woken, nothing reserved (closed,
-                          notify_waiters, a message announced) */
+                          notify_waiters) */
 };
 
 /* A waiting future's node, inside the future's own frame. */
@@ -253,6 +259,7 @@ typedef struct sync_chan {
     size_t cap, elem;
     size_t head, len;     /* the queued values: a ring */
     size_t reserved;      /* slots granted to woken senders, not yet filled */
+    size_t promised;      /* values promised to woken receivers, not yet taken */
     size_t senders;       /* live sender handles; the last drop closes */
     int closed;           /* no more sends */
     int rx_gone;          /* the receiver was dropped */
@@ -269,7 +276,7 @@ static inline void sync_chan_init(sync_chan_t *ch, void *buf, size_t cap, size_t
     ch->buf = (unsigned char *)buf;
     ch->cap = cap;
     ch->elem = elem;
-    ch->head = ch->len = ch->reserved = 0;
+    ch->head = ch->len = ch->reserved = ch->promised = 0;
     ch->senders = 1;
     ch->closed = 0;
     ch->rx_gone = 0;
@@ -278,9 +285,9 @@ static inline void sync_chan_init(sync_chan_t *ch, void *buf, size_t cap, size_t
     ch->release = 0;
     ch->release_arg = 0;
     ch->send_waits = 0;
-    if (cap == 0 || elem == 0 || !buf) {
+    if (cap == 0 || elem == 0 || !buf || cap > (size_t)-1 / elem) {
         FUTURE_MISUSE("sync_chan_init: a channel needs storage for at least one "
-                      "value (cap >= 1, elem >= 1, buf)");
+                      "value (cap >= 1, elem >= 1, buf; cap * elem must fit in size_t)");
         ch->closed = 1;
     }
 }
@@ -307,13 +314,26 @@ static inline void sync_chan_grant_(sync_chan_t *ch) {
     }
 }
 
-/* Append a value (room is known to be there); announce it to a receiver. */
+/* Values nobody has been promised. A value pushed while receivers wait is
+ * promised to the first of them, so a receiver polled early for another
+ * reason (or a try_recv) cannot take it and send the first to the back.
+ * Once closed, anyone drains what is left. */
+static inline size_t sync_chan_unclaimed_(const sync_chan_t *ch) {
+    return ch->closed ? ch->len : ch->len - ch->promised;
+}
+
+/* An unclaimed value is there: promise it to the first waiting receiver. */
+static inline void sync_chan_promise_(sync_chan_t *ch) {
+    if (sync_waitq_wake_one_(&ch->recvq, SYNC_GRANTED_)) ch->promised++;
+}
+
+/* Append a value (room is known to be there); promise it to a receiver. */
 static inline void sync_chan_push_(sync_chan_t *ch, const void *val) {
     size_t i = ch->head + ch->len;
     if (i >= ch->cap) i -= ch->cap;
     sync_copy_(ch->buf + i * ch->elem, val, ch->elem);
     ch->len++;
-    sync_waitq_wake_one_(&ch->recvq, SYNC_WOKEN_);
+    sync_chan_promise_(ch);
 }
 
 /* Take the oldest value into out (0: discard it); the room goes to the
@@ -334,10 +354,10 @@ static inline int sync_chan_try_send(sync_chan_t *ch, const void *val) {
     return 0;
 }
 
-/* Receive without waiting: 0 (the value is in *out), -EAGAIN (empty),
- * -EPIPE (closed and empty). */
+/* Receive without waiting: 0 (the value is in *out), -EAGAIN (empty, or
+ * every value is promised to a woken receiver), -EPIPE (closed and empty). */
 static inline int sync_chan_try_recv(sync_chan_t *ch, void *out) {
-    if (ch->len) {
+    if (sync_chan_unclaimed_(ch)) {
         sync_chan_take_(ch, out);
         return 0;
     }
@@ -452,11 +472,19 @@ static inline coro_poll_t sync_chan_recv_poll_(future_t *self, future_cx_t *cx) 
     sync_chan_recv_t *r = (sync_chan_recv_t *)(void *)self;
     sync_chan_t *ch = r->ch;
     if (r->w.state == SYNC_QUEUED_) {
-        if (!ch->len && !ch->closed) return sync_waiter_pending_(&r->w, cx);
+        if (!sync_chan_unclaimed_(ch) && !ch->closed) return sync_waiter_pending_(&r->w, cx);
         sync_waitq_unlink_(&ch->recvq, &r->w);
     }
-    if (ch->len) {
-        if (!future_coop_spend(cx)) return CORO_PENDING; /* a WOKEN stays so */
+    if (r->w.state == SYNC_GRANTED_) { /* a value was promised to us */
+        if (!future_coop_spend(cx)) return CORO_PENDING; /* keep it */
+        r->w.state = SYNC_IDLE_;
+        ch->promised--;
+        if (!ch->len) return future_finish(self, SYNC_EPIPE); /* closed, drained */
+        sync_chan_take_(ch, r->out);
+        return future_finish(self, 0);
+    }
+    if (sync_chan_unclaimed_(ch)) {
+        if (!future_coop_spend(cx)) return CORO_PENDING;
         r->w.state = SYNC_IDLE_;
         sync_chan_take_(ch, r->out);
         return future_finish(self, 0);
@@ -472,9 +500,10 @@ static inline void sync_chan_recv_drop_(future_t *self) {
     sync_chan_t *ch = r->ch;
     if (r->w.state == SYNC_QUEUED_) {
         sync_waitq_unlink_(&ch->recvq, &r->w);
-    } else if (r->w.state == SYNC_WOKEN_ && ch->len) {
-        /* we were told of a value we will not take: tell the next one */
-        sync_waitq_wake_one_(&ch->recvq, SYNC_WOKEN_);
+    } else if (r->w.state == SYNC_GRANTED_) {
+        /* a value was promised to us: promise it to the next one */
+        ch->promised--;
+        if (sync_chan_unclaimed_(ch)) sync_chan_promise_(ch);
     }
     r->w.state = SYNC_IDLE_;
 }
@@ -603,6 +632,11 @@ static inline void sync_sem_grant_(sync_sem_t *s) {
 
 /* Give n permits back. */
 static inline void sync_sem_release(sync_sem_t *s, size_t n) {
+    if (n > (size_t)-1 - s->permits) {
+        FUTURE_MISUSE("sync_sem_release: the permit count would overflow size_t "
+                      "(more released than were acquired?)");
+        n = (size_t)-1 - s->permits; /* saturate rather than wrap to few */
+    }
     s->permits += n;
     if (s->q.head) sync_sem_grant_(s);
 }

@@ -271,6 +271,11 @@ static inline size_t timer_wheel_advance(timer_wheel_t *w, uint64_t now) {
 
 #if defined(__STDC_HOSTED__) && __STDC_HOSTED__ && defined(__unix__)
 #include <time.h>
+#endif
+/* Strict -std=c11 without _POSIX_C_SOURCE (or _GNU_SOURCE) declares no
+ * clock_gettime: then there is no timer_clock_monotonic, rather than an
+ * error in every file that includes this header. */
+#if defined(__STDC_HOSTED__) && __STDC_HOSTED__ && defined(__unix__) && defined(CLOCK_MONOTONIC)
 /* The monotonic clock in ns (CLOCK_MONOTONIC). */
 static inline uint64_t timer_clock_monotonic(void) {
     struct timespec ts;

@@ -358,6 +358,9 @@ static void test_try_send_and_try_recv(void) {
     CHECK_EQ(sync_chan_try_recv(&ch, &out), -EPIPE);
     CHECK_MISUSE(sync_chan_init(&ch, buf, 0, sizeof(int)), "at least one");
     CHECK_EQ(sync_chan_try_send(&ch, &v), -EPIPE);
+    /* cap * elem past SIZE_MAX: ring offsets would wrap */
+    CHECK_MISUSE(sync_chan_init(&ch, buf, (size_t)-1 / 2, sizeof(int)), "fit in size_t");
+    CHECK_EQ(sync_chan_try_send(&ch, &v), -EPIPE);
     exec_destroy(&ex);
 }
 
@@ -661,14 +664,85 @@ static void test_drop_woken_recv_passes_the_wake_on(void) {
     exec_spawn(&ex, &t1, &r1.fut);
     exec_spawn(&ex, &t2, &r2.fut);
     settle();
-    CHECK_EQ(sync_chan_try_send(&ch, &v), 0); /* announced to r1 */
-    CHECK(r1.recv.w.state == SYNC_WOKEN_);
+    CHECK_EQ(sync_chan_try_send(&ch, &v), 0); /* promised to r1 */
+    CHECK(r1.recv.w.state == SYNC_GRANTED_);
+    CHECK_EQ(ch.promised, 1);
     exec_abort(&t1); /* r1 is dropped before it runs */
     CHECK_EQ(exec_task_err(&t1), -ECANCELED);
-    CHECK(r2.recv.w.state == SYNC_WOKEN_); /* the wake went to r2 */
+    CHECK(r2.recv.w.state == SYNC_GRANTED_); /* the value went to r2 */
+    CHECK_EQ(ch.promised, 1);
     CHECK_EQ(exec_run(&ex), 0);            /* no stall: nothing was lost */
     CHECK_EQ(r2.n, 1);
     CHECK_EQ(r2.v, 7);
+    exec_destroy(&ex);
+}
+
+/* A value sent while receivers wait is the first one's: a receiver that
+ * happens to be polled first for another reason (a JOIN sibling, a timer
+ * in a SELECT) or a try_recv cannot take it and send the first to the back
+ * of the queue. */
+static void test_receivers_are_served_fifo(void) {
+    static const char *const names[3] = {"a", "b", "c"};
+    int buf[4], v, out;
+    sync_chan_t ch;
+    receiver_t r[3];
+    exec_task_t t[3];
+    int i;
+    setup();
+    sync_chan_init(&ch, buf, 4, sizeof(int));
+    for (i = 0; i < 3; i++) {
+        receiver_init(&r[i], &ch, 0, 1);
+        r[i].name = names[i];
+        exec_task_init(&t[i]);
+        exec_spawn(&ex, &t[i], &r[i].fut);
+    }
+    settle();
+    CHECK(ch.recvq.head == &r[0].recv.w);
+    future_wake(&t[1].waker); /* b is polled first, for another reason */
+    v = 1;
+    CHECK_EQ(sync_chan_try_send(&ch, &v), 0);         /* a's */
+    CHECK_EQ(sync_chan_try_recv(&ch, &out), -EAGAIN); /* promised to a */
+    settle();
+    CHECK(strcmp(logged(), "a") == 0);
+    CHECK_EQ(r[0].v, 1);
+    CHECK(ch.recvq.head == &r[1].recv.w); /* b kept its place */
+    v = 2;
+    CHECK_EQ(sync_chan_try_send(&ch, &v), 0);
+    v = 3;
+    CHECK_EQ(sync_chan_try_send(&ch, &v), 0);
+    CHECK_EQ(exec_run(&ex), 0);
+    CHECK(strcmp(logged(), "a b c") == 0);
+    CHECK_EQ(r[1].v, 2);
+    CHECK_EQ(r[2].v, 3);
+    CHECK_EQ(ch.promised, 0);
+    exec_destroy(&ex);
+}
+
+/* After a close anyone drains what is left, and a promised receiver that
+ * is dropped then hands its value on: nobody gets -EPIPE while a value is
+ * still queued. */
+static void test_close_with_a_promised_receiver(void) {
+    int buf[2], v = 7;
+    sync_chan_t ch;
+    receiver_t a, b;
+    exec_task_t ta, tb;
+    setup();
+    exec_task_init(&ta);
+    exec_task_init(&tb);
+    sync_chan_init(&ch, buf, 2, sizeof(int));
+    receiver_init(&a, &ch, 0, 1);
+    receiver_init(&b, &ch, 0, 1);
+    exec_spawn(&ex, &ta, &a.fut);
+    exec_spawn(&ex, &tb, &b.fut);
+    settle();
+    CHECK_EQ(sync_chan_try_send(&ch, &v), 0); /* promised to a */
+    sync_chan_close(&ch);                     /* b woken by the close */
+    exec_abort(&ta);                          /* a goes without taking it */
+    CHECK_EQ(exec_run(&ex), 0);
+    CHECK_EQ(b.rc, 0); /* b drained it */
+    CHECK_EQ(b.v, 7);
+    CHECK_EQ(ch.promised, 0);
+    CHECK_EQ(sync_chan_try_recv(&ch, &v), -EPIPE);
     exec_destroy(&ex);
 }
 
@@ -1053,6 +1127,15 @@ static void test_drop_head_acquirer_unblocks_the_rest(void) {
     CHECK(strcmp(logged(), "small") == 0);
     CHECK_EQ(sync_sem_available(&s), 1);
     exec_destroy(&ex);
+}
+
+/* Releasing more than was acquired must not wrap the count to a few. */
+static void test_sem_release_overflow_is_misuse(void) {
+    sync_sem_t s;
+    sync_sem_init(&s, (size_t)-1 - 1);
+    CHECK_MISUSE(sync_sem_release(&s, 3), "overflow");
+    CHECK_EQ(sync_sem_available(&s), (size_t)-1);
+    CHECK_EQ(sync_sem_try_acquire(&s, 1000), 0);
 }
 
 static void test_drop_granted_acquirer_returns_permits(void) {
@@ -1476,6 +1559,8 @@ int main(void) {
     RUN(test_ready_recv_spends_the_budget);
     RUN(test_drop_waiting_recv_loses_no_message);
     RUN(test_drop_woken_recv_passes_the_wake_on);
+    RUN(test_receivers_are_served_fifo);
+    RUN(test_close_with_a_promised_receiver);
     RUN(test_drop_waiting_send_hands_the_value_back);
     RUN(test_drop_granted_send_passes_the_room_on);
     RUN(test_close_with_a_granted_sender);
@@ -1489,6 +1574,7 @@ int main(void) {
     RUN(test_drop_waiting_lock_in_select);
     RUN(test_semaphore_multi_permits_fifo);
     RUN(test_drop_head_acquirer_unblocks_the_rest);
+    RUN(test_sem_release_overflow_is_misuse);
     RUN(test_drop_granted_acquirer_returns_permits);
     RUN(test_notify_one_stores_one_permit);
     RUN(test_notify_waiters_wakes_all_and_stores_nothing);
