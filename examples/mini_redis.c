@@ -1,0 +1,796 @@
+/* mini_redis: a Redis-compatible (RESP2) server on one executor thread.
+ *
+ *     build/mini_redis [--port N] [--bind ADDR]     (6379, 127.0.0.1)
+ *     redis-cli -p N set k v ex 10 ; redis-benchmark -p N -t ping,set,get
+ *
+ * Commands: PING [msg], ECHO msg, SET k v [EX s | PX ms] [NX | XX] [KEEPTTL],
+ * GET k, DEL k..., EXISTS k..., INCR k, DECR k, EXPIRE k s, TTL k, PTTL k,
+ * plus what the redis tools send on their own: CONFIG GET, COMMAND, QUIT.
+ * Requests may be pipelined, in RESP multibulk or inline ("PING\r\n") form.
+ *
+ * How it works: one task per connection (exec_spawn_detached, its frame
+ * malloc'd). An idle connection waits in io_readable and holds no buffer:
+ * when bytes come, they are read into one shared 64 KiB scratch buffer,
+ * every complete command is executed and its reply appended to one shared
+ * output buffer, and the replies go out in one write. Only what is left
+ * over moves to the connection's own heap: a partial command (in), or
+ * replies the socket would not take (pend; the connection stops reading
+ * until they are written: backpressure). A key with a TTL carries a
+ * timer_entry_t: the executor's timer wheel calls the key's waker at its
+ * deadline, and the waker deletes the key (lookups also check the deadline,
+ * so an expired key is never seen).
+ *
+ * Limits: a bulk string up to MR_MAX_BULK (8 MiB), up to MR_MAX_ARGS (4096)
+ * arguments per command, an inline command line up to 64 KiB. Going over
+ * one, or any malformed RESP, gets "-ERR Protocol error: ..." and the
+ * connection is closed (as redis-server does); other clients are not
+ * affected. Output per connection is flushed every 64 KiB of replies.
+ *
+ * Shutdown: SIGINT or SIGTERM stops accepting; idle connections are closed
+ * at once; a connection busy with requests it has already read answers all
+ * of them, then closes; after MR_GRACE_MS (10 s) the rest are dropped. Then
+ * the process exits 0.
+ */
+#include "../io.h"
+#include "../sync.h"
+#include <limits.h>
+#include <stddef.h>
+#include <strings.h>
+
+#define MR_MAX_BULK (8u << 20)
+#define MR_MAX_ARGS 4096
+#define MR_MAX_INLINE (64u << 10)
+#define MR_SCRATCH (64u << 10)
+#define MR_OUT_SOFT (64u << 10)
+#define MR_GRACE_MS 10000
+
+typedef struct server server_t;
+
+/* ---- the key table -------------------------------------------------------- */
+
+typedef struct entry {
+    struct entry *next;     /* in its bucket */
+    uint64_t hash;
+    uint64_t expires;       /* deadline (exec clock, ns), 0: none */
+    timer_entry_t timer;    /* linked in the wheel while expires != 0 */
+    future_waker_t expire;  /* what the wheel calls at the deadline */
+    server_t *srv;
+    char *val;
+    size_t vlen, vcap;
+    size_t klen;
+    char key[];
+} entry_t;
+
+typedef struct conn conn_t;
+
+struct server {
+    exec_t *ex;
+    entry_t **tab;
+    size_t nbuckets, nkeys;
+    char *scratch;              /* shared input buffer */
+    char *out;                  /* shared output buffer */
+    size_t out_len, out_cap;
+    const char *argv[MR_MAX_ARGS];
+    size_t argl[MR_MAX_ARGS];
+    int argc;
+    const char *proto_err;      /* the parser's complaint */
+    char proto_buf[64];
+    conn_t *conns;              /* every live connection */
+    size_t nconns;
+    uint64_t served;            /* connections accepted */
+    int closing;
+    sync_notify_t drained;      /* the last connection went, while closing */
+    io_fd_t lis;
+    io_signal_t sig;
+};
+
+static uint64_t hash_key(const char *k, size_t n) { /* FNV-1a */
+    uint64_t h = 1469598103934665603ull;
+    size_t i;
+    for (i = 0; i < n; i++) h = (h ^ (unsigned char)k[i]) * 1099511628211ull;
+    return h;
+}
+
+static void table_unlink(server_t *s, entry_t *e) {
+    entry_t **p = &s->tab[e->hash & (s->nbuckets - 1)];
+    while (*p != e) p = &(*p)->next;
+    *p = e->next;
+    s->nkeys--;
+}
+
+static void entry_delete(server_t *s, entry_t *e) {
+    table_unlink(s, e);
+    timer_wheel_cancel(&s->ex->timers, &e->timer);
+    free(e->val);
+    free(e);
+}
+
+/* The timer wheel calls this at the key's deadline: the key goes. */
+static void entry_expire_wake(future_waker_t *w) {
+    entry_t *e = (entry_t *)(void *)((char *)w - offsetof(entry_t, expire));
+    entry_delete(e->srv, e);
+}
+
+/* Set or clear (deadline 0) e's expiry. Returns 0, or 1 if e was deleted
+ * because the deadline has already come. */
+static int entry_set_expiry(server_t *s, entry_t *e, uint64_t deadline) {
+    timer_wheel_cancel(&s->ex->timers, &e->timer);
+    e->expires = deadline;
+    if (deadline && timer_wheel_insert(&s->ex->timers, &e->timer, deadline, &e->expire)) {
+        entry_delete(s, e);
+        return 1;
+    }
+    return 0;
+}
+
+static entry_t *lookup(server_t *s, const char *k, size_t n) {
+    uint64_t h = hash_key(k, n);
+    entry_t *e;
+    for (e = s->tab[h & (s->nbuckets - 1)]; e; e = e->next)
+        if (e->hash == h && e->klen == n && memcmp(e->key, k, n) == 0) break;
+    if (e && e->expires && e->expires <= exec_now(s->ex)) { /* due, not yet fired */
+        entry_delete(s, e);
+        e = 0;
+    }
+    return e;
+}
+
+static void table_grow(server_t *s) {
+    size_t nb = s->nbuckets * 2, i;
+    entry_t **t = (entry_t **)calloc(nb, sizeof *t);
+    if (!t) return; /* stay at this size: longer chains, still correct */
+    for (i = 0; i < s->nbuckets; i++) {
+        entry_t *e = s->tab[i];
+        while (e) {
+            entry_t *next = e->next;
+            e->next = t[e->hash & (nb - 1)];
+            t[e->hash & (nb - 1)] = e;
+            e = next;
+        }
+    }
+    free(s->tab);
+    s->tab = t;
+    s->nbuckets = nb;
+}
+
+static entry_t *entry_create(server_t *s, const char *k, size_t n) {
+    entry_t *e = (entry_t *)calloc(1, sizeof *e + n);
+    if (!e) return 0;
+    memcpy(e->key, k, n);
+    e->klen = n;
+    e->hash = hash_key(k, n);
+    e->srv = s;
+    e->expire.wake = entry_expire_wake;
+    if (s->nkeys >= s->nbuckets) table_grow(s);
+    e->next = s->tab[e->hash & (s->nbuckets - 1)];
+    s->tab[e->hash & (s->nbuckets - 1)] = e;
+    s->nkeys++;
+    return e;
+}
+
+static int entry_set_value(entry_t *e, const char *v, size_t n) {
+    if (n > e->vcap || (e->vcap > 4096 && n < e->vcap / 4)) {
+        char *nv = (char *)malloc(n ? n : 1);
+        if (!nv) return -ENOMEM;
+        free(e->val);
+        e->val = nv;
+        e->vcap = n ? n : 1;
+    }
+    memcpy(e->val, v, n);
+    e->vlen = n;
+    return 0;
+}
+
+/* ---- replies (appended to the shared output buffer) ---------------------- */
+
+static int out_reserve(server_t *s, size_t n) {
+    if (s->out_len + n > s->out_cap) {
+        size_t cap = s->out_cap * 2;
+        char *o;
+        while (cap < s->out_len + n) cap *= 2;
+        o = (char *)realloc(s->out, cap);
+        if (!o) return -ENOMEM;
+        s->out = o;
+        s->out_cap = cap;
+    }
+    return 0;
+}
+
+static void add_raw(server_t *s, const char *p, size_t n) {
+    if (out_reserve(s, n)) return;
+    memcpy(s->out + s->out_len, p, n);
+    s->out_len += n;
+}
+
+#define ADD_LIT(s, lit) add_raw((s), lit, sizeof lit - 1)
+
+static size_t fmt_ll(char *buf, long long v) { /* decimal, no terminator */
+    char tmp[24];
+    size_t n = 0, i;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do tmp[n++] = (char)('0' + u % 10);
+    while (u /= 10);
+    i = 0;
+    if (v < 0) buf[i++] = '-';
+    while (n) buf[i++] = tmp[--n];
+    return i;
+}
+
+static void add_prefixed(server_t *s, char c, long long v) {
+    char buf[32];
+    size_t n;
+    buf[0] = c;
+    n = 1 + fmt_ll(buf + 1, v);
+    buf[n++] = '\r';
+    buf[n++] = '\n';
+    add_raw(s, buf, n);
+}
+
+static void add_int(server_t *s, long long v) { add_prefixed(s, ':', v); }
+
+static void add_bulk(server_t *s, const char *p, size_t n) {
+    add_prefixed(s, '$', (long long)n);
+    if (out_reserve(s, n + 2)) return;
+    memcpy(s->out + s->out_len, p, n);
+    s->out[s->out_len + n] = '\r';
+    s->out[s->out_len + n + 1] = '\n';
+    s->out_len += n + 2;
+}
+
+static void add_err(server_t *s, const char *msg) {
+    add_raw(s, "-", 1);
+    add_raw(s, msg, strlen(msg));
+    ADD_LIT(s, "\r\n");
+}
+
+/* ---- the RESP parser ------------------------------------------------------ */
+
+/* A strict integer, as redis' string2ll: no '+', no spaces, no leading
+ * zeros, no overflow. */
+static int parse_ll(const char *p, size_t n, long long *out) {
+    unsigned long long v = 0, lim;
+    size_t i = 0;
+    int neg = 0;
+    if (n == 0 || n > 20) return -1;
+    if (p[0] == '-') {
+        neg = 1;
+        i = 1;
+        if (n == 1) return -1;
+    }
+    if (p[i] == '0' && n > i + 1) return -1;
+    for (; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9') return -1;
+        if (v > (ULLONG_MAX - 9) / 10) return -1;
+        v = v * 10 + (unsigned)(p[i] - '0');
+    }
+    lim = neg ? (unsigned long long)LLONG_MAX + 1 : (unsigned long long)LLONG_MAX;
+    if (v > lim) return -1;
+    *out = neg ? (long long)(0ull - v) : (long long)v;
+    return 0;
+}
+
+/* Parse one command from buf[0..len). 1: s->argv holds it and *used says
+ * how many bytes it took; 0: incomplete (*need: at least this many bytes
+ * are wanted, when known); -1: protocol error (s->proto_err). */
+static int parse_command(server_t *s, const char *buf, size_t len, size_t *used, size_t *need) {
+    const char *end = buf + len, *p, *nl;
+    long long count, blen;
+    int i;
+    *need = 0;
+    if (buf[0] != '*') { /* inline: "PING\r\n", space separated */
+        const char *q, *lend;
+        nl = (const char *)memchr(buf, '\n', len);
+        if (!nl) {
+            if (len > MR_MAX_INLINE) return s->proto_err = "Protocol error: too big inline request", -1;
+            return 0;
+        }
+        lend = nl > buf && nl[-1] == '\r' ? nl - 1 : nl;
+        s->argc = 0;
+        for (q = buf; q < lend;) {
+            const char *w;
+            while (q < lend && (*q == ' ' || *q == '\t')) q++;
+            if (q == lend) break;
+            w = q;
+            while (q < lend && *q != ' ' && *q != '\t') q++;
+            if (s->argc == MR_MAX_ARGS) return s->proto_err = "Protocol error: too many arguments", -1;
+            s->argv[s->argc] = w;
+            s->argl[s->argc++] = (size_t)(q - w);
+        }
+        *used = (size_t)(nl + 1 - buf);
+        return 1;
+    }
+    nl = (const char *)memchr(buf, '\r', len < 32 ? len : 32);
+    if (!nl || nl + 1 >= end) {
+        if (len >= 32) return s->proto_err = "Protocol error: invalid multibulk length", -1;
+        return 0;
+    }
+    if (nl[1] != '\n' || parse_ll(buf + 1, (size_t)(nl - buf - 1), &count) ||
+        count > MR_MAX_ARGS)
+        return s->proto_err = "Protocol error: invalid multibulk length", -1;
+    p = nl + 2;
+    s->argc = 0;
+    for (i = 0; i < count; i++) {
+        size_t avail = (size_t)(end - p);
+        if (avail == 0) return 0;
+        if (*p != '$') {
+            snprintf(s->proto_buf, sizeof s->proto_buf, "Protocol error: expected '$', got '%c'",
+                     *p >= 32 && *p < 127 ? *p : '?');
+            return s->proto_err = s->proto_buf, -1;
+        }
+        nl = (const char *)memchr(p, '\r', avail < 32 ? avail : 32);
+        if (!nl || nl + 1 >= end) {
+            if (avail >= 32) return s->proto_err = "Protocol error: invalid bulk length", -1;
+            return 0;
+        }
+        if (nl[1] != '\n' || parse_ll(p + 1, (size_t)(nl - p - 1), &blen) || blen < 0 ||
+            blen > (long long)MR_MAX_BULK)
+            return s->proto_err = "Protocol error: invalid bulk length", -1;
+        p = nl + 2;
+        if ((size_t)(end - p) < (size_t)blen + 2) {
+            *need = (size_t)(p - buf) + (size_t)blen + 2;
+            return 0;
+        }
+        if (p[blen] != '\r' || p[blen + 1] != '\n')
+            return s->proto_err = "Protocol error: bulk string not followed by CRLF", -1;
+        s->argv[i] = p;
+        s->argl[i] = (size_t)blen;
+        s->argc++;
+        p += blen + 2;
+    }
+    *used = (size_t)(p - buf);
+    return 1;
+}
+
+/* ---- commands ------------------------------------------------------------- */
+
+static int is_cmd(const char *a, size_t n, const char *name) { /* case-insensitive */
+    size_t i;
+    for (i = 0; i < n; i++) {
+        char c = a[i];
+        if (c >= 'a' && c <= 'z') c = (char)(c - 32);
+        if (c != name[i]) return 0;
+    }
+    return name[n] == 0;
+}
+
+static void arity_err(server_t *s, const char *name) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "ERR wrong number of arguments for '%s' command", name);
+    add_err(s, msg);
+}
+
+#define NOT_INT "ERR value is not an integer or out of range"
+
+static void cmd_set(server_t *s) {
+    int nx = 0, xx = 0, keepttl = 0, i;
+    uint64_t deadline = 0, unit = 0;
+    long long t = 0;
+    entry_t *e;
+    for (i = 3; i < s->argc; i++) {
+        const char *a = s->argv[i];
+        size_t n = s->argl[i];
+        if (is_cmd(a, n, "NX")) nx = 1;
+        else if (is_cmd(a, n, "XX")) xx = 1;
+        else if (is_cmd(a, n, "KEEPTTL")) keepttl = 1;
+        else if ((is_cmd(a, n, "EX") || is_cmd(a, n, "PX")) && !unit && i + 1 < s->argc) {
+            unit = (a[0] | 32) == 'e' ? TIMER_SEC : TIMER_MS;
+            if (parse_ll(s->argv[i + 1], s->argl[i + 1], &t)) { add_err(s, NOT_INT); return; }
+            i++;
+        } else { add_err(s, "ERR syntax error"); return; }
+    }
+    if ((nx && xx) || (unit && keepttl)) { add_err(s, "ERR syntax error"); return; }
+    if (unit) {
+        if (t <= 0 || (uint64_t)t > (UINT64_MAX / 2 - exec_now(s->ex)) / unit)
+            { add_err(s, "ERR invalid expire time in 'set' command"); return; }
+        deadline = exec_now(s->ex) + (uint64_t)t * unit;
+    }
+    e = lookup(s, s->argv[1], s->argl[1]);
+    if ((nx && e) || (xx && !e)) { ADD_LIT(s, "$-1\r\n"); return; }
+    if (!e && !(e = entry_create(s, s->argv[1], s->argl[1]))) { add_err(s, "ERR out of memory"); return; }
+    if (entry_set_value(e, s->argv[2], s->argl[2])) { add_err(s, "ERR out of memory"); return; }
+    if (unit || (!keepttl && e->expires)) entry_set_expiry(s, e, deadline);
+    ADD_LIT(s, "+OK\r\n");
+}
+
+static void cmd_incr(server_t *s, long long by) {
+    entry_t *e = lookup(s, s->argv[1], s->argl[1]);
+    long long v = 0;
+    char buf[24];
+    size_t n;
+    if (e && parse_ll(e->val, e->vlen, &v)) { add_err(s, NOT_INT); return; }
+    if ((by > 0 && v > LLONG_MAX - by) || (by < 0 && v < LLONG_MIN - by))
+        { add_err(s, "ERR increment or decrement would overflow"); return; }
+    v += by;
+    if (!e && !(e = entry_create(s, s->argv[1], s->argl[1]))) { add_err(s, "ERR out of memory"); return; }
+    n = fmt_ll(buf, v);
+    if (entry_set_value(e, buf, n)) { add_err(s, "ERR out of memory"); return; }
+    add_int(s, v); /* the TTL stays, as in Redis */
+}
+
+static void cmd_expire(server_t *s) {
+    long long t;
+    entry_t *e;
+    uint64_t now = exec_now(s->ex);
+    if (parse_ll(s->argv[2], s->argl[2], &t)) { add_err(s, NOT_INT); return; }
+    if (t > 0 && (uint64_t)t > (UINT64_MAX / 2 - now) / TIMER_SEC)
+        { add_err(s, "ERR invalid expire time in 'expire' command"); return; }
+    e = lookup(s, s->argv[1], s->argl[1]);
+    if (!e) { add_int(s, 0); return; }
+    if (t <= 0) entry_delete(s, e);
+    else entry_set_expiry(s, e, now + (uint64_t)t * TIMER_SEC);
+    add_int(s, 1);
+}
+
+static void cmd_ttl(server_t *s, int ms) {
+    entry_t *e = lookup(s, s->argv[1], s->argl[1]);
+    uint64_t left;
+    if (!e) { add_int(s, -2); return; }
+    if (!e->expires) { add_int(s, -1); return; }
+    left = e->expires - exec_now(s->ex); /* > 0: lookup dropped it otherwise */
+    add_int(s, ms ? (long long)((left + 500000) / TIMER_MS) : (long long)((left + 500 * TIMER_MS) / TIMER_SEC));
+}
+
+static void cmd_config(server_t *s) { /* CONFIG GET: what redis-benchmark asks */
+    static const char *const kv[] = {"save", "", "appendonly", "no"};
+    int i, n = 0, match[2];
+    if (s->argc != 3 || !is_cmd(s->argv[1], s->argl[1], "GET"))
+        { add_err(s, "ERR only CONFIG GET is supported"); return; }
+    for (i = 0; i < 2; i++) {
+        size_t kl = strlen(kv[2 * i]);
+        match[i] = (s->argl[2] == 1 && s->argv[2][0] == '*') ||
+                   (s->argl[2] == kl && strncasecmp(s->argv[2], kv[2 * i], kl) == 0);
+        n += match[i];
+    }
+    add_prefixed(s, '*', 2 * n);
+    for (i = 0; i < 2; i++)
+        if (match[i]) {
+            add_bulk(s, kv[2 * i], strlen(kv[2 * i]));
+            add_bulk(s, kv[2 * i + 1], strlen(kv[2 * i + 1]));
+        }
+}
+
+/* Run the command in s->argv. Returns 1 if the connection should close. */
+static int execute(server_t *s) {
+    const char *c = s->argv[0];
+    size_t n = s->argl[0];
+    int argc = s->argc, i;
+    long long count = 0;
+    if (is_cmd(c, n, "GET")) {
+        entry_t *e;
+        if (argc != 2) return arity_err(s, "get"), 0;
+        e = lookup(s, s->argv[1], s->argl[1]);
+        if (e) add_bulk(s, e->val, e->vlen);
+        else ADD_LIT(s, "$-1\r\n");
+    } else if (is_cmd(c, n, "SET")) {
+        if (argc < 3) return arity_err(s, "set"), 0;
+        cmd_set(s);
+    } else if (is_cmd(c, n, "PING")) {
+        if (argc > 2) return arity_err(s, "ping"), 0;
+        if (argc == 2) add_bulk(s, s->argv[1], s->argl[1]);
+        else ADD_LIT(s, "+PONG\r\n");
+    } else if (is_cmd(c, n, "ECHO")) {
+        if (argc != 2) return arity_err(s, "echo"), 0;
+        add_bulk(s, s->argv[1], s->argl[1]);
+    } else if (is_cmd(c, n, "DEL") || is_cmd(c, n, "EXISTS")) {
+        int del = (c[0] | 32) == 'd';
+        if (argc < 2) return arity_err(s, del ? "del" : "exists"), 0;
+        for (i = 1; i < argc; i++) {
+            entry_t *e = lookup(s, s->argv[i], s->argl[i]);
+            if (!e) continue;
+            count++;
+            if (del) entry_delete(s, e);
+        }
+        add_int(s, count);
+    } else if (is_cmd(c, n, "INCR") || is_cmd(c, n, "DECR")) {
+        int incr = (c[0] | 32) == 'i';
+        if (argc != 2) return arity_err(s, incr ? "incr" : "decr"), 0;
+        cmd_incr(s, incr ? 1 : -1);
+    } else if (is_cmd(c, n, "EXPIRE")) {
+        if (argc != 3) return arity_err(s, "expire"), 0;
+        cmd_expire(s);
+    } else if (is_cmd(c, n, "TTL") || is_cmd(c, n, "PTTL")) {
+        int ms = (c[0] | 32) == 'p';
+        if (argc != 2) return arity_err(s, ms ? "pttl" : "ttl"), 0;
+        cmd_ttl(s, ms);
+    } else if (is_cmd(c, n, "CONFIG")) {
+        cmd_config(s);
+    } else if (is_cmd(c, n, "COMMAND")) {
+        ADD_LIT(s, "*0\r\n");
+    } else if (is_cmd(c, n, "QUIT")) {
+        ADD_LIT(s, "+OK\r\n");
+        return 1;
+    } else {
+        char msg[256];
+        int len = snprintf(msg, sizeof msg, "ERR unknown command '%.*s', with args beginning with: ",
+                           (int)(n > 64 ? 64 : n), c);
+        for (i = 1; i < argc && len < 200; i++)
+            len += snprintf(msg + len, sizeof msg - (size_t)len, "'%.*s' ",
+                            (int)(s->argl[i] > 32 ? 32 : s->argl[i]), s->argv[i]);
+        add_err(s, msg);
+    }
+    return 0;
+}
+
+/* ---- connections ---------------------------------------------------------- */
+
+enum { PHASE_NEW, PHASE_READING, PHASE_BUSY, PHASE_WRITING };
+
+struct conn {
+    future_t fut;
+    conn_t *prev, *next; /* in the server's list */
+    server_t *srv;
+    exec_task_t *task;   /* ours (set at the first poll), for shutdown */
+    io_fd_t sock;
+    union {
+        io_readable_t rd;
+        io_write_all_t wa;
+    } op;
+    char *in;            /* a partial command (or commands not yet run) */
+    size_t in_len, in_cap, need;
+    char *pend;          /* replies the socket has not taken yet */
+    size_t pend_len;
+    unsigned char phase, more, quit;
+};
+
+/* Execute every complete command of buf[0..len), keep what is left in
+ * c->in, and write the replies (or keep what did not go in c->pend). */
+static void conn_feed(conn_t *c, char *buf, size_t len) {
+    server_t *s = c->srv;
+    size_t pos = 0, left;
+    c->more = 0;
+    c->need = 0;
+    while (pos < len && !c->quit) {
+        size_t used = 0;
+        int r;
+        if (s->out_len >= MR_OUT_SOFT) { /* flush first, run the rest after */
+            c->more = 1;
+            break;
+        }
+        r = parse_command(s, buf + pos, len - pos, &used, &c->need);
+        if (r == 0) break;
+        if (r < 0) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "ERR %s", s->proto_err);
+            add_err(s, msg);
+            c->quit = 1;
+            pos = len;
+            break;
+        }
+        pos += used;
+        if (s->argc > 0 && execute(s)) c->quit = 1;
+    }
+    left = len - pos;
+    if (buf == c->in) {
+        memmove(c->in, c->in + pos, left);
+        c->in_len = left;
+    } else if (left) { /* from the shared scratch: the leftover moves home */
+        size_t cap = left < 1024 ? 1024 : left;
+        c->in = (char *)malloc(cap);
+        if (!c->in) {
+            c->quit = 1;
+        } else {
+            memcpy(c->in, buf + pos, left);
+            c->in_len = left;
+            c->in_cap = cap;
+        }
+    }
+    if (c->in && !c->in_len) { /* idle connections hold no buffer */
+        free(c->in);
+        c->in = 0;
+        c->in_cap = 0;
+    }
+    if (s->out_len) {
+        ssize_t n = io_try_write(&c->sock, s->out, s->out_len);
+        if (n == -EAGAIN) n = 0;
+        if (n < 0) {
+            c->quit = 1;
+        } else if ((size_t)n < s->out_len) {
+            c->pend_len = s->out_len - (size_t)n;
+            c->pend = (char *)malloc(c->pend_len);
+            if (c->pend) memcpy(c->pend, s->out + n, c->pend_len);
+            else c->quit = 1, c->pend_len = 0;
+        }
+        s->out_len = 0;
+        if (s->out_cap > 4 * MR_OUT_SOFT) { /* one huge reply: give it back */
+            char *o = (char *)realloc(s->out, MR_OUT_SOFT * 2);
+            if (o) s->out = o, s->out_cap = MR_OUT_SOFT * 2;
+        }
+    }
+}
+
+/* Read what is there: into the scratch buffer, or after a partial command. */
+static ssize_t conn_read(conn_t *c) {
+    server_t *s = c->srv;
+    ssize_t n;
+    if (!c->in_len) {
+        n = io_try_read(&c->sock, s->scratch, MR_SCRATCH);
+        if (n > 0) conn_feed(c, s->scratch, (size_t)n);
+        return n;
+    }
+    if (c->in_cap - c->in_len < 4096 || c->need > c->in_cap) {
+        size_t cap = c->in_cap * 2;
+        char *p;
+        if (cap < c->need) cap = c->need;
+        if (cap < c->in_len + 16384) cap = c->in_len + 16384;
+        if (!(p = (char *)realloc(c->in, cap))) return -ENOMEM;
+        c->in = p;
+        c->in_cap = cap;
+    }
+    n = io_try_read(&c->sock, c->in + c->in_len, c->in_cap - c->in_len);
+    if (n > 0) {
+        c->in_len += (size_t)n;
+        conn_feed(c, c->in, c->in_len);
+    }
+    return n;
+}
+
+static coro_poll_t conn_poll(future_t *self, future_cx_t *cx) {
+    conn_t *c = (conn_t *)self;
+    ssize_t n;
+    ASYNC_BEGIN(c);
+    c->task = exec_of(cx)->current;
+    for (;;) {
+        if (c->more) {
+            conn_feed(c, c->in, c->in_len);
+        } else {
+            if (c->srv->closing || c->quit) break;
+            c->phase = PHASE_READING;
+            io_readable_init(&c->op.rd, &c->sock);
+            AWAIT(cx, &c->op.rd);
+            c->phase = PHASE_BUSY;
+            if (future_err(&c->op.rd.fut) < 0) break;
+            n = conn_read(c);
+            if (n == -EAGAIN) continue;
+            if (n <= 0) break; /* the end, or an error: either way, done */
+        }
+        if (c->pend_len) {
+            c->phase = PHASE_WRITING;
+            io_write_all_init(&c->op.wa, &c->sock, c->pend, c->pend_len);
+            AWAIT(cx, &c->op.wa);
+            c->phase = PHASE_BUSY;
+            free(c->pend);
+            c->pend = 0;
+            c->pend_len = 0;
+            if (future_err(&c->op.wa.fut) < 0) break; /* -EPIPE, -ECONNRESET */
+        }
+        if (c->quit) break;
+    }
+    ASYNC_END();
+}
+
+/* The task is over (finished or dropped): close and free everything. */
+static void conn_done(future_t *fut, int err, void *arg) {
+    conn_t *c = (conn_t *)arg;
+    server_t *s = c->srv;
+    (void)fut;
+    (void)err;
+    io_fd_close(&c->sock);
+    free(c->in);
+    free(c->pend);
+    if (c->prev) c->prev->next = c->next;
+    else s->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    s->nconns--;
+    free(c);
+    if (s->closing && !s->nconns) sync_notify_one(&s->drained);
+}
+
+static void conn_start(server_t *s, int fd) {
+    conn_t *c = (conn_t *)calloc(1, sizeof *c);
+    int rc;
+    if (!c) {
+        close(fd);
+        return;
+    }
+    if (io_fd_open(&c->sock, s->ex, fd) < 0) {
+        close(fd);
+        free(c);
+        return;
+    }
+    io_tcp_nodelay(&c->sock, 1);
+    future_init(&c->fut, conn_poll, 0);
+    c->srv = s;
+    c->next = s->conns;
+    if (s->conns) s->conns->prev = c;
+    s->conns = c;
+    s->nconns++;
+    s->served++;
+    rc = exec_spawn_detached(s->ex, &c->fut, conn_done, c);
+    if (rc == -ENOMEM) conn_done(&c->fut, rc, c); /* (other errors ran conn_done) */
+}
+
+/* ---- the server: accept until a signal, then shut down gracefully -------- */
+
+typedef struct {
+    future_t fut;
+    server_t *srv;
+    io_accept_t acc;
+    io_signal_recv_t sig;
+    sync_notified_t drained;
+    timer_sleep_t grace;
+    int which;
+} serve_t;
+
+static coro_poll_t serve_poll(future_t *self, future_cx_t *cx) {
+    serve_t *f = (serve_t *)self;
+    server_t *s = f->srv;
+    conn_t *c, *next;
+    ASYNC_BEGIN(f);
+    for (;;) { /* select! { conn = accept() => spawn, _ = ctrl_c() => break } */
+        io_accept_init(&f->acc, &s->lis);
+        io_signal_recv_init(&f->sig, &s->sig);
+        SELECT(cx, f->which, &f->acc, &f->sig);
+        if (f->which == 1) break;
+        if (future_err(&f->acc.fut) == 0) conn_start(s, f->acc.fd);
+        else if (future_err(&f->acc.fut) == -EBADF) break;
+    }
+    fprintf(stderr, "mini_redis: %s, shutting down (%zu connections open)\n",
+            strsignal(f->sig.signo), s->nconns);
+    s->closing = 1;
+    io_fd_close(&s->lis);
+    for (c = s->conns; c; c = next) { /* idle ones go now; busy ones finish */
+        next = c->next;
+        if (c->phase == PHASE_READING && !c->more && c->task) exec_abort(c->task);
+    }
+    timer_sleep_init(&f->grace, (uint64_t)MR_GRACE_MS * TIMER_MS);
+    while (s->nconns) {
+        sync_notified_init(&f->drained, &s->drained);
+        SELECT(cx, f->which, &f->drained, &f->grace);
+        if (f->which == 1) break;
+    }
+    for (c = s->conns; c; c = next) { /* past the grace: drop the rest */
+        next = c->next;
+        if (c->task) exec_abort(c->task);
+    }
+    ASYNC_END();
+}
+
+int main(int argc, char **argv) {
+    static server_t srv;
+    exec_t ex;
+    serve_t sv;
+    io_addr_t addr;
+    const char *bind_to = "127.0.0.1";
+    int port = 6379, i, rc;
+    size_t b;
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--port") && i + 1 < argc) port = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--bind") && i + 1 < argc) bind_to = argv[++i];
+        else {
+            fprintf(stderr, "usage: %s [--port N] [--bind ADDR]\n", argv[0]);
+            return 2;
+        }
+    }
+    if ((rc = exec_init(&ex))) return fprintf(stderr, "exec_init: %s\n", strerror(-rc)), 1;
+    srv.ex = &ex;
+    srv.nbuckets = 1024;
+    srv.tab = (entry_t **)calloc(srv.nbuckets, sizeof *srv.tab);
+    srv.scratch = (char *)malloc(MR_SCRATCH);
+    srv.out_cap = 2 * MR_OUT_SOFT;
+    srv.out = (char *)malloc(srv.out_cap);
+    if (!srv.tab || !srv.scratch || !srv.out) return fprintf(stderr, "out of memory\n"), 1;
+    sync_notify_init(&srv.drained);
+    /* Signals first: from here SIGINT / SIGTERM arrive through the signalfd. */
+    if ((rc = io_signal_open(&srv.sig, &ex, 0)))
+        return fprintf(stderr, "signals: %s\n", strerror(-rc)), 1;
+    if (io_addr_parse(&addr, bind_to, port))
+        return fprintf(stderr, "--bind wants a numeric IPv4 or IPv6 address\n"), 2;
+    if ((rc = io_listen(&srv.lis, &ex, &addr, 4096, 0)))
+        return fprintf(stderr, "listen %s:%d: %s\n", bind_to, port, strerror(-rc)), 1;
+    io_local_addr(&srv.lis, &addr);
+    printf("mini_redis: ready on %s port %d\n", bind_to, io_addr_port(&addr));
+    fflush(stdout);
+    future_init(&sv.fut, serve_poll, 0);
+    sv.srv = &srv;
+    rc = exec_block_on(&ex, &sv.fut);
+    fprintf(stderr, "mini_redis: bye (%llu connections served, %zu keys)\n",
+            (unsigned long long)srv.served, srv.nkeys);
+    for (b = 0; b < srv.nbuckets; b++)
+        while (srv.tab[b]) entry_delete(&srv, srv.tab[b]);
+    io_signal_close(&srv.sig);
+    exec_destroy(&ex);
+    free(srv.tab);
+    free(srv.scratch);
+    free(srv.out);
+    return rc ? 1 : 0;
+}

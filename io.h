@@ -1,0 +1,779 @@
+/* io.h - async fds, TCP sockets and signals on exec.h's epoll reactor.
+ *
+ * An io_fd_t is an fd registered with the executor's epoll once, edge-
+ * triggered, for its whole life. Futures on it (read, write, accept, ...)
+ * try the system call only when the reactor has seen the fd ready; a call
+ * that would block clears the ready bit and parks the task, and nothing
+ * runs until the next edge wakes it. No future allocates; errors are
+ * negative errno values. Works for sockets, pipes, eventfds, ttys: any fd
+ * epoll accepts (not regular files: io_fd_open says -EPERM).
+ *
+ *     io_addr_parse(&addr, "127.0.0.1", 6379);
+ *     io_listen(&srv->lis, exec_of(cx), &addr, 128, 0);     // a handle
+ *     for (;;) {
+ *         io_accept_init(&f->acc, &srv->lis);                // a future
+ *         AWAIT_TRY(cx, &f->acc);                            // f->acc.fd
+ *         io_fd_open(&f->conn, exec_of(cx), f->acc.fd);
+ *         io_read_init(&f->rd, &f->conn, f->buf, sizeof f->buf);
+ *         AWAIT(cx, &f->rd);                  // f->rd.n bytes, 0 at the end
+ *         io_write_all_init(&f->wr, &f->conn, f->buf, (size_t)f->rd.n);
+ *         AWAIT(cx, &f->wr);                  // -EPIPE, -ECONNRESET: values
+ *         io_fd_close(&f->conn);
+ *     }
+ *
+ * Handles (_open / _close; caller-owned memory, must not move while open)
+ *   io_fd_t      io_fd_open(&f, ex, fd): adopt fd (made O_NONBLOCK) and
+ *                register it; io_fd_close(&f) deregisters and closes it;
+ *                io_fd_release(&f) deregisters and hands the fd back.
+ *                io_listen(&f, ex, &addr, backlog, flags) opens a listener
+ *                (SO_REUSEADDR always; IO_REUSEPORT in flags for
+ *                SO_REUSEPORT; IPv6 listeners are IPV6_V6ONLY).
+ *   io_signal_t  io_signal_open(&s, ex, set): block the signals of set (0:
+ *                SIGINT and SIGTERM) and receive them through a signalfd;
+ *                io_signal_close(&s) discards any still pending, closes it
+ *                and restores the old signal mask.
+ *   io_addr_t    a socket address: io_addr_parse(&a, "::1", port) takes a
+ *                numeric IPv4 or IPv6 host (0: 127.0.0.1) and never blocks
+ *                on DNS; io_addr_port(&a); io_local_addr(&f, &a).
+ *   Also io_shutdown(&f, SHUT_WR) (one direction), io_tcp_nodelay(&f, on),
+ *   and io_try_read / io_try_write: one non-blocking attempt, no task
+ *   involved: bytes, 0 (end of stream, reads), or -EAGAIN when the reactor
+ *   has not seen the fd ready (no system call is made then) or the call
+ *   would block (the ready bit is cleared: await io_readable next).
+ *
+ * Futures (_init stores the arguments; AWAIT them; result in the frame)
+ *   io_readable_t   io_readable_init(&r, &f)  ready to read (or at its end,
+ *   io_writable_t   io_writable_init(&w, &f)  or failed): consumes nothing
+ *   io_read_t       io_read_init(&r, &f, buf, len)       r.n: 1..len, 0: end
+ *   io_write_t      io_write_init(&w, &f, buf, len)      w.n: 1..len
+ *   io_read_exact_t io_read_exact_init(&r, &f, buf, len) all len, or IO_EOF
+ *   io_write_all_t  io_write_all_init(&w, &f, buf, len)  all len
+ *   io_accept_t     io_accept_init(&a, &listener)  a.fd (non-blocking,
+ *                   close-on-exec; io_fd_open it), a.peer: its address
+ *   io_connect_t    io_connect_init(&c, &f, &addr)  f is opened on success
+ *                   (init marks f closed, so closing it after a failure
+ *                   or a drop is always safe)
+ *   io_signal_recv_t io_signal_recv_init(&r, &s)   r.signo
+ *   r.n (read_exact, write_all) is also the progress made when they fail.
+ *
+ * The contract
+ *   - One registration per fd: epoll_ctl is called at open and close, and
+ *     never in between (nothing is re-armed).
+ *   - No system call while the fd is not ready: a future that found it not
+ *     ready, or got EAGAIN, waits for the reactor's next edge. A short read
+ *     or write on a stream (TCP, pipe) proves it drained or full too, and
+ *     clears the ready bit the same way, unless a hangup was seen.
+ *   - One reader and one writer at a time per io_fd_t (readable / read /
+ *     read_exact / accept / signal recv read; writable / write / write_all
+ *     write): a second one waiting is misuse (FUTURE_MISUSE, -EBUSY).
+ *   - Errors: -ECONNRESET, -EPIPE (no SIGPIPE, ever: sockets use
+ *     MSG_NOSIGNAL; other fds block SIGPIPE around the write and consume the
+ *     one it raised), -ECONNREFUSED, -ETIMEDOUT (io_connect under timer.h's
+ *     timeout), IO_EOF (-ENODATA: read_exact hit the end of the stream),
+ *     -EBADF (the io_fd_t was closed while the future waited, or never
+ *     opened), any other -errno of the system call. io_read's 0 is the end.
+ *   - Drop is cancellation: a dropped future forgets its waker at once, so
+ *     nothing points into it; what it did before is as the table says.
+ *   - Accept under fd exhaustion (EMFILE / ENFILE) never spins: a listener
+ *     keeps a spare fd (libuv's trick); on EMFILE it closes the spare,
+ *     accepts and closes every pending connection (they see a reset or
+ *     end), reopens the spare and waits for the next connection, which
+ *     gets through once fds are free again. Without a spare (it could not
+ *     be reopened) accept waits IO_ACCEPT_BACKOFF_MS on a timer and tries
+ *     again. Transient errors (ECONNABORTED, EINTR, EPROTO) are retried.
+ *   - io_fd_t, io_signal_t must outlive every future on them; close them
+ *     only from the executor's thread. Signals: open io_signal_t before
+ *     starting threads, so that every thread inherits the blocked mask.
+ *
+ * Cancel safety (what dropping a future mid-flight loses)
+ *   readable, writable   safe: nothing consumed
+ *   read, write          safe: bytes move only in the poll that returns
+ *                        ready, so a dropped one moved nothing
+ *   read_exact           NOT safe: r.n bytes already read are in buf[0..n)
+ *   write_all            NOT safe: w.n bytes already went out, the rest not
+ *   accept               safe: a connection is taken only by the poll that
+ *                        returns it (the EMFILE drain drops some by design)
+ *   connect              safe: the half-open socket is closed, f stays closed
+ *   signal recv          safe: a signal is read only by the poll returning it
+ *
+ * The knobs (define before including)
+ *   IO_ACCEPT_BACKOFF_MS  100: accept's retry delay under EMFILE without a
+ *                         spare fd
+ *   IO_SPARE_PATH         "/dev/null": what the spare fd opens
+ *
+ * Memory (x86-64): io_fd_t 48 bytes, io_readable_t 72, io_read_t (and the
+ * other three read / write frames) 96, io_connect_t 80, io_accept_t 336
+ * (a peer address and a backoff timer), io_signal_t 304 (two sigset_t).
+ * Linux only (epoll, signalfd, accept4); include io.h (or exec.h) before any
+ * system header, or compile with -D_GNU_SOURCE.
+ */
+#ifndef IO_H
+#define IO_H
+
+#include "exec.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#ifndef IO_ACCEPT_BACKOFF_MS
+#define IO_ACCEPT_BACKOFF_MS 100
+#endif
+#ifndef IO_SPARE_PATH
+#define IO_SPARE_PATH "/dev/null"
+#endif
+
+/* read_exact reached the end of the stream before len bytes. */
+#define IO_EOF (-ENODATA)
+
+/* io_listen flags */
+enum { IO_REUSEPORT = 1 };
+
+/* io_fd_t flags (internal) */
+enum {
+    IO_FD_SOCKET_ = 1, /* a socket: send(MSG_NOSIGNAL) */
+    IO_FD_STREAM_ = 2  /* a byte stream: a short read / write means drained */
+};
+
+typedef struct io_fd {
+    exec_io_t io;   /* the reactor registration; io.fd is the fd, -1 closed */
+    int spare;      /* a listener's reserve fd for EMFILE, or -1 */
+    unsigned flags; /* IO_FD_* */
+} io_fd_t;
+
+typedef struct io_addr {
+    struct sockaddr_storage ss;
+    socklen_t len;
+} io_addr_t;
+
+/* ---- addresses ----------------------------------------------------------- */
+
+/* A numeric IPv4 ("127.0.0.1") or IPv6 ("::1") host and a port; host 0
+ * means 127.0.0.1. -EINVAL if host is not numeric (no DNS here). */
+static inline int io_addr_parse(io_addr_t *a, const char *host, int port) {
+    struct sockaddr_in *v4 = (struct sockaddr_in *)(void *)&a->ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)(void *)&a->ss;
+    memset(a, 0, sizeof *a);
+    if (!host) host = "127.0.0.1";
+    if (port < 0 || port > 65535) return -EINVAL;
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        a->len = sizeof *v4;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        a->len = sizeof *v6;
+        return 0;
+    }
+    return -EINVAL;
+}
+
+static inline int io_addr_port(const io_addr_t *a) {
+    if (a->ss.ss_family == AF_INET)
+        return ntohs(((const struct sockaddr_in *)(const void *)&a->ss)->sin_port);
+    if (a->ss.ss_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)(const void *)&a->ss)->sin6_port);
+    return -1;
+}
+
+/* ---- handles ------------------------------------------------------------- */
+
+static inline void io_fd_clear_(io_fd_t *f) {
+    memset(f, 0, sizeof *f);
+    f->io.fd = -1;
+    f->spare = -1;
+}
+
+/* Register fd (already non-blocking) with flags known to the caller. */
+static inline int io_fd_setup_(io_fd_t *f, exec_t *ex, int fd, unsigned flags) {
+    int rc;
+    io_fd_clear_(f);
+    rc = exec_io_start(ex, &f->io, fd);
+    if (rc < 0) {
+        io_fd_clear_(f);
+        return rc;
+    }
+    f->flags = flags;
+    return 0;
+}
+
+/* Adopt fd: make it non-blocking and register it with ex's reactor. On
+ * failure (-errno: EPERM for a regular file) f is closed and fd untouched. */
+static inline int io_fd_open(io_fd_t *f, exec_t *ex, int fd) {
+    struct stat st;
+    unsigned flags = 0;
+    int fl = fcntl(fd, F_GETFL);
+    io_fd_clear_(f);
+    if (fl < 0) return -errno;
+    if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -errno;
+    if (fstat(fd, &st) == 0) {
+        if (S_ISSOCK(st.st_mode)) {
+            int type = 0;
+            socklen_t len = sizeof type;
+            flags |= IO_FD_SOCKET_;
+            if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM)
+                flags |= IO_FD_STREAM_;
+        } else if (S_ISFIFO(st.st_mode)) {
+            flags |= IO_FD_STREAM_;
+        }
+    }
+    return io_fd_setup_(f, ex, fd, flags);
+}
+
+static inline int io_fd_is_open(const io_fd_t *f) { return f->io.ex != 0; }
+static inline int io_fd_get(const io_fd_t *f) { return f->io.fd; }
+
+/* Deregister and give the fd back (not closed); waiting futures get -EBADF. */
+static inline int io_fd_release(io_fd_t *f) {
+    int fd = f->io.fd;
+    if (f->io.ex) exec_io_stop(&f->io);
+    if (f->spare >= 0) close(f->spare);
+    io_fd_clear_(f);
+    return fd;
+}
+
+/* Deregister and close. Futures still waiting on f are woken and finish
+ * with -EBADF. Closing a closed (or failed-to-open) io_fd_t does nothing. */
+static inline int io_fd_close(io_fd_t *f) {
+    int fd = io_fd_release(f);
+    if (fd >= 0 && close(fd) < 0) return -errno;
+    return 0;
+}
+
+/* Shut down one direction (SHUT_RD, SHUT_WR) or both (SHUT_RDWR). */
+static inline int io_shutdown(io_fd_t *f, int how) {
+    return shutdown(f->io.fd, how) < 0 ? -errno : 0;
+}
+
+static inline int io_tcp_nodelay(io_fd_t *f, int on) {
+    return setsockopt(f->io.fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) < 0 ? -errno : 0;
+}
+
+static inline int io_local_addr(const io_fd_t *f, io_addr_t *a) {
+    memset(a, 0, sizeof *a);
+    a->len = sizeof a->ss;
+    return getsockname(f->io.fd, (struct sockaddr *)(void *)&a->ss, &a->len) < 0 ? -errno : 0;
+}
+
+/* A listening TCP socket on addr (port 0: the kernel picks; see
+ * io_local_addr). SO_REUSEADDR always, SO_REUSEPORT with IO_REUSEPORT. */
+static inline int io_listen(io_fd_t *f, exec_t *ex, const io_addr_t *addr, int backlog,
+                            unsigned flags) {
+    int one = 1, rc, fd;
+    io_fd_clear_(f);
+    fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) goto fail;
+    if ((flags & IO_REUSEPORT) &&
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
+        goto fail;
+    if (addr->ss.ss_family == AF_INET6 &&
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0)
+        goto fail;
+    if (bind(fd, (const struct sockaddr *)(const void *)&addr->ss, addr->len) < 0) goto fail;
+    if (listen(fd, backlog) < 0) goto fail;
+    rc = io_fd_setup_(f, ex, fd, IO_FD_SOCKET_);
+    if (rc < 0) {
+        close(fd);
+        return rc;
+    }
+    f->spare = open(IO_SPARE_PATH, O_RDONLY | O_CLOEXEC); /* -1 is survivable */
+    return 0;
+fail:
+    rc = -errno;
+    close(fd);
+    return rc;
+}
+
+/* ---- one attempt, no task ------------------------------------------------ */
+
+/* Read once: bytes (0 at the end), -EAGAIN (not ready: await io_readable),
+ * or -errno. No system call unless the reactor saw the fd readable. */
+static inline ssize_t io_try_read(io_fd_t *f, void *buf, size_t len) {
+    ssize_t n;
+    if (!(f->io.ready & EXEC_IO_READ)) return f->io.ex ? -EAGAIN : -EBADF;
+    do n = read(f->io.fd, buf, len);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            exec_io_clear(&f->io, EXEC_IO_READ);
+            return -EAGAIN;
+        }
+        return -errno;
+    }
+    /* A short read of a stream drained it: the next byte comes with an edge
+     * (not after a hangup: that edge has been and gone). */
+    if (n > 0 && (size_t)n < len && (f->flags & IO_FD_STREAM_) && !f->io.hup)
+        exec_io_clear(&f->io, EXEC_IO_READ);
+    return n;
+}
+
+/* write() to a non-socket without SIGPIPE: block it around the call and
+ * consume the one the call raised (if it was not pending before). */
+static inline ssize_t io_write_nosigpipe_(int fd, const void *buf, size_t len) {
+    sigset_t pipe_set, old, pending;
+    ssize_t n;
+    int e, was_pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigpending(&pending);
+    was_pending = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    n = write(fd, buf, len);
+    e = errno;
+    if (n < 0 && e == EPIPE && !was_pending) {
+        struct timespec zero;
+        zero.tv_sec = 0;
+        zero.tv_nsec = 0;
+        while (sigtimedwait(&pipe_set, 0, &zero) < 0 && errno == EINTR) {}
+    }
+    pthread_sigmask(SIG_SETMASK, &old, 0);
+    errno = e;
+    return n;
+}
+
+/* Write once: bytes written, -EAGAIN (not ready: await io_writable), or
+ * -errno (-EPIPE, -ECONNRESET, ...). Never raises SIGPIPE. */
+static inline ssize_t io_try_write(io_fd_t *f, const void *buf, size_t len) {
+    ssize_t n;
+    if (!(f->io.ready & EXEC_IO_WRITE)) return f->io.ex ? -EAGAIN : -EBADF;
+    do {
+        if (f->flags & IO_FD_SOCKET_) n = send(f->io.fd, buf, len, MSG_NOSIGNAL);
+        else n = io_write_nosigpipe_(f->io.fd, buf, len);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            exec_io_clear(&f->io, EXEC_IO_WRITE);
+            return -EAGAIN;
+        }
+        return -errno;
+    }
+    if ((size_t)n < len && (f->flags & IO_FD_STREAM_) && !f->io.hup)
+        exec_io_clear(&f->io, EXEC_IO_WRITE);
+    return n;
+}
+
+/* ---- the waiting part every future shares -------------------------------- */
+
+/* 1: the fd is ready in dir, try the call (a unit of the task's budget is
+ * spent); 0: pending (cx's waker is registered, or the budget is spent and
+ * the task re-queued); <0: finish with that error. */
+static inline int io_gate_(io_fd_t *f, future_cx_t *cx, unsigned dir, future_waker_t **waiting) {
+    exec_io_t *io = &f->io;
+    future_waker_t *cur;
+    if (!io->ex) return -EBADF;
+    if (io->ready & dir) return future_coop_spend(cx) ? 1 : 0;
+    cur = dir == EXEC_IO_READ ? io->reader : io->writer;
+    if (cur && cur != *waiting) {
+        FUTURE_MISUSE(dir == EXEC_IO_READ
+                          ? "two futures wait to read one io_fd_t at once: read "
+                            "each fd from one place (or one future at a time)"
+                          : "two futures wait to write one io_fd_t at once: write "
+                            "each fd from one place (or one future at a time)");
+        return -EBUSY;
+    }
+    exec_io_poll(io, cx, dir); /* not ready: registers cx->waker */
+    *waiting = cx->waker;
+    return 0;
+}
+
+/* Forget our waker, if it is still the one registered. */
+static inline void io_unwait_(io_fd_t *f, unsigned dir, future_waker_t **waiting) {
+    exec_io_t *io = &f->io;
+    if (*waiting) {
+        if (dir == EXEC_IO_READ && io->reader == *waiting) io->reader = 0;
+        if (dir == EXEC_IO_WRITE && io->writer == *waiting) io->writer = 0;
+        *waiting = 0;
+    }
+}
+
+/* ---- readable / writable ------------------------------------------------- */
+
+typedef struct io_ready {
+    future_t fut;
+    io_fd_t *fd;
+    future_waker_t *waiting;
+    unsigned dir;
+} io_ready_t;
+typedef io_ready_t io_readable_t;
+typedef io_ready_t io_writable_t;
+
+static inline coro_poll_t io_ready_poll_(future_t *self, future_cx_t *cx) {
+    io_ready_t *r = (io_ready_t *)(void *)self;
+    int g = io_gate_(r->fd, cx, r->dir, &r->waiting);
+    if (g == 0) return CORO_PENDING;
+    io_unwait_(r->fd, r->dir, &r->waiting);
+    return future_finish(self, g < 0 ? g : 0);
+}
+
+static inline void io_ready_drop_(future_t *self) {
+    io_ready_t *r = (io_ready_t *)(void *)self;
+    io_unwait_(r->fd, r->dir, &r->waiting);
+}
+
+/* Ready when the reactor has seen f readable (data, the end, or an error). */
+static inline void io_readable_init(io_readable_t *r, io_fd_t *f) {
+    future_init(&r->fut, io_ready_poll_, io_ready_drop_);
+    r->fd = f;
+    r->waiting = 0;
+    r->dir = EXEC_IO_READ;
+}
+
+/* Ready when the reactor has seen f writable (or failed). */
+static inline void io_writable_init(io_writable_t *w, io_fd_t *f) {
+    future_init(&w->fut, io_ready_poll_, io_ready_drop_);
+    w->fd = f;
+    w->waiting = 0;
+    w->dir = EXEC_IO_WRITE;
+}
+
+/* ---- read, write, read_exact, write_all ---------------------------------- */
+
+/* One frame serves all four: dir says which way, exact says "all of it". */
+typedef struct io_rw {
+    future_t fut;
+    io_fd_t *fd;
+    future_waker_t *waiting;
+    char *buf;
+    size_t len;
+    size_t n;        /* bytes moved: the result, and the progress on error */
+    unsigned dir;    /* EXEC_IO_READ or EXEC_IO_WRITE */
+    unsigned exact;  /* read_exact / write_all */
+} io_rw_t;
+typedef io_rw_t io_read_t;
+typedef io_rw_t io_write_t;
+typedef io_rw_t io_read_exact_t;
+typedef io_rw_t io_write_all_t;
+
+static inline coro_poll_t io_rw_poll_(future_t *self, future_cx_t *cx) {
+    io_rw_t *r = (io_rw_t *)(void *)self;
+    int rc = 0;
+    for (;;) {
+        ssize_t n;
+        int g;
+        if (r->exact && r->n == r->len) break;
+        g = io_gate_(r->fd, cx, r->dir, &r->waiting);
+        if (g == 0) return CORO_PENDING;
+        if (g < 0) {
+            rc = g;
+            break;
+        }
+        if (r->dir == EXEC_IO_READ) n = io_try_read(r->fd, r->buf + r->n, r->len - r->n);
+        else n = io_try_write(r->fd, r->buf + r->n, r->len - r->n);
+        if (n == -EAGAIN) continue; /* the ready bit is clear now: wait */
+        if (n < 0) {
+            rc = (int)n;
+            break;
+        }
+        if (n == 0 && r->dir == EXEC_IO_READ) { /* the end of the stream */
+            if (r->exact && r->len) rc = IO_EOF;
+            break;
+        }
+        r->n += (size_t)n;
+        if (!r->exact) break;
+    }
+    io_unwait_(r->fd, r->dir, &r->waiting);
+    return future_finish(self, rc);
+}
+
+static inline void io_rw_drop_(future_t *self) {
+    io_rw_t *r = (io_rw_t *)(void *)self;
+    io_unwait_(r->fd, r->dir, &r->waiting);
+}
+
+static inline void io_rw_init_(io_rw_t *r, io_fd_t *f, const void *buf, size_t len,
+                               unsigned dir, unsigned exact) {
+    future_init(&r->fut, io_rw_poll_, io_rw_drop_);
+    r->fd = f;
+    r->waiting = 0;
+    r->buf = (char *)(uintptr_t)buf; /* writes never store through it */
+    r->len = len;
+    r->n = 0;
+    r->dir = dir;
+    r->exact = exact;
+}
+
+/* Read up to len bytes: r.n is 1..len, or 0 at the end of the stream. */
+static inline void io_read_init(io_read_t *r, io_fd_t *f, void *buf, size_t len) {
+    io_rw_init_(r, f, buf, len, EXEC_IO_READ, 0);
+}
+
+/* Write up to len bytes (at least one): w.n. */
+static inline void io_write_init(io_write_t *w, io_fd_t *f, const void *buf, size_t len) {
+    io_rw_init_(w, f, buf, len, EXEC_IO_WRITE, 0);
+}
+
+/* Read exactly len bytes; IO_EOF if the stream ends first (r.n: how many). */
+static inline void io_read_exact_init(io_read_exact_t *r, io_fd_t *f, void *buf, size_t len) {
+    io_rw_init_(r, f, buf, len, EXEC_IO_READ, 1);
+}
+
+/* Write all len bytes; on an error, w.n says how many went. */
+static inline void io_write_all_init(io_write_all_t *w, io_fd_t *f, const void *buf,
+                                     size_t len) {
+    io_rw_init_(w, f, buf, len, EXEC_IO_WRITE, 1);
+}
+
+/* ---- accept -------------------------------------------------------------- */
+
+typedef struct io_accept {
+    future_t fut;
+    io_fd_t *lis;
+    future_waker_t *waiting;
+    int fd;           /* the new connection (non-blocking, close-on-exec) */
+    int backing_off;  /* waiting on `backoff` (EMFILE, no spare fd) */
+    unsigned dropped; /* connections closed by the EMFILE drain */
+    io_addr_t peer;   /* its address */
+    timer_sleep_t backoff;
+} io_accept_t;
+
+/* EMFILE / ENFILE with a spare fd: free it, accept and close what waits,
+ * take the spare back. */
+static inline void io_accept_drain_(io_accept_t *a) {
+    io_fd_t *l = a->lis;
+    int c;
+    close(l->spare);
+    l->spare = -1;
+    while ((c = accept4(l->io.fd, 0, 0, SOCK_CLOEXEC)) >= 0 || errno == EINTR ||
+           errno == ECONNABORTED) {
+        if (c >= 0) {
+            close(c);
+            a->dropped++;
+        }
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) exec_io_clear(&l->io, EXEC_IO_READ);
+    l->spare = open(IO_SPARE_PATH, O_RDONLY | O_CLOEXEC);
+}
+
+static inline coro_poll_t io_accept_poll_(future_t *self, future_cx_t *cx) {
+    io_accept_t *a = (io_accept_t *)(void *)self;
+    int rc;
+    for (;;) {
+        int g, c, e;
+        if (a->backing_off) {
+            if (future_poll(&a->backoff.fut, cx) == CORO_PENDING) return CORO_PENDING;
+            a->backing_off = 0;
+        }
+        g = io_gate_(a->lis, cx, EXEC_IO_READ, &a->waiting);
+        if (g == 0) return CORO_PENDING;
+        if (g < 0) {
+            rc = g;
+            break;
+        }
+        a->peer.len = sizeof a->peer.ss;
+        c = accept4(a->lis->io.fd, (struct sockaddr *)(void *)&a->peer.ss, &a->peer.len,
+                    SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (c >= 0) {
+            a->fd = c;
+            rc = 0;
+            break;
+        }
+        e = errno;
+        if (e == EAGAIN || e == EWOULDBLOCK) {
+            exec_io_clear(&a->lis->io, EXEC_IO_READ);
+            continue;
+        }
+        if (e == EINTR || e == ECONNABORTED || e == EPROTO) continue;
+        if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+            if (a->lis->spare >= 0 && (e == EMFILE || e == ENFILE)) {
+                io_accept_drain_(a);
+                continue;
+            }
+            /* No spare: wait on a timer, keep the readiness, try again. */
+            io_unwait_(a->lis, EXEC_IO_READ, &a->waiting);
+            timer_sleep_init(&a->backoff, (uint64_t)IO_ACCEPT_BACKOFF_MS * TIMER_MS);
+            a->backing_off = 1;
+            continue;
+        }
+        rc = -e;
+        break;
+    }
+    io_unwait_(a->lis, EXEC_IO_READ, &a->waiting);
+    return future_finish(self, rc);
+}
+
+static inline void io_accept_drop_(future_t *self) {
+    io_accept_t *a = (io_accept_t *)(void *)self;
+    io_unwait_(a->lis, EXEC_IO_READ, &a->waiting);
+    if (a->backing_off) future_drop(&a->backoff.fut);
+    a->backing_off = 0;
+}
+
+/* Accept one connection on listener l: a.fd, a.peer. */
+static inline void io_accept_init(io_accept_t *a, io_fd_t *l) {
+    future_init(&a->fut, io_accept_poll_, io_accept_drop_);
+    a->lis = l;
+    a->waiting = 0;
+    a->fd = -1;
+    a->backing_off = 0;
+    a->dropped = 0;
+    memset(&a->peer, 0, sizeof a->peer);
+}
+
+/* ---- connect ------------------------------------------------------------- */
+
+typedef struct io_connect {
+    future_t fut;
+    io_fd_t *fd;       /* opened here; closed again on failure or drop */
+    const io_addr_t *addr;
+    future_waker_t *waiting;
+    int started;
+} io_connect_t;
+
+static inline coro_poll_t io_connect_poll_(future_t *self, future_cx_t *cx) {
+    io_connect_t *c = (io_connect_t *)(void *)self;
+    int rc, g, s, err = 0;
+    socklen_t len = sizeof err;
+    if (!c->started) {
+        exec_t *ex = exec_of(cx);
+        if (!ex) {
+            FUTURE_MISUSE("io_connect polled outside an executor: run it with "
+                          "exec_block_on or in a spawned task");
+            return future_finish(self, -EINVAL);
+        }
+        s = socket(c->addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (s < 0) return future_finish(self, -errno);
+        if (connect(s, (const struct sockaddr *)(const void *)&c->addr->ss, c->addr->len) < 0 &&
+            errno != EINPROGRESS && errno != EINTR) {
+            rc = -errno;
+            close(s);
+            return future_finish(self, rc);
+        }
+        /* Registered after connect: the kernel reports what it is now. */
+        rc = io_fd_setup_(c->fd, ex, s, IO_FD_SOCKET_ | IO_FD_STREAM_);
+        if (rc < 0) {
+            close(s);
+            return future_finish(self, rc);
+        }
+        c->started = 1;
+    }
+    g = io_gate_(c->fd, cx, EXEC_IO_WRITE, &c->waiting);
+    if (g == 0) return CORO_PENDING;
+    io_unwait_(c->fd, EXEC_IO_WRITE, &c->waiting);
+    if (g < 0) rc = g;
+    else if (getsockopt(c->fd->io.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) rc = -errno;
+    else rc = -err;
+    c->started = 0;
+    if (rc < 0) io_fd_close(c->fd);
+    return future_finish(self, rc);
+}
+
+static inline void io_connect_drop_(future_t *self) {
+    io_connect_t *c = (io_connect_t *)(void *)self;
+    if (!c->started) return;
+    io_unwait_(c->fd, EXEC_IO_WRITE, &c->waiting);
+    io_fd_close(c->fd);
+    c->started = 0;
+}
+
+/* Connect a new TCP socket to addr, as f (which must not be open). addr
+ * must stay valid until the future is done. */
+static inline void io_connect_init(io_connect_t *c, io_fd_t *f, const io_addr_t *addr) {
+    future_init(&c->fut, io_connect_poll_, io_connect_drop_);
+    c->fd = f;
+    c->addr = addr;
+    c->waiting = 0;
+    c->started = 0;
+    io_fd_clear_(f);
+}
+
+/* ---- signals ------------------------------------------------------------- */
+
+typedef struct io_signal {
+    io_fd_t fd;    /* the signalfd */
+    sigset_t set;  /* the signals received */
+    sigset_t old;  /* the thread's mask before open */
+} io_signal_t;
+
+/* Block set's signals in this thread (0: SIGINT and SIGTERM) and receive
+ * them as io_signal_recv futures: tokio::signal::ctrl_c, for graceful
+ * shutdown. 0 or -errno. */
+static inline int io_signal_open(io_signal_t *s, exec_t *ex, const sigset_t *set) {
+    int fd, rc;
+    io_fd_clear_(&s->fd);
+    if (set) s->set = *set;
+    else {
+        sigemptyset(&s->set);
+        sigaddset(&s->set, SIGINT);
+        sigaddset(&s->set, SIGTERM);
+    }
+    rc = pthread_sigmask(SIG_BLOCK, &s->set, &s->old);
+    if (rc) return -rc;
+    fd = signalfd(-1, &s->set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (fd < 0) {
+        rc = -errno;
+        pthread_sigmask(SIG_SETMASK, &s->old, 0);
+        return rc;
+    }
+    rc = io_fd_setup_(&s->fd, ex, fd, 0);
+    if (rc < 0) {
+        close(fd);
+        pthread_sigmask(SIG_SETMASK, &s->old, 0);
+    }
+    return rc;
+}
+
+/* Discard the signals still pending, close, restore the old mask. */
+static inline int io_signal_close(io_signal_t *s) {
+    struct signalfd_siginfo si;
+    int fd = s->fd.io.fd, rc;
+    if (fd < 0) return 0;
+    while (read(fd, &si, sizeof si) == (ssize_t)sizeof si) {}
+    rc = io_fd_close(&s->fd);
+    pthread_sigmask(SIG_SETMASK, &s->old, 0);
+    return rc;
+}
+
+typedef struct io_signal_recv {
+    future_t fut;
+    io_signal_t *sig;
+    future_waker_t *waiting;
+    int signo; /* the signal received */
+} io_signal_recv_t;
+
+static inline coro_poll_t io_signal_recv_poll_(future_t *self, future_cx_t *cx) {
+    io_signal_recv_t *r = (io_signal_recv_t *)(void *)self;
+    struct signalfd_siginfo si;
+    int rc = 0;
+    for (;;) {
+        ssize_t n;
+        int g = io_gate_(&r->sig->fd, cx, EXEC_IO_READ, &r->waiting);
+        if (g == 0) return CORO_PENDING;
+        if (g < 0) {
+            rc = g;
+            break;
+        }
+        n = io_try_read(&r->sig->fd, &si, sizeof si);
+        if (n == -EAGAIN) continue;
+        if (n < 0) rc = (int)n;
+        else if (n != (ssize_t)sizeof si) rc = -EIO;
+        else r->signo = (int)si.ssi_signo;
+        break;
+    }
+    io_unwait_(&r->sig->fd, EXEC_IO_READ, &r->waiting);
+    return future_finish(self, rc);
+}
+
+static inline void io_signal_recv_drop_(future_t *self) {
+    io_signal_recv_t *r = (io_signal_recv_t *)(void *)self;
+    io_unwait_(&r->sig->fd, EXEC_IO_READ, &r->waiting);
+}
+
+/* Wait for the next signal of s's set: r.signo. */
+static inline void io_signal_recv_init(io_signal_recv_t *r, io_signal_t *s) {
+    future_init(&r->fut, io_signal_recv_poll_, io_signal_recv_drop_);
+    r->sig = s;
+    r->waiting = 0;
+    r->signo = 0;
+}
+
+#endif /* IO_H */
