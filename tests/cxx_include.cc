@@ -11,6 +11,9 @@
 #if __has_include("../io.h")
 #include "../io.h"
 #endif
+#if __has_include("../fs.h")
+#include "../fs.h"
+#endif
 #endif
 
 struct nap_t {

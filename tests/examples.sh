@@ -7,7 +7,7 @@ check() { # check NAME PATTERN: the example's output matches the ERE
   if grep -Eq "$2" "$B/ex_$1.out"; then p=$((p + 1)); echo "ok   $1: /$2/"
   else f=$((f + 1)); echo "FAIL $1: /$2/"; sed 's/^/    /' "$B/ex_$1.out"; fi
 }
-for n in fetch_all seq_vs_join select retry superloop pipeline workers; do
+for n in fetch_all seq_vs_join select retry superloop pipeline workers blocking; do
   [ -x "$B/ex_${n}_gcc" ] && "$B/ex_${n}_gcc" >"$B/ex_$n.out" 2>&1
 done
 check fetch_all '^prices: OK$'
@@ -22,6 +22,8 @@ check retry 'attempt 4: Connection timed out'
 check superloop '^all done at 1601 ms$'
 check pipeline '^producer waited for room 7 times'
 check workers '^elapsed: 64 ms$'
+check blocking 'hint: .*spawn_blocking|exec_blocking'
+check blocking '^spawn_blocking: worst lateness [0-9] ms$'
 # The README's C code is taken from the examples: every line of every C
 # block must stand in some examples/*.c, so the README always compiles.
 readme_ok=1

@@ -393,10 +393,15 @@ static void test_spawn_during_shutdown_is_refused(void) {
     future_init(&s.fut, spawner_poll, spawner_drop);
     s.ex = &ex;
     exec_spawn(&ex, &t, &s.fut);
-    exec_destroy(&ex);
+    exec_shutdown(&ex);
     CHECK_EQ(s.spawn_rc, -ECANCELED);
     CHECK_EQ(s.child.polls, 0);
+    CHECK_EQ(s.child.drops, 1); /* dropped unpolled */
     CHECK(exec_task_done(&s.task));
+    CHECK_EQ(exec_task_err(&s.task), -ECANCELED);
+    CHECK_EQ(ex.nlive, 0); /* the live list was not corrupted */
+    CHECK(ex.live == 0);
+    exec_destroy(&ex);
 }
 
 static void test_stall_is_reported_not_hung(void) {

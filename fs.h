@@ -1,0 +1,362 @@
+/* fs.h - async file helpers on the blocking pool (tokio::fs, in C).
+ *
+ * Regular-file I/O blocks the thread that does it (Linux has no readiness
+ * for files), so these futures run the open / read / write / close calls as
+ * jobs on an exec_pool_t (exec.h) and wake the task when they are done. The
+ * executor's thread never blocks on the disk.
+ *
+ *     exec_fs_read_t  rd;     // in your frame
+ *     exec_fs_write_t wr;
+ *     exec_fs_chunks_t ch;
+ *     char buf[4096];
+ *     ...
+ *     exec_fs_write_init(&f->wr, &pool, "out.txt", "hello\n", 6);
+ *     AWAIT_TRY(cx, &f->wr);                      // -EACCES, -EISDIR, ...
+ *     exec_fs_read_init(&f->rd, &pool, "out.txt", f->buf, sizeof f->buf);
+ *     AWAIT_TRY(cx, &f->rd);                      // f->rd.data[0..f->rd.len)
+ *     exec_fs_chunks_init(&f->ch, &pool, "big.log", f->buf, sizeof f->buf);
+ *     for (;;) {                                  // a stream of chunks
+ *         AWAIT_TRY(cx, &f->ch);                  // the next chunk, or error
+ *         if (f->ch.len == 0) break;              // the end of the file
+ *         use(f->ch.data, f->ch.len);
+ *     }
+ *
+ * The contract
+ *   - Errors are values: the future's error is 0 or -errno from the failing
+ *     call (-ENOENT, -EACCES, -EISDIR, -ENOTDIR, -ENOSPC, -EIO, ...), plus
+ *     -EFBIG when a file does not fit the caller's buffer, and the pool's
+ *     -EAGAIN (queue full) / -ECANCELED (pool shut down).
+ *   - Caller-owned memory: the futures read into and write from buffers you
+ *     give them, and the jobs write their results straight into the future.
+ *     So the jobs are *scoped* (exec_blocking_init_scoped): dropping a
+ *     helper while its job runs raises the job's stop flag and waits until
+ *     the job returns. The jobs check the flag between slices of
+ *     EXEC_FS_SLICE bytes, so that wait is at most one read or write call.
+ *     (A FIFO or a device that blocks forever in open or read would block
+ *     that drop too: these helpers are for regular files.)
+ *   - Dropping a helper closes any file it opened; a read that allocated
+ *     frees its buffer. Nothing leaks on error or cancellation.
+ *
+ * Futures
+ *   exec_fs_read_t    exec_fs_read_init(&r, &pool, path, buf, cap): the whole
+ *                     file into buf[0..cap); r.data = buf, r.len = its size.
+ *                     A file longer than cap: -EFBIG (buf holds the first
+ *                     cap bytes). buf = 0: the job mallocs a buffer of the
+ *                     file's size (plus a terminating NUL, not counted in
+ *                     len): r.data is then yours to free(), once ready
+ *                     without error (tokio::fs::read's Vec).
+ *   exec_fs_write_t   exec_fs_write_init(&w, &pool, path, data, len): create
+ *                     or truncate path (mode 0666 & ~umask), write all len
+ *                     bytes, close (close's error counts). w.written: bytes.
+ *   exec_fs_chunks_t  exec_fs_chunks_init(&c, &pool, path, buf, cap): a
+ *                     stream. Each AWAIT reads the next chunk into buf, as it
+ *                     is needed: c.data = buf, c.len bytes (cap, except the
+ *                     last), c.offset its place in the file; c.len == 0 at
+ *                     the end of the file. After the end or an error the
+ *                     file is closed and every further AWAIT gives len 0 and
+ *                     the same error. future_drop(&c.fut) to stop early.
+ *
+ * The knob: EXEC_FS_SLICE (256 KiB): the most one read or write call moves,
+ * which bounds how long a drop waits.
+ */
+#ifndef EXEC_FS_H
+#define EXEC_FS_H
+
+#include "exec.h"
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#ifndef EXEC_FS_SLICE
+#define EXEC_FS_SLICE ((size_t)256 * 1024)
+#endif
+
+/* One slice of read(2) into p[0..n): bytes read (0 at the end of the file)
+ * or -errno. Retries EINTR. */
+static inline ssize_t exec_fs_read_some_(int fd, char *p, size_t n) {
+    ssize_t got;
+    if (n > EXEC_FS_SLICE) n = EXEC_FS_SLICE;
+    do got = read(fd, p, n);
+    while (got < 0 && errno == EINTR);
+    return got < 0 ? -errno : got;
+}
+
+/* Fill p[0..n) from fd, slice by slice, checking the stop flag: how many
+ * bytes (less than n only at the end of the file), or -errno. */
+static inline ssize_t exec_fs_fill_(int fd, char *p, size_t n, exec_blocking_job_t *job) {
+    size_t have = 0;
+    while (have < n) {
+        ssize_t got;
+        if (exec_blocking_stopping(job)) return -ECANCELED;
+        got = exec_fs_read_some_(fd, p + have, n - have);
+        if (got < 0) return got;
+        if (got == 0) break;
+        have += (size_t)got;
+    }
+    return (ssize_t)have;
+}
+
+/* ---- read a whole file -------------------------------------------------- */
+
+typedef struct exec_fs_read {
+    future_t fut;
+    char *data; /* the bytes: the caller's buf, or malloc'd (buf = 0) */
+    size_t len;
+    /* private */
+    const char *path;
+    char *buf;
+    size_t cap;
+    exec_pool_t *pool;
+    exec_blocking_t job;
+} exec_fs_read_t;
+
+static inline int64_t exec_fs_read_job_(void *arg, exec_blocking_job_t *job) {
+    exec_fs_read_t *r = (exec_fs_read_t *)arg;
+    char *buf = r->buf;
+    size_t cap = r->cap, len = 0;
+    ssize_t got;
+    int fd;
+    do fd = open(r->path, O_RDONLY | O_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0) return job->err = -errno, 0;
+    if (!buf) { /* allocate: the file's size (+1 for the NUL), grown as needed */
+        struct stat st;
+        cap = fstat(fd, &st) == 0 && st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
+        buf = (char *)malloc(cap);
+        if (!buf) {
+            close(fd);
+            return job->err = -ENOMEM, 0;
+        }
+        for (;;) {
+            char *more;
+            got = exec_fs_fill_(fd, buf + len, cap - 1 - len, job);
+            if (got < 0) break;
+            len += (size_t)got;
+            if (len < cap - 1) break; /* the end of the file */
+            more = (char *)realloc(buf, cap * 2);
+            if (!more) {
+                got = -ENOMEM;
+                break;
+            }
+            buf = more;
+            cap *= 2;
+        }
+        if (got < 0) {
+            free(buf);
+            buf = 0;
+            len = 0;
+        } else {
+            buf[len] = 0;
+        }
+    } else {
+        got = exec_fs_fill_(fd, buf, cap, job);
+        if (got >= 0) {
+            len = (size_t)got;
+            if (len == cap) { /* full: is there more? */
+                char probe;
+                ssize_t more = exec_fs_read_some_(fd, &probe, 1);
+                if (more > 0) got = -EFBIG;
+                else if (more < 0) got = more;
+            }
+        }
+    }
+    close(fd);
+    r->data = buf; /* scoped job: the future outlives us */
+    r->len = len;
+    if (got < 0) job->err = (int)got;
+    return (int64_t)len;
+}
+
+static inline coro_poll_t exec_fs_read_poll_(future_t *self, future_cx_t *cx) {
+    exec_fs_read_t *r = (exec_fs_read_t *)(void *)self;
+    ASYNC_BEGIN(r);
+    exec_blocking_init_scoped(&r->job, r->pool, exec_fs_read_job_, r);
+    AWAIT(cx, &r->job);
+    ASYNC_RETURN(future_err(&r->job.fut));
+    ASYNC_END();
+}
+
+/* Dropped before the end (the job, our child, is dropped first): a buffer
+ * the job allocated never reached the caller. */
+static inline void exec_fs_read_drop_(future_t *self) {
+    exec_fs_read_t *r = (exec_fs_read_t *)(void *)self;
+    if (!r->buf && r->data) free(r->data);
+    r->data = 0;
+    r->len = 0;
+}
+
+/* Read the whole file at path into buf[0..cap), or into a new malloc'd
+ * buffer if buf is 0. path must stay valid until the future is done. */
+static inline void exec_fs_read_init(exec_fs_read_t *r, exec_pool_t *pool, const char *path,
+                                     char *buf, size_t cap) {
+    future_init(&r->fut, exec_fs_read_poll_, exec_fs_read_drop_);
+    r->data = 0;
+    r->len = 0;
+    r->path = path;
+    r->buf = buf;
+    r->cap = buf ? cap : 0;
+    r->pool = pool;
+}
+
+/* ---- write a whole file ------------------------------------------------- */
+
+typedef struct exec_fs_write {
+    future_t fut;
+    size_t written; /* bytes written, also on error */
+    /* private */
+    const char *path;
+    const char *data;
+    size_t len;
+    exec_pool_t *pool;
+    exec_blocking_t job;
+} exec_fs_write_t;
+
+static inline int64_t exec_fs_write_job_(void *arg, exec_blocking_job_t *job) {
+    exec_fs_write_t *w = (exec_fs_write_t *)arg;
+    size_t done = 0;
+    int fd, err = 0;
+    do fd = open(w->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0) return job->err = -errno, 0;
+    while (done < w->len) {
+        size_t n = w->len - done;
+        ssize_t put;
+        if (exec_blocking_stopping(job)) {
+            err = -ECANCELED;
+            break;
+        }
+        if (n > EXEC_FS_SLICE) n = EXEC_FS_SLICE;
+        put = write(fd, w->data + done, n);
+        if (put < 0 && errno == EINTR) continue;
+        if (put < 0) {
+            err = -errno;
+            break;
+        }
+        done += (size_t)put;
+    }
+    if (close(fd) < 0 && !err && errno != EINTR) err = -errno;
+    w->written = done;
+    job->err = err;
+    return (int64_t)done;
+}
+
+static inline coro_poll_t exec_fs_write_poll_(future_t *self, future_cx_t *cx) {
+    exec_fs_write_t *w = (exec_fs_write_t *)(void *)self;
+    ASYNC_BEGIN(w);
+    exec_blocking_init_scoped(&w->job, w->pool, exec_fs_write_job_, w);
+    AWAIT(cx, &w->job);
+    ASYNC_RETURN(future_err(&w->job.fut));
+    ASYNC_END();
+}
+
+/* Create or truncate path and write data[0..len) to it. path and data must
+ * stay valid until the future is done (or dropped). */
+static inline void exec_fs_write_init(exec_fs_write_t *w, exec_pool_t *pool, const char *path,
+                                      const void *data, size_t len) {
+    future_init(&w->fut, exec_fs_write_poll_, 0);
+    w->written = 0;
+    w->path = path;
+    w->data = (const char *)data;
+    w->len = len;
+    w->pool = pool;
+}
+
+/* ---- read a file in chunks, as they are needed -------------------------- */
+
+typedef struct exec_fs_chunks {
+    future_t fut;
+    char *data;      /* this chunk: data[0..len) (the caller's buf) */
+    size_t len;      /* 0 at the end of the file */
+    uint64_t offset; /* where in the file this chunk starts */
+    /* private */
+    const char *path;
+    char *buf;
+    size_t cap;
+    int fd;          /* -1 before the first chunk and after the last */
+    int ended;       /* end of file or error seen: the stream is over */
+    int err;         /* the error it ended with */
+    int busy;        /* a chunk job is in flight */
+    uint64_t next;   /* the offset of the next chunk */
+    exec_pool_t *pool;
+    exec_blocking_t job;
+} exec_fs_chunks_t;
+
+static inline int64_t exec_fs_chunks_job_(void *arg, exec_blocking_job_t *job) {
+    exec_fs_chunks_t *c = (exec_fs_chunks_t *)arg;
+    ssize_t got;
+    if (c->fd < 0) {
+        do c->fd = open(c->path, O_RDONLY | O_CLOEXEC);
+        while (c->fd < 0 && errno == EINTR);
+        if (c->fd < 0) return job->err = -errno, 0;
+    }
+    got = exec_fs_fill_(c->fd, c->buf, c->cap, job);
+    if (got < 0) return job->err = (int)got, 0;
+    return got;
+}
+
+static inline coro_poll_t exec_fs_chunks_poll_(future_t *self, future_cx_t *cx) {
+    exec_fs_chunks_t *c = (exec_fs_chunks_t *)(void *)self;
+    int err;
+    if (c->ended) { /* over: every further chunk is empty */
+        c->len = 0;
+        self->co.rc = c->err;
+        return CORO_READY;
+    }
+    if (!c->busy) {
+        exec_blocking_init_scoped(&c->job, c->pool, exec_fs_chunks_job_, c);
+        c->busy = 1;
+        self->child = &c->job.fut; /* dropped with us; in the backtrace */
+        self->co.at = __FILE__ ":chunk";
+    }
+    if (future_poll(&c->job.fut, cx) == CORO_PENDING) return CORO_PENDING;
+    self->child = 0;
+    c->busy = 0;
+    err = future_err(&c->job.fut);
+    c->data = c->buf;
+    c->len = err < 0 ? 0 : (size_t)c->job.result;
+    c->offset = c->next;
+    c->next += c->len;
+    if (err < 0 || c->len < c->cap) { /* the end, or an error: close */
+        c->ended = 1;
+        c->err = err;
+        if (c->fd >= 0) close(c->fd);
+        c->fd = -1;
+    }
+    self->co.rc = err;
+    return CORO_READY; /* a stream: ready for this chunk, never finished */
+}
+
+static inline void exec_fs_chunks_drop_(future_t *self) {
+    exec_fs_chunks_t *c = (exec_fs_chunks_t *)(void *)self;
+    /* the chunk job (our child) was dropped first: it is not running */
+    if (c->fd >= 0) close(c->fd);
+    c->fd = -1;
+    c->busy = 0;
+    c->ended = 1;
+}
+
+/* Read path in chunks of cap bytes into buf, one chunk per AWAIT. path and
+ * buf must stay valid until the stream ends (or is dropped). */
+static inline void exec_fs_chunks_init(exec_fs_chunks_t *c, exec_pool_t *pool, const char *path,
+                                       char *buf, size_t cap) {
+    future_init(&c->fut, exec_fs_chunks_poll_, exec_fs_chunks_drop_);
+    c->data = buf;
+    c->len = 0;
+    c->offset = 0;
+    c->path = path;
+    c->buf = buf;
+    c->cap = cap;
+    c->fd = -1;
+    c->ended = 0;
+    c->err = 0;
+    c->busy = 0;
+    c->next = 0;
+    c->pool = pool;
+    if (!buf || !cap) {
+        FUTURE_MISUSE("exec_fs_chunks_init without a buffer: give it buf and "
+                      "cap > 0 (each chunk is read into buf)");
+        c->ended = 1;
+        c->err = -EINVAL;
+    }
+}
+
+#endif /* EXEC_FS_H */
