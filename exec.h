@@ -57,6 +57,11 @@
  * -EINVAL joining a task never spawned; exec_init returns -errno (EMFILE,
  * ENFILE, ENOMEM) when it cannot get its epoll or eventfd.
  *
+ * Blocking work: the last section of this header is a helper thread pool
+ * (exec_pool_t) with exec_blocking_t, tokio's spawn_blocking as a future,
+ * and exec_set_block_threshold, which reports a poll that holds the
+ * executor's thread too long. Its own opening comment teaches it.
+ *
  * The knobs: EXEC_BUDGET (128), EXEC_POLLS_PER_TURN (61), EXEC_MAX_EVENTS
  * (256): define before including to change them.
  *
@@ -1359,9 +1364,14 @@ static inline coro_poll_t exec_blocking_poll_(future_t *self, future_cx_t *cx) {
     case EXEC_BLOCKING_RUNNING_:
         exec_remote_set_waker(&b->remote, cx->waker); /* the task may move */
         return CORO_PENDING;
-    case EXEC_BLOCKING_WAKING_: /* the pool thread is mid-wake: look again */
-        future_wake(cx->waker);
-        return CORO_PENDING;
+    case EXEC_BLOCKING_WAKING_:
+        /* The pool thread is mid-completion, which it does under the pool's
+         * lock: wait that out (a few instructions, unless it was preempted)
+         * instead of re-polling in a loop, which spun the executor for a
+         * whole time slice whenever the pool thread lost its CPU. */
+        pthread_mutex_lock(&b->pool->lock);
+        pthread_mutex_unlock(&b->pool->lock);
+        CORO_FALLTHROUGH_; /* the completion has stored DONE */
     default: /* DONE: the pool thread is finished with us */
         if (!future_coop_spend(cx)) return CORO_PENDING;
         exec_blocking_release_(b);

@@ -457,7 +457,7 @@ static inline void future_join_all_drop_(future_t *self) {
 static inline coro_poll_t future_join_all_poll_(future_t *self, future_cx_t *cx) {
     future_join_all_t *j = (future_join_all_t *)(void *)self;
     future_cx_t sub = *cx;
-    future_join_slot_t *batch;
+    future_join_slot_t *batch, *batch_tail;
     size_t i;
     j->waker = cx->waker;
     if (self->co.pc == 0) { /* first poll: every child is due once */
@@ -467,9 +467,20 @@ static inline coro_poll_t future_join_all_poll_(future_t *self, future_cx_t *cx)
     /* Take the list as it is now: a child that wakes itself while being
      * polled goes on the next batch, so one poll always ends. */
     batch = j->head;
+    batch_tail = j->tail;
     j->head = j->tail = 0;
     while (batch) {
         future_join_slot_t *s = batch;
+        if (cx->budget && *cx->budget <= 0) {
+            /* The task's budget is spent: every ready child would only wake
+             * itself again. Put the rest of the batch back, first in line,
+             * and come back after the other tasks had their turn. */
+            batch_tail->next = j->head;
+            if (!j->head) j->tail = batch_tail;
+            j->head = batch;
+            future_wake(cx->waker);
+            return CORO_PENDING;
+        }
         batch = s->next;
         s->queued = 0;
         sub.waker = &s->waker;

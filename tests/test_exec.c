@@ -664,6 +664,37 @@ static void test_busy_loop_checks_io_once_per_turn(void) {
     exec_destroy(&ex);
 }
 
+/* A child that is ready at once but spends the budget, counting polls. */
+static long coop_child_polls;
+static coro_poll_t coop_child_poll(future_t *self, future_cx_t *cx) {
+    coop_child_polls++;
+    if (!future_coop_spend(cx)) return CORO_PENDING;
+    return future_finish(self, 0);
+}
+
+/* A join over many ready children stops when the task's budget is spent,
+ * instead of polling every remaining child only for it to wake itself
+ * again (which made a big join quadratic). */
+static void test_join_all_respects_the_budget(void) {
+    enum { N = 1000 };
+    static future_t kids[N];
+    static future_join_slot_t slots[N];
+    future_join_all_t all;
+    int i;
+    setup();
+    coop_child_polls = 0;
+    future_join_all_init(&all, slots, N, 0);
+    for (i = 0; i < N; i++) {
+        future_init(&kids[i], coop_child_poll, 0);
+        future_join_all_add(&all, &kids[i]);
+    }
+    CHECK_EQ(exec_block_on(&ex, &all.fut), 0);
+    /* each child once, plus one refused poll per spent budget */
+    CHECK(coop_child_polls <= N + N / EXEC_BUDGET + 1);
+    CHECK(ex.stats.polls >= N / EXEC_BUDGET); /* it did yield to the loop */
+    exec_destroy(&ex);
+}
+
 /* ---- time --------------------------------------------------------------- */
 
 static void test_paused_clock_jumps_to_deadlines(void) {
@@ -1179,6 +1210,7 @@ int main(void) {
     RUN(test_budget_stops_a_hog_starving_others);
     RUN(test_yielding_tasks_interleave);
     RUN(test_busy_loop_checks_io_once_per_turn);
+    RUN(test_join_all_respects_the_budget);
     RUN(test_paused_clock_jumps_to_deadlines);
     RUN(test_clock_advance_and_resume);
     RUN(test_wake_storm_from_many_threads);
