@@ -20,10 +20,12 @@ select2|ns|SELECT of two, loser cancelled|lo
 spawn_blocking_100k|ns|spawn_blocking, per job (100k trivial jobs)|lo
 chan_pingpong|ns|channel ping-pong round trip|lo
 mutex_uncontended|ns|async mutex lock + unlock, uncontended|lo
-redis_ping_p16|req/s|redis-benchmark PING, pipeline 16|hi
+redis_ping_inline_p16|req/s|redis-benchmark PING (inline), pipeline 16|hi
+redis_ping_mbulk_p16|req/s|redis-benchmark PING (bulk), pipeline 16|hi
 redis_set_p16|req/s|redis-benchmark SET, pipeline 16|hi
 redis_get_p16|req/s|redis-benchmark GET, pipeline 16|hi
-redis_ping_p1|req/s|redis-benchmark PING, no pipelining|hi
+redis_ping_inline_p1|req/s|redis-benchmark PING (inline), no pipelining|hi
+redis_ping_mbulk_p1|req/s|redis-benchmark PING (bulk), no pipelining|hi
 redis_set_p1|req/s|redis-benchmark SET, no pipelining|hi
 redis_get_p1|req/s|redis-benchmark GET, no pipelining|hi'
 get() { [ -f "$D/$1.txt" ] && awk -v k="$2" '$1 == k {print $2; exit}' "$D/$1.txt"; }
