@@ -892,8 +892,11 @@ static inline void exec_destroy(exec_t *ex) {
  *                   thread. The pool thread never   frame. For jobs that check
  *                   touches the future again, but   exec_blocking_stopping, or
  *                   arg now belongs to the job:     are short (fs.h's slices).
- *                   .detached is set to 1.
- *   done, not seen  nothing (the result is dropped) nothing
+ *                   .detached is set to 1.          Then as "done, not seen".
+ *   done, not seen  .discard (if set) gets the      the same
+ *                   result, on the executor thread
+ *                   (not for a job shutdown
+ *                   cancelled unrun)
  *
  *   So with exec_blocking_init, arg and whatever the job writes must outlive
  *   the job, not just the future (heap, static, or owned by something that
@@ -998,6 +1001,7 @@ typedef struct exec_blocking {
     int scoped;                        /* drop waits for a running job */
     int waiting;                       /* a scoped drop waits (pool lock) */
     int held;                          /* remote open, clock held */
+    int ran;                           /* fn ran: out is its result */
     exec_remote_t remote;              /* the completion wake */
 } exec_blocking_t;
 
@@ -1048,8 +1052,9 @@ struct exec_pool {
 /* Under the lock: hand the result to the future and wake it. The wake and
  * the DONE store are the last touches of the future. */
 static inline void exec_pool_complete_(exec_pool_t *pool, exec_blocking_t *b, int64_t out,
-                                       int err) {
+                                       int err, int ran) {
     b->job = 0;
+    b->ran = ran;
     b->out = out;
     b->out_err = err;
     EXEC_STORE_(&b->state, EXEC_BLOCKING_WAKING_);
@@ -1126,7 +1131,7 @@ static inline void *exec_pool_main_(void *p) {
         slot->job = 0;
         pool->stats.ran++;
         if (!job.abandoned_) {
-            exec_pool_complete_(pool, b, out, job.err);
+            exec_pool_complete_(pool, b, out, job.err, 1);
         } else if (job.discard_) { /* the future is gone: b is not touched */
             pthread_mutex_unlock(&pool->lock);
             job.discard_(job.arg, out);
@@ -1212,15 +1217,12 @@ static inline int exec_pool_on_own_thread_(const exec_pool_t *pool) {
 /* Stop the pool (see the contract): mode EXEC_POOL_DRAIN runs the queued
  * jobs, EXEC_POOL_CANCEL finishes them with -ECANCELED unrun and raises the
  * stop flag of running jobs. Running jobs finish either way; every thread
- * is joined before it returns. A second call does nothing. Call it from
- * outside the pool's jobs. */
+ * is joined before it returns. A second call does nothing (made while
+ * another thread shuts the pool down, it waits until that is done). Call
+ * it from outside the pool's jobs. */
 static inline void exec_pool_shutdown(exec_pool_t *pool, int mode) {
     unsigned i;
     pthread_mutex_lock(&pool->lock);
-    if (pool->joined || pool->closing) {
-        pthread_mutex_unlock(&pool->lock);
-        return; /* done, or being done by another thread */
-    }
     if (exec_pool_on_own_thread_(pool)) {
         pthread_mutex_unlock(&pool->lock);
         FUTURE_MISUSE("exec_pool_shutdown from inside a pool job: a thread "
@@ -1228,12 +1230,17 @@ static inline void exec_pool_shutdown(exec_pool_t *pool, int mode) {
                       "executor's thread after exec_run");
         return;
     }
+    if (pool->joined || pool->closing) { /* done, or being done elsewhere */
+        while (!pool->joined) pthread_cond_wait(&pool->done, &pool->lock);
+        pthread_mutex_unlock(&pool->lock);
+        return;
+    }
     pool->closing = mode == EXEC_POOL_DRAIN ? EXEC_POOL_DRAIN : EXEC_POOL_CANCEL;
     if (pool->closing == EXEC_POOL_CANCEL) {
         while (pool->head) { /* queued: finished unrun, woken */
             exec_blocking_t *b = exec_pool_pop_(pool);
             pool->stats.cancelled++;
-            exec_pool_complete_(pool, b, 0, -ECANCELED);
+            exec_pool_complete_(pool, b, 0, -ECANCELED, 0);
         }
         for (i = 0; i < pool->max; i++)
             if (pool->slots[i].job) EXEC_STORE_(&pool->slots[i].job->stop_, 1);
@@ -1255,13 +1262,19 @@ static inline void exec_pool_shutdown(exec_pool_t *pool, int mode) {
     }
     pthread_mutex_lock(&pool->lock);
     pool->joined = 1;
+    pthread_cond_broadcast(&pool->done); /* a concurrent shutdown waits */
     pthread_mutex_unlock(&pool->lock);
 }
 
 /* Shut down (cancelling queued jobs) if not done yet, and free the pool. */
 static inline void exec_pool_destroy(exec_pool_t *pool) {
+    int joined;
     if (!pool->slots) return;
     exec_pool_shutdown(pool, EXEC_POOL_CANCEL);
+    pthread_mutex_lock(&pool->lock);
+    joined = pool->joined;
+    pthread_mutex_unlock(&pool->lock);
+    if (!joined) return; /* misuse (from a job): threads live, free nothing */
     pthread_cond_destroy(&pool->done);
     pthread_cond_destroy(&pool->work);
     pthread_mutex_destroy(&pool->lock);
@@ -1402,6 +1415,7 @@ static inline void exec_blocking_drop_(future_t *self) {
                 while (EXEC_LOAD_(&b->state) != EXEC_BLOCKING_DONE_)
                     pthread_cond_wait(&pool->done, &pool->lock);
                 b->waiting = 0;
+                s = EXEC_BLOCKING_DONE_;
             } else { /* the pool thread will leave b alone */
                 b->job->abandoned_ = 1;
                 b->job = 0;
@@ -1410,6 +1424,9 @@ static inline void exec_blocking_drop_(future_t *self) {
         }
         pthread_mutex_unlock(&pool->lock);
     }
+    /* Done but never seen: hand the result to .discard, as a drop while
+     * running would, so a resource the job made does not leak by timing. */
+    if (s == EXEC_BLOCKING_DONE_ && b->ran && b->discard) b->discard(b->arg, b->out);
     exec_blocking_release_(b);
     EXEC_STORE_(&b->state, EXEC_BLOCKING_IDLE_);
 }
@@ -1431,6 +1448,7 @@ static inline void exec_blocking_setup_(exec_blocking_t *b, exec_pool_t *pool,
     b->scoped = scoped;
     b->waiting = 0;
     b->held = 0;
+    b->ran = 0;
 }
 
 /* spawn_blocking(fn, arg) on pool: lazy, runs at the first poll. If the

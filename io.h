@@ -31,7 +31,8 @@
  *   io_signal_t  io_signal_open(&s, ex, set): block the signals of set (0:
  *                SIGINT and SIGTERM) and receive them through a signalfd;
  *                io_signal_close(&s) discards any still pending, closes it
- *                and restores the old signal mask.
+ *                and unblocks the signals open blocked (those of set that
+ *                were not blocked before).
  *   io_addr_t    a socket address: io_addr_parse(&a, "::1", port) takes a
  *                numeric IPv4 or IPv6 host (0: 127.0.0.1) and never blocks
  *                on DNS; io_addr_port(&a); io_local_addr(&f, &a).
@@ -71,7 +72,8 @@
  *     one it raised), -ECONNREFUSED, -ETIMEDOUT (io_connect under timer.h's
  *     timeout), IO_EOF (-ENODATA: read_exact hit the end of the stream),
  *     -EBADF (the io_fd_t was closed while the future waited, or never
- *     opened), any other -errno of the system call. io_read's 0 is the end.
+ *     opened), -EINVAL (polled on another executor than f's: misuse), any
+ *     other -errno of the system call. io_read's 0 is the end.
  *   - Drop is cancellation: a dropped future forgets its waker at once, so
  *     nothing points into it; what it did before is as the table says.
  *   - Accept under fd exhaustion (EMFILE / ENFILE) never spins: a listener
@@ -211,7 +213,7 @@ static inline int io_fd_setup_(io_fd_t *f, exec_t *ex, int fd, unsigned flags) {
 static inline int io_fd_open(io_fd_t *f, exec_t *ex, int fd) {
     struct stat st;
     unsigned flags = 0;
-    int fl = fcntl(fd, F_GETFL);
+    int fl = fcntl(fd, F_GETFL), rc;
     io_fd_clear_(f);
     if (fl < 0) return -errno;
     if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -errno;
@@ -226,7 +228,9 @@ static inline int io_fd_open(io_fd_t *f, exec_t *ex, int fd) {
             flags |= IO_FD_STREAM_;
         }
     }
-    return io_fd_setup_(f, ex, fd, flags);
+    rc = io_fd_setup_(f, ex, fd, flags);
+    if (rc < 0 && !(fl & O_NONBLOCK)) fcntl(fd, F_SETFL, fl); /* fd untouched */
+    return rc;
 }
 
 static inline int io_fd_is_open(const io_fd_t *f) { return f->io.ex != 0; }
@@ -371,6 +375,12 @@ static inline int io_gate_(io_fd_t *f, future_cx_t *cx, unsigned dir, future_wak
     exec_io_t *io = &f->io;
     future_waker_t *cur;
     if (!io->ex) return -EBADF;
+    if (exec_of(cx) != io->ex) { /* only io->ex's reactor would wake us */
+        FUTURE_MISUSE("an io_fd_t polled on another executor than the one it was "
+                      "opened on (or on none): open each fd on the executor "
+                      "that awaits it");
+        return -EINVAL;
+    }
     if (io->ready & dir) return future_coop_spend(cx) ? 1 : 0;
     cur = dir == EXEC_IO_READ ? io->reader : io->writer;
     if (cur && cur != *waiting) {
@@ -722,14 +732,21 @@ static inline int io_signal_open(io_signal_t *s, exec_t *ex, const sigset_t *set
     return rc;
 }
 
-/* Discard the signals still pending, close, restore the old mask. */
+/* Discard the signals still pending, close, unblock what open blocked. */
 static inline int io_signal_close(io_signal_t *s) {
     struct signalfd_siginfo si;
-    int fd = s->fd.io.fd, rc;
+    sigset_t unblock;
+    int fd = s->fd.io.fd, rc, sig;
     if (fd < 0) return 0;
     while (read(fd, &si, sizeof si) == (ssize_t)sizeof si) {}
     rc = io_fd_close(&s->fd);
-    pthread_sigmask(SIG_SETMASK, &s->old, 0);
+    /* Unblock only what open blocked: restoring the whole old mask would
+     * unblock another open handle's signals (or the app's since). */
+    sigemptyset(&unblock);
+    for (sig = 1; sig < NSIG; sig++)
+        if (sigismember(&s->set, sig) == 1 && sigismember(&s->old, sig) != 1)
+            sigaddset(&unblock, sig);
+    pthread_sigmask(SIG_UNBLOCK, &unblock, 0);
     return rc;
 }
 

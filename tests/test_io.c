@@ -560,6 +560,29 @@ static void test_two_readers_is_misuse(void) {
     exec_destroy(&ex);
 }
 
+/* An io_fd_t belongs to the executor it was opened on: a future on it
+ * polled by another executor would park its waker where only the first
+ * one's reactor (maybe on another thread) wakes it. Misuse, reported. */
+static void test_fd_polled_on_another_executor_is_misuse(void) {
+    exec_t other;
+    int sv[2];
+    io_fd_t b;
+    io_read_t r;
+    char buf[4];
+    setup();
+    CHECK_EQ(exec_init(&other), 0);
+    other.log = 0;
+    nonblock_pair(sv);
+    CHECK_EQ(io_fd_open(&b, &ex, sv[1]), 0);
+    io_read_init(&r, &b, buf, sizeof buf);
+    CHECK_MISUSE(CHECK_EQ(exec_block_on(&other, &r.fut), -EINVAL), "another executor");
+    CHECK(b.io.reader == 0);
+    io_fd_close(&b);
+    close(sv[0]);
+    exec_destroy(&other);
+    exec_destroy(&ex);
+}
+
 /* ---- drop every I/O future while it waits ----------------------------- */
 
 /* Each future is heap-allocated, made to wait, dropped by losing a race to
@@ -810,6 +833,36 @@ static void test_signal_recv(void) {
     exec_destroy(&ex);
 }
 
+/* Two signal handles closed in the order they were opened: closing the
+ * first must not unblock the second's signal (a SIGUSR2 would then kill
+ * the process), nor anything blocked since. */
+static void test_signal_close_keeps_other_handles_blocked(void) {
+    io_signal_t s1, s2;
+    sigset_t set1, set2, cur, pipe_set;
+    setup();
+    sigemptyset(&set1);
+    sigaddset(&set1, SIGUSR1);
+    sigemptyset(&set2);
+    sigaddset(&set2, SIGUSR2);
+    CHECK_EQ(io_signal_open(&s1, &ex, &set1), 0);
+    CHECK_EQ(io_signal_open(&s2, &ex, &set2), 0);
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, 0); /* the app blocks one more */
+    CHECK_EQ(io_signal_close(&s1), 0);
+    pthread_sigmask(SIG_SETMASK, 0, &cur);
+    CHECK(!sigismember(&cur, SIGUSR1));
+    CHECK(sigismember(&cur, SIGUSR2)); /* s2 still open */
+    CHECK(sigismember(&cur, SIGHUP));
+    CHECK_EQ(io_signal_close(&s2), 0);
+    pthread_sigmask(SIG_SETMASK, 0, &cur);
+    CHECK(!sigismember(&cur, SIGUSR2));
+    CHECK(sigismember(&cur, SIGHUP));
+    pthread_sigmask(SIG_UNBLOCK, &pipe_set, 0);
+    CHECK_EQ(ex.nio, 0);
+    exec_destroy(&ex);
+}
+
 /* ---- misc ------------------------------------------------------------------ */
 
 static void test_addresses_and_sizes(void) {
@@ -834,6 +887,7 @@ static void test_regular_file_is_eperm(void) {
     CHECK(fd >= 0);
     CHECK_EQ(io_fd_open(&f, &ex, fd), -EPERM);
     CHECK(!io_fd_is_open(&f));
+    CHECK(!(fcntl(fd, F_GETFL) & O_NONBLOCK)); /* fd untouched */
     close(fd);
     exec_destroy(&ex);
 }
@@ -852,9 +906,11 @@ int main(void) {
     RUN(test_connect_under_timeout);
     RUN(test_close_while_waiting_is_ebadf);
     RUN(test_two_readers_is_misuse);
+    RUN(test_fd_polled_on_another_executor_is_misuse);
     RUN(test_drop_every_io_future_while_it_waits);
     RUN(test_accept_under_emfile_does_not_spin);
     RUN(test_signal_recv);
+    RUN(test_signal_close_keeps_other_handles_blocked);
     RUN(test_addresses_and_sizes);
     RUN(test_regular_file_is_eperm);
     return check_summary();

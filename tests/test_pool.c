@@ -307,6 +307,74 @@ static void test_dropped_after_done_before_seen(void) {
     teardown();
 }
 
+/* A job that returned a resource (an fd, a pointer) and was dropped before
+ * its result was seen: .discard gets the result, as it does when the drop
+ * comes while the job runs. Without it the resource leaks, depending only
+ * on timing. A job cancelled unrun by shutdown has no result to discard. */
+static void test_dropped_after_done_discards_the_result(void) {
+    static gate_t g;
+    exec_task_t t = {0}, t2 = {0};
+    exec_blocking_t b, q;
+    setup_with(1, 1, 0, 0);
+    memset(&g, 0, sizeof g);
+    g.value = 42;
+    g.gate = 1;
+    exec_blocking_init(&b, &pool, gate_job, &g);
+    b.discard = gate_discard;
+    exec_spawn(&ex, &t, &b.fut);
+    run_once();
+    {
+        uint64_t end = now_ns() + 10 * TIMER_SEC;
+        while (EXEC_LOAD_(&b.state) != EXEC_BLOCKING_DONE_ && now_ns() < end) usleep(100);
+    }
+    CHECK_EQ(EXEC_LOAD_(&b.state), EXEC_BLOCKING_DONE_);
+    exec_abort(&t);
+    CHECK_EQ(EXEC_LOAD_(&g.discarded), 1);
+    CHECK_EQ(g.discarded_value, 42);
+    /* Queued, then cancelled unrun by shutdown, then dropped: no discard. */
+    memset(&g, 0, sizeof g);
+    g.until_stop = 1;
+    exec_blocking_init(&b, &pool, gate_job, &g);
+    exec_blocking_init(&q, &pool, gate_job, &g);
+    q.discard = gate_discard;
+    memset(&t, 0, sizeof t);
+    exec_spawn(&ex, &t, &b.fut);
+    exec_spawn(&ex, &t2, &q.fut);
+    run_once();
+    CHECK(wait_for(&g.started, 1));
+    exec_pool_shutdown(&pool, EXEC_POOL_CANCEL);
+    exec_abort(&t2);
+    CHECK_EQ(EXEC_LOAD_(&g.discarded), 0);
+    teardown();
+}
+
+/* exec_pool_destroy from inside a job is misuse (a thread cannot join
+ * itself): it is reported and must leave the pool alone, not free it
+ * under the running threads. */
+static int destroy_misuses;
+static int64_t destroy_job(void *arg, exec_blocking_job_t *job) {
+    int before = check_misuses_;
+    (void)arg;
+    (void)job;
+    exec_pool_destroy(&pool);
+    EXEC_STORE_(&destroy_misuses, check_misuses_ - before);
+    return 0;
+}
+
+static void test_destroy_from_a_job_is_misuse(void) {
+    exec_blocking_t b;
+    setup_with(1, 1, 0, 0);
+    destroy_misuses = 0;
+    exec_blocking_init(&b, &pool, destroy_job, 0);
+    CHECK_EQ(exec_block_on(&ex, &b.fut), 0);
+    CHECK_EQ(EXEC_LOAD_(&destroy_misuses), 1);
+    CHECK(pool.slots != 0); /* still there */
+    exec_blocking_init(&b, &pool, add_job, (void *)(intptr_t)1);
+    CHECK_EQ(exec_block_on(&ex, &b.fut), 0); /* and still works */
+    CHECK_EQ(b.result, 2);
+    teardown();
+}
+
 /* The race: jobs of random length dropped after a random number of loop
  * turns, in both modes, each frame freed right after its drop. TSan, ASan
  * and valgrind watch for any touch of a freed frame. */
@@ -630,6 +698,46 @@ static void test_shutdown_drain_runs_queued(void) {
     CHECK_EQ(exec_run(&ex), 0);
     for (i = 0; i < 3; i++) CHECK_EQ(exec_task_err(&t[i]), 0);
     teardown();
+}
+
+/* Shutdown on another thread, destroy here meanwhile: destroy's shutdown
+ * must wait for the other one, not free the pool under its joins. */
+static void *shutdown_thread(void *p) {
+    exec_pool_shutdown((exec_pool_t *)p, EXEC_POOL_DRAIN);
+    return 0;
+}
+
+static void test_destroy_while_another_thread_shuts_down(void) {
+    static gate_t g;
+    exec_task_t t = {0};
+    exec_blocking_t b;
+    pthread_t th, opener;
+    int closing = 0;
+    uint64_t end;
+    setup_with(1, 1, 0, 0);
+    memset(&g, 0, sizeof g);
+    exec_blocking_init(&b, &pool, gate_job, &g);
+    exec_spawn(&ex, &t, &b.fut);
+    run_once();
+    CHECK(wait_for(&g.started, 1));
+    pthread_create(&th, 0, shutdown_thread, &pool);
+    end = now_ns() + 10 * TIMER_SEC;
+    while (!closing && now_ns() < end) {
+        pthread_mutex_lock(&pool.lock);
+        closing = pool.closing;
+        pthread_mutex_unlock(&pool.lock);
+        usleep(100);
+    }
+    CHECK(closing);
+    pthread_create(&opener, 0, open_gate_later, &g);
+    exec_pool_destroy(&pool); /* waits for th's shutdown, then frees */
+    CHECK_EQ(EXEC_LOAD_(&g.finished), 1);
+    pthread_join(th, 0);
+    pthread_join(opener, 0);
+    CHECK_EQ(exec_run(&ex), 0);
+    CHECK_EQ(exec_task_err(&t), 0);
+    exec_destroy(&ex);
+    live = 0;
 }
 
 /* Destroying the executor first drops the futures (queued: unlinked,
@@ -1102,6 +1210,8 @@ int main(void) {
     RUN(test_dropped_while_running_detached);
     RUN(test_dropped_while_running_scoped);
     RUN(test_dropped_after_done_before_seen);
+    RUN(test_dropped_after_done_discards_the_result);
+    RUN(test_destroy_from_a_job_is_misuse);
     RUN(test_drop_race_stress);
     RUN(test_composes_with_timeout_join_select);
     RUN(test_running_job_holds_the_paused_clock);
@@ -1110,6 +1220,7 @@ int main(void) {
     RUN(test_shutdown_cancels_queued_finishes_running);
     RUN(test_shutdown_drain_runs_queued);
     RUN(test_destroy_executor_then_pool);
+    RUN(test_destroy_while_another_thread_shuts_down);
     RUN(test_wake_storm_no_lost_no_duplicate);
     RUN(test_busy_executor_wakes_without_syscalls);
     RUN(test_misuse_is_reported);
