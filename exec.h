@@ -85,8 +85,10 @@
 #include <unistd.h>
 #include <pthread.h>
 #include <sched.h>
+#include <limits.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 
 #include "future.h"
 #include "timer.h"
@@ -150,6 +152,7 @@ typedef struct exec_remote {
     exec_t *ex;
     future_waker_t *waker;    /* who to wake, set on the executor thread */
     int pending;              /* queued and not yet delivered (atomic) */
+    int busy;                 /* wakes still inside exec_remote_wake (atomic) */
 } exec_remote_t;
 
 /* An fd registered with the reactor, edge-triggered, once. */
@@ -191,7 +194,10 @@ struct exec {
     int64_t clock_offset;      /* ns added to CLOCK_MONOTONIC */
     int running;               /* inside exec_run / exec_block_on */
     int closing;               /* shutting down: spawn refused */
-    int no_pwait2;             /* the kernel lacks epoll_pwait2 */
+    int no_pwait2;             /* epoll_pwait2 failed once: use epoll_wait */
+    unsigned select_seq;       /* where the next fresh SELECT starts */
+    uint64_t (*clock_fn)(void *ctx); /* the clock source, or 0: monotonic */
+    void *clock_ctx;
     pthread_t owner;           /* the thread running the loop */
     FILE *log;                 /* where stalls are reported, or 0 */
     exec_stats_t stats;
@@ -206,10 +212,32 @@ struct exec {
 
 /* ---- the clock ---------------------------------------------------------- */
 
-static inline uint64_t exec_clock_read_(const exec_t *ex) {
+/* The executor's clock runs from 0 to EXEC_CLOCK_MAX ns (292 years) and
+ * stops there: every offset and sum below saturates instead of wrapping. */
+#define EXEC_CLOCK_MAX ((uint64_t)INT64_MAX)
+
+/* The clock source, without the offset: CLOCK_MONOTONIC in ns, or the
+ * user's (exec_set_clock). */
+static inline int64_t exec_clock_source_(const exec_t *ex) {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + ex->clock_offset);
+    uint64_t ns;
+    if (ex->clock_fn) {
+        ns = ex->clock_fn(ex->clock_ctx);
+    } else {
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    }
+    return ns > EXEC_CLOCK_MAX ? INT64_MAX : (int64_t)ns;
+}
+
+/* a + b, kept within [0, EXEC_CLOCK_MAX]; a >= 0. */
+static inline int64_t exec_clock_add_(int64_t a, int64_t b) {
+    if (b > 0 && a > INT64_MAX - b) return INT64_MAX;
+    return a + b < 0 ? 0 : a + b;
+}
+
+static inline uint64_t exec_clock_read_(const exec_t *ex) {
+    return (uint64_t)exec_clock_add_(exec_clock_source_(ex), ex->clock_offset);
 }
 
 /* The loop's idea of now (ns), as timers see it. */
@@ -229,19 +257,37 @@ static inline void exec_clock_pause(exec_t *ex) {
 
 /* Start it again from where it stands. */
 static inline void exec_clock_resume(exec_t *ex) {
-    struct timespec ts;
     if (!ex->paused) return;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ex->clock_offset =
-        (int64_t)ex->timers.now - ((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+    /* Both are within [0, INT64_MAX]: the difference fits. */
+    ex->clock_offset = (int64_t)ex->timers.now - exec_clock_source_(ex);
     ex->paused = 0;
 }
 
 /* Move the clock forward by ns and fire what comes due (tokio's
- * time::advance). Works paused or not. */
+ * time::advance). Works paused or not. It saturates at EXEC_CLOCK_MAX. */
 static inline void exec_clock_advance(exec_t *ex, uint64_t ns) {
-    ex->clock_offset += (int64_t)ns;
-    timer_wheel_advance(&ex->timers, timer_add_sat(ex->timers.now, ns));
+    int64_t d = ns > EXEC_CLOCK_MAX ? INT64_MAX : (int64_t)ns;
+    uint64_t to = (uint64_t)exec_clock_add_((int64_t)ex->timers.now, d);
+    int64_t moved = (int64_t)(to - ex->timers.now), off = ex->clock_offset;
+    /* The offset grows by what the clock really moved, and saturates: a
+     * clock at its end stays there (it never wraps back to the start). */
+    ex->clock_offset = off > 0 && moved > INT64_MAX - off ? INT64_MAX : off + moved;
+    timer_wheel_advance(&ex->timers, to);
+}
+
+/* Read time from fn(ctx) (ns, monotonic) instead of CLOCK_MONOTONIC: a
+ * board's tick counter, or a test's simulated clock. Call it right after
+ * exec_init; fn 0 goes back to CLOCK_MONOTONIC. */
+static inline void exec_set_clock(exec_t *ex, uint64_t (*fn)(void *ctx), void *ctx) {
+    ex->clock_fn = fn;
+    ex->clock_ctx = ctx;
+    ex->clock_offset = 0;
+    if (!ex->paused) {
+        uint64_t now = exec_clock_read_(ex);
+        if (now < ex->timers.now) /* keep time monotonic across the switch */
+            ex->clock_offset = (int64_t)(ex->timers.now - now);
+        exec_update_time(ex);
+    }
 }
 
 /* While held, the paused clock does not jump (a blocking job is running). */
@@ -308,14 +354,35 @@ static inline int exec_on_loop_thread_(const exec_t *ex) {
 
 static inline void exec_finish_(exec_t *ex, exec_task_t *t, int err);
 
-/* Start fut as a task in storage t; it runs once the loop runs. */
-static inline int exec_spawn(exec_t *ex, exec_task_t *t, future_t *fut) {
-    if (t->state & EXEC_TASK_LIVE_) {
+/* Is t alive on ex? The state bit alone is not trusted (the record may be
+ * memory that was never zeroed): a live task is also linked in ex's live
+ * list, which garbage does not imitate. */
+static inline int exec_task_alive_(const exec_t *ex, const exec_task_t *t) {
+    if (!(t->state & EXEC_TASK_LIVE_) || t->ex != ex) return 0;
+    return t->prev_live ? t->prev_live->next_live == t : ex->live == t;
+}
+
+/* A root future remembers the task that runs it in its sibling link (a
+ * root has no siblings), so a second spawn of it is caught. */
+static inline int exec_fut_spawned_(const exec_t *ex, const future_t *fut) {
+    const exec_task_t *o = (const exec_task_t *)(const void *)fut->sibling;
+    return o && o->fut == fut && exec_task_alive_(ex, o);
+}
+
+/* exec_spawn, with the boxed flag given by the caller: never read from t,
+ * whose memory may hold anything. */
+static inline int exec_spawn_(exec_t *ex, exec_task_t *t, future_t *fut, unsigned boxed) {
+    if (!fut) return -EINVAL;
+    if (exec_task_alive_(ex, t)) {
         FUTURE_MISUSE("exec_spawn: the task is already spawned and alive; give "
                       "each live task its own exec_task_t");
         return -EBUSY;
     }
-    if (!fut) return -EINVAL;
+    if (exec_fut_spawned_(ex, fut)) {
+        FUTURE_MISUSE("exec_spawn: this future already runs as another task; a "
+                      "future is one task's (init a second frame for a second task)");
+        return -EBUSY;
+    }
 #ifndef NDEBUG
     if (!exec_on_loop_thread_(ex)) {
         FUTURE_MISUSE("exec_spawn from another thread: only the loop's thread "
@@ -324,17 +391,20 @@ static inline int exec_spawn(exec_t *ex, exec_task_t *t, future_t *fut) {
     }
 #endif
     t->waker.wake = exec_task_wake_;
+    t->next = 0;
     t->ex = ex;
     t->fut = fut;
     t->joiner = 0;
     t->err = 0;
     t->prev_live = t->next_live = 0;
-    t->state &= EXEC_TASK_BOXED_;
+    t->state = boxed;
     if (ex->closing) { /* as tokio: a task spawned on a dying runtime is dropped */
+        if (boxed) return -ECANCELED; /* exec_spawn_detached frees the box */
         future_drop(fut);
         exec_finish_(ex, t, -ECANCELED); /* never linked: not LIVE */
         return -ECANCELED;
     }
+    fut->sibling = (future_t *)(void *)t;
     t->state |= EXEC_TASK_LIVE_;
     t->next_live = ex->live;
     if (ex->live) ex->live->prev_live = t;
@@ -342,6 +412,15 @@ static inline int exec_spawn(exec_t *ex, exec_task_t *t, future_t *fut) {
     ex->nlive++;
     exec_push_(ex, t);
     return 0;
+}
+
+/* Start fut as a task in storage t; it runs once the loop runs. t may be
+ * fresh memory, or a task that has finished; fut must be initialised and
+ * not already running as a task. 0; -EBUSY (t alive, or fut already a
+ * task); -EINVAL (fut is 0); -ECANCELED (the executor is shutting down:
+ * fut is dropped, t finishes with -ECANCELED); -EPERM (another thread). */
+static inline int exec_spawn(exec_t *ex, exec_task_t *t, future_t *fut) {
+    return exec_spawn_(ex, t, fut, 0);
 }
 
 /* Storage for exec_spawn_detached: the task and the callback. */
@@ -354,16 +433,20 @@ typedef struct exec_boxed_ {
 /* Heap-backed convenience: spawn fut with task storage from malloc, and no
  * join handle (a detached task). When the task finishes or is dropped,
  * done(fut, err, arg) is called (free the frame there) and the storage is
- * freed. -ENOMEM if malloc fails. */
+ * freed. On an error (-ENOMEM, and exec_spawn's) nothing happened: done
+ * is not called, fut was neither polled nor dropped, and the frame is
+ * still yours to free. */
 static inline int exec_spawn_detached(exec_t *ex, future_t *fut,
                                       void (*done)(future_t *, int, void *), void *arg) {
     exec_boxed_t_ *b = (exec_boxed_t_ *)malloc(sizeof *b);
+    int rc;
     if (!b) return -ENOMEM;
     memset(b, 0, sizeof *b);
-    b->task.state = EXEC_TASK_BOXED_;
     b->done = done;
     b->arg = arg;
-    return exec_spawn(ex, &b->task, fut);
+    rc = exec_spawn_(ex, &b->task, fut, EXEC_TASK_BOXED_);
+    if (rc) free(b);
+    return rc;
 }
 
 #if defined(__GNUC__)
@@ -392,6 +475,7 @@ static inline void exec_finish_(exec_t *ex, exec_task_t *t, int err) {
     t->prev_live = t->next_live = 0;
     t->err = err;
     t->state = (t->state & EXEC_TASK_BOXED_) | EXEC_TASK_DONE_;
+    if (t->fut && t->fut->sibling == (future_t *)(void *)t) t->fut->sibling = 0;
     future_wake(t->joiner);
     t->joiner = 0;
     if (t->state & EXEC_TASK_BOXED_) exec_boxed_release_(t, err);
@@ -418,6 +502,7 @@ static inline void exec_poll_task_(exec_t *ex, exec_task_t *t) {
     cx.timers = &ex->timers;
     cx.exec = ex;
     cx.budget = &budget;
+    cx.seq = &ex->select_seq;
     ex->current = t;
     t->state |= EXEC_TASK_RUNNING_;
     ex->stats.polls++;
@@ -508,6 +593,7 @@ static inline void exec_remote_init(exec_remote_t *r, exec_t *ex) {
     r->ex = ex;
     r->waker = 0;
     r->pending = 0;
+    r->busy = 0;
     ex->nremote++;
 }
 
@@ -516,24 +602,34 @@ static inline void exec_remote_set_waker(exec_remote_t *r, future_waker_t *w) { 
 
 /* From any thread: wake the registered waker on the executor's thread. A
  * lock-free push; the eventfd is written only if the executor is asleep,
- * and only once however many threads wake it. Never blocks. */
+ * and only once however many threads wake it. Never blocks.
+ *
+ * The push makes the wake visible to the loop, which may deliver it, see
+ * exec_remote_close return and free the executor, all before this function
+ * has finished with ex. So the whole call counts as busy (as libuv's
+ * uv_async_send does): close waits until no wake is inside it, and the
+ * busy decrement is the last touch of r or ex. */
 static inline void exec_remote_wake(exec_remote_t *r) {
-    exec_t *ex = r->ex;
+    exec_t *ex;
     exec_remote_t *old;
-    if (EXEC_XCHG_(&r->pending, 1)) return; /* already on its way */
-    old = EXEC_LOAD_(&ex->remote);
-    do {
-        r->next = old;
-    } while (!EXEC_CAS_(&ex->remote, &old, r));
-    /* Seen after our push: if the loop parked before seeing the push, it
-     * had set parked first, and we see it here (both seq_cst). */
-    if (EXEC_LOAD_(&ex->parked) && !EXEC_XCHG_(&ex->efd_signalled, 1)) {
-        uint64_t one = 1;
-        ssize_t n;
-        EXEC_ADD_(&ex->stats.efd_writes, 1);
-        n = write(ex->efd, &one, sizeof one); /* EAGAIN: already readable */
-        (void)n;
+    EXEC_ADD_(&r->busy, 1);
+    ex = r->ex;
+    if (!EXEC_XCHG_(&r->pending, 1)) { /* not already on its way */
+        old = EXEC_LOAD_(&ex->remote);
+        do {
+            r->next = old;
+        } while (!EXEC_CAS_(&ex->remote, &old, r));
+        /* Seen after our push: if the loop parked before seeing the push,
+         * it had set parked first, and we see it here (both seq_cst). */
+        if (EXEC_LOAD_(&ex->parked) && !EXEC_XCHG_(&ex->efd_signalled, 1)) {
+            uint64_t one = 1;
+            ssize_t n;
+            EXEC_ADD_(&ex->stats.efd_writes, 1);
+            n = write(ex->efd, &one, sizeof one); /* EAGAIN: already readable */
+            (void)n;
+        }
     }
+    EXEC_ADD_(&r->busy, -1); /* from here r and ex may be gone */
 }
 
 /* Deliver every remote wake queued so far, in the order they came. */
@@ -557,13 +653,14 @@ static inline void exec_drain_remote_(exec_t *ex) {
     }
 }
 
-/* On the executor thread, once no other thread will wake r any more: make
- * sure r is not queued, so its memory may go. */
+/* On the executor thread, once no other thread will start a wake of r any
+ * more: wait for wakes still inside exec_remote_wake, and make sure r is
+ * not queued, so that r's memory (and the executor) may go. */
 static inline void exec_remote_close(exec_remote_t *r) {
     r->waker = 0;
-    while (EXEC_LOAD_(&r->pending)) {
+    while (EXEC_LOAD_(&r->pending) || EXEC_LOAD_(&r->busy)) {
         exec_drain_remote_(r->ex); /* it may still be mid-push: then retry */
-        if (EXEC_LOAD_(&r->pending)) sched_yield();
+        if (EXEC_LOAD_(&r->pending) || EXEC_LOAD_(&r->busy)) sched_yield();
     }
     r->ex->nremote--;
 }
@@ -644,31 +741,57 @@ static inline void exec_dispatch_(exec_t *ex, struct epoll_event *evs, int n) {
     }
 }
 
-/* Wait for events for up to timeout_ns (-1: forever, 0: just look). */
-static inline void exec_epoll_(exec_t *ex, int64_t timeout_ns) {
+/* A wait in whole milliseconds for epoll_wait: rounded up (never early),
+ * and clamped to INT_MAX ms (24.8 days; the loop simply waits again), as
+ * libuv does. -1 (forever) stays -1. */
+static inline int exec_timeout_ms_(int64_t timeout_ns) {
+    int64_t ms;
+    if (timeout_ns < 0) return -1;
+    ms = timeout_ns / 1000000 + (timeout_ns % 1000000 != 0);
+    return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+/* epoll_pwait2 (nanosecond timeouts, Linux 5.11), called through syscall()
+ * so that the binary does not need a glibc that wraps it (2.35) and musl
+ * gets it too. The kernel's timespec has 64-bit fields on every ABI. */
+#if defined(SYS_epoll_pwait2) && !defined(EXEC_NO_EPOLL_PWAIT2)
+#define EXEC_HAVE_PWAIT2_ 1
+static inline int exec_pwait2_(int epfd, struct epoll_event *evs, int max, int64_t timeout_ns) {
+    struct { int64_t tv_sec; long long tv_nsec; } ts;
+    ts.tv_sec = timeout_ns / 1000000000;
+    ts.tv_nsec = timeout_ns % 1000000000;
+    return (int)syscall(SYS_epoll_pwait2, epfd, evs, max, timeout_ns < 0 ? (void *)0 : (void *)&ts,
+                        (void *)0, (size_t)0);
+}
+#endif
+
+/* Wait for events for up to timeout_ns (-1: forever, 0: just look).
+ * 0, or -errno when the wait itself fails for another reason than a signal
+ * (a closed epoll fd...): the loop then stops with that error, instead of
+ * spinning on a wait that cannot work. */
+static inline int exec_epoll_(exec_t *ex, int64_t timeout_ns) {
     struct epoll_event evs[EXEC_MAX_EVENTS];
-    int n = 0;
+    int n = -1, err = 0;
     if (timeout_ns != 0) {
         EXEC_STORE_(&ex->parked, 1);
         if (EXEC_LOAD_(&ex->remote)) timeout_ns = 0; /* a wake came: don't sleep */
         else ex->stats.parks++;
     }
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+#ifdef EXEC_HAVE_PWAIT2_
     if (!ex->no_pwait2) {
-        struct timespec ts;
-        ts.tv_sec = (time_t)(timeout_ns / 1000000000);
-        ts.tv_nsec = (long)(timeout_ns % 1000000000);
-        n = epoll_pwait2(ex->epfd, evs, EXEC_MAX_EVENTS, timeout_ns < 0 ? 0 : &ts, 0);
-        if (n < 0 && errno == ENOSYS) ex->no_pwait2 = 1;
+        n = exec_pwait2_(ex->epfd, evs, EXEC_MAX_EVENTS, timeout_ns);
+        /* ENOSYS (an old kernel), EPERM (a seccomp profile that does not
+         * know it), or anything else it should not say: never again, and
+         * epoll_wait right now. */
+        if (n < 0 && errno != EINTR) ex->no_pwait2 = 1;
     }
     if (ex->no_pwait2)
 #endif
-    { /* whole milliseconds, rounded up: never early */
-        int ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000);
-        n = epoll_wait(ex->epfd, evs, EXEC_MAX_EVENTS, ms);
-    }
+        n = epoll_wait(ex->epfd, evs, EXEC_MAX_EVENTS, exec_timeout_ms_(timeout_ns));
+    if (n < 0 && errno != EINTR) err = -errno;
     EXEC_STORE_(&ex->parked, 0);
     if (n > 0) exec_dispatch_(ex, evs, n);
+    return err;
 }
 
 /* ---- the loop ----------------------------------------------------------- */
@@ -690,19 +813,28 @@ static inline void exec_dump(const exec_t *ex, FILE *out) {
 }
 
 /* Nothing is runnable. Wait for I/O, timers or remote wakes, or jump the
- * paused clock. -EDEADLK if nothing could ever wake a task again. */
+ * paused clock. -EDEADLK if nothing could ever wake a task again; -errno if
+ * the wait itself failed. */
 static inline int exec_idle_(exec_t *ex) {
-    uint64_t next = timer_wheel_next(&ex->timers);
+    uint64_t next;
     int64_t timeout;
+    int rc;
     if (ex->paused && !ex->holds) {
-        if (ex->nio) exec_epoll_(ex, 0); /* I/O that is already there first */
+        if (ex->nio && (rc = exec_epoll_(ex, 0)) < 0) return rc; /* I/O first */
         exec_drain_remote_(ex);
         if (ex->head) return 0;
+        next = timer_wheel_next(&ex->timers);
         if (next != TIMER_NEVER) {
             timer_wheel_advance(&ex->timers, next); /* jump to the deadline */
             return 0;
         }
     }
+    /* The turn's polls took time: read the clock again before deciding how
+     * long to sleep, or a 10 ms timer after a 50 ms poll sleeps 10 ms too
+     * many (tokio does the same). Timers now due make tasks runnable. */
+    exec_update_time(ex);
+    if (ex->head) return 0;
+    next = timer_wheel_next(&ex->timers);
     if (next == TIMER_NEVER && !ex->nio && !ex->nremote && !ex->holds) {
         if (ex->log) {
             fprintf(ex->log, "exec: %zu task(s) wait, but nothing can wake them "
@@ -713,8 +845,10 @@ static inline int exec_idle_(exec_t *ex) {
         return -EDEADLK;
     }
     if (ex->paused || next == TIMER_NEVER) timeout = -1;
-    else timeout = next > ex->timers.now ? (int64_t)(next - ex->timers.now) : 0;
-    exec_epoll_(ex, timeout);
+    else if (next <= ex->timers.now) timeout = 0;
+    else timeout = next - ex->timers.now > (uint64_t)INT64_MAX ? INT64_MAX
+                                                                 : (int64_t)(next - ex->timers.now);
+    if ((rc = exec_epoll_(ex, timeout)) < 0) return rc;
     exec_update_time(ex);
     exec_drain_remote_(ex);
     return 0;
@@ -733,8 +867,9 @@ static inline int exec_turn_(exec_t *ex, const exec_task_t *until) {
     if (until && (until->state & EXEC_TASK_DONE_)) return 0;
     if (!ex->head) return ex->nlive ? exec_idle_(ex) : 0;
     if (ex->nio) {
+        int rc;
         ex->stats.io_checks++;
-        exec_epoll_(ex, 0);
+        if ((rc = exec_epoll_(ex, 0)) < 0) return rc;
     }
     exec_update_time(ex);
     return 0;
@@ -772,7 +907,10 @@ static inline int exec_block_on(exec_t *ex, future_t *fut) {
     t->state = 0;
     rc = exec_spawn(ex, t, fut);
     while (!rc && !(t->state & EXEC_TASK_DONE_)) rc = exec_turn_(ex, t);
-    if (rc == -EDEADLK) exec_cancel_(ex, t);
+    if (rc && (t->state & EXEC_TASK_LIVE_)) { /* a stall, or a failed wait */
+        if (t->state & EXEC_TASK_QUEUED_) exec_unqueue_(ex, t);
+        exec_cancel_(ex, t);
+    }
     ex->running = 0;
     return rc ? rc : t->err;
 }
@@ -820,8 +958,15 @@ static inline int exec_init(exec_t *ex) {
     return 0;
 }
 
-/* Shut down, then release the executor's fds. */
+/* Shut down, then release the executor's fds. Not from inside a task (it
+ * is refused whole, with a misuse report: the loop still needs its fds). */
 static inline void exec_destroy(exec_t *ex) {
+    if (ex->current || ex->running) {
+        FUTURE_MISUSE("exec_destroy from inside a task (or while exec_run runs): "
+                      "return from the task and destroy after exec_run / "
+                      "exec_block_on");
+        return;
+    }
     exec_shutdown(ex);
     close(ex->efd);
     close(ex->epfd);
@@ -925,7 +1070,8 @@ static inline void exec_destroy(exec_t *ex) {
  *                                       max_threads (0: max(16, 8 * threads):
  *                                       a burst of jobs grows the pool to it);
  *                                       threads above `threads` exit after
- *                                       keep_alive_ns idle (0: 10 s);
+ *                                       keep_alive_ns idle (0: 10 s;
+ *                                       2^60 ns or more: never);
  *                                       queue_cap (0: 1 << 20) jobs may wait
  *                                       in the queue: one more finishes at
  *                                       once with -EAGAIN (never a hang)
@@ -951,6 +1097,38 @@ static inline void exec_destroy(exec_t *ex) {
  */
 
 #include <signal.h> /* pthread_sigmask: pool threads take no signals */
+#include <spawn.h>
+
+/* Child processes and signal masks. Pool threads block every signal (the
+ * application's handlers belong to its own threads), and io.h's
+ * io_signal_open blocks the signals it watches on the loop thread. A
+ * child inherits the mask of the thread that forks it: a child started
+ * from a job or a task would ignore SIGTERM and SIGINT. Give it a clean
+ * mask: posix_spawn with attributes from exec_spawnattr_init, or call
+ * exec_child_sigreset() in the child between fork() and exec(). */
+
+/* posix_spawn attributes for a child with an empty signal mask and every
+ * signal's disposition back to default. 0 or an errno value (posix_spawn's
+ * convention); posix_spawnattr_destroy it after the spawn. */
+static inline int exec_spawnattr_init(posix_spawnattr_t *attr) {
+    sigset_t none, all;
+    int rc = posix_spawnattr_init(attr);
+    if (rc) return rc;
+    sigemptyset(&none);
+    sigfillset(&all);
+    rc = posix_spawnattr_setsigmask(attr, &none);
+    if (!rc) rc = posix_spawnattr_setsigdefault(attr, &all);
+    if (!rc) rc = posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    if (rc) posix_spawnattr_destroy(attr);
+    return rc;
+}
+
+/* In a child after fork(), before exec(): unblock every signal. */
+static inline void exec_child_sigreset(void) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, 0);
+}
 
 /* The job's view of itself: on the pool thread's stack, never in the
  * future, so it stays valid whatever happens to the future. */
@@ -1082,6 +1260,12 @@ static inline void exec_pool_unlink_(exec_pool_t *pool, exec_blocking_t *b) {
     pool->nqueued--;
 }
 
+/* A keep-alive this long (34 years) or longer means "forever": no deadline
+ * is computed, so nothing overflows, even with a 32-bit time_t. */
+#define EXEC_POOL_FOREVER_NS_ ((uint64_t)1 << 30 << 30)
+
+/* now + ns on CLOCK_MONOTONIC; ns < EXEC_POOL_FOREVER_NS_, so the seconds
+ * fit in any time_t for as long as a machine stays up. */
 static inline void exec_pool_deadline_(struct timespec *ts, uint64_t ns) {
     clock_gettime(CLOCK_MONOTONIC, ts);
     ns += (uint64_t)ts->tv_nsec;
@@ -1101,7 +1285,8 @@ static inline void *exec_pool_main_(void *p) {
             int rc = 0;
             if (pool->closing) goto out;
             pool->nidle++;
-            if (pool->nthreads > pool->core) { /* an extra thread: keep-alive */
+            if (pool->nthreads > pool->core && pool->keep_alive_ns < EXEC_POOL_FOREVER_NS_) {
+                /* an extra thread: keep-alive */
                 struct timespec ts;
                 exec_pool_deadline_(&ts, pool->keep_alive_ns);
                 rc = pthread_cond_timedwait(&pool->work, &pool->lock, &ts);

@@ -63,10 +63,13 @@
  *
  * The knobs
  *   FUTURE_MISUSE(msg)   define before including to choose what misuse does
- *                        (a function call, a log line). Default: print the
- *                        message to stderr and abort() in hosted builds
- *                        without NDEBUG; nothing otherwise (the misuse still
- *                        returns its documented error value).
+ *                        (a function call, a log line). Default without
+ *                        NDEBUG: on a Unix host flush stdout, print the
+ *                        message to stderr and abort(); elsewhere trap
+ *                        (__builtin_trap: no stdio pulled in). With NDEBUG:
+ *                        nothing (the misuse still returns its documented
+ *                        error value). The header's includes are the same
+ *                        either way.
  *   Freestanding C99, like coro.h: no libc, no allocation, no global state.
  *   The JOIN / SELECT macros use compound literals: C only (C++ may include
  *   the header and call the functions).
@@ -84,18 +87,32 @@
 #define FUTURE_ECANCELED (-ECANCELED) /* dropped or aborted */
 #define FUTURE_EINVAL (-EINVAL)       /* bad argument */
 #define FUTURE_ENOSPC (-ENOSPC)       /* no room left in caller storage */
+#define FUTURE_EPERM (-EPERM)         /* not yours (a lock you do not hold) */
 #else
+#define FUTURE_EPERM (-1)
 #define FUTURE_ECANCELED (-125)
 #define FUTURE_EINVAL (-22)
 #define FUTURE_ENOSPC (-28)
 #endif
 
+/* What misuse does by default. The includes do not depend on NDEBUG, so a
+ * file builds the same in debug and release. On a Unix host a debug build
+ * flushes stdout (so the program's own output is not lost), prints the
+ * message to stderr and aborts; elsewhere (a microcontroller, with or
+ * without newlib) a debug build traps without pulling in stdio; release
+ * builds do nothing, and the misuse returns its documented error value. */
 #ifndef FUTURE_MISUSE
-#if !defined(NDEBUG) && defined(__STDC_HOSTED__) && __STDC_HOSTED__
+#if defined(__STDC_HOSTED__) && __STDC_HOSTED__ && defined(__unix__)
 #include <stdio.h>
 #include <stdlib.h>
-#define FUTURE_MISUSE(msg) (fprintf(stderr, "misuse: %s\n", (msg)), abort())
-#else
+#ifndef NDEBUG
+#define FUTURE_MISUSE(msg)                                                     \
+    (fflush(stdout), fprintf(stderr, "misuse: %s\n", (msg)), abort())
+#endif
+#elif !defined(NDEBUG) && defined(__GNUC__)
+#define FUTURE_MISUSE(msg) ((void)(msg), __builtin_trap())
+#endif
+#ifndef FUTURE_MISUSE
 #define FUTURE_MISUSE(msg) ((void)0)
 #endif
 #endif
@@ -121,7 +138,19 @@ typedef struct future_cx {
     struct timer_wheel *timers; /* where timer.h's futures register, or 0 */
     void *exec;                 /* the executor (exec.h), or 0 */
     int *budget;                /* cooperative budget left, or 0: unlimited */
+    unsigned *seq;              /* a counter SELECT draws its first branch
+                                   from (the executor's), or 0 */
 } future_cx_t;
+
+/* A context for a hand-written loop: every field but the waker empty. Set
+ * more fields after it if you have them (a timer wheel, a budget). */
+static inline void future_cx_init(future_cx_t *cx, future_waker_t *waker) {
+    cx->waker = waker;
+    cx->timers = 0;
+    cx->exec = 0;
+    cx->budget = 0;
+    cx->seq = 0;
+}
 
 /* Cooperative scheduling (tokio's coop): a leaf future about to return ready
  * spends one unit. When the task's budget is spent, it wakes the task and
@@ -170,6 +199,17 @@ static inline int future_done(const future_t *f) { return coro_done(&f->co); }
 static inline coro_poll_t future_finish(future_t *f, int rc) {
     coro_finish(&f->co, rc);
     return CORO_READY;
+}
+
+/* A leaf that is ready at once finishes through here, with its result or
+ * its error alike: it spends one unit of the budget first. When the budget
+ * is spent it returns pending (the task was woken by future_coop_spend),
+ * and the leaf's next poll must come to the same answer. So a loop over
+ * an operation that fails at once (a closed channel) cannot starve the
+ * other tasks either. */
+static inline coro_poll_t future_leaf_ready(future_t *f, future_cx_t *cx, int rc) {
+    if (!future_coop_spend(cx)) return CORO_PENDING;
+    return future_finish(f, rc);
 }
 
 static inline coro_poll_t future_poll(future_t *f, future_cx_t *cx) {
@@ -393,10 +433,20 @@ static inline int future_select_step_(future_t *self, future_cx_t *cx, int *whic
         if (FUTURE_SELF_->co.rc < 0) ASYNC_RETURN(FUTURE_SELF_->co.rc);        \
     } while (0)
 
+/* Where a fresh SELECT starts: one further on per SELECT on this executor
+ * (tokio starts at a random branch), so that branches which are all ready
+ * at once each win in turn, even when every SELECT is a new frame.
+ * Without an executor's counter, one after the branch `which` names (the
+ * last winner, when a SELECT in a loop keeps it in its frame). */
+static inline int future_select_first_(future_cx_t *cx, int which) {
+    return cx->seq ? (int)((*cx->seq)++ & 0x7fffu) - 1 : which;
+}
+
 #define FUTURE_SELECT_(cx, which, biased, ...)                                 \
     do {                                                                       \
         future_adopt_list_(FUTURE_SELF_, FUTURE_LIST_(__VA_ARGS__),            \
                            FUTURE_COUNT_(__VA_ARGS__));                        \
+        (which) = future_select_first_((cx), (which));                         \
         AWAIT_UNTIL(future_select_step_(FUTURE_SELF_, (cx), &(which),          \
                                         FUTURE_COUNT_(__VA_ARGS__), biased));  \
     } while (0)
@@ -483,6 +533,9 @@ static inline coro_poll_t future_join_all_poll_(future_t *self, future_cx_t *cx)
         }
         batch = s->next;
         s->queued = 0;
+        /* A child that woke itself in the poll in which it finished was
+         * queued again: nothing is left to poll. */
+        if (!s->fut) continue;
         sub.waker = &s->waker;
         if (future_poll(s->fut, &sub) == CORO_PENDING) continue;
         j->left--;

@@ -237,12 +237,17 @@ static inline coro_poll_t sync_waiter_pending_(sync_waiter_t *w, future_cx_t *cx
 
 static inline void sync_copy_(void *dst, const void *src, size_t n) {
 #if defined(__GNUC__)
-    switch (n) { /* constant sizes inline to a move */
-    case 4: __builtin_memcpy(dst, src, 4); break;
-    case 8: __builtin_memcpy(dst, src, 8); break;
-    case 16: __builtin_memcpy(dst, src, 16); break;
-    default: __builtin_memcpy(dst, src, n); break;
-    }
+    /* Common sizes become one move. A fixed size is used only where both
+     * objects can hold it (__builtin_object_size is -1 when unknown): once
+     * inlined, gcc knows e.g. that src is a 4-byte int and would otherwise
+     * warn (-Warray-bounds) about the 8- and 16-byte moves it cannot prove
+     * unreachable. */
+    size_t room = __builtin_object_size(dst, 0);
+    if (__builtin_object_size(src, 0) < room) room = __builtin_object_size(src, 0);
+    if (n == 4 && room >= 4) __builtin_memcpy(dst, src, 4);
+    else if (n == 8 && room >= 8) __builtin_memcpy(dst, src, 8);
+    else if (n == 16 && room >= 16) __builtin_memcpy(dst, src, 16);
+    else __builtin_memcpy(dst, src, n);
 #else
     unsigned char *d = (unsigned char *)dst;
     const unsigned char *s = (const unsigned char *)src;
@@ -413,7 +418,7 @@ static inline coro_poll_t sync_chan_send_poll_(future_t *self, future_cx_t *cx) 
     sync_chan_t *ch = s->ch;
     switch (s->w.state) {
     case SYNC_IDLE_:
-        if (ch->closed) return future_finish(self, SYNC_EPIPE);
+        if (ch->closed) return future_leaf_ready(self, cx, SYNC_EPIPE);
         if (!ch->sendq.head && sync_chan_free_(ch) > 0) {
             if (!future_coop_spend(cx)) return CORO_PENDING;
             sync_chan_push_(ch, s->val);
@@ -433,6 +438,7 @@ static inline coro_poll_t sync_chan_send_poll_(future_t *self, future_cx_t *cx) 
         sync_chan_push_(ch, s->val);
         return future_finish(self, 0);
     default: /* woken by a close */
+        if (!future_coop_spend(cx)) return CORO_PENDING;
         s->w.state = SYNC_IDLE_;
         return future_finish(self, SYNC_EPIPE);
     }
@@ -490,7 +496,7 @@ static inline coro_poll_t sync_chan_recv_poll_(future_t *self, future_cx_t *cx) 
         return future_finish(self, 0);
     }
     r->w.state = SYNC_IDLE_;
-    if (ch->closed) return future_finish(self, SYNC_EPIPE);
+    if (ch->closed) return future_leaf_ready(self, cx, SYNC_EPIPE);
     sync_waitq_push_(&ch->recvq, &r->w, cx->waker);
     return CORO_PENDING;
 }
@@ -584,6 +590,7 @@ static inline coro_poll_t sync_oneshot_recv_poll_(future_t *self, future_cx_t *c
         return future_finish(self, 0);
     }
     if (o->state & SYNC_OS_TX_GONE_) {
+        if (!future_coop_spend(cx)) return CORO_PENDING;
         if (r->w.state == SYNC_QUEUED_) sync_waitq_unlink_(&o->q, &r->w);
         r->w.state = SYNC_IDLE_;
         return future_finish(self, SYNC_EPIPE);
@@ -708,31 +715,65 @@ static inline void sync_sem_acquire_init(sync_sem_acquire_t *a, sync_sem_t *s, s
  * first waiter. It guards nothing by itself: keep the data beside it. */
 typedef struct sync_mutex {
     sync_sem_t sem;
+    const void *holder; /* the sync_mutex_lock_t that holds it, or 0 */
 } sync_mutex_t;
 
+/* A lock future: it waits for the lock, and is then the guard that holds it
+ * (what Rust calls the MutexGuard): unlock through it. */
 typedef struct sync_mutex_lock {
     sync_sem_acquire_t acq; /* future_t first */
+    sync_mutex_t *m;
 } sync_mutex_lock_t;
 
-static inline void sync_mutex_init(sync_mutex_t *m) { sync_sem_init(&m->sem, 1); }
-
-/* Wait for the lock; once the future is ready you hold it. */
-static inline void sync_mutex_lock_init(sync_mutex_lock_t *l, sync_mutex_t *m) {
-    sync_sem_acquire_init(&l->acq, &m->sem, 1);
+static inline void sync_mutex_init(sync_mutex_t *m) {
+    sync_sem_init(&m->sem, 1);
+    m->holder = 0;
 }
 
-/* Take the lock now if it is free and nobody waits: 0, else -EAGAIN. */
-static inline int sync_mutex_try_lock(sync_mutex_t *m) { return sync_sem_try_acquire(&m->sem, 1); }
+static inline coro_poll_t sync_mutex_lock_poll_(future_t *self, future_cx_t *cx) {
+    sync_mutex_lock_t *l = (sync_mutex_lock_t *)(void *)self;
+    if (sync_sem_acquire_poll_(self, cx) == CORO_PENDING) return CORO_PENDING;
+    l->m->holder = l;
+    return CORO_READY;
+}
+
+/* Wait for the lock; once the future is ready, l holds it. */
+static inline void sync_mutex_lock_init(sync_mutex_lock_t *l, sync_mutex_t *m) {
+    sync_sem_acquire_init(&l->acq, &m->sem, 1);
+    l->acq.fut.poll = sync_mutex_lock_poll_;
+    l->m = m;
+}
+
+/* Take the lock now through l (set up with sync_mutex_lock_init) if it is
+ * free and nobody waits: 0 (l holds it, and is finished as if awaited), or
+ * -EAGAIN. */
+static inline int sync_mutex_try_lock(sync_mutex_lock_t *l) {
+    int rc = sync_sem_try_acquire(&l->m->sem, 1);
+    if (rc == 0) {
+        l->m->holder = l;
+        (void)future_finish(&l->acq.fut, 0);
+    }
+    return rc;
+}
 
 static inline int sync_mutex_is_locked(const sync_mutex_t *m) { return m->sem.permits == 0; }
 
-/* Let go of the lock (the first waiter gets it). */
-static inline void sync_mutex_unlock(sync_mutex_t *m) {
-    if (m->sem.permits) {
-        FUTURE_MISUSE("sync_mutex_unlock of a mutex that is not locked");
-        return;
+/* Let go of the lock that l holds (the first waiter gets it). 0, or -EPERM
+ * when l does not hold it: the mutex is unlocked, or held by another lock
+ * future (two holders would follow); FUTURE_MISUSE reports it, and the
+ * mutex is left as it was. */
+static inline int sync_mutex_unlock(sync_mutex_lock_t *l) {
+    sync_mutex_t *m = l->m;
+    if (m->holder != l) {
+        FUTURE_MISUSE(m->sem.permits ? "sync_mutex_unlock of a mutex that is not locked"
+                                     : "sync_mutex_unlock through a lock that does not "
+                                       "hold the mutex: unlock through the "
+                                       "sync_mutex_lock_t that acquired it");
+        return FUTURE_EPERM;
     }
+    m->holder = 0;
     sync_sem_release(&m->sem, 1);
+    return 0;
 }
 
 /* ---- notify ------------------------------------------------------------- */
@@ -774,7 +815,7 @@ static inline coro_poll_t sync_notified_poll_(future_t *self, future_cx_t *cx) {
     sync_notify_t *n = f->n;
     switch (f->w.state) {
     case SYNC_IDLE_:
-        if (f->gen != n->gen) return future_finish(self, 0);
+        if (f->gen != n->gen) return future_leaf_ready(self, cx, 0);
         if (n->permit) {
             if (!future_coop_spend(cx)) return CORO_PENDING;
             n->permit = 0;

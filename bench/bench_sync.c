@@ -125,7 +125,7 @@ static coro_poll_t locker_poll(future_t *self, future_cx_t *cx) {
         sync_mutex_lock_init(&f->lock, &f->m);
         AWAIT(cx, &f->lock);
         f->count++; /* the critical section */
-        sync_mutex_unlock(&f->m);
+        sync_mutex_unlock(&f->lock);
     }
     f->ns = (double)(now_ns() - f->t0) / (double)f->n;
     ASYNC_END();

@@ -62,7 +62,7 @@ static coro_poll_t worker_poll(future_t *self, future_cx_t *cx) {
         timer_sleep_init(&f->work, 1 * TIMER_MS); /* "write the tally out", */
         AWAIT(cx, &f->work);                      /* lock held: fine here */
         if (p->done == JOBS) sync_oneshot_send(&p->all_done, &p->done);
-        sync_mutex_unlock(&p->lock);
+        sync_mutex_unlock(&f->lock);
     }
     printf("%4llu ms  worker %d shuts down\n",
            (unsigned long long)((exec_now(exec_of(cx)) - p->start) / TIMER_MS), f->id);

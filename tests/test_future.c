@@ -26,6 +26,7 @@ static future_cx_t cx_of(counter_waker_t *cw) {
     cx.timers = 0;
     cx.exec = 0;
     cx.budget = 0;
+    cx.seq = 0;
     return cx;
 }
 

@@ -184,7 +184,7 @@ static coro_poll_t locker_poll(future_t *self, future_cx_t *cx) {
     timer_sleep_init(&f->nap, f->hold_ms * TIMER_MS);
     AWAIT(cx, &f->nap); /* the lock is held across this await */
     inside--;
-    sync_mutex_unlock(f->m);
+    if (sync_mutex_unlock(&f->lock) != 0) f->got = -1;
     ASYNC_END();
 }
 
@@ -1004,14 +1004,17 @@ static void test_mutex_held_across_await(void) {
 static void test_mutex_is_fifo(void) {
     static const char *const names[5] = {"1", "2", "3", "4", "5"};
     sync_mutex_t m;
+    sync_mutex_lock_t g, g2;
     locker_t l[5];
     exec_task_t t[5];
     int i;
     setup();
     inside = max_inside = 0;
     sync_mutex_init(&m);
-    CHECK_EQ(sync_mutex_try_lock(&m), 0);
-    CHECK_EQ(sync_mutex_try_lock(&m), -EAGAIN);
+    sync_mutex_lock_init(&g, &m);
+    sync_mutex_lock_init(&g2, &m);
+    CHECK_EQ(sync_mutex_try_lock(&g), 0);
+    CHECK_EQ(sync_mutex_try_lock(&g2), -EAGAIN);
     for (i = 0; i < 5; i++) {
         locker_init(&l[i], &m, 0, names[i]);
         exec_task_init(&t[i]);
@@ -1019,13 +1022,15 @@ static void test_mutex_is_fifo(void) {
     }
     settle();
     CHECK_EQ(nlog, 0);
-    sync_mutex_unlock(&m); /* handed to "1", still locked */
+    /* Only the holder may unlock: g2 never got it. */
+    CHECK_MISUSE(CHECK_EQ(sync_mutex_unlock(&g2), -EPERM), "does not hold");
+    CHECK_EQ(sync_mutex_unlock(&g), 0); /* handed to "1", still locked */
     CHECK(sync_mutex_is_locked(&m));
-    CHECK_EQ(sync_mutex_try_lock(&m), -EAGAIN);
+    CHECK_EQ(sync_mutex_try_lock(&g2), -EAGAIN);
     CHECK_EQ(exec_run(&ex), 0);
     CHECK(strcmp(logged(), "1 2 3 4 5") == 0);
     CHECK(!sync_mutex_is_locked(&m));
-    CHECK_MISUSE(sync_mutex_unlock(&m), "not locked");
+    CHECK_MISUSE(CHECK_EQ(sync_mutex_unlock(&g), -EPERM), "not locked");
     exec_destroy(&ex);
 }
 
@@ -1033,13 +1038,15 @@ static void test_drop_queued_and_granted_lock(void) {
     sync_mutex_t m;
     locker_t a, b, c;
     exec_task_t ta, tb, tc;
+    sync_mutex_lock_t g;
     setup();
     inside = max_inside = 0;
     exec_task_init(&ta);
     exec_task_init(&tb);
     exec_task_init(&tc);
     sync_mutex_init(&m);
-    CHECK_EQ(sync_mutex_try_lock(&m), 0);
+    sync_mutex_lock_init(&g, &m);
+    CHECK_EQ(sync_mutex_try_lock(&g), 0);
     locker_init(&a, &m, 0, "a");
     locker_init(&b, &m, 0, "b");
     locker_init(&c, &m, 0, "c");
@@ -1049,7 +1056,7 @@ static void test_drop_queued_and_granted_lock(void) {
     settle();
     exec_abort(&tb); /* b dropped while queued: unlinked */
     CHECK(m.sem.q.head == &a.lock.acq.w && a.lock.acq.w.next == &c.lock.acq.w);
-    sync_mutex_unlock(&m); /* granted to a */
+    CHECK_EQ(sync_mutex_unlock(&g), 0); /* granted to a */
     CHECK(a.lock.acq.w.state == SYNC_GRANTED_);
     exec_abort(&ta); /* a dropped holding the grant: it goes to c */
     CHECK(c.lock.acq.w.state == SYNC_GRANTED_);
@@ -1062,17 +1069,18 @@ static void test_drop_queued_and_granted_lock(void) {
 
 static void test_drop_waiting_lock_in_select(void) {
     sync_mutex_t m;
-    sync_mutex_lock_t lk;
+    sync_mutex_lock_t lk, g;
     race_t race;
     setup();
     sync_mutex_init(&m);
-    CHECK_EQ(sync_mutex_try_lock(&m), 0);
+    sync_mutex_lock_init(&g, &m);
+    CHECK_EQ(sync_mutex_try_lock(&g), 0);
     sync_mutex_lock_init(&lk, &m);
     race_init(&race, &lk.acq.fut, 3);
     CHECK_EQ(exec_block_on(&ex, &race.fut), 0);
     CHECK_EQ(race.which, 1);
     CHECK(!m.sem.q.head);
-    sync_mutex_unlock(&m);
+    CHECK_EQ(sync_mutex_unlock(&g), 0);
     CHECK(!sync_mutex_is_locked(&m)); /* nobody left to hand it to */
     exec_destroy(&ex);
 }

@@ -374,7 +374,7 @@ static void test_million_timers_insert_and_cancel(void) {
     for (l = 0; l < TIMER_LEVELS; l++) levels += wheel.occupied[l] != 0;
     /* Cancel in a scattered order (7919 is prime to 10^6: a permutation). */
     for (k = 0; k < NMILLION; k++) {
-        timer_wheel_cancel(&wheel, &e[(k * 7919) % NMILLION]);
+        timer_wheel_cancel(&wheel, &e[(uint64_t)k * 7919 % NMILLION]);
         if (k == NMILLION / 2 - 1 && timer_wheel_count(&wheel) != NMILLION / 2) break;
     }
     free(e);
@@ -405,6 +405,7 @@ static void test_clock_going_backwards_is_ignored(void) {
         cx.timers = &wheel;
         cx.exec = 0;
         cx.budget = 0;
+        cx.seq = 0;
         timer_sleep_init(&s, 500);
         CHECK_EQ(future_poll(&s.fut, &cx), CORO_PENDING);
         CHECK_EQ(timer_sleep_deadline(&s), T0 + 2500);
@@ -424,6 +425,7 @@ static future_cx_t wheel_cx(counter_waker_t *cw, timer_wheel_t *w) {
     cx.timers = w;
     cx.exec = 0;
     cx.budget = 0;
+    cx.seq = 0;
     return cx;
 }
 
