@@ -52,9 +52,13 @@
  *                     stream. Each AWAIT reads the next chunk into buf, as it
  *                     is needed: c.data = buf, c.len bytes (cap, except the
  *                     last), c.offset its place in the file; c.len == 0 at
- *                     the end of the file. After the end or an error the
- *                     file is closed and every further AWAIT gives len 0 and
- *                     the same error. future_drop(&c.fut) to stop early.
+ *                     the end of the file. After the end or an error every
+ *                     further AWAIT gives len 0 and the same error. The
+ *                     file is open only while a chunk is read (each chunk
+ *                     opens it and reads at its offset), so a stream left
+ *                     between two chunks holds nothing: its task may be
+ *                     aborted anywhere without leaking an fd. Stop early
+ *                     by simply not awaiting it again.
  *
  * The knob: EXEC_FS_SLICE (256 KiB): the most one read or write call moves,
  * which bounds how long a drop waits.
@@ -70,24 +74,26 @@
 #define EXEC_FS_SLICE ((size_t)256 * 1024)
 #endif
 
-/* One slice of read(2) into p[0..n): bytes read (0 at the end of the file)
- * or -errno. Retries EINTR. */
-static inline ssize_t exec_fs_read_some_(int fd, char *p, size_t n) {
+/* One slice of read(2) into p[0..n), or of pread(2) at off when off >= 0:
+ * bytes read (0 at the end of the file) or -errno. Retries EINTR. */
+static inline ssize_t exec_fs_read_some_(int fd, char *p, size_t n, off_t off) {
     ssize_t got;
     if (n > EXEC_FS_SLICE) n = EXEC_FS_SLICE;
-    do got = read(fd, p, n);
+    do got = off < 0 ? read(fd, p, n) : pread(fd, p, n, off);
     while (got < 0 && errno == EINTR);
     return got < 0 ? -errno : got;
 }
 
-/* Fill p[0..n) from fd, slice by slice, checking the stop flag: how many
- * bytes (less than n only at the end of the file), or -errno. */
-static inline ssize_t exec_fs_fill_(int fd, char *p, size_t n, exec_blocking_job_t *job) {
+/* Fill p[0..n) from fd (at offset off, or from where it stands if off < 0),
+ * slice by slice, checking the stop flag: how many bytes (less than n only
+ * at the end of the file), or -errno. */
+static inline ssize_t exec_fs_fill_(int fd, char *p, size_t n, off_t off,
+                                    exec_blocking_job_t *job) {
     size_t have = 0;
     while (have < n) {
         ssize_t got;
         if (exec_blocking_stopping(job)) return -ECANCELED;
-        got = exec_fs_read_some_(fd, p + have, n - have);
+        got = exec_fs_read_some_(fd, p + have, n - have, off < 0 ? off : off + (off_t)have);
         if (got < 0) return got;
         if (got == 0) break;
         have += (size_t)got;
@@ -128,7 +134,7 @@ static inline int64_t exec_fs_read_job_(void *arg, exec_blocking_job_t *job) {
         }
         for (;;) {
             char *more;
-            got = exec_fs_fill_(fd, buf + len, cap - 1 - len, job);
+            got = exec_fs_fill_(fd, buf + len, cap - 1 - len, -1, job);
             if (got < 0) break;
             len += (size_t)got;
             if (len < cap - 1) break; /* the end of the file */
@@ -148,12 +154,12 @@ static inline int64_t exec_fs_read_job_(void *arg, exec_blocking_job_t *job) {
             buf[len] = 0;
         }
     } else {
-        got = exec_fs_fill_(fd, buf, cap, job);
+        got = exec_fs_fill_(fd, buf, cap, -1, job);
         if (got >= 0) {
             len = (size_t)got;
             if (len == cap) { /* full: is there more? */
                 char probe;
-                ssize_t more = exec_fs_read_some_(fd, &probe, 1);
+                ssize_t more = exec_fs_read_some_(fd, &probe, 1, -1);
                 if (more > 0) got = -EFBIG;
                 else if (more < 0) got = more;
             }
@@ -271,7 +277,6 @@ typedef struct exec_fs_chunks {
     const char *path;
     char *buf;
     size_t cap;
-    int fd;          /* -1 before the first chunk and after the last */
     int ended;       /* end of file or error seen: the stream is over */
     int err;         /* the error it ended with */
     int busy;        /* a chunk job is in flight */
@@ -280,15 +285,20 @@ typedef struct exec_fs_chunks {
     exec_blocking_t job;
 } exec_fs_chunks_t;
 
+/* One chunk: open, read at the chunk's offset, close. The file is open only
+ * inside the job, never between two chunks: a stream abandoned between two
+ * AWAITs (its task aborted while awaiting something else, where no drop
+ * reaches the stream) holds nothing that could leak. */
 static inline int64_t exec_fs_chunks_job_(void *arg, exec_blocking_job_t *job) {
     exec_fs_chunks_t *c = (exec_fs_chunks_t *)arg;
     ssize_t got;
-    if (c->fd < 0) {
-        do c->fd = open(c->path, O_RDONLY | O_CLOEXEC);
-        while (c->fd < 0 && errno == EINTR);
-        if (c->fd < 0) return job->err = -errno, 0;
-    }
-    got = exec_fs_fill_(c->fd, c->buf, c->cap, job);
+    int fd;
+    if (c->next > (uint64_t)INT64_MAX - c->cap) return job->err = -EFBIG, 0;
+    do fd = open(c->path, O_RDONLY | O_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0) return job->err = -errno, 0;
+    got = exec_fs_fill_(fd, c->buf, c->cap, (off_t)c->next, job);
+    close(fd); /* read-only: its error says nothing about the data */
     if (got < 0) return job->err = (int)got, 0;
     return got;
 }
@@ -296,7 +306,8 @@ static inline int64_t exec_fs_chunks_job_(void *arg, exec_blocking_job_t *job) {
 static inline coro_poll_t exec_fs_chunks_poll_(future_t *self, future_cx_t *cx) {
     exec_fs_chunks_t *c = (exec_fs_chunks_t *)(void *)self;
     int err;
-    if (c->ended) { /* over: every further chunk is empty */
+    if (c->ended) { /* over: every further chunk is empty (and costs) */
+        if (!future_coop_spend(cx)) return CORO_PENDING;
         c->len = 0;
         self->co.rc = c->err;
         return CORO_READY;
@@ -315,11 +326,9 @@ static inline coro_poll_t exec_fs_chunks_poll_(future_t *self, future_cx_t *cx) 
     c->len = err < 0 ? 0 : (size_t)c->job.result;
     c->offset = c->next;
     c->next += c->len;
-    if (err < 0 || c->len < c->cap) { /* the end, or an error: close */
+    if (err < 0 || c->len < c->cap) { /* the end, or an error */
         c->ended = 1;
         c->err = err;
-        if (c->fd >= 0) close(c->fd);
-        c->fd = -1;
     }
     self->co.rc = err;
     return CORO_READY; /* a stream: ready for this chunk, never finished */
@@ -327,9 +336,7 @@ static inline coro_poll_t exec_fs_chunks_poll_(future_t *self, future_cx_t *cx) 
 
 static inline void exec_fs_chunks_drop_(future_t *self) {
     exec_fs_chunks_t *c = (exec_fs_chunks_t *)(void *)self;
-    /* the chunk job (our child) was dropped first: it is not running */
-    if (c->fd >= 0) close(c->fd);
-    c->fd = -1;
+    /* the chunk job (our child) was dropped first: nothing is open */
     c->busy = 0;
     c->ended = 1;
 }
@@ -345,7 +352,6 @@ static inline void exec_fs_chunks_init(exec_fs_chunks_t *c, exec_pool_t *pool, c
     c->path = path;
     c->buf = buf;
     c->cap = cap;
-    c->fd = -1;
     c->ended = 0;
     c->err = 0;
     c->busy = 0;

@@ -97,16 +97,23 @@ typedef struct timer_entry {
     uint64_t when;         /* deadline, in ticks (rounded down) */
     uint64_t deadline;     /* deadline, in ns: the exact one */
     future_waker_t *waker; /* woken when it fires */
+    uint32_t seq;          /* registration order (wraps; compared as a delta) */
     unsigned short slot;   /* level * 64 + slot, while linked */
     unsigned char state;   /* TIMER_IDLE_, TIMER_LINKED_, TIMER_FIRED_ */
 } timer_entry_t;
 
+/* The extra slot past the levels: timers due in this advance wait here, in
+ * firing order, while their wakers are called one at a time. It is a slot
+ * like the others, so a waker may cancel any timer, this list's included. */
+#define TIMER_DUE_SLOT_ (TIMER_LEVELS * TIMER_SLOTS)
+
 typedef struct timer_wheel {
     uint64_t now;     /* ns: the clock as of the latest advance */
     uint64_t elapsed; /* ticks: the wheel's position */
-    uint64_t occupied[TIMER_LEVELS];
+    uint64_t occupied[TIMER_LEVELS + 1]; /* the last: the due slot's bit */
     size_t count; /* live (linked) timers */
-    timer_link_t slots[TIMER_LEVELS * TIMER_SLOTS];
+    uint32_t seq; /* the next registration's number */
+    timer_link_t slots[TIMER_LEVELS * TIMER_SLOTS + 1];
 } timer_wheel_t;
 
 static inline int timer_clz64_(uint64_t x) {
@@ -135,9 +142,9 @@ static inline void timer_wheel_init(timer_wheel_t *w, uint64_t now) {
     w->now = now;
     w->elapsed = now >> TIMER_TICK_SHIFT;
     w->count = 0;
-    for (i = 0; i < TIMER_LEVELS; i++) w->occupied[i] = 0;
-    for (i = 0; i < TIMER_LEVELS * TIMER_SLOTS; i++)
-        w->slots[i].next = w->slots[i].prev = &w->slots[i];
+    w->seq = 0;
+    for (i = 0; i <= TIMER_LEVELS; i++) w->occupied[i] = 0;
+    for (i = 0; i <= TIMER_DUE_SLOT_; i++) w->slots[i].next = w->slots[i].prev = &w->slots[i];
 }
 
 static inline size_t timer_wheel_count(const timer_wheel_t *w) { return w->count; }
@@ -148,15 +155,27 @@ static inline unsigned timer_slot_for_(uint64_t elapsed, uint64_t when) {
     return (unsigned)(level * TIMER_SLOTS + ((when >> (6 * level)) & (TIMER_SLOTS - 1)));
 }
 
-static inline void timer_link_(timer_wheel_t *w, timer_entry_t *e) {
-    unsigned s = timer_slot_for_(w->elapsed, e->when);
-    timer_link_t *head = &w->slots[s];
+/* Put e in slot s, in registration order: behind every entry registered
+ * before it. A new timer goes to the back at once; one moving down a level
+ * may have to pass a few registered after it. So timers with equal
+ * deadlines (one tick, one slot) fire in the order they were registered,
+ * whatever path each took through the levels. The due slot is filled tick
+ * by tick, each tick in that order: there e goes to the back. */
+static inline void timer_link_at_(timer_wheel_t *w, timer_entry_t *e, unsigned s) {
+    timer_link_t *head = &w->slots[s], *after = head->prev;
+    while (s != TIMER_DUE_SLOT_ && after != head &&
+           (int32_t)(((timer_entry_t *)(void *)after)->seq - e->seq) > 0)
+        after = after->prev;
     e->slot = (unsigned short)s;
-    e->link.prev = head->prev;
-    e->link.next = head;
-    head->prev->next = &e->link;
-    head->prev = &e->link;
+    e->link.prev = after;
+    e->link.next = after->next;
+    after->next->prev = &e->link;
+    after->next = &e->link;
     w->occupied[s / TIMER_SLOTS] |= (uint64_t)1 << (s % TIMER_SLOTS);
+}
+
+static inline void timer_link_(timer_wheel_t *w, timer_entry_t *e) {
+    timer_link_at_(w, e, timer_slot_for_(w->elapsed, e->when));
 }
 
 static inline void timer_unlink_(timer_wheel_t *w, timer_entry_t *e) {
@@ -179,6 +198,7 @@ static inline int timer_wheel_insert(timer_wheel_t *w, timer_entry_t *e, uint64_
     e->when = deadline >> TIMER_TICK_SHIFT;
     e->waker = waker;
     e->state = TIMER_LINKED_;
+    e->seq = w->seq++;
     timer_link_(w, e);
     w->count++;
     return 0;
@@ -229,42 +249,54 @@ static inline uint64_t timer_wheel_next(const timer_wheel_t *w) {
 }
 
 /* Move the clock to now (ns) and fire every timer due by then: each is
- * unlinked, marked fired and its waker called. Returns how many fired. A
- * clock that goes backwards is ignored. */
+ * unlinked, marked fired and its waker called, in deadline order (ticks),
+ * and in registration order among equal deadlines. Returns how many fired.
+ * A clock that goes backwards is ignored.
+ *
+ * It works in two steps. First, with no waker called, every slot that
+ * comes due is emptied: its timers that are due move to the due slot, the
+ * others move down a level (or, due later in this very tick, stay where
+ * they are). Then the due slot is fired from its front, one timer at a
+ * time, each unlinked before its waker runs. A waker may therefore cancel
+ * or register any timer, or advance the wheel again (a loop that polls its
+ * tasks from inside the wake): nothing is held across the call. */
 static inline size_t timer_wheel_advance(timer_wheel_t *w, uint64_t now) {
     uint64_t target, due;
     size_t fired = 0;
-    int s;
-    timer_link_t *later = 0; /* due in tick `target`, but after now */
-    if (now <= w->now) return 0;
-    w->now = now;
-    target = now >> TIMER_TICK_SHIFT;
-    while ((s = timer_next_slot_(w, &due)) >= 0 && due <= target) {
-        timer_link_t *head = &w->slots[s], *l = head->next;
-        head->next = head->prev = head; /* take the whole slot */
-        w->occupied[s / TIMER_SLOTS] &= ~((uint64_t)1 << (s % TIMER_SLOTS));
-        if (due > w->elapsed) w->elapsed = due;
-        while (l != head) {
-            timer_entry_t *e = (timer_entry_t *)(void *)l;
-            l = l->next;
-            if (e->deadline <= now) {
-                e->state = TIMER_FIRED_;
-                w->count--;
-                fired++;
-                future_wake(e->waker);
-            } else if (e->when > target) {
-                timer_link_(w, e); /* cascade to a lower level */
-            } else { /* this very tick, later than now: relink after the loop */
-                e->link.next = later;
-                later = &e->link;
+    int s, stay = -1; /* stay: the current tick's slot, left with timers */
+    timer_link_t *q = &w->slots[TIMER_DUE_SLOT_];
+    if (now > w->now) {
+        w->now = now;
+        target = now >> TIMER_TICK_SHIFT;
+        while ((s = timer_next_slot_(w, &due)) >= 0 && due <= target) {
+            timer_link_t *head = &w->slots[s], *l = head->next;
+            if (due > w->elapsed) w->elapsed = due;
+            while (l != head) {
+                timer_entry_t *e = (timer_entry_t *)(void *)l;
+                l = l->next;
+                if (e->deadline <= now) {
+                    timer_unlink_(w, e);
+                    timer_link_at_(w, e, TIMER_DUE_SLOT_);
+                } else if (e->when > due || s >= TIMER_SLOTS) {
+                    timer_unlink_(w, e);
+                    timer_link_(w, e); /* cascade to a lower level */
+                } /* else: due in this tick, after now: it waits here */
+            }
+            if (head->next != head) { /* hide it from the search till the end */
+                stay = s;
+                w->occupied[s / TIMER_SLOTS] &= ~((uint64_t)1 << (s % TIMER_SLOTS));
             }
         }
+        if (target > w->elapsed) w->elapsed = target;
+        if (stay >= 0) w->occupied[stay / TIMER_SLOTS] |= (uint64_t)1 << (stay % TIMER_SLOTS);
     }
-    if (target > w->elapsed) w->elapsed = target;
-    while (later) { /* back into the current tick's slot, to wait there */
-        timer_entry_t *e = (timer_entry_t *)(void *)later;
-        later = later->next;
-        timer_link_(w, e);
+    while (q->next != q) {
+        timer_entry_t *e = (timer_entry_t *)(void *)q->next;
+        timer_unlink_(w, e);
+        e->state = TIMER_FIRED_;
+        w->count--;
+        fired++;
+        future_wake(e->waker);
     }
     return fired;
 }
@@ -450,8 +482,11 @@ static inline coro_poll_t timer_interval_poll_(future_t *self, future_cx_t *cx) 
         if (iv->missed == TIMER_MISSED_DELAY) {
             iv->next = timer_add_sat(now, iv->period);
         } else if (iv->missed == TIMER_MISSED_SKIP) {
-            uint64_t behind = now - iv->last;
-            iv->next = timer_add_sat(iv->last, (behind / iv->period + 1) * iv->period);
+            /* The first tick of the schedule after now: last + k * period.
+             * k * period may not fit: then it is past the end of time. */
+            uint64_t k = (now - iv->last) / iv->period + 1;
+            iv->next = k > TIMER_NEVER / iv->period ? TIMER_NEVER
+                                                    : timer_add_sat(iv->last, k * iv->period);
         } /* BURST: keep the schedule; the next ticks are due at once */
     }
     timer_sleep_reset(&iv->sleep, iv->next);

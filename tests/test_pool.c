@@ -935,6 +935,18 @@ static void path_of(char *out, size_t n, const char *name) { snprintf(out, n, "%
 /* Runs a helper future to the end on the executor. */
 static int run_fut(future_t *f) { return exec_block_on(&ex, f); }
 
+#include <dirent.h>
+/* How many fds this process has open (a leak shows as a larger count). */
+static int fd_count(void) {
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int n = 0;
+    if (!d) return -1;
+    while ((e = readdir(d))) n += e->d_name[0] != '.';
+    closedir(d);
+    return n - 1; /* the directory's own fd */
+}
+
 static void test_fs_write_then_read(void) {
     char p[128], buf[64];
     exec_fs_write_t w;
@@ -982,8 +994,9 @@ static void test_fs_big_file_in_chunks(void) {
     exec_fs_read_t r;
     exec_fs_chunks_t c;
     size_t got = 0, i;
-    int chunks = 0;
+    int chunks = 0, fds;
     setup();
+    fds = fd_count();
     for (i = 0; i < SIZE; i++) data[i] = (char)(i * 7 + i / 251);
     path_of(p, sizeof p, "big.bin");
     exec_fs_write_init(&w, &pool, p, data, SIZE);
@@ -1006,7 +1019,7 @@ static void test_fs_big_file_in_chunks(void) {
     CHECK_EQ(got, SIZE);
     CHECK_EQ(chunks, (SIZE + CHUNK - 1) / CHUNK);
     CHECK(memcmp(back, data, SIZE) == 0);
-    CHECK_EQ(c.fd, -1); /* closed at the end */
+    CHECK_EQ(fd_count(), fds); /* nothing open at the end */
     CHECK_EQ(run_fut(&c.fut), 0); /* and it stays at the end */
     CHECK_EQ(c.len, 0);
     teardown();
@@ -1046,8 +1059,9 @@ static void test_fs_chunks_in_an_async_fn(void) {
     char p[128], text[1000];
     exec_fs_write_t w;
     reader_t rd;
-    int fd;
+    int fd, fds;
     setup();
+    fds = fd_count();
     memset(text, 'x', sizeof text);
     path_of(p, sizeof p, "thousand");
     exec_fs_write_init(&w, &pool, p, text, sizeof text);
@@ -1065,7 +1079,7 @@ static void test_fs_chunks_in_an_async_fn(void) {
     rd.stop_after = 3;
     CHECK_EQ(run_fut(&rd.fut), 0);
     CHECK_EQ(rd.total, 300);
-    CHECK_EQ(rd.ch.fd, -1);
+    CHECK_EQ(fd_count(), fds);
     fd = open(p, O_RDONLY | O_CLOEXEC); /* the lowest free fd: no leak below */
     CHECK(fd >= 0);
     close(fd);
@@ -1075,6 +1089,79 @@ static void test_fs_chunks_in_an_async_fn(void) {
     path_of(p, sizeof p, "no-such-file");
     rd.path = p;
     CHECK_EQ(run_fut(&rd.fut), -ENOENT);
+    teardown();
+}
+
+/* A chunk reader whose task is aborted between two chunks, while it awaits
+ * something else (a sleep): no drop reaches the stream then, so the stream
+ * must hold nothing between chunks. Aborted after every chunk in turn,
+ * then while a chunk is being read, not one fd may stay open. */
+typedef struct {
+    future_t fut;
+    exec_fs_chunks_t ch;
+    timer_sleep_t nap;
+    char buf[100];
+    const char *path;
+    int n;
+} chunk_napper_t;
+
+static coro_poll_t chunk_napper_poll(future_t *self, future_cx_t *cx) {
+    chunk_napper_t *f = (chunk_napper_t *)self;
+    ASYNC_BEGIN(f);
+    exec_fs_chunks_init(&f->ch, &pool, f->path, f->buf, sizeof f->buf);
+    for (;;) {
+        AWAIT_TRY(cx, &f->ch);
+        if (f->ch.len == 0) break;
+        f->n++;
+        timer_sleep_init(&f->nap, TIMER_MS);
+        AWAIT(cx, &f->nap);
+    }
+    ASYNC_END();
+}
+
+typedef struct {
+    future_t fut;
+    exec_task_t t;
+    exec_join_t j;
+    chunk_napper_t *victim;
+    int after; /* abort once the victim has read this many chunks */
+} chunk_aborter_t;
+
+static coro_poll_t chunk_aborter_poll(future_t *self, future_cx_t *cx) {
+    chunk_aborter_t *f = (chunk_aborter_t *)self;
+    ASYNC_BEGIN(f);
+    exec_spawn(exec_of(cx), &f->t, &f->victim->fut);
+    AWAIT_UNTIL(f->victim->n >= f->after || exec_task_done(&f->t) ||
+                (future_wake(cx->waker), 0));
+    exec_abort(&f->t);
+    ASYNC_END();
+}
+
+static void test_fs_chunks_abort_between_chunks_leaks_no_fd(void) {
+    char p[128], text[1000];
+    exec_fs_write_t w;
+    chunk_napper_t n;
+    chunk_aborter_t a;
+    int after, fds;
+    setup();
+    memset(text, 'y', sizeof text);
+    path_of(p, sizeof p, "ten-chunks");
+    exec_fs_write_init(&w, &pool, p, text, sizeof text);
+    CHECK_EQ(run_fut(&w.fut), 0);
+    fds = fd_count();
+    for (after = 1; after <= 10; after++) {
+        memset(&n, 0, sizeof n);
+        memset(&a, 0, sizeof a);
+        future_init(&n.fut, chunk_napper_poll, 0);
+        n.path = p;
+        future_init(&a.fut, chunk_aborter_poll, 0);
+        a.victim = &n;
+        a.after = after;
+        CHECK_EQ(run_fut(&a.fut), 0);
+        CHECK_EQ(exec_task_err(&a.t), -ECANCELED);
+        CHECK_EQ(n.n, after);
+        CHECK_EQ(fd_count(), fds);
+    }
     teardown();
 }
 
@@ -1228,6 +1315,7 @@ int main(void) {
     RUN(test_fs_write_then_read);
     RUN(test_fs_big_file_in_chunks);
     RUN(test_fs_chunks_in_an_async_fn);
+    RUN(test_fs_chunks_abort_between_chunks_leaks_no_fd);
     RUN(test_fs_errors_are_values);
     RUN(test_fs_permission_denied_is_eacces);
     RUN(test_fs_drop_mid_read);
