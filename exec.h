@@ -600,6 +600,10 @@ static inline void exec_remote_init(exec_remote_t *r, exec_t *ex) {
 /* On the executor thread: whom the next wake is for (usually cx->waker). */
 static inline void exec_remote_set_waker(exec_remote_t *r, future_waker_t *w) { r->waker = w; }
 
+#ifndef EXEC_REMOTE_AFTER_PUSH_
+#define EXEC_REMOTE_AFTER_PUSH_() ((void)0)
+#endif
+
 /* From any thread: wake the registered waker on the executor's thread. A
  * lock-free push; the eventfd is written only if the executor is asleep,
  * and only once however many threads wake it. Never blocks.
@@ -619,6 +623,7 @@ static inline void exec_remote_wake(exec_remote_t *r) {
         do {
             r->next = old;
         } while (!EXEC_CAS_(&ex->remote, &old, r));
+        EXEC_REMOTE_AFTER_PUSH_(); /* a test hook: widens the window below */
         /* Seen after our push: if the loop parked before seeing the push,
          * it had set parked first, and we see it here (both seq_cst). */
         if (EXEC_LOAD_(&ex->parked) && !EXEC_XCHG_(&ex->efd_signalled, 1)) {
