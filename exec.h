@@ -25,7 +25,12 @@
  *   exec_t        exec_init .. exec_destroy. Do not move it once initialised.
  *   exec_task_t   from exec_spawn until the task has finished (exec_run
  *                 returned, its join handle is ready, or exec_destroy). A
- *                 finished task may be spawned again.
+ *                 finished task may be spawned again. Before its first
+ *                 spawn, zero it (a zeroed frame, `= {0}`) or
+ *                 exec_task_init it: spawn reads it to catch a second
+ *                 spawn of a live task. (It trusts no bit of it alone:
+ *                 stale memory never makes it free() or refuse, but
+ *                 valgrind rightly reports the read.)
  *   the future    the same as its task. It is dropped (cancelled) by
  *                 exec_abort, exec_shutdown and exec_destroy.
  *   exec_io_t     exec_io_start .. exec_io_stop (before the fd is closed).

@@ -77,7 +77,7 @@ static coro_poll_t main_poll(future_t *self, future_cx_t *cx) {
 
 int main(void) {
     exec_t ex;
-    main_t m;
+    main_t m = {0}; /* a zeroed frame: its tasks are fresh ones */
     int err = exec_init(&ex);
     if (err) return fprintf(stderr, "exec_init: %s\n", strerror(-err)), 1;
     future_init(&m.fut, main_poll, 0);

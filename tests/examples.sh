@@ -11,9 +11,12 @@ for n in fetch_all seq_vs_join select retry superloop pipeline workers blocking;
   [ -x "$B/ex_${n}_gcc" ] && "$B/ex_${n}_gcc" >"$B/ex_$n.out" 2>&1
 done
 check fetch_all '^prices: OK$'
-check fetch_all '^elapsed: 20[0-9] ms$'
-check seq_vs_join '^sequential: 45[0-9] ms$'
-check seq_vs_join '^join: 20[0-9] ms$'
+# Wall-clock figures: never early, and late by less than 100 ms, which a
+# loaded machine still meets (a sleeping process is woken promptly); the
+# lesson (join ~ the longest, sequential ~ the sum) is what is checked.
+check fetch_all '^elapsed: 2[0-9][0-9] ms$'
+check seq_vs_join '^sequential: (4[5-9]|5[0-4])[0-9] ms$'
+check seq_vs_join '^join: 2[0-9][0-9] ms$'
 check select '^  primary cancelled$'
 check select 'winner: backup; timers still registered: 0'
 check select 'winner: timeout; timers still registered: 0'
@@ -24,6 +27,18 @@ check pipeline '^producer waited for room 7 times'
 check workers '^elapsed: 64 ms$'
 check blocking 'hint: .*spawn_blocking|exec_blocking'
 check blocking '^spawn_blocking: worst lateness [0-9] ms$'
+# Every example that ends by itself runs clean under valgrind: no invalid
+# access, no uninitialised value, no leak (the servers are checked by
+# their own tests).
+if command -v valgrind >/dev/null 2>&1; then
+  for n in fetch_all seq_vs_join select retry superloop pipeline workers blocking; do
+    [ -x "$B/ex_${n}_gcc" ] || continue
+    if valgrind -q --leak-check=full --errors-for-leak-kinds=all --error-exitcode=9 \
+         "$B/ex_${n}_gcc" >"$B/ex_$n.vg" 2>&1
+    then p=$((p + 1)); echo "ok   $n under valgrind"
+    else f=$((f + 1)); echo "FAIL $n under valgrind"; grep '^==' "$B/ex_$n.vg" | head -n 20 | sed 's/^/    /'; fi
+  done
+fi
 # The README's C code is taken from the examples: every line of every C
 # block must stand in some examples/*.c, so the README always compiles.
 readme_ok=1
