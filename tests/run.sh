@@ -2,7 +2,12 @@
 # The whole test matrix. Every step counts as a test: a build that fails
 # counts as failed, and each test binary's own "N passed, N failed" line is
 # added in. The last line is the total, in that same form.
+#
+#   bash tests/run.sh            everything (make test): about N minutes here
+#   QUICK=1 bash tests/run.sh    the edit loop (make test-quick): every test
+#                                under gcc + ASan/UBSan, and the examples
 set -u
+QUICK=${QUICK:-}
 cd "$(dirname "$0")/.."
 B=build/test
 mkdir -p "$B"
@@ -59,6 +64,15 @@ for t in $tests; do
   build "${t}_clang_asan" clang $WARN $SAN "tests/test_$t.c" && run "${t}_clang_asan" "$B/${t}_clang_asan"
 done
 
+if [ -n "$QUICK" ]; then
+  for e in examples/*.c; do
+    n=$(basename "$e" .c)
+    if gcc $WARN -Wjump-misses-init -O2 "$e" -o "$B/ex_${n}_gcc" -lpthread >"$B/ex.log" 2>&1
+    then ok "example $n builds (gcc)"; else fail "example $n builds (gcc)" "$B/ex.log"; fi
+  done
+  echo; echo "$passed passed, $failed failed"; [ "$failed" = 0 ]; exit
+fi
+
 # 2. The labels-as-values resume backend.
 for t in coro future; do
   [ -f "tests/test_$t.c" ] || continue
@@ -67,7 +81,7 @@ for t in coro future; do
 done
 
 # 3. Code with threads, under ThreadSanitizer.
-for t in exec sync pool io; do
+for t in exec sync pool io regress; do
   [ -f "tests/test_$t.c" ] || continue
   build "${t}_tsan" clang $WARN -O1 -fsanitize=thread "tests/test_$t.c" && run "${t}_tsan" env TSAN_OPTIONS=halt_on_error=1 "$B/${t}_tsan"
 done
@@ -86,6 +100,14 @@ for h in *.h; do
     if printf '#include "%s"\n' "$h" | $cc -std=$std -D_GNU_SOURCE -Wall -Wextra -Wpedantic -Werror -fsyntax-only -I. -x c - >"$B/hdr.log" 2>&1
     then ok "$h alone ($cc -std=$std)"; else fail "$h alone ($cc -std=$std)" "$B/hdr.log"; fi
   done
+done
+# A header pulls in the same system headers with and without NDEBUG, so a
+# file that builds in debug builds in release too.
+for h in *.h; do
+  a=$(printf '#include "%s"\n' "$h" | gcc -std=c11 -D_GNU_SOURCE -M -I. -x c - 2>&1 | tr ' \\' '\n\n' | grep -v '^$' | sort)
+  b=$(printf '#include "%s"\n' "$h" | gcc -std=c11 -D_GNU_SOURCE -DNDEBUG -M -I. -x c - 2>&1 | tr ' \\' '\n\n' | grep -v '^$' | sort)
+  if [ "$a" = "$b" ]; then ok "$h includes the same with NDEBUG"
+  else fail "$h includes differ with NDEBUG"; diff <(echo "$a") <(echo "$b") | head -n 5; fi
 done
 for h in coro.h future.h timer.h; do
   for cc in gcc clang; do
@@ -111,7 +133,31 @@ for e in examples/*.c; do
 done
 if [ -x tests/examples.sh ]; then run examples_run bash tests/examples.sh "$B"; fi
 
-# 7. Integration scripts (real peers such as redis-cli): tests/it_*.sh BUILD_DIR,
+# 7. The reactor without epoll_pwait2: compiled out, and refused at run time
+#    with EPERM by a seccomp filter (as some sandboxes do): the executor must
+#    fall back to epoll_wait, never spin.
+for t in exec io regress; do
+  build "${t}_nopwait2" gcc $WARN $SAN -DEXEC_NO_EPOLL_PWAIT2 "tests/test_$t.c" &&
+    run "${t}_nopwait2" "$B/${t}_nopwait2"
+done
+if gcc -O1 -Wall -Wextra -Werror tests/seccomp_eperm.c -o "$B/seccomp_eperm" >"$B/seccomp.log" 2>&1 &&
+   "$B/seccomp_eperm" /bin/true >>"$B/seccomp.log" 2>&1; then
+  for t in exec io regress; do
+    [ -x "$B/${t}_gcc_asan" ] && run "${t}_seccomp_eperm" "$B/seccomp_eperm" "$B/${t}_gcc_asan"
+  done
+else
+  echo "SKIP seccomp: this kernel or sandbox refuses a seccomp filter:"; sed 's/^/    /' "$B/seccomp.log"
+fi
+
+# 8. The build matrix: -O0/-O2/-O3 on gcc and clang, 32-bit, aarch64 and
+#    s390x (big-endian) under qemu-user, musl.
+[ -f tests/matrix.sh ] && run matrix bash tests/matrix.sh "$B/matrix"
+
+# 9. libFuzzer on mini_redis's RESP parser and command dispatch (30 s each;
+#    `make fuzz` runs longer).
+[ -f tests/fuzz_redis.sh ] && run fuzz_redis bash tests/fuzz_redis.sh "${FUZZ_SECONDS:-30}"
+
+# 10. Integration scripts (real peers such as redis-cli): tests/it_*.sh BUILD_DIR,
 #    each ending with its own "N passed, N failed" line.
 for s in tests/it_*.sh; do
   [ -f "$s" ] || continue
