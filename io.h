@@ -32,7 +32,11 @@
  *                SIGINT and SIGTERM) and receive them through a signalfd;
  *                io_signal_close(&s) discards any still pending, closes it
  *                and unblocks the signals open blocked (those of set that
- *                were not blocked before).
+ *                were not blocked before). While open, a child process
+ *                forked from the loop thread inherits the blocked mask and
+ *                would ignore SIGTERM: start children with exec.h's
+ *                exec_spawnattr_init (posix_spawn) or call
+ *                exec_child_sigreset() in the child after fork().
  *   io_addr_t    a socket address: io_addr_parse(&a, "::1", port) takes a
  *                numeric IPv4 or IPv6 host (0: 127.0.0.1) and never blocks
  *                on DNS; io_addr_port(&a); io_local_addr(&f, &a).
@@ -706,7 +710,8 @@ typedef struct io_signal {
 
 /* Block set's signals in this thread (0: SIGINT and SIGTERM) and receive
  * them as io_signal_recv futures: tokio::signal::ctrl_c, for graceful
- * shutdown. 0 or -errno. */
+ * shutdown. 0 or -errno. Children inherit the blocked mask: spawn them
+ * with exec_spawnattr_init, or exec_child_sigreset() after fork(). */
 static inline int io_signal_open(io_signal_t *s, exec_t *ex, const sigset_t *set) {
     int fd, rc;
     io_fd_clear_(&s->fd);

@@ -1,6 +1,7 @@
 /* mini_redis: a Redis-compatible (RESP2) server on one executor thread.
  *
- *     build/mini_redis [--port N] [--bind ADDR]     (6379, 127.0.0.1)
+ *     build/mini_redis [--port N] [--bind ADDR] [--max-query BYTES] [--grace-ms MS]
+ *                      (defaults: 6379, 127.0.0.1, 1 GiB, 10000)
  *     redis-cli -p N set k v ex 10 ; redis-benchmark -p N -t ping,set,get
  *
  * Commands: PING [msg], ECHO msg, SET k v [EX s | PX ms] [NX | XX] [KEEPTTL],
@@ -18,17 +19,31 @@
  * until they are written: backpressure). A key with a TTL carries a
  * timer_entry_t: the executor's timer wheel calls the key's waker at its
  * deadline, and the waker deletes the key (lookups also check the deadline,
- * so an expired key is never seen).
+ * so an expired key is never seen). Bytes in, replies out is one pure step
+ * (conn_room, conn_input, conn_run: no socket involved), which
+ * tests/fuzz/ drives directly (build with -DMINI_REDIS_NO_MAIN to include
+ * this file).
+ *
+ * Integers are read as Redis reads them (no "+", "-0", leading zeros or
+ * spaces), and expire times are refused exactly where Redis refuses them
+ * (where the deadline in Unix ms would pass LLONG_MAX). A deadline past
+ * the executor's nanosecond clock (584 years from boot) is never due: the
+ * key gets no timer, and TTL / PTTL count down to it all the same.
  *
  * Limits: a bulk string up to MR_MAX_BULK (8 MiB), up to MR_MAX_ARGS (4096)
  * arguments per command, an inline command line up to 64 KiB. Going over
  * one, or any malformed RESP, gets "-ERR Protocol error: ..." and the
  * connection is closed (as redis-server does); other clients are not
- * affected. Output per connection is flushed every 64 KiB of replies.
+ * affected. One unfinished command held between reads may not pass
+ * --max-query bytes (Redis' client-query-buffer-limit, 1 GiB by default):
+ * past it the client gets "-ERR query buffer limit reached" and is closed.
+ * Output per connection is flushed every 64 KiB of replies. Error replies
+ * that echo client bytes turn CR and LF into spaces, as Redis does, so no
+ * client can add replies of its own.
  *
  * Shutdown: SIGINT or SIGTERM stops accepting; idle connections are closed
  * at once; a connection busy with requests it has already read answers all
- * of them, then closes; after MR_GRACE_MS (10 s) the rest are dropped. Then
+ * of them, then closes; after --grace-ms (10 s) the rest are dropped. Then
  * the process exits 0.
  */
 #include "../io.h"
@@ -42,7 +57,8 @@
 #define MR_MAX_INLINE (64u << 10)
 #define MR_SCRATCH (64u << 10)
 #define MR_OUT_SOFT (64u << 10)
-#define MR_GRACE_MS 10000
+#define MR_GRACE_MS 10000             /* default of --grace-ms */
+#define MR_MAX_QUERY ((size_t)1 << 30) /* default of --max-query */
 
 typedef struct server server_t;
 
@@ -51,7 +67,9 @@ typedef struct server server_t;
 typedef struct entry {
     struct entry *next;     /* in its bucket */
     uint64_t hash;
-    uint64_t expires;       /* deadline (exec clock, ns), 0: none */
+    uint64_t expires;       /* deadline (exec clock, ns), 0: none, TIMER_NEVER:
+                               past the clock's range (no timer) */
+    uint64_t expires_ms;    /* the deadline in ms of the exec clock, for TTL */
     timer_entry_t timer;    /* linked in the wheel while expires != 0 */
     future_waker_t expire;  /* what the wheel calls at the deadline */
     server_t *srv;
@@ -78,6 +96,8 @@ struct server {
     conn_t *conns;              /* every live connection */
     size_t nconns;
     uint64_t served;            /* connections accepted */
+    size_t max_query;           /* cap on one client's unfinished command */
+    uint64_t grace_ms;          /* how long busy connections may finish */
     int closing;
     sync_notify_t drained;      /* the last connection went, while closing */
     io_fd_t lis;
@@ -111,23 +131,39 @@ static void entry_expire_wake(future_waker_t *w) {
     entry_delete(e->srv, e);
 }
 
-/* Set or clear (deadline 0) e's expiry. Returns 0, or 1 if e was deleted
- * because the deadline has already come. */
-static int entry_set_expiry(server_t *s, entry_t *e, uint64_t deadline) {
+/* Give e a deadline ms (> 0) milliseconds from now, or none (ms 0). One
+ * past the exec clock's range is never due: no timer, but expires_ms keeps
+ * it for TTL. */
+static void entry_set_expiry(server_t *s, entry_t *e, long long ms) {
+    uint64_t now = exec_now(s->ex);
     timer_wheel_cancel(&s->ex->timers, &e->timer);
-    e->expires = deadline;
-    if (deadline && timer_wheel_insert(&s->ex->timers, &e->timer, deadline, &e->expire)) {
-        entry_delete(s, e);
-        return 1;
+    e->expires = 0;
+    if (ms <= 0) return;
+    e->expires_ms = now / TIMER_MS + (uint64_t)ms; /* < 2^63 + 2^54: no wrap */
+    if ((uint64_t)ms > (TIMER_NEVER - 1 - now) / TIMER_MS) {
+        e->expires = TIMER_NEVER;
+        return;
     }
-    return 0;
+    e->expires = now + (uint64_t)ms * TIMER_MS;
+    /* (a deadline after now is never already due; were it so, lookup would
+     * delete the key at the next look, as for any due key) */
+    timer_wheel_insert(&s->ex->timers, &e->timer, e->expires, &e->expire);
+}
+
+/* Milliseconds since the Unix epoch: Redis keeps deadlines on this clock
+ * and refuses one that would pass LLONG_MAX, so the same check is made
+ * against it (only the check: our deadlines are on the exec clock). */
+static long long unix_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static entry_t *lookup(server_t *s, const char *k, size_t n) {
     uint64_t h = hash_key(k, n);
     entry_t *e;
     for (e = s->tab[h & (s->nbuckets - 1)]; e; e = e->next)
-        if (e->hash == h && e->klen == n && memcmp(e->key, k, n) == 0) break;
+        if (e->hash == h && e->klen == n && (!n || memcmp(e->key, k, n) == 0)) break;
     if (e && e->expires && e->expires <= exec_now(s->ex)) { /* due, not yet fired */
         entry_delete(s, e);
         e = 0;
@@ -156,7 +192,7 @@ static void table_grow(server_t *s) {
 static entry_t *entry_create(server_t *s, const char *k, size_t n) {
     entry_t *e = (entry_t *)calloc(1, sizeof *e + n);
     if (!e) return 0;
-    memcpy(e->key, k, n);
+    if (n) memcpy(e->key, k, n);
     e->klen = n;
     e->hash = hash_key(k, n);
     e->srv = s;
@@ -169,14 +205,14 @@ static entry_t *entry_create(server_t *s, const char *k, size_t n) {
 }
 
 static int entry_set_value(entry_t *e, const char *v, size_t n) {
-    if (n > e->vcap || (e->vcap > 4096 && n < e->vcap / 4)) {
+    if (!e->val || n > e->vcap || (e->vcap > 4096 && n < e->vcap / 4)) {
         char *nv = (char *)malloc(n ? n : 1);
         if (!nv) return -ENOMEM;
         free(e->val);
         e->val = nv;
         e->vcap = n ? n : 1;
     }
-    memcpy(e->val, v, n);
+    if (n) memcpy(e->val, v, n); /* (v may be NULL when n is 0) */
     e->vlen = n;
     return 0;
 }
@@ -197,7 +233,7 @@ static int out_reserve(server_t *s, size_t n) {
 }
 
 static void add_raw(server_t *s, const char *p, size_t n) {
-    if (out_reserve(s, n)) return;
+    if (!n || out_reserve(s, n)) return;
     memcpy(s->out + s->out_len, p, n);
     s->out_len += n;
 }
@@ -231,33 +267,42 @@ static void add_int(server_t *s, long long v) { add_prefixed(s, ':', v); }
 static void add_bulk(server_t *s, const char *p, size_t n) {
     add_prefixed(s, '$', (long long)n);
     if (out_reserve(s, n + 2)) return;
-    memcpy(s->out + s->out_len, p, n);
+    if (n) memcpy(s->out + s->out_len, p, n);
     s->out[s->out_len + n] = '\r';
     s->out[s->out_len + n + 1] = '\n';
     s->out_len += n + 2;
 }
 
+/* An error reply. msg may hold client bytes: a CR or LF among them would
+ * end the reply early and make the rest look like replies of our own, so
+ * they become spaces (as in Redis). */
 static void add_err(server_t *s, const char *msg) {
-    add_raw(s, "-", 1);
-    add_raw(s, msg, strlen(msg));
-    ADD_LIT(s, "\r\n");
+    size_t n = strlen(msg), i;
+    char *o;
+    if (out_reserve(s, n + 3)) return;
+    o = s->out + s->out_len;
+    *o++ = '-';
+    for (i = 0; i < n; i++) *o++ = msg[i] == '\r' || msg[i] == '\n' ? ' ' : msg[i];
+    *o++ = '\r';
+    *o++ = '\n';
+    s->out_len += n + 3;
 }
 
 /* ---- the RESP parser ------------------------------------------------------ */
 
 /* A strict integer, as redis' string2ll: no '+', no spaces, no leading
- * zeros, no overflow. */
+ * zeros, no "-0", no overflow. */
 static int parse_ll(const char *p, size_t n, long long *out) {
     unsigned long long v = 0, lim;
     size_t i = 0;
     int neg = 0;
     if (n == 0 || n > 20) return -1;
+    if (n == 1 && p[0] == '0') return *out = 0, 0; /* the only one starting with 0 */
     if (p[0] == '-') {
         neg = 1;
         i = 1;
-        if (n == 1) return -1;
     }
-    if (p[i] == '0' && n > i + 1) return -1;
+    if (i == n || p[i] < '1' || p[i] > '9') return -1;
     for (; i < n; i++) {
         if (p[i] < '0' || p[i] > '9') return -1;
         if (v > (ULLONG_MAX - 9) / 10) return -1;
@@ -343,14 +388,17 @@ static int parse_command(server_t *s, const char *buf, size_t len, size_t *used,
 
 /* ---- commands ------------------------------------------------------------- */
 
-static int is_cmd(const char *a, size_t n, const char *name) { /* case-insensitive */
+/* a[0..n) is name, case-insensitively. The lengths first: a may hold NULs,
+ * and name is read only up to its own. */
+static int is_cmd(const char *a, size_t n, const char *name) {
     size_t i;
+    if (strlen(name) != n) return 0;
     for (i = 0; i < n; i++) {
         char c = a[i];
         if (c >= 'a' && c <= 'z') c = (char)(c - 32);
         if (c != name[i]) return 0;
     }
-    return name[n] == 0;
+    return 1;
 }
 
 static void arity_err(server_t *s, const char *name) {
@@ -363,8 +411,7 @@ static void arity_err(server_t *s, const char *name) {
 
 static void cmd_set(server_t *s) {
     int nx = 0, xx = 0, keepttl = 0, i;
-    uint64_t deadline = 0, unit = 0;
-    long long t = 0;
+    long long t = 0, unit = 0, ms = 0;
     entry_t *e;
     for (i = 3; i < s->argc; i++) {
         const char *a = s->argv[i];
@@ -373,22 +420,22 @@ static void cmd_set(server_t *s) {
         else if (is_cmd(a, n, "XX")) xx = 1;
         else if (is_cmd(a, n, "KEEPTTL")) keepttl = 1;
         else if ((is_cmd(a, n, "EX") || is_cmd(a, n, "PX")) && !unit && i + 1 < s->argc) {
-            unit = (a[0] | 32) == 'e' ? TIMER_SEC : TIMER_MS;
+            unit = (a[0] | 32) == 'e' ? 1000 : 1; /* ms per unit */
             if (parse_ll(s->argv[i + 1], s->argl[i + 1], &t)) { add_err(s, NOT_INT); return; }
             i++;
         } else { add_err(s, "ERR syntax error"); return; }
     }
     if ((nx && xx) || (unit && keepttl)) { add_err(s, "ERR syntax error"); return; }
-    if (unit) {
-        if (t <= 0 || (uint64_t)t > (UINT64_MAX / 2 - exec_now(s->ex)) / unit)
+    if (unit) { /* Redis' limits: ms and the Unix-ms deadline fit a long long */
+        if (t <= 0 || t > LLONG_MAX / unit || t * unit > LLONG_MAX - unix_ms())
             { add_err(s, "ERR invalid expire time in 'set' command"); return; }
-        deadline = exec_now(s->ex) + (uint64_t)t * unit;
+        ms = t * unit;
     }
     e = lookup(s, s->argv[1], s->argl[1]);
     if ((nx && e) || (xx && !e)) { ADD_LIT(s, "$-1\r\n"); return; }
     if (!e && !(e = entry_create(s, s->argv[1], s->argl[1]))) { add_err(s, "ERR out of memory"); return; }
     if (entry_set_value(e, s->argv[2], s->argl[2])) { add_err(s, "ERR out of memory"); return; }
-    if (unit || (!keepttl && e->expires)) entry_set_expiry(s, e, deadline);
+    if (unit || (!keepttl && e->expires)) entry_set_expiry(s, e, ms);
     ADD_LIT(s, "+OK\r\n");
 }
 
@@ -410,14 +457,14 @@ static void cmd_incr(server_t *s, long long by) {
 static void cmd_expire(server_t *s) {
     long long t;
     entry_t *e;
-    uint64_t now = exec_now(s->ex);
     if (parse_ll(s->argv[2], s->argl[2], &t)) { add_err(s, NOT_INT); return; }
-    if (t > 0 && (uint64_t)t > (UINT64_MAX / 2 - now) / TIMER_SEC)
+    /* Redis' limits: t * 1000 and the deadline in Unix ms fit a long long */
+    if (t > LLONG_MAX / 1000 || t < LLONG_MIN / 1000 || t * 1000 > LLONG_MAX - unix_ms())
         { add_err(s, "ERR invalid expire time in 'expire' command"); return; }
     e = lookup(s, s->argv[1], s->argl[1]);
     if (!e) { add_int(s, 0); return; }
-    if (t <= 0) entry_delete(s, e);
-    else entry_set_expiry(s, e, now + (uint64_t)t * TIMER_SEC);
+    if (t <= 0) entry_delete(s, e); /* a deadline now or past */
+    else entry_set_expiry(s, e, t * 1000);
     add_int(s, 1);
 }
 
@@ -426,6 +473,11 @@ static void cmd_ttl(server_t *s, int ms) {
     uint64_t left;
     if (!e) { add_int(s, -2); return; }
     if (!e->expires) { add_int(s, -1); return; }
+    if (e->expires == TIMER_NEVER) { /* counted in ms: ns would not fit */
+        left = e->expires_ms - exec_now(s->ex) / TIMER_MS;
+        add_int(s, ms ? (long long)left : (long long)((left + 500) / 1000));
+        return;
+    }
     left = e->expires - exec_now(s->ex); /* > 0: lookup dropped it otherwise */
     add_int(s, ms ? (long long)((left + 500000) / TIMER_MS) : (long long)((left + 500 * TIMER_MS) / TIMER_SEC));
 }
@@ -499,14 +551,17 @@ static int execute(server_t *s) {
     } else if (is_cmd(c, n, "QUIT")) {
         ADD_LIT(s, "+OK\r\n");
         return 1;
-    } else {
-        char msg[256];
-        int len = snprintf(msg, sizeof msg, "ERR unknown command '%.*s', with args beginning with: ",
-                           (int)(n > 64 ? 64 : n), c);
-        for (i = 1; i < argc && len < 200; i++)
-            len += snprintf(msg + len, sizeof msg - (size_t)len, "'%.*s' ",
-                            (int)(s->argl[i] > 32 ? 32 : s->argl[i]), s->argv[i]);
-        add_err(s, msg);
+    } else { /* Redis' text: the name up to 128 bytes, args while under 128 */
+        char msg[512];
+        size_t len = (size_t)snprintf(msg, sizeof msg,
+                                      "ERR unknown command '%.*s', with args beginning with: ",
+                                      (int)(n > 128 ? 128 : n), c), start = len;
+        for (i = 1; i < argc && len - start < 128; i++) {
+            size_t w = 128 - (len - start);
+            if (w > s->argl[i]) w = s->argl[i];
+            len += (size_t)snprintf(msg + len, sizeof msg - len, "'%.*s' ", (int)w, s->argv[i]);
+        }
+        add_err(s, msg); /* (%.*s stops at a NUL, as Redis' C strings do) */
     }
     return 0;
 }
@@ -532,9 +587,10 @@ struct conn {
     unsigned char phase, more, quit;
 };
 
-/* Execute every complete command of buf[0..len), keep what is left in
- * c->in, and write the replies (or keep what did not go in c->pend). */
-static void conn_feed(conn_t *c, char *buf, size_t len) {
+/* Execute every complete command of buf[0..len) (the shared scratch
+ * buffer, or c->in), replies into s->out, and keep what is left in c->in.
+ * No socket here: bytes in, replies out. */
+static void conn_run(conn_t *c, char *buf, size_t len) {
     server_t *s = c->srv;
     size_t pos = 0, left;
     c->more = 0;
@@ -560,8 +616,14 @@ static void conn_feed(conn_t *c, char *buf, size_t len) {
         if (s->argc > 0 && execute(s)) c->quit = 1;
     }
     left = len - pos;
+    if (left > s->max_query && !c->more && !c->quit) { /* one unfinished command */
+        add_err(s, "ERR query buffer limit reached (--max-query)");
+        c->quit = 1;
+        pos = len;
+        left = 0;
+    }
     if (buf == c->in) {
-        memmove(c->in, c->in + pos, left);
+        if (left) memmove(c->in, c->in + pos, left);
         c->in_len = left;
     } else if (left) { /* from the shared scratch: the leftover moves home */
         size_t cap = left < 1024 ? 1024 : left;
@@ -579,6 +641,11 @@ static void conn_feed(conn_t *c, char *buf, size_t len) {
         c->in = 0;
         c->in_cap = 0;
     }
+}
+
+/* Write the replies in s->out (or keep what did not go in c->pend). */
+static void conn_flush(conn_t *c) {
+    server_t *s = c->srv;
     if (s->out_len) {
         ssize_t n = io_try_write(&c->sock, s->out, s->out_len);
         if (n == -EAGAIN) n = 0;
@@ -598,28 +665,51 @@ static void conn_feed(conn_t *c, char *buf, size_t len) {
     }
 }
 
-/* Read what is there: into the scratch buffer, or after a partial command. */
-static ssize_t conn_read(conn_t *c) {
+/* Where the next bytes go and how many fit: the scratch buffer, or after
+ * a partial command (never more than one byte past --max-query: enough to
+ * know the cap is passed). NULL when out of memory. */
+static char *conn_room(conn_t *c, size_t *room) {
     server_t *s = c->srv;
-    ssize_t n;
     if (!c->in_len) {
-        n = io_try_read(&c->sock, s->scratch, MR_SCRATCH);
-        if (n > 0) conn_feed(c, s->scratch, (size_t)n);
-        return n;
+        *room = MR_SCRATCH;
+        return s->scratch;
     }
     if (c->in_cap - c->in_len < 4096 || c->need > c->in_cap) {
         size_t cap = c->in_cap * 2;
-        char *p;
         if (cap < c->need) cap = c->need;
         if (cap < c->in_len + 16384) cap = c->in_len + 16384;
-        if (!(p = (char *)realloc(c->in, cap))) return -ENOMEM;
-        c->in = p;
-        c->in_cap = cap;
+        if (cap > s->max_query + 1) cap = s->max_query + 1;
+        if (cap > c->in_cap) {
+            char *p = (char *)realloc(c->in, cap);
+            if (!p) return 0;
+            c->in = p;
+            c->in_cap = cap;
+        }
     }
-    n = io_try_read(&c->sock, c->in + c->in_len, c->in_cap - c->in_len);
+    *room = c->in_cap - c->in_len; /* >= 1: in_len <= max_query < in_cap */
+    return c->in + c->in_len;
+}
+
+/* n bytes came to where conn_room said: run what is complete. */
+static void conn_input(conn_t *c, char *at, size_t n) {
+    if (at == c->srv->scratch) {
+        conn_run(c, at, n);
+    } else {
+        c->in_len += n;
+        conn_run(c, c->in, c->in_len);
+    }
+}
+
+/* Read what is there, run it, write the replies. */
+static ssize_t conn_read(conn_t *c) {
+    size_t room;
+    char *at = conn_room(c, &room);
+    ssize_t n;
+    if (!at) return -ENOMEM;
+    n = io_try_read(&c->sock, at, room);
     if (n > 0) {
-        c->in_len += (size_t)n;
-        conn_feed(c, c->in, c->in_len);
+        conn_input(c, at, (size_t)n);
+        conn_flush(c);
     }
     return n;
 }
@@ -631,7 +721,8 @@ static coro_poll_t conn_poll(future_t *self, future_cx_t *cx) {
     c->task = exec_of(cx)->current;
     for (;;) {
         if (c->more) {
-            conn_feed(c, c->in, c->in_len);
+            conn_run(c, c->in, c->in_len);
+            conn_flush(c);
         } else {
             if (c->srv->closing || c->quit) break;
             c->phase = PHASE_READING;
@@ -732,7 +823,7 @@ static coro_poll_t serve_poll(future_t *self, future_cx_t *cx) {
         next = c->next;
         if (c->phase == PHASE_READING && !c->more && c->task) exec_abort(c->task);
     }
-    timer_sleep_init(&f->grace, (uint64_t)MR_GRACE_MS * TIMER_MS);
+    timer_sleep_init(&f->grace, s->grace_ms * TIMER_MS); /* (main keeps it in range) */
     while (s->nconns) {
         sync_notified_init(&f->drained, &s->drained);
         SELECT(cx, f->which, &f->drained, &f->grace);
@@ -745,6 +836,48 @@ static coro_poll_t serve_poll(future_t *self, future_cx_t *cx) {
     ASYNC_END();
 }
 
+/* The key table and the shared buffers. 0, or -ENOMEM. */
+static int server_init(server_t *s, exec_t *ex) {
+    s->ex = ex;
+    s->nbuckets = 1024;
+    s->tab = (entry_t **)calloc(s->nbuckets, sizeof *s->tab);
+    s->scratch = (char *)malloc(MR_SCRATCH);
+    s->out_cap = 2 * MR_OUT_SOFT;
+    s->out = (char *)malloc(s->out_cap);
+    s->max_query = MR_MAX_QUERY;
+    s->grace_ms = MR_GRACE_MS;
+    sync_notify_init(&s->drained);
+    return s->tab && s->scratch && s->out ? 0 : -ENOMEM;
+}
+
+/* Every key goes. */
+static void server_clear(server_t *s) {
+    size_t b;
+    for (b = 0; b < s->nbuckets; b++)
+        while (s->tab[b]) entry_delete(s, s->tab[b]);
+}
+
+static void server_free(server_t *s) {
+    server_clear(s);
+    free(s->tab);
+    free(s->scratch);
+    free(s->out);
+}
+
+/* A decimal count in 1..max, digits only. 0, or -1. */
+static int parse_count(const char *a, unsigned long long max, unsigned long long *out) {
+    unsigned long long v = 0;
+    if (!*a) return -1;
+    for (; *a; a++) {
+        if (*a < '0' || *a > '9' || v > (max - (unsigned)(*a - '0')) / 10) return -1;
+        v = v * 10 + (unsigned)(*a - '0');
+    }
+    if (!v) return -1;
+    *out = v;
+    return 0;
+}
+
+#ifndef MINI_REDIS_NO_MAIN
 int main(int argc, char **argv) {
     static server_t srv;
     exec_t ex;
@@ -752,24 +885,24 @@ int main(int argc, char **argv) {
     io_addr_t addr;
     const char *bind_to = "127.0.0.1";
     int port = 6379, i, rc;
-    size_t b;
+    unsigned long long max_query = MR_MAX_QUERY, grace_ms = MR_GRACE_MS;
     for (i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--port") && i + 1 < argc) port = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--bind") && i + 1 < argc) bind_to = argv[++i];
+        else if (!strcmp(argv[i], "--max-query") && i + 1 < argc &&
+                 !parse_count(argv[i + 1], SIZE_MAX / 2, &max_query)) i++;
+        else if (!strcmp(argv[i], "--grace-ms") && i + 1 < argc &&
+                 !parse_count(argv[i + 1], UINT64_MAX / TIMER_MS, &grace_ms)) i++;
         else {
-            fprintf(stderr, "usage: %s [--port N] [--bind ADDR]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--port N] [--bind ADDR] [--max-query BYTES (1..%zu)] "
+                            "[--grace-ms MS]\n", argv[0], (size_t)(SIZE_MAX / 2));
             return 2;
         }
     }
     if ((rc = exec_init(&ex))) return fprintf(stderr, "exec_init: %s\n", strerror(-rc)), 1;
-    srv.ex = &ex;
-    srv.nbuckets = 1024;
-    srv.tab = (entry_t **)calloc(srv.nbuckets, sizeof *srv.tab);
-    srv.scratch = (char *)malloc(MR_SCRATCH);
-    srv.out_cap = 2 * MR_OUT_SOFT;
-    srv.out = (char *)malloc(srv.out_cap);
-    if (!srv.tab || !srv.scratch || !srv.out) return fprintf(stderr, "out of memory\n"), 1;
-    sync_notify_init(&srv.drained);
+    if (server_init(&srv, &ex)) return fprintf(stderr, "out of memory\n"), 1;
+    srv.max_query = (size_t)max_query;
+    srv.grace_ms = grace_ms;
     /* Signals first: from here SIGINT / SIGTERM arrive through the signalfd. */
     if ((rc = io_signal_open(&srv.sig, &ex, 0)))
         return fprintf(stderr, "signals: %s\n", strerror(-rc)), 1;
@@ -785,12 +918,10 @@ int main(int argc, char **argv) {
     rc = exec_block_on(&ex, &sv.fut);
     fprintf(stderr, "mini_redis: bye (%llu connections served, %zu keys)\n",
             (unsigned long long)srv.served, srv.nkeys);
-    for (b = 0; b < srv.nbuckets; b++)
-        while (srv.tab[b]) entry_delete(&srv, srv.tab[b]);
+    server_clear(&srv);
     io_signal_close(&srv.sig);
     exec_destroy(&ex);
-    free(srv.tab);
-    free(srv.scratch);
-    free(srv.out);
+    server_free(&srv);
     return rc ? 1 : 0;
 }
+#endif
