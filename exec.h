@@ -359,31 +359,34 @@ static inline int exec_on_loop_thread_(const exec_t *ex) {
 
 static inline void exec_finish_(exec_t *ex, exec_task_t *t, int err);
 
-/* Is t alive on ex? The state bit alone is not trusted (the record may be
- * memory that was never zeroed): a live task is also linked in ex's live
- * list, which garbage does not imitate. */
-static inline int exec_task_alive_(const exec_t *ex, const exec_task_t *t) {
-    if (!(t->state & EXEC_TASK_LIVE_) || t->ex != ex) return 0;
+/* Is t alive (on any executor)? The state bit alone is not trusted (the
+ * record may be memory that was never zeroed): a live task also has the
+ * task waker and is linked in its executor's live list, which garbage does
+ * not imitate. The waker is checked first, so a garbage t->ex is never
+ * followed. */
+static inline int exec_task_alive_(const exec_task_t *t) {
+    const exec_t *ex = t->ex;
+    if (!(t->state & EXEC_TASK_LIVE_) || t->waker.wake != exec_task_wake_ || !ex) return 0;
     return t->prev_live ? t->prev_live->next_live == t : ex->live == t;
 }
 
 /* A root future remembers the task that runs it in its sibling link (a
  * root has no siblings), so a second spawn of it is caught. */
-static inline int exec_fut_spawned_(const exec_t *ex, const future_t *fut) {
+static inline int exec_fut_spawned_(const future_t *fut) {
     const exec_task_t *o = (const exec_task_t *)(const void *)fut->sibling;
-    return o && o->fut == fut && exec_task_alive_(ex, o);
+    return o && o->fut == fut && exec_task_alive_(o);
 }
 
 /* exec_spawn, with the boxed flag given by the caller: never read from t,
  * whose memory may hold anything. */
 static inline int exec_spawn_(exec_t *ex, exec_task_t *t, future_t *fut, unsigned boxed) {
     if (!fut) return -EINVAL;
-    if (exec_task_alive_(ex, t)) {
+    if (exec_task_alive_(t)) {
         FUTURE_MISUSE("exec_spawn: the task is already spawned and alive; give "
                       "each live task its own exec_task_t");
         return -EBUSY;
     }
-    if (exec_fut_spawned_(ex, fut)) {
+    if (exec_fut_spawned_(fut)) {
         FUTURE_MISUSE("exec_spawn: this future already runs as another task; a "
                       "future is one task's (init a second frame for a second task)");
         return -EBUSY;

@@ -138,6 +138,30 @@ static void test_18_future_spawned_twice_is_caught_at_the_second_spawn(void) {
     exec_destroy(&ex);
 }
 
+/* A record alive on another executor is alive too (found by the coverage
+ * tests: it was accepted, linked into two live lists, and the second
+ * destroy never returned). */
+static coro_poll_t never_poll(future_t *self, future_cx_t *cx) {
+    (void)self, (void)cx;
+    return CORO_PENDING;
+}
+
+static void test_18_task_alive_on_another_executor_is_refused(void) {
+    exec_t e2;
+    exec_task_t t;
+    future_t a, b;
+    setup();
+    CHECK_EQ(exec_init(&e2), 0);
+    memset(&t, 0, sizeof t);
+    future_init(&a, never_poll, 0);
+    future_init(&b, never_poll, 0);
+    CHECK_EQ(exec_spawn(&e2, &t, &a), 0);
+    CHECK_MISUSE(CHECK_EQ(exec_spawn(&ex, &t, &b), -EBUSY), "already spawned");
+    exec_destroy(&ex);
+    exec_destroy(&e2); /* returns: t was in one list only */
+    CHECK(exec_task_done(&t));
+}
+
 /* ---- 2. a remote wake's tail never outlives close + destroy -------------- */
 
 /* Each thread's wake is its "I am done" signal and its last touch of
@@ -823,6 +847,7 @@ int main(void) {
     RUN(test_16_error_paths_spend_the_budget);
     RUN(test_17_destroy_from_a_task_is_refused_whole);
     RUN(test_18_future_spawned_twice_is_caught_at_the_second_spawn);
+    RUN(test_18_task_alive_on_another_executor_is_refused);
     RUN(test_19_select_from_fresh_frames_is_fair);
     return check_summary();
 }
