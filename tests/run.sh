@@ -157,7 +157,14 @@ fi
 #    `make fuzz` runs longer).
 [ -f tests/fuzz_redis.sh ] && run fuzz_redis bash tests/fuzz_redis.sh "${FUZZ_SECONDS:-30}"
 
-# 10. Integration scripts (real peers such as redis-cli): tests/it_*.sh BUILD_DIR,
+# 10. Coverage: every header at >= 95 % of lines and >= 90 % of branches
+#     over all the tests (tests/coverage.sh; `make coverage` prints it).
+echo "== coverage"
+if bash tests/coverage.sh >"$B/coverage.log" 2>&1; then ok "coverage per header meets the goal"
+else fail "coverage per header" "$B/coverage.log"; fi
+sed -n '/^header/,/^total/p' "$B/coverage.log"
+
+# 11. Integration scripts (real peers such as redis-cli): tests/it_*.sh BUILD_DIR,
 #    each ending with its own "N passed, N failed" line.
 for s in tests/it_*.sh; do
   [ -f "$s" ] || continue
