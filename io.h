@@ -378,7 +378,7 @@ static inline ssize_t io_try_write(io_fd_t *f, const void *buf, size_t len) {
 static inline int io_gate_(io_fd_t *f, future_cx_t *cx, unsigned dir, future_waker_t **waiting) {
     exec_io_t *io = &f->io;
     future_waker_t *cur;
-    if (!io->ex) return -EBADF;
+    if (!io->ex) return future_coop_spend(cx) ? -EBADF : 0; /* ready: an error */
     if (exec_of(cx) != io->ex) { /* only io->ex's reactor would wake us */
         FUTURE_MISUSE("an io_fd_t polled on another executor than the one it was "
                       "opened on (or on none): open each fd on the executor "
@@ -654,13 +654,15 @@ static inline coro_poll_t io_connect_poll_(future_t *self, future_cx_t *cx) {
                           "exec_block_on or in a spawned task");
             return future_finish(self, -EINVAL);
         }
+        /* A failure at once is ready with an error: it spends the budget,
+         * so a retry loop over it cannot starve the other tasks. */
         s = socket(c->addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (s < 0) return future_finish(self, -errno);
+        if (s < 0) return rc = -errno, future_leaf_ready(self, cx, rc);
         if (connect(s, (const struct sockaddr *)(const void *)&c->addr->ss, c->addr->len) < 0 &&
             errno != EINPROGRESS && errno != EINTR) {
             rc = -errno;
             close(s);
-            return future_finish(self, rc);
+            return future_leaf_ready(self, cx, rc);
         }
         /* Registered after connect: the kernel reports what it is now. */
         rc = io_fd_setup_(c->fd, ex, s, IO_FD_SOCKET_ | IO_FD_STREAM_);

@@ -19,6 +19,7 @@ static int remote_pause_us;
     } while (0)
 #include "../exec.h"
 #include "../sync.h"
+#include "../io.h"
 #include <fcntl.h>
 #include <sys/wait.h>
 
@@ -715,6 +716,9 @@ typedef struct {
     sync_oneshot_recv_t or_;
     sync_notify_t *n;
     sync_notified_t nd;
+    io_fd_t *fd;
+    io_read_t rd;
+    char byte;
     int kind, i, *other_polls, seen_other, before;
 } spinner_t;
 
@@ -730,6 +734,9 @@ static coro_poll_t spinner_poll(future_t *self, future_cx_t *cx) {
         } else if (f->kind == 1) {
             sync_oneshot_recv_init(&f->or_, f->os, &v);
             AWAIT(cx, &f->or_); /* -EPIPE at once: sender gone */
+        } else if (f->kind == 3) {
+            io_read_init(&f->rd, f->fd, &f->byte, 1);
+            AWAIT(cx, &f->rd); /* -EBADF at once: the fd was closed */
         } else {
             sync_notified_init(&f->nd, f->n);
             sync_notify_waiters(f->n);
@@ -756,12 +763,13 @@ static coro_poll_t ticker_poll(future_t *self, future_cx_t *cx) {
 
 static void test_16_error_paths_spend_the_budget(void) {
     int kind;
-    for (kind = 0; kind < 3; kind++) {
+    for (kind = 0; kind < 4; kind++) {
         static int buf[4];
         sync_chan_t ch;
         sync_oneshot_t os;
         sync_notify_t n;
-        int slot, stop = 0;
+        io_fd_t fd;
+        int slot, stop = 0, pipefd[2];
         exec_task_t ts, tt;
         spinner_t sp;
         ticker_t tk;
@@ -771,7 +779,12 @@ static void test_16_error_paths_spend_the_budget(void) {
         sync_oneshot_init(&os, &slot, sizeof slot);
         sync_oneshot_tx_drop(&os);
         sync_notify_init(&n);
+        CHECK_EQ(pipe(pipefd), 0);
+        close(pipefd[1]);
+        CHECK_EQ(io_fd_open(&fd, &ex, pipefd[0]), 0);
+        io_fd_close(&fd);
         memset(&sp, 0, sizeof sp);
+        sp.fd = &fd;
         future_init(&sp.fut, spinner_poll, 0);
         sp.ch = &ch;
         sp.os = &os;
