@@ -632,6 +632,7 @@ static inline void exec_remote_wake(exec_remote_t *r) {
             r->next = old;
         } while (!EXEC_CAS_(&ex->remote, &old, r));
         EXEC_REMOTE_AFTER_PUSH_(); /* a test hook: widens the window below */
+        __atomic_thread_fence(__ATOMIC_SEQ_CST); /* push -> load parked */
         /* Seen after our push: if the loop parked before seeing the push,
          * it had set parked first, and we see it here (both seq_cst). */
         if (EXEC_LOAD_(&ex->parked) && !EXEC_XCHG_(&ex->efd_signalled, 1)) {
@@ -787,6 +788,10 @@ static inline int exec_epoll_(exec_t *ex, int64_t timeout_ns) {
     int n = -1, err = 0;
     if (timeout_ns != 0) {
         EXEC_STORE_(&ex->parked, 1);
+        /* Store parked, then load remote: the one order seq_cst must keep
+         * (store -> load). Spelled out as a fence too, which also holds
+         * under emulators that weaken it (qemu-user on an x86 host). */
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
         if (EXEC_LOAD_(&ex->remote)) timeout_ns = 0; /* a wake came: don't sleep */
         else ex->stats.parks++;
     }

@@ -352,10 +352,18 @@ static void test_addresses_and_fd_open_edges(void) {
     CHECK_EQ(io_try_write(&f, &c, 1), -EBADF);
     CHECK_EQ(io_fd_close(&f), 0);
     /* an already non-blocking regular file: -EPERM, left non-blocking */
-    fd = open("/proc/self/stat", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    CHECK_EQ(io_fd_open(&f, &ex, fd), -EPERM);
-    CHECK(fcntl(fd, F_GETFL) & O_NONBLOCK);
-    close(fd);
+    {
+        char path[] = "/tmp/cover_io_XXXXXX"; /* a regular file: epoll refuses it */
+        int tmp = mkstemp(path);
+        CHECK(tmp >= 0);
+        close(tmp);
+        fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        unlink(path);
+        CHECK(fd >= 0);
+        CHECK_EQ(io_fd_open(&f, &ex, fd), -EPERM);
+        CHECK(fcntl(fd, F_GETFL) & O_NONBLOCK);
+        close(fd);
+    }
     CHECK_EQ(ex.nio, 0);
     exec_destroy(&ex);
 }
