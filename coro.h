@@ -133,7 +133,7 @@ static inline void coro_finish(coro_t *co, int rc) {
 #if !(defined(CORO_USE_LABELS) && CORO_USE_LABELS)
 
 /* Opens the body: jump to where the last call stopped. */
-#define ASYNC_BEGIN(frame)                                                     \
+#define CORO_BEGIN(frame)                                                      \
     coro_t *const CORO_SELF_ = (coro_t *)(void *)(frame);                      \
     switch (CORO_SELF_->pc) {                                                  \
     case 0:
@@ -166,7 +166,7 @@ static inline void coro_finish(coro_t *co, int rc) {
 
 /* Closes the body; falling off the end finishes with the current rc. A
  * finished coroutine's pc matches no case and lands here too. */
-#define ASYNC_END()                                                            \
+#define CORO_END()                                                             \
     CORO_FALLTHROUGH_;                                                         \
     default:;                                                                  \
     }                                                                          \
@@ -189,7 +189,7 @@ static inline void coro_finish(coro_t *co, int rc) {
     _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wpedantic\"")
 #define CORO_PEDANTIC_ON_ _Pragma("GCC diagnostic pop")
 
-#define ASYNC_BEGIN(frame)                                                     \
+#define CORO_BEGIN(frame)                                                      \
     coro_t *const CORO_SELF_ = (coro_t *)(void *)(frame);                      \
     if (CORO_SELF_->pc == CORO_PC_DONE_) return CORO_READY;                    \
     CORO_PEDANTIC_OFF_ if (CORO_SELF_->pc) goto *CORO_SELF_->pc;               \
@@ -215,7 +215,7 @@ static inline void coro_finish(coro_t *co, int rc) {
         }                                                                      \
     } while (0)
 
-#define ASYNC_END()                                                            \
+#define CORO_END()                                                             \
     CORO_SELF_->pc = CORO_PC_DONE_;                                            \
     return CORO_READY
 
@@ -236,17 +236,30 @@ static inline void coro_finish(coro_t *co, int rc) {
 /* The label number is passed bare (already expanded by CORO_NEXT_), so the
  * labels backend can paste it into a label name; the switch backend adds 1
  * to keep its case values off 0, which means "start". */
-#define AWAIT_UNTIL(cond) CORO_WAIT_(cond, CORO_NEXT_)
+#define CORO_AWAIT_UNTIL(cond) CORO_WAIT_(cond, CORO_NEXT_)
 
 /* Suspend once: return CORO_PENDING now, carry on at the next call. */
-#define YIELD() CORO_YIELD_(CORO_NEXT_)
+#define CORO_YIELD() CORO_YIELD_(CORO_NEXT_)
 
 /* Finish now with result code `code` (futures: 0 or a negative errno). */
-#define ASYNC_RETURN(code)                                                     \
+#define CORO_RETURN(code)                                                      \
     do {                                                                       \
         CORO_SELF_->rc = (code);                                               \
         CORO_SELF_->pc = CORO_PC_DONE_;                                        \
         return CORO_READY;                                                     \
     } while (0)
+
+/* ---- the short names --------------------------------------------------
+ * The names above carry the header's prefix; these shorter ones are what
+ * the examples use. A project whose other headers already define AWAIT,
+ * YIELD or JOIN (Python's token.h, tcl.h) defines WEFT_NO_SHORT_NAMES
+ * before including, and writes the prefixed names (stb's convention). */
+#ifndef WEFT_NO_SHORT_NAMES
+#define ASYNC_BEGIN(frame) CORO_BEGIN(frame)
+#define ASYNC_END() CORO_END()
+#define AWAIT_UNTIL(cond) CORO_AWAIT_UNTIL(cond)
+#define YIELD() CORO_YIELD()
+#define ASYNC_RETURN(code) CORO_RETURN(code)
+#endif
 
 #endif /* CORO_H */

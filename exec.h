@@ -13,7 +13,7 @@
  *
  *     exec_init(&ex);
  *     fetch_init(&job, "a", 100);
- *     exec_spawn(&ex, &t, &job.fut);  // queued: runs once the loop runs
+ *     exec_spawn(&t, &ex, &job.fut);  // queued: runs once the loop runs
  *     ...                             // inside another task:
  *     exec_join_init(&join, &t);
  *     AWAIT(cx, &join);               // future_err(&join.fut): job's error
@@ -62,10 +62,18 @@
  * -EINVAL joining a task never spawned; exec_init returns -errno (EMFILE,
  * ENFILE, ENOMEM) when it cannot get its epoll or eventfd.
  *
- * Blocking work: the last section of this header is a helper thread pool
- * (exec_pool_t) with exec_blocking_t, tokio's spawn_blocking as a future,
- * and exec_set_block_threshold, which reports a poll that holds the
- * executor's thread too long. Its own opening comment teaches it.
+ * Blocking work goes to blocking.h's helper thread pool (blocking_t is
+ * tokio's spawn_blocking as a future). To find it, the blocked-executor
+ * detector (a debug option, off by default):
+ *   exec_set_block_threshold(&ex, ns, out): every poll that holds the
+ *   executor's thread for longer than ns is reported to out (stderr if 0):
+ *   the task, where its root future and its deepest child were resumed
+ *   (file:line), where it stopped, how long it took, and the hint to use
+ *   spawn_blocking. ns = 0 turns it off. Costs two clock reads per poll
+ *   while on, one predictable branch while off.
+ *
+ * Child processes: exec_spawnattr_init / exec_child_sigreset give a child
+ * a clean signal mask (pool threads and io_signal_open block signals).
  *
  * The knobs: EXEC_BUDGET (128), EXEC_POLLS_PER_TURN (61), EXEC_MAX_EVENTS
  * (256): define before including to change them.
@@ -94,6 +102,8 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
+#include <signal.h>
+#include <spawn.h>
 
 #include "future.h"
 #include "timer.h"
@@ -140,8 +150,7 @@ enum {
 struct exec_task {
     future_waker_t waker;       /* the task's waker (first member) */
     exec_task_t *next;          /* in the ready queue */
-    exec_task_t *prev_live;     /* in the live list, which shutdown walks */
-    exec_task_t *next_live;
+    future_link_t live;         /* in the live list, which shutdown walks */
     exec_t *ex;
     future_t *fut;              /* the root future */
     future_waker_t *joiner;     /* the join handle waiting for it, or 0 */
@@ -184,7 +193,7 @@ typedef struct exec_stats {
 
 struct exec {
     exec_task_t *head, *tail;  /* the ready queue, FIFO */
-    exec_task_t *live;         /* every live task, for shutdown */
+    future_list_t live;        /* every live task, newest first, for shutdown */
     size_t nlive;
     exec_task_t *current;      /* the task being polled, or 0 */
     timer_wheel_t timers;
@@ -224,14 +233,7 @@ struct exec {
 /* The clock source, without the offset: CLOCK_MONOTONIC in ns, or the
  * user's (exec_set_clock). */
 static inline int64_t exec_clock_source_(const exec_t *ex) {
-    struct timespec ts;
-    uint64_t ns;
-    if (ex->clock_fn) {
-        ns = ex->clock_fn(ex->clock_ctx);
-    } else {
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-    }
+    uint64_t ns = ex->clock_fn ? ex->clock_fn(ex->clock_ctx) : timer_clock_monotonic();
     return ns > EXEC_CLOCK_MAX ? INT64_MAX : (int64_t)ns;
 }
 
@@ -297,7 +299,7 @@ static inline void exec_set_clock(exec_t *ex, uint64_t (*fn)(void *ctx), void *c
 
 /* While held, the paused clock does not jump (a blocking job is running). */
 static inline void exec_clock_hold(exec_t *ex) { ex->holds++; }
-static inline void exec_clock_release(exec_t *ex) { ex->holds--; }
+static inline void exec_clock_unhold(exec_t *ex) { ex->holds--; }
 
 /* ---- the ready queue and task wakes ------------------------------------ */
 
@@ -367,7 +369,7 @@ static inline void exec_finish_(exec_t *ex, exec_task_t *t, int err);
 static inline int exec_task_alive_(const exec_task_t *t) {
     const exec_t *ex = t->ex;
     if (!(t->state & EXEC_TASK_LIVE_) || t->waker.wake != exec_task_wake_ || !ex) return 0;
-    return t->prev_live ? t->prev_live->next_live == t : ex->live == t;
+    return t->live.prev ? t->live.prev->next == &t->live : ex->live.head == &t->live;
 }
 
 /* A root future remembers the task that runs it in its sibling link (a
@@ -404,7 +406,7 @@ static inline int exec_spawn_(exec_t *ex, exec_task_t *t, future_t *fut, unsigne
     t->fut = fut;
     t->joiner = 0;
     t->err = 0;
-    t->prev_live = t->next_live = 0;
+    t->live.next = t->live.prev = 0;
     t->state = boxed;
     if (ex->closing) { /* as tokio: a task spawned on a dying runtime is dropped */
         if (boxed) return -ECANCELED; /* exec_spawn_detached frees the box */
@@ -414,9 +416,7 @@ static inline int exec_spawn_(exec_t *ex, exec_task_t *t, future_t *fut, unsigne
     }
     fut->sibling = (future_t *)(void *)t;
     t->state |= EXEC_TASK_LIVE_;
-    t->next_live = ex->live;
-    if (ex->live) ex->live->prev_live = t;
-    ex->live = t;
+    future_list_insert_after(&ex->live, 0, &t->live);
     ex->nlive++;
     exec_push_(ex, t);
     return 0;
@@ -427,7 +427,7 @@ static inline int exec_spawn_(exec_t *ex, exec_task_t *t, future_t *fut, unsigne
  * not already running as a task. 0; -EBUSY (t alive, or fut already a
  * task); -EINVAL (fut is 0); -ECANCELED (the executor is shutting down:
  * fut is dropped, t finishes with -ECANCELED); -EPERM (another thread). */
-static inline int exec_spawn(exec_t *ex, exec_task_t *t, future_t *fut) {
+static inline int exec_spawn(exec_task_t *t, exec_t *ex, future_t *fut) {
     return exec_spawn_(ex, t, fut, 0);
 }
 
@@ -444,7 +444,7 @@ typedef struct exec_boxed_ {
  * freed. On an error (-ENOMEM, and exec_spawn's) nothing happened: done
  * is not called, fut was neither polled nor dropped, and the frame is
  * still yours to free. */
-static inline int exec_spawn_detached(exec_t *ex, future_t *fut,
+static inline int exec_spawn_detached(future_t *fut, exec_t *ex,
                                       void (*done)(future_t *, int, void *), void *arg) {
     exec_boxed_t_ *b = (exec_boxed_t_ *)malloc(sizeof *b);
     int rc;
@@ -465,7 +465,7 @@ static inline int exec_spawn_detached(exec_t *ex, future_t *fut,
 
 /* The end of an exec_spawn_detached task: tell its owner, free the box.
  * (Out of line: it is rare, and only boxed tasks ever get here.) */
-static EXEC_NOINLINE_ void exec_boxed_release_(exec_task_t *t, int err) {
+static EXEC_NOINLINE_ void exec_boxed_free_(exec_task_t *t, int err) {
     exec_boxed_t_ *b = (exec_boxed_t_ *)(void *)t;
     if (b->done) b->done(t->fut, err, b->arg);
     free(b);
@@ -475,18 +475,15 @@ static EXEC_NOINLINE_ void exec_boxed_release_(exec_task_t *t, int err) {
  * storage freed if it was exec_spawn_detached's. t is not on the queue. */
 static inline void exec_finish_(exec_t *ex, exec_task_t *t, int err) {
     if (t->state & EXEC_TASK_LIVE_) {
-        if (t->prev_live) t->prev_live->next_live = t->next_live;
-        else ex->live = t->next_live;
-        if (t->next_live) t->next_live->prev_live = t->prev_live;
+        future_list_unlink(&ex->live, &t->live);
         ex->nlive--;
     }
-    t->prev_live = t->next_live = 0;
     t->err = err;
     t->state = (t->state & EXEC_TASK_BOXED_) | EXEC_TASK_DONE_;
     if (t->fut && t->fut->sibling == (future_t *)(void *)t) t->fut->sibling = 0;
     future_wake(t->joiner);
     t->joiner = 0;
-    if (t->state & EXEC_TASK_BOXED_) exec_boxed_release_(t, err);
+    if (t->state & EXEC_TASK_BOXED_) exec_boxed_free_(t, err);
 }
 
 /* Drop a task's future and finish it with -ECANCELED. While its futures
@@ -497,9 +494,52 @@ static inline void exec_cancel_(exec_t *ex, exec_task_t *t) {
     exec_finish_(ex, t, -ECANCELED);
 }
 
-/* The blocked-executor detector, defined in the blocking-pool section. */
-static inline void exec_block_begin_(exec_t *ex, const exec_task_t *t);
-static inline void exec_block_end_(exec_t *ex, const exec_task_t *t, coro_poll_t r);
+/* ---- the blocked-executor detector -------------------------------------- */
+
+/* Report polls that hold the executor's thread longer than ns to out
+ * (stderr if 0); ns = 0 turns it off (the default). */
+static inline void exec_set_block_threshold(exec_t *ex, uint64_t ns, FILE *out) {
+    ex->block_ns = ns;
+    ex->block_log = out ? out : stderr;
+}
+
+
+/* The co.at of the deepest future in the chain (first children first)
+ * that has one: leaf futures (timers, I/O) record no location. */
+static inline const char *exec_block_deepest_(const future_t *f) {
+    const char *at = f->co.at;
+    for (f = f->child; f; f = f->child)
+        if (f->co.at) at = f->co.at;
+    return at;
+}
+
+static inline void exec_block_begin_(exec_t *ex, const exec_task_t *t) {
+    ex->block_at[0] = t->fut->co.at;
+    ex->block_at[1] = exec_block_deepest_(t->fut);
+    ex->block_t0 = timer_clock_monotonic();
+}
+
+static inline void exec_block_end_(exec_t *ex, const exec_task_t *t, coro_poll_t r) {
+    uint64_t took = timer_clock_monotonic() - ex->block_t0;
+    FILE *out = ex->block_log ? ex->block_log : stderr;
+    if (took <= ex->block_ns) return;
+    ex->block_reports++;
+    fprintf(out,
+            "exec: blocked executor: task %p held the thread for %.1f ms in one "
+            "poll (threshold %.1f ms)\n"
+            "    resumed at %s (root future), %s (deepest child)\n"
+            "    stopped at %s\n"
+            "    hint: move blocking calls and CPU-heavy work off the executor "
+            "with spawn_blocking (blocking_t)\n",
+            (const void *)t, (double)took / 1e6, (double)ex->block_ns / 1e6,
+            ex->block_at[0] ? ex->block_at[0] : "the start",
+            ex->block_at[1] ? ex->block_at[1] : "the start",
+            r == CORO_READY ? "its end (the task finished)"
+                            : (exec_block_deepest_(t->fut) ? exec_block_deepest_(t->fut)
+                                                           : "the start"));
+    fflush(out);
+}
+
 
 /* Poll one task that came off the ready queue. */
 static inline void exec_poll_task_(exec_t *ex, exec_task_t *t) {
@@ -683,7 +723,7 @@ static inline void exec_remote_close(exec_remote_t *r) {
 
 /* Register fd, edge-triggered for reading and writing, once for its life.
  * Returns 0 or -errno (epoll_ctl's). */
-static inline int exec_io_start(exec_t *ex, exec_io_t *io, int fd) {
+static inline int exec_io_start(exec_io_t *io, exec_t *ex, int fd) {
     struct epoll_event ev;
     memset(&ev, 0, sizeof ev);
     io->fd = fd;
@@ -725,10 +765,11 @@ static inline coro_poll_t exec_io_poll(exec_io_t *io, future_cx_t *cx, unsigned 
 /* The operation returned EAGAIN: the readiness is used up until next edge. */
 static inline void exec_io_clear(exec_io_t *io, unsigned dir) { io->ready &= ~dir; }
 
-/* A future waiting on io is being dropped: forget its waker. */
-static inline void exec_io_forget(exec_io_t *io, unsigned dir) {
-    if (dir & EXEC_IO_READ) io->reader = 0;
-    if (dir & EXEC_IO_WRITE) io->writer = 0;
+/* A future that waited on io is done with it (dropped, or ready): forget
+ * its waker w for dir, if w is still the one registered (0: whichever is). */
+static inline void exec_io_forget(exec_io_t *io, unsigned dir, const future_waker_t *w) {
+    if ((dir & EXEC_IO_READ) && (!w || io->reader == w)) io->reader = 0;
+    if ((dir & EXEC_IO_WRITE) && (!w || io->writer == w)) io->writer = 0;
 }
 
 static inline void exec_dispatch_(exec_t *ex, struct epoll_event *evs, int n) {
@@ -823,7 +864,9 @@ static inline void exec_trace_line_(void *ctx, int depth, const future_t *f) {
  * chain is suspended, outermost first. */
 static inline void exec_dump(const exec_t *ex, FILE *out) {
     const exec_task_t *t;
-    for (t = ex->live; t; t = t->next_live) {
+    const future_link_t *l;
+    for (l = ex->live.head; l; l = l->next) {
+        t = FUTURE_CONTAINER_OF(l, const exec_task_t, live);
         fprintf(out, "  task %p%s\n", (const void *)t,
                 t->state & EXEC_TASK_QUEUED_ ? " (queued)" : "");
         future_trace(t->fut, 0, exec_trace_line_, out);
@@ -923,7 +966,7 @@ static inline int exec_block_on(exec_t *ex, future_t *fut) {
     int rc = exec_enter_(ex);
     if (rc) return rc;
     t->state = 0;
-    rc = exec_spawn(ex, t, fut);
+    rc = exec_spawn(t, ex, fut);
     while (!rc && !(t->state & EXEC_TASK_DONE_)) rc = exec_turn_(ex, t);
     if (rc && (t->state & EXEC_TASK_LIVE_)) { /* a stall, or a failed wait */
         if (t->state & EXEC_TASK_QUEUED_) exec_unqueue_(ex, t);
@@ -944,7 +987,7 @@ static inline void exec_shutdown(exec_t *ex) {
     }
     ex->closing = 1; /* from here wakes queue nothing */
     while (ex->head) exec_pop_(ex);
-    while (ex->live) exec_cancel_(ex, ex->live);
+    while (ex->live.head) exec_cancel_(ex, FUTURE_CONTAINER_OF(ex->live.head, exec_task_t, live));
     exec_drain_remote_(ex);
     ex->closing = 0;
 }
@@ -991,131 +1034,6 @@ static inline void exec_destroy(exec_t *ex) {
     ex->efd = ex->epfd = -1;
 }
 
-/* ==== the blocking pool: spawn_blocking, and catching a blocked executor ====
- *
- * Async is for waiting. CPU-heavy work and blocking calls (file reads, DNS,
- * compression, a long loop in a handler) must not run on the executor's
- * thread, or every other task stalls while they run. exec_blocking_t runs a
- * job on a pool of helper threads instead (tokio's spawn_blocking); the
- * awaiting task sleeps meanwhile and is woken through exec_remote_t when the
- * job is done. fs.h builds tokio::fs-like file helpers on it.
- *
- *     static int64_t sum_job(void *arg, exec_blocking_job_t *job) {
- *         const big_t *b = (const big_t *)arg;   // must outlive the job
- *         int64_t s = 0;
- *         for (size_t i = 0; i < b->n; i++) {
- *             if ((i & 0xfffff) == 0 && exec_blocking_stopping(job)) {
- *                 job->err = -ECANCELED;         // dropped: give up early
- *                 return 0;
- *             }
- *             s += b->v[i];
- *         }
- *         return s;                              // the future's .result
- *     }
- *
- *     exec_pool_t pool;
- *     exec_pool_init(&pool, &ex, 0);             // 0: default options
- *     ...                                        // in an async body:
- *     exec_blocking_init(&f->job, &pool, sum_job, &big);
- *     AWAIT_TRY(cx, &f->job);                    // the job's error, as `?`
- *     total = f->job.result;
- *     ...
- *     exec_destroy(&ex);                         // then (or before):
- *     exec_pool_destroy(&pool);                  // joins every thread
- *
- * The contract
- *   - A job is fn(arg, job) on a pool thread. Its return value becomes the
- *     future's .result; job->err (0 on entry; set it to a negative errno)
- *     becomes the future's error. The job is submitted at the first poll
- *     (lazy); it composes like any future: under timer_timeout, in JOIN,
- *     TRY_JOIN, SELECT, future_join_all_t.
- *   - No allocation on the await path: the job's queue node, its remote
- *     handle and its result live in the exec_blocking_t. The pool allocates
- *     only its thread table (exec_pool_init) and threads (when it grows).
- *     No thread is created per job.
- *   - The completion wake is exec_remote_wake: lock-free, and it writes the
- *     executor's eventfd only when the executor is parked (no syscall while
- *     it is busy). A job in flight holds back the paused clock
- *     (exec_clock_hold), as in tokio, and counts as "something can wake the
- *     task" for the stall report.
- *   - One pool serves one executor (the one given to exec_pool_init); its
- *     futures are polled there.
- *
- * Cancellation: what dropping the future does (a job cannot be interrupted;
- * exec_blocking_stopping(job) turns true so a long job may return early)
- *
- *   state at drop   exec_blocking_init (detached)   exec_blocking_init_scoped
- *   --------------  ------------------------------  ---------------------------
- *   not yet polled  nothing                         nothing
- *   queued          unlinked; the job never runs    unlinked; never runs
- *   running         drop returns at once. The job   stop flag raised; drop
- *                   finishes on its thread, its     WAITS (blocking the
- *                   result is discarded: .discard   executor) until fn returns,
- *                   (if set) gets it, on the pool   so fn may write into the
- *                   thread. The pool thread never   frame. For jobs that check
- *                   touches the future again, but   exec_blocking_stopping, or
- *                   arg now belongs to the job:     are short (fs.h's slices).
- *                   .detached is set to 1.          Then as "done, not seen".
- *   done, not seen  .discard (if set) gets the      the same
- *                   result, on the executor thread
- *                   (not for a job shutdown
- *                   cancelled unrun)
- *
- *   So with exec_blocking_init, arg and whatever the job writes must outlive
- *   the job, not just the future (heap, static, or owned by something that
- *   outlives the pool: exec_pool_shutdown joins every thread). The future
- *   itself is safe to free as soon as future_drop returns, in both modes.
- *
- * The protocol behind the table (the per-job state, an atomic int, and the
- * pool's mutex): IDLE -> QUEUED (submit, under the lock) -> RUNNING (a pool
- * thread takes it, under the lock; the job's control block is on that
- * thread's stack) -> WAKING -> DONE (the pool thread, all under the lock:
- * store the result, exec_remote_wake, store DONE as its very last touch of
- * the future). The executor thread reads the state atomically when it polls
- * (DONE: take the result, close the remote handle; WAKING: wake itself and
- * look again), and takes the lock to drop a job in any other state than
- * IDLE or DONE (which the pool threads never leave), so drop never acts on
- * WAKING: it waits on the mutex while a completion's wake is in progress. A detached drop marks the control block on the pool thread's
- * stack "abandoned" under the lock; the pool thread sees it under the lock
- * when the job returns and leaves the future alone.
- *
- * The pool
- *   exec_pool_init(&pool, &ex, &opts)   start opts.threads threads
- *   exec_pool_opts_t                    threads (0: the number of CPUs) are
- *                                       kept; the pool grows by one thread
- *                                       when a job is queued and no idle
- *                                       thread is free to take it, up to
- *                                       max_threads (0: max(16, 8 * threads):
- *                                       a burst of jobs grows the pool to it);
- *                                       threads above `threads` exit after
- *                                       keep_alive_ns idle (0: 10 s;
- *                                       2^60 ns or more: never);
- *                                       queue_cap (0: 1 << 20) jobs may wait
- *                                       in the queue: one more finishes at
- *                                       once with -EAGAIN (never a hang)
- *   exec_pool_shutdown(&pool, mode)     EXEC_POOL_DRAIN: queued jobs still
- *                                       run; EXEC_POOL_CANCEL: they finish
- *                                       with -ECANCELED without running, and
- *                                       running jobs see their stop flag.
- *                                       Either way running jobs finish, their
- *                                       futures are woken with their
- *                                       results, every thread is joined, and
- *                                       later submits get -ECANCELED. Blocks
- *                                       until then: call it outside tasks.
- *   exec_pool_destroy(&pool)            shutdown(CANCEL) if not yet, free.
- *   The executor and the pool may be destroyed in either order.
- *
- * The blocked-executor detector (a debug option, off by default)
- *   exec_set_block_threshold(&ex, ns, out): every poll that holds the
- *   executor's thread for longer than ns is reported to out (stderr if 0):
- *   the task, where its root future and its deepest child were resumed
- *   (file:line), where it stopped, how long it took, and the hint to use
- *   spawn_blocking. ns = 0 turns it off. Costs two clock reads per poll
- *   while on, one predictable branch while off.
- */
-
-#include <signal.h> /* pthread_sigmask: pool threads take no signals */
-#include <spawn.h>
 
 /* Child processes and signal masks. Pool threads block every signal (the
  * application's handlers belong to its own threads), and io.h's
@@ -1146,580 +1064,6 @@ static inline void exec_child_sigreset(void) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, 0);
-}
-
-/* The job's view of itself: on the pool thread's stack, never in the
- * future, so it stays valid whatever happens to the future. */
-typedef struct exec_blocking_job {
-    void *arg; /* as given to exec_blocking_init */
-    int err;   /* set to a negative errno: the future's error */
-    int stop_; /* atomic: the future was dropped, or the pool cancels */
-    int abandoned_;                 /* the future let go (pool lock) */
-    int64_t (*fn_)(void *arg, struct exec_blocking_job *job);
-    void (*discard_)(void *arg, int64_t result);
-} exec_blocking_job_t;
-
-/* A job: runs on a pool thread; returns the future's .result. */
-typedef int64_t (*exec_blocking_fn)(void *arg, exec_blocking_job_t *job);
-
-/* In a job: has the future been dropped (or the pool cancelled)? A job that
- * runs long should check it now and then and return early. */
-static inline int exec_blocking_stopping(const exec_blocking_job_t *job) {
-    return __atomic_load_n(&job->stop_, __ATOMIC_RELAXED);
-}
-
-enum { /* exec_blocking_t.state */
-    EXEC_BLOCKING_IDLE_ = 0,
-    EXEC_BLOCKING_QUEUED_,
-    EXEC_BLOCKING_RUNNING_,
-    EXEC_BLOCKING_WAKING_,
-    EXEC_BLOCKING_DONE_
-};
-
-typedef struct exec_pool exec_pool_t;
-
-/* spawn_blocking as a future. */
-typedef struct exec_blocking {
-    future_t fut;
-    int64_t result; /* the job's return value, once ready */
-    int detached;   /* dropped while running (not scoped): arg is the job's */
-    /* set before the first poll, if wanted: gets a detached job's result */
-    void (*discard)(void *arg, int64_t result);
-    /* private */
-    exec_blocking_fn fn;
-    void *arg;
-    exec_pool_t *pool;
-    struct exec_blocking *next, *prev; /* in the pool's queue (pool lock) */
-    exec_blocking_job_t *job;          /* while running (pool lock) */
-    int64_t out;                       /* written by the pool thread... */
-    int out_err;                       /* ...before it stores DONE */
-    int state;                         /* EXEC_BLOCKING_* (atomic) */
-    int scoped;                        /* drop waits for a running job */
-    int waiting;                       /* a scoped drop waits (pool lock) */
-    int held;                          /* remote open, clock held */
-    int ran;                           /* fn ran: out is its result */
-    exec_remote_t remote;              /* the completion wake */
-} exec_blocking_t;
-
-typedef struct exec_pool_opts {
-    unsigned threads;       /* kept; 0: the number of CPUs */
-    unsigned max_threads;   /* grow up to; 0: max(16, 8 * threads) */
-    uint64_t keep_alive_ns; /* extra threads exit after this idle; 0: 10 s */
-    size_t queue_cap;       /* jobs that may wait; 0: 1 << 20 */
-} exec_pool_opts_t;
-
-enum { EXEC_POOL_DRAIN = 1, EXEC_POOL_CANCEL = 2 };
-
-enum { EXEC_POOL_SLOT_FREE_ = 0, EXEC_POOL_SLOT_LIVE_, EXEC_POOL_SLOT_EXITED_ };
-
-typedef struct exec_pool_slot_ {
-    pthread_t tid;
-    exec_pool_t *pool;
-    exec_blocking_job_t *job; /* the job it runs, or 0 (pool lock) */
-    int state;                /* EXEC_POOL_SLOT_* (pool lock) */
-} exec_pool_slot_t_;
-
-typedef struct exec_pool_stats {
-    uint64_t submitted;  /* jobs queued */
-    uint64_t ran;        /* jobs run to their end */
-    uint64_t cancelled;  /* queued jobs removed by drop or shutdown */
-    uint64_t overflows;  /* submits refused: queue full (-EAGAIN) */
-    uint64_t created;    /* threads started */
-    uint64_t exited;     /* threads that left after their keep-alive */
-} exec_pool_stats_t;
-
-struct exec_pool {
-    pthread_mutex_t lock;
-    pthread_cond_t work;          /* idle threads wait here */
-    pthread_cond_t done;          /* scoped drops wait here */
-    exec_blocking_t *head, *tail; /* the queue: FIFO, intrusive */
-    size_t nqueued, cap;
-    unsigned nthreads, nidle, nsignal, core, max;
-    uint64_t keep_alive_ns;
-    int closing;                  /* 0, EXEC_POOL_DRAIN or EXEC_POOL_CANCEL */
-    int joined;                   /* shutdown done: every thread joined */
-    exec_pool_slot_t_ *slots;     /* max of them */
-    exec_t *ex;
-    exec_pool_stats_t stats;      /* read under the lock, or when idle */
-};
-
-/* ---- the pool threads --------------------------------------------------- */
-
-/* Under the lock: hand the result to the future and wake it. The wake and
- * the DONE store are the last touches of the future. */
-static inline void exec_pool_complete_(exec_pool_t *pool, exec_blocking_t *b, int64_t out,
-                                       int err, int ran) {
-    b->job = 0;
-    b->ran = ran;
-    b->out = out;
-    b->out_err = err;
-    EXEC_STORE_(&b->state, EXEC_BLOCKING_WAKING_);
-    exec_remote_wake(&b->remote);
-    if (b->waiting) pthread_cond_broadcast(&pool->done);
-    EXEC_STORE_(&b->state, EXEC_BLOCKING_DONE_); /* from here: hands off */
-}
-
-static inline exec_blocking_t *exec_pool_pop_(exec_pool_t *pool) {
-    exec_blocking_t *b = pool->head;
-    pool->head = b->next;
-    if (pool->head) pool->head->prev = 0;
-    else pool->tail = 0;
-    b->next = b->prev = 0;
-    pool->nqueued--;
-    return b;
-}
-
-static inline void exec_pool_unlink_(exec_pool_t *pool, exec_blocking_t *b) {
-    if (b->prev) b->prev->next = b->next;
-    else pool->head = b->next;
-    if (b->next) b->next->prev = b->prev;
-    else pool->tail = b->prev;
-    b->next = b->prev = 0;
-    pool->nqueued--;
-}
-
-/* A keep-alive this long (34 years) or longer means "forever": no deadline
- * is computed, so nothing overflows, even with a 32-bit time_t. */
-#define EXEC_POOL_FOREVER_NS_ ((uint64_t)1 << 30 << 30)
-
-/* now + ns on CLOCK_MONOTONIC; ns < EXEC_POOL_FOREVER_NS_, so the seconds
- * fit in any time_t for as long as a machine stays up. */
-static inline void exec_pool_deadline_(struct timespec *ts, uint64_t ns) {
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ns += (uint64_t)ts->tv_nsec;
-    ts->tv_sec += (time_t)(ns / 1000000000);
-    ts->tv_nsec = (long)(ns % 1000000000);
-}
-
-static inline void *exec_pool_main_(void *p) {
-    exec_pool_slot_t_ *slot = (exec_pool_slot_t_ *)p;
-    exec_pool_t *pool = slot->pool;
-    exec_blocking_job_t job;
-    pthread_mutex_lock(&pool->lock);
-    for (;;) {
-        exec_blocking_t *b;
-        int64_t out;
-        while (!pool->head) {
-            int rc = 0;
-            if (pool->closing) goto out;
-            pool->nidle++;
-            if (pool->nthreads > pool->core && pool->keep_alive_ns < EXEC_POOL_FOREVER_NS_) {
-                /* an extra thread: keep-alive */
-                struct timespec ts;
-                exec_pool_deadline_(&ts, pool->keep_alive_ns);
-                rc = pthread_cond_timedwait(&pool->work, &pool->lock, &ts);
-            } else {
-                pthread_cond_wait(&pool->work, &pool->lock);
-            }
-            pool->nidle--;
-            if (pool->nsignal) pool->nsignal--;
-            if (rc == ETIMEDOUT && !pool->head && !pool->closing &&
-                pool->nthreads > pool->core) {
-                pool->stats.exited++;
-                goto out;
-            }
-        }
-        b = exec_pool_pop_(pool);
-        memset(&job, 0, sizeof job);
-        job.arg = b->arg;
-        job.fn_ = b->fn;
-        job.discard_ = b->discard;
-        b->job = slot->job = &job;
-        EXEC_STORE_(&b->state, EXEC_BLOCKING_RUNNING_);
-        pthread_mutex_unlock(&pool->lock);
-
-        out = job.fn_(job.arg, &job); /* the job, off the lock */
-
-        pthread_mutex_lock(&pool->lock);
-        slot->job = 0;
-        pool->stats.ran++;
-        if (!job.abandoned_) {
-            exec_pool_complete_(pool, b, out, job.err, 1);
-        } else if (job.discard_) { /* the future is gone: b is not touched */
-            pthread_mutex_unlock(&pool->lock);
-            job.discard_(job.arg, out);
-            pthread_mutex_lock(&pool->lock);
-        }
-    }
-out:
-    pool->nthreads--;
-    slot->state = EXEC_POOL_SLOT_EXITED_;
-    pthread_mutex_unlock(&pool->lock);
-    return 0;
-}
-
-/* Under the lock: start one more thread, in a free slot. 0 or -errno. */
-static inline int exec_pool_grow_(exec_pool_t *pool) {
-    unsigned i;
-    sigset_t all, old;
-    int rc;
-    for (i = 0; i < pool->max; i++)
-        if (pool->slots[i].state != EXEC_POOL_SLOT_LIVE_) break;
-    if (i == pool->max) return -EAGAIN;
-    if (pool->slots[i].state == EXEC_POOL_SLOT_EXITED_) /* gone: reap it */
-        pthread_join(pool->slots[i].tid, 0);
-    pool->slots[i].state = EXEC_POOL_SLOT_LIVE_;
-    pool->slots[i].pool = pool;
-    pool->slots[i].job = 0;
-    /* Pool threads take no signals: they are the application's. */
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    rc = pthread_create(&pool->slots[i].tid, 0, exec_pool_main_, &pool->slots[i]);
-    pthread_sigmask(SIG_SETMASK, &old, 0);
-    if (rc) {
-        pool->slots[i].state = EXEC_POOL_SLOT_FREE_;
-        return -rc;
-    }
-    pool->nthreads++;
-    pool->stats.created++;
-    return 0;
-}
-
-/* On the executor thread: queue b. 0, -EAGAIN (queue full) or -ECANCELED
- * (the pool is shutting down). */
-static inline int exec_pool_submit_(exec_pool_t *pool, exec_blocking_t *b) {
-    pthread_mutex_lock(&pool->lock);
-    if (pool->closing) {
-        pthread_mutex_unlock(&pool->lock);
-        return -ECANCELED;
-    }
-    if (pool->nqueued >= pool->cap) {
-        pool->stats.overflows++;
-        pthread_mutex_unlock(&pool->lock);
-        return -EAGAIN;
-    }
-    b->next = 0;
-    b->prev = pool->tail;
-    if (pool->tail) pool->tail->next = b;
-    else pool->head = b;
-    pool->tail = b;
-    pool->nqueued++;
-    pool->stats.submitted++;
-    EXEC_STORE_(&b->state, EXEC_BLOCKING_QUEUED_);
-    if (pool->nidle > pool->nsignal) { /* an idle thread nobody called yet */
-        pool->nsignal++;
-        pthread_cond_signal(&pool->work);
-    } else if (pool->nthreads < pool->max) {
-        (void)exec_pool_grow_(pool); /* on failure the job waits its turn */
-    }
-    pthread_mutex_unlock(&pool->lock);
-    return 0;
-}
-
-/* ---- the pool ----------------------------------------------------------- */
-
-static inline int exec_pool_on_own_thread_(const exec_pool_t *pool) {
-    unsigned i;
-    for (i = 0; i < pool->max; i++)
-        if (pool->slots[i].state == EXEC_POOL_SLOT_LIVE_ &&
-            pthread_equal(pool->slots[i].tid, pthread_self()))
-            return 1;
-    return 0;
-}
-
-/* Stop the pool (see the contract): mode EXEC_POOL_DRAIN runs the queued
- * jobs, EXEC_POOL_CANCEL finishes them with -ECANCELED unrun and raises the
- * stop flag of running jobs. Running jobs finish either way; every thread
- * is joined before it returns. A second call does nothing (made while
- * another thread shuts the pool down, it waits until that is done). Call
- * it from outside the pool's jobs. */
-static inline void exec_pool_shutdown(exec_pool_t *pool, int mode) {
-    unsigned i;
-    pthread_mutex_lock(&pool->lock);
-    if (exec_pool_on_own_thread_(pool)) {
-        pthread_mutex_unlock(&pool->lock);
-        FUTURE_MISUSE("exec_pool_shutdown from inside a pool job: a thread "
-                      "cannot join itself; shut the pool down from the "
-                      "executor's thread after exec_run");
-        return;
-    }
-    if (pool->joined || pool->closing) { /* done, or being done elsewhere */
-        while (!pool->joined) pthread_cond_wait(&pool->done, &pool->lock);
-        pthread_mutex_unlock(&pool->lock);
-        return;
-    }
-    pool->closing = mode == EXEC_POOL_DRAIN ? EXEC_POOL_DRAIN : EXEC_POOL_CANCEL;
-    if (pool->closing == EXEC_POOL_CANCEL) {
-        while (pool->head) { /* queued: finished unrun, woken */
-            exec_blocking_t *b = exec_pool_pop_(pool);
-            pool->stats.cancelled++;
-            exec_pool_complete_(pool, b, 0, -ECANCELED, 0);
-        }
-        for (i = 0; i < pool->max; i++)
-            if (pool->slots[i].job) EXEC_STORE_(&pool->slots[i].job->stop_, 1);
-    }
-    pthread_cond_broadcast(&pool->work);
-    pthread_mutex_unlock(&pool->lock);
-    /* No thread can start from here (submits are refused), so the slots
-     * hold every thread there will ever be. */
-    for (i = 0; i < pool->max; i++) {
-        int st;
-        pthread_mutex_lock(&pool->lock);
-        st = pool->slots[i].state;
-        pthread_mutex_unlock(&pool->lock);
-        if (st == EXEC_POOL_SLOT_FREE_) continue;
-        pthread_join(pool->slots[i].tid, 0);
-        pthread_mutex_lock(&pool->lock);
-        pool->slots[i].state = EXEC_POOL_SLOT_FREE_;
-        pthread_mutex_unlock(&pool->lock);
-    }
-    pthread_mutex_lock(&pool->lock);
-    pool->joined = 1;
-    pthread_cond_broadcast(&pool->done); /* a concurrent shutdown waits */
-    pthread_mutex_unlock(&pool->lock);
-}
-
-/* Shut down (cancelling queued jobs) if not done yet, and free the pool. */
-static inline void exec_pool_destroy(exec_pool_t *pool) {
-    int joined;
-    if (!pool->slots) return;
-    exec_pool_shutdown(pool, EXEC_POOL_CANCEL);
-    pthread_mutex_lock(&pool->lock);
-    joined = pool->joined;
-    pthread_mutex_unlock(&pool->lock);
-    if (!joined) return; /* misuse (from a job): threads live, free nothing */
-    pthread_cond_destroy(&pool->done);
-    pthread_cond_destroy(&pool->work);
-    pthread_mutex_destroy(&pool->lock);
-    free(pool->slots);
-    pool->slots = 0;
-}
-
-/* Start a pool serving ex; opts may be 0 (every default). 0, or -errno
- * (ENOMEM; EAGAIN from pthread_create) with nothing left running. */
-static inline int exec_pool_init(exec_pool_t *pool, exec_t *ex, const exec_pool_opts_t *opts) {
-    exec_pool_opts_t o;
-    pthread_condattr_t ca;
-    unsigned i;
-    int rc = 0;
-    memset(pool, 0, sizeof *pool);
-    if (opts) o = *opts;
-    else memset(&o, 0, sizeof o);
-    if (!o.threads) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        o.threads = n > 0 ? (unsigned)n : 1;
-    }
-    if (!o.max_threads) o.max_threads = o.threads * 8 > 16 ? o.threads * 8 : 16;
-    if (o.max_threads < o.threads) {
-        FUTURE_MISUSE("exec_pool_init: max_threads is below threads: raise "
-                      "max_threads, or leave it 0 for the default");
-        return -EINVAL;
-    }
-    pool->core = o.threads;
-    pool->max = o.max_threads;
-    pool->keep_alive_ns = o.keep_alive_ns ? o.keep_alive_ns : 10 * TIMER_SEC;
-    pool->cap = o.queue_cap ? o.queue_cap : (size_t)1 << 20;
-    pool->ex = ex;
-    pool->slots = (exec_pool_slot_t_ *)calloc(pool->max, sizeof *pool->slots);
-    if (!pool->slots) return -ENOMEM;
-    pthread_mutex_init(&pool->lock, 0);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* keep-alive timeouts */
-    pthread_cond_init(&pool->work, &ca);
-    pthread_condattr_destroy(&ca);
-    pthread_cond_init(&pool->done, 0);
-    pthread_mutex_lock(&pool->lock);
-    for (i = 0; i < pool->core && !rc; i++) rc = exec_pool_grow_(pool);
-    pthread_mutex_unlock(&pool->lock);
-    if (rc) exec_pool_destroy(pool);
-    return rc;
-}
-
-/* How many threads the pool has now. */
-static inline unsigned exec_pool_threads(exec_pool_t *pool) {
-    unsigned n;
-    pthread_mutex_lock(&pool->lock);
-    n = pool->nthreads;
-    pthread_mutex_unlock(&pool->lock);
-    return n;
-}
-
-/* A copy of the pool's counters. */
-static inline exec_pool_stats_t exec_pool_stats(exec_pool_t *pool) {
-    exec_pool_stats_t s;
-    pthread_mutex_lock(&pool->lock);
-    s = pool->stats;
-    pthread_mutex_unlock(&pool->lock);
-    return s;
-}
-
-/* ---- the future: spawn_blocking ----------------------------------------- */
-
-/* Let go of the remote handle and the clock hold taken at submit. */
-static inline void exec_blocking_release_(exec_blocking_t *b) {
-    if (!b->held) return;
-    b->held = 0;
-    exec_remote_close(&b->remote);
-    exec_clock_release(b->pool->ex);
-}
-
-static inline coro_poll_t exec_blocking_poll_(future_t *self, future_cx_t *cx) {
-    exec_blocking_t *b = (exec_blocking_t *)(void *)self;
-    exec_t *ex;
-    int rc;
-    switch (EXEC_LOAD_(&b->state)) {
-    case EXEC_BLOCKING_IDLE_:
-        ex = b->pool->ex;
-        if (exec_of(cx) != ex) {
-            FUTURE_MISUSE("exec_blocking_t polled on another executor than its "
-                          "pool's (or on none): give each executor its own "
-                          "exec_pool_t");
-            return future_finish(self, -EINVAL);
-        }
-        exec_remote_init(&b->remote, ex);
-        exec_remote_set_waker(&b->remote, cx->waker);
-        rc = exec_pool_submit_(b->pool, b);
-        if (rc) {
-            exec_remote_close(&b->remote);
-            return future_finish(self, rc);
-        }
-        b->held = 1;
-        exec_clock_hold(ex); /* the paused clock waits for the job */
-        return CORO_PENDING;
-    case EXEC_BLOCKING_QUEUED_:
-    case EXEC_BLOCKING_RUNNING_:
-        exec_remote_set_waker(&b->remote, cx->waker); /* the task may move */
-        return CORO_PENDING;
-    case EXEC_BLOCKING_WAKING_:
-        /* The pool thread is mid-completion, which it does under the pool's
-         * lock: wait that out (a few instructions, unless it was preempted)
-         * instead of re-polling in a loop, which spun the executor for a
-         * whole time slice whenever the pool thread lost its CPU. */
-        pthread_mutex_lock(&b->pool->lock);
-        pthread_mutex_unlock(&b->pool->lock);
-        CORO_FALLTHROUGH_; /* the completion has stored DONE */
-    default: /* DONE: the pool thread is finished with us */
-        if (!future_coop_spend(cx)) return CORO_PENDING;
-        exec_blocking_release_(b);
-        EXEC_STORE_(&b->state, EXEC_BLOCKING_IDLE_);
-        b->result = b->out;
-        return future_finish(self, b->out_err);
-    }
-}
-
-/* Cancellation; see the table in the section comment. */
-static inline void exec_blocking_drop_(future_t *self) {
-    exec_blocking_t *b = (exec_blocking_t *)(void *)self;
-    int s = EXEC_LOAD_(&b->state);
-    /* IDLE and DONE are final for the pool threads: no lock needed. In the
-     * others a pool thread may still come (or be mid-wake, WAKING): take
-     * the lock, which waits out a completion in progress. */
-    if (s != EXEC_BLOCKING_IDLE_ && s != EXEC_BLOCKING_DONE_) {
-        exec_pool_t *pool = b->pool;
-        pthread_mutex_lock(&pool->lock);
-        s = EXEC_LOAD_(&b->state);
-        if (s == EXEC_BLOCKING_QUEUED_) { /* never runs */
-            exec_pool_unlink_(pool, b);
-            pool->stats.cancelled++;
-        } else if (s == EXEC_BLOCKING_RUNNING_) {
-            EXEC_STORE_(&b->job->stop_, 1);
-            if (b->scoped) { /* fn borrows the frame: wait for it */
-                b->waiting = 1;
-                while (EXEC_LOAD_(&b->state) != EXEC_BLOCKING_DONE_)
-                    pthread_cond_wait(&pool->done, &pool->lock);
-                b->waiting = 0;
-                s = EXEC_BLOCKING_DONE_;
-            } else { /* the pool thread will leave b alone */
-                b->job->abandoned_ = 1;
-                b->job = 0;
-                b->detached = 1;
-            }
-        }
-        pthread_mutex_unlock(&pool->lock);
-    }
-    /* Done but never seen: hand the result to .discard, as a drop while
-     * running would, so a resource the job made does not leak by timing. */
-    if (s == EXEC_BLOCKING_DONE_ && b->ran && b->discard) b->discard(b->arg, b->out);
-    exec_blocking_release_(b);
-    EXEC_STORE_(&b->state, EXEC_BLOCKING_IDLE_);
-}
-
-static inline void exec_blocking_setup_(exec_blocking_t *b, exec_pool_t *pool,
-                                        exec_blocking_fn fn, void *arg, int scoped) {
-    future_init(&b->fut, exec_blocking_poll_, exec_blocking_drop_);
-    b->result = 0;
-    b->detached = 0;
-    b->discard = 0;
-    b->fn = fn;
-    b->arg = arg;
-    b->pool = pool;
-    b->next = b->prev = 0;
-    b->job = 0;
-    b->out = 0;
-    b->out_err = 0;
-    b->state = EXEC_BLOCKING_IDLE_;
-    b->scoped = scoped;
-    b->waiting = 0;
-    b->held = 0;
-    b->ran = 0;
-}
-
-/* spawn_blocking(fn, arg) on pool: lazy, runs at the first poll. If the
- * future is dropped while fn runs, fn finishes detached: arg must outlive
- * the job (see the table). */
-static inline void exec_blocking_init(exec_blocking_t *b, exec_pool_t *pool,
-                                      exec_blocking_fn fn, void *arg) {
-    exec_blocking_setup_(b, pool, fn, arg, 0);
-}
-
-/* As exec_blocking_init, but fn may borrow memory from the frame: dropping
- * the future while fn runs raises its stop flag and waits (on the executor
- * thread) until fn returns. For short jobs, or jobs that check
- * exec_blocking_stopping often. */
-static inline void exec_blocking_init_scoped(exec_blocking_t *b, exec_pool_t *pool,
-                                             exec_blocking_fn fn, void *arg) {
-    exec_blocking_setup_(b, pool, fn, arg, 1);
-}
-
-/* ---- the blocked-executor detector -------------------------------------- */
-
-/* Report polls that hold the executor's thread longer than ns to out
- * (stderr if 0); ns = 0 turns it off (the default). */
-static inline void exec_set_block_threshold(exec_t *ex, uint64_t ns, FILE *out) {
-    ex->block_ns = ns;
-    ex->block_log = out ? out : stderr;
-}
-
-static inline uint64_t exec_block_clock_(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* The co.at of the deepest future in the chain (first children first)
- * that has one: leaf futures (timers, I/O) record no location. */
-static inline const char *exec_block_deepest_(const future_t *f) {
-    const char *at = f->co.at;
-    for (f = f->child; f; f = f->child)
-        if (f->co.at) at = f->co.at;
-    return at;
-}
-
-static inline void exec_block_begin_(exec_t *ex, const exec_task_t *t) {
-    ex->block_at[0] = t->fut->co.at;
-    ex->block_at[1] = exec_block_deepest_(t->fut);
-    ex->block_t0 = exec_block_clock_();
-}
-
-static inline void exec_block_end_(exec_t *ex, const exec_task_t *t, coro_poll_t r) {
-    uint64_t took = exec_block_clock_() - ex->block_t0;
-    FILE *out = ex->block_log ? ex->block_log : stderr;
-    if (took <= ex->block_ns) return;
-    ex->block_reports++;
-    fprintf(out,
-            "exec: blocked executor: task %p held the thread for %.1f ms in one "
-            "poll (threshold %.1f ms)\n"
-            "    resumed at %s (root future), %s (deepest child)\n"
-            "    stopped at %s\n"
-            "    hint: move blocking calls and CPU-heavy work off the executor "
-            "with spawn_blocking (exec_blocking_t)\n",
-            (const void *)t, (double)took / 1e6, (double)ex->block_ns / 1e6,
-            ex->block_at[0] ? ex->block_at[0] : "the start",
-            ex->block_at[1] ? ex->block_at[1] : "the start",
-            r == CORO_READY ? "its end (the task finished)"
-                            : (exec_block_deepest_(t->fut) ? exec_block_deepest_(t->fut)
-                                                           : "the start"));
-    fflush(out);
 }
 
 #endif /* EXEC_H */

@@ -2,19 +2,19 @@
  *
  * Regular-file I/O blocks the thread that does it (Linux has no readiness
  * for files), so these futures run the open / read / write / close calls as
- * jobs on an exec_pool_t (exec.h) and wake the task when they are done. The
+ * jobs on an blocking_pool_t (exec.h) and wake the task when they are done. The
  * executor's thread never blocks on the disk.
  *
- *     exec_fs_read_t  rd;     // in your frame
- *     exec_fs_write_t wr;
- *     exec_fs_chunks_t ch;
+ *     fs_read_t  rd;     // in your frame
+ *     fs_write_t wr;
+ *     fs_chunks_t ch;
  *     char buf[4096];
  *     ...
- *     exec_fs_write_init(&f->wr, &pool, "out.txt", "hello\n", 6);
+ *     fs_write_init(&f->wr, &pool, "out.txt", "hello\n", 6);
  *     AWAIT_TRY(cx, &f->wr);                      // -EACCES, -EISDIR, ...
- *     exec_fs_read_init(&f->rd, &pool, "out.txt", f->buf, sizeof f->buf);
+ *     fs_read_init(&f->rd, &pool, "out.txt", f->buf, sizeof f->buf);
  *     AWAIT_TRY(cx, &f->rd);                      // f->rd.data[0..f->rd.len)
- *     exec_fs_chunks_init(&f->ch, &pool, "big.log", f->buf, sizeof f->buf);
+ *     fs_chunks_init(&f->ch, &pool, "big.log", f->buf, sizeof f->buf);
  *     for (;;) {                                  // a stream of chunks
  *         AWAIT_TRY(cx, &f->ch);                  // the next chunk, or error
  *         if (f->ch.len == 0) break;              // the end of the file
@@ -28,27 +28,27 @@
  *     -EAGAIN (queue full) / -ECANCELED (pool shut down).
  *   - Caller-owned memory: the futures read into and write from buffers you
  *     give them, and the jobs write their results straight into the future.
- *     So the jobs are *scoped* (exec_blocking_init_scoped): dropping a
+ *     So the jobs are *scoped* (blocking_init_scoped): dropping a
  *     helper while its job runs raises the job's stop flag and waits until
  *     the job returns. The jobs check the flag between slices of
- *     EXEC_FS_SLICE bytes, so that wait is at most one read or write call.
+ *     FS_SLICE bytes, so that wait is at most one read or write call.
  *     (A FIFO or a device that blocks forever in open or read would block
  *     that drop too: these helpers are for regular files.)
  *   - Dropping a helper closes any file it opened; a read that allocated
  *     frees its buffer. Nothing leaks on error or cancellation.
  *
  * Futures
- *   exec_fs_read_t    exec_fs_read_init(&r, &pool, path, buf, cap): the whole
+ *   fs_read_t    fs_read_init(&r, &pool, path, buf, cap): the whole
  *                     file into buf[0..cap); r.data = buf, r.len = its size.
  *                     A file longer than cap: -EFBIG (buf holds the first
  *                     cap bytes). buf = 0: the job mallocs a buffer of the
  *                     file's size (plus a terminating NUL, not counted in
  *                     len): r.data is then yours to free(), once ready
  *                     without error (tokio::fs::read's Vec).
- *   exec_fs_write_t   exec_fs_write_init(&w, &pool, path, data, len): create
+ *   fs_write_t   fs_write_init(&w, &pool, path, data, len): create
  *                     or truncate path (mode 0666 & ~umask), write all len
  *                     bytes, close (close's error counts). w.written: bytes.
- *   exec_fs_chunks_t  exec_fs_chunks_init(&c, &pool, path, buf, cap): a
+ *   fs_chunks_t  fs_chunks_init(&c, &pool, path, buf, cap): a
  *                     stream. Each AWAIT reads the next chunk into buf, as it
  *                     is needed: c.data = buf, c.len bytes (cap, except the
  *                     last), c.offset its place in the file; c.len == 0 at
@@ -60,25 +60,25 @@
  *                     aborted anywhere without leaking an fd. Stop early
  *                     by simply not awaiting it again.
  *
- * The knob: EXEC_FS_SLICE (256 KiB): the most one read or write call moves,
+ * The knob: FS_SLICE (256 KiB): the most one read or write call moves,
  * which bounds how long a drop waits.
  */
-#ifndef EXEC_FS_H
-#define EXEC_FS_H
+#ifndef FS_H
+#define FS_H
 
-#include "exec.h"
+#include "blocking.h"
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#ifndef EXEC_FS_SLICE
-#define EXEC_FS_SLICE ((size_t)256 * 1024)
+#ifndef FS_SLICE
+#define FS_SLICE ((size_t)256 * 1024)
 #endif
 
 /* One slice of read(2) into p[0..n), or of pread(2) at off when off >= 0:
  * bytes read (0 at the end of the file) or -errno. Retries EINTR. */
-static inline ssize_t exec_fs_read_some_(int fd, char *p, size_t n, off_t off) {
+static inline ssize_t fs_read_some_(int fd, char *p, size_t n, off_t off) {
     ssize_t got;
-    if (n > EXEC_FS_SLICE) n = EXEC_FS_SLICE;
+    if (n > FS_SLICE) n = FS_SLICE;
     do got = off < 0 ? read(fd, p, n) : pread(fd, p, n, off);
     while (got < 0 && errno == EINTR);
     return got < 0 ? -errno : got;
@@ -87,13 +87,13 @@ static inline ssize_t exec_fs_read_some_(int fd, char *p, size_t n, off_t off) {
 /* Fill p[0..n) from fd (at offset off, or from where it stands if off < 0),
  * slice by slice, checking the stop flag: how many bytes (less than n only
  * at the end of the file), or -errno. */
-static inline ssize_t exec_fs_fill_(int fd, char *p, size_t n, off_t off,
-                                    exec_blocking_job_t *job) {
+static inline ssize_t fs_fill_(int fd, char *p, size_t n, off_t off,
+                                    blocking_job_t *job) {
     size_t have = 0;
     while (have < n) {
         ssize_t got;
-        if (exec_blocking_stopping(job)) return -ECANCELED;
-        got = exec_fs_read_some_(fd, p + have, n - have, off < 0 ? off : off + (off_t)have);
+        if (blocking_stopping(job)) return -ECANCELED;
+        got = fs_read_some_(fd, p + have, n - have, off < 0 ? off : off + (off_t)have);
         if (got < 0) return got;
         if (got == 0) break;
         have += (size_t)got;
@@ -103,7 +103,7 @@ static inline ssize_t exec_fs_fill_(int fd, char *p, size_t n, off_t off,
 
 /* ---- read a whole file -------------------------------------------------- */
 
-typedef struct exec_fs_read {
+typedef struct fs_read {
     future_t fut;
     char *data; /* the bytes: the caller's buf, or malloc'd (buf = 0) */
     size_t len;
@@ -111,12 +111,12 @@ typedef struct exec_fs_read {
     const char *path;
     char *buf;
     size_t cap;
-    exec_pool_t *pool;
-    exec_blocking_t job;
-} exec_fs_read_t;
+    blocking_pool_t *pool;
+    blocking_t job;
+} fs_read_t;
 
-static inline int64_t exec_fs_read_job_(void *arg, exec_blocking_job_t *job) {
-    exec_fs_read_t *r = (exec_fs_read_t *)arg;
+static inline int64_t fs_read_job_(void *arg, blocking_job_t *job) {
+    fs_read_t *r = (fs_read_t *)arg;
     char *buf = r->buf;
     size_t cap = r->cap, len = 0;
     ssize_t got;
@@ -134,7 +134,7 @@ static inline int64_t exec_fs_read_job_(void *arg, exec_blocking_job_t *job) {
         }
         for (;;) {
             char *more;
-            got = exec_fs_fill_(fd, buf + len, cap - 1 - len, -1, job);
+            got = fs_fill_(fd, buf + len, cap - 1 - len, -1, job);
             if (got < 0) break;
             len += (size_t)got;
             if (len < cap - 1) break; /* the end of the file */
@@ -154,12 +154,12 @@ static inline int64_t exec_fs_read_job_(void *arg, exec_blocking_job_t *job) {
             buf[len] = 0;
         }
     } else {
-        got = exec_fs_fill_(fd, buf, cap, -1, job);
+        got = fs_fill_(fd, buf, cap, -1, job);
         if (got >= 0) {
             len = (size_t)got;
             if (len == cap) { /* full: is there more? */
                 char probe;
-                ssize_t more = exec_fs_read_some_(fd, &probe, 1, -1);
+                ssize_t more = fs_read_some_(fd, &probe, 1, -1);
                 if (more > 0) got = -EFBIG;
                 else if (more < 0) got = more;
             }
@@ -172,19 +172,19 @@ static inline int64_t exec_fs_read_job_(void *arg, exec_blocking_job_t *job) {
     return (int64_t)len;
 }
 
-static inline coro_poll_t exec_fs_read_poll_(future_t *self, future_cx_t *cx) {
-    exec_fs_read_t *r = (exec_fs_read_t *)(void *)self;
-    ASYNC_BEGIN(r);
-    exec_blocking_init_scoped(&r->job, r->pool, exec_fs_read_job_, r);
-    AWAIT(cx, &r->job);
-    ASYNC_RETURN(future_err(&r->job.fut));
-    ASYNC_END();
+static inline coro_poll_t fs_read_poll_(future_t *self, future_cx_t *cx) {
+    fs_read_t *r = (fs_read_t *)(void *)self;
+    CORO_BEGIN(r);
+    blocking_init_scoped(&r->job, r->pool, fs_read_job_, r);
+    FUTURE_AWAIT(cx, &r->job);
+    CORO_RETURN(future_err(&r->job.fut));
+    CORO_END();
 }
 
 /* Dropped before the end (the job, our child, is dropped first): a buffer
  * the job allocated never reached the caller. */
-static inline void exec_fs_read_drop_(future_t *self) {
-    exec_fs_read_t *r = (exec_fs_read_t *)(void *)self;
+static inline void fs_read_drop_(future_t *self) {
+    fs_read_t *r = (fs_read_t *)(void *)self;
     if (!r->buf && r->data) free(r->data);
     r->data = 0;
     r->len = 0;
@@ -192,9 +192,9 @@ static inline void exec_fs_read_drop_(future_t *self) {
 
 /* Read the whole file at path into buf[0..cap), or into a new malloc'd
  * buffer if buf is 0. path must stay valid until the future is done. */
-static inline void exec_fs_read_init(exec_fs_read_t *r, exec_pool_t *pool, const char *path,
+static inline void fs_read_init(fs_read_t *r, blocking_pool_t *pool, const char *path,
                                      char *buf, size_t cap) {
-    future_init(&r->fut, exec_fs_read_poll_, exec_fs_read_drop_);
+    future_init(&r->fut, fs_read_poll_, fs_read_drop_);
     r->data = 0;
     r->len = 0;
     r->path = path;
@@ -205,19 +205,19 @@ static inline void exec_fs_read_init(exec_fs_read_t *r, exec_pool_t *pool, const
 
 /* ---- write a whole file ------------------------------------------------- */
 
-typedef struct exec_fs_write {
+typedef struct fs_write {
     future_t fut;
     size_t written; /* bytes written, also on error */
     /* private */
     const char *path;
     const char *data;
     size_t len;
-    exec_pool_t *pool;
-    exec_blocking_t job;
-} exec_fs_write_t;
+    blocking_pool_t *pool;
+    blocking_t job;
+} fs_write_t;
 
-static inline int64_t exec_fs_write_job_(void *arg, exec_blocking_job_t *job) {
-    exec_fs_write_t *w = (exec_fs_write_t *)arg;
+static inline int64_t fs_write_job_(void *arg, blocking_job_t *job) {
+    fs_write_t *w = (fs_write_t *)arg;
     size_t done = 0;
     int fd, err = 0;
     do fd = open(w->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
@@ -226,11 +226,11 @@ static inline int64_t exec_fs_write_job_(void *arg, exec_blocking_job_t *job) {
     while (done < w->len) {
         size_t n = w->len - done;
         ssize_t put;
-        if (exec_blocking_stopping(job)) {
+        if (blocking_stopping(job)) {
             err = -ECANCELED;
             break;
         }
-        if (n > EXEC_FS_SLICE) n = EXEC_FS_SLICE;
+        if (n > FS_SLICE) n = FS_SLICE;
         put = write(fd, w->data + done, n);
         if (put < 0 && errno == EINTR) continue;
         if (put < 0) {
@@ -245,20 +245,20 @@ static inline int64_t exec_fs_write_job_(void *arg, exec_blocking_job_t *job) {
     return (int64_t)done;
 }
 
-static inline coro_poll_t exec_fs_write_poll_(future_t *self, future_cx_t *cx) {
-    exec_fs_write_t *w = (exec_fs_write_t *)(void *)self;
-    ASYNC_BEGIN(w);
-    exec_blocking_init_scoped(&w->job, w->pool, exec_fs_write_job_, w);
-    AWAIT(cx, &w->job);
-    ASYNC_RETURN(future_err(&w->job.fut));
-    ASYNC_END();
+static inline coro_poll_t fs_write_poll_(future_t *self, future_cx_t *cx) {
+    fs_write_t *w = (fs_write_t *)(void *)self;
+    CORO_BEGIN(w);
+    blocking_init_scoped(&w->job, w->pool, fs_write_job_, w);
+    FUTURE_AWAIT(cx, &w->job);
+    CORO_RETURN(future_err(&w->job.fut));
+    CORO_END();
 }
 
 /* Create or truncate path and write data[0..len) to it. path and data must
  * stay valid until the future is done (or dropped). */
-static inline void exec_fs_write_init(exec_fs_write_t *w, exec_pool_t *pool, const char *path,
+static inline void fs_write_init(fs_write_t *w, blocking_pool_t *pool, const char *path,
                                       const void *data, size_t len) {
-    future_init(&w->fut, exec_fs_write_poll_, 0);
+    future_init(&w->fut, fs_write_poll_, 0);
     w->written = 0;
     w->path = path;
     w->data = (const char *)data;
@@ -268,7 +268,7 @@ static inline void exec_fs_write_init(exec_fs_write_t *w, exec_pool_t *pool, con
 
 /* ---- read a file in chunks, as they are needed -------------------------- */
 
-typedef struct exec_fs_chunks {
+typedef struct fs_chunks {
     future_t fut;
     char *data;      /* this chunk: data[0..len) (the caller's buf) */
     size_t len;      /* 0 at the end of the file */
@@ -281,30 +281,30 @@ typedef struct exec_fs_chunks {
     int err;         /* the error it ended with */
     int busy;        /* a chunk job is in flight */
     uint64_t next;   /* the offset of the next chunk */
-    exec_pool_t *pool;
-    exec_blocking_t job;
-} exec_fs_chunks_t;
+    blocking_pool_t *pool;
+    blocking_t job;
+} fs_chunks_t;
 
 /* One chunk: open, read at the chunk's offset, close. The file is open only
  * inside the job, never between two chunks: a stream abandoned between two
  * AWAITs (its task aborted while awaiting something else, where no drop
  * reaches the stream) holds nothing that could leak. */
-static inline int64_t exec_fs_chunks_job_(void *arg, exec_blocking_job_t *job) {
-    exec_fs_chunks_t *c = (exec_fs_chunks_t *)arg;
+static inline int64_t fs_chunks_job_(void *arg, blocking_job_t *job) {
+    fs_chunks_t *c = (fs_chunks_t *)arg;
     ssize_t got;
     int fd;
     if (c->next > (uint64_t)INT64_MAX - c->cap) return job->err = -EFBIG, 0;
     do fd = open(c->path, O_RDONLY | O_CLOEXEC);
     while (fd < 0 && errno == EINTR);
     if (fd < 0) return job->err = -errno, 0;
-    got = exec_fs_fill_(fd, c->buf, c->cap, (off_t)c->next, job);
+    got = fs_fill_(fd, c->buf, c->cap, (off_t)c->next, job);
     close(fd); /* read-only: its error says nothing about the data */
     if (got < 0) return job->err = (int)got, 0;
     return got;
 }
 
-static inline coro_poll_t exec_fs_chunks_poll_(future_t *self, future_cx_t *cx) {
-    exec_fs_chunks_t *c = (exec_fs_chunks_t *)(void *)self;
+static inline coro_poll_t fs_chunks_poll_(future_t *self, future_cx_t *cx) {
+    fs_chunks_t *c = (fs_chunks_t *)(void *)self;
     int err;
     if (c->ended) { /* over: every further chunk is empty (and costs) */
         if (!future_coop_spend(cx)) return CORO_PENDING;
@@ -313,7 +313,7 @@ static inline coro_poll_t exec_fs_chunks_poll_(future_t *self, future_cx_t *cx) 
         return CORO_READY;
     }
     if (!c->busy) {
-        exec_blocking_init_scoped(&c->job, c->pool, exec_fs_chunks_job_, c);
+        blocking_init_scoped(&c->job, c->pool, fs_chunks_job_, c);
         c->busy = 1;
         self->child = &c->job.fut; /* dropped with us; in the backtrace */
         self->co.at = __FILE__ ":chunk";
@@ -334,8 +334,8 @@ static inline coro_poll_t exec_fs_chunks_poll_(future_t *self, future_cx_t *cx) 
     return CORO_READY; /* a stream: ready for this chunk, never finished */
 }
 
-static inline void exec_fs_chunks_drop_(future_t *self) {
-    exec_fs_chunks_t *c = (exec_fs_chunks_t *)(void *)self;
+static inline void fs_chunks_drop_(future_t *self) {
+    fs_chunks_t *c = (fs_chunks_t *)(void *)self;
     /* the chunk job (our child) was dropped first: nothing is open */
     c->busy = 0;
     c->ended = 1;
@@ -343,9 +343,9 @@ static inline void exec_fs_chunks_drop_(future_t *self) {
 
 /* Read path in chunks of cap bytes into buf, one chunk per AWAIT. path and
  * buf must stay valid until the stream ends (or is dropped). */
-static inline void exec_fs_chunks_init(exec_fs_chunks_t *c, exec_pool_t *pool, const char *path,
+static inline void fs_chunks_init(fs_chunks_t *c, blocking_pool_t *pool, const char *path,
                                        char *buf, size_t cap) {
-    future_init(&c->fut, exec_fs_chunks_poll_, exec_fs_chunks_drop_);
+    future_init(&c->fut, fs_chunks_poll_, fs_chunks_drop_);
     c->data = buf;
     c->len = 0;
     c->offset = 0;
@@ -358,11 +358,11 @@ static inline void exec_fs_chunks_init(exec_fs_chunks_t *c, exec_pool_t *pool, c
     c->next = 0;
     c->pool = pool;
     if (!buf || !cap) {
-        FUTURE_MISUSE("exec_fs_chunks_init without a buffer: give it buf and "
+        FUTURE_MISUSE("fs_chunks_init without a buffer: give it buf and "
                       "cap > 0 (each chunk is read into buf)");
         c->ended = 1;
         c->err = -EINVAL;
     }
 }
 
-#endif /* EXEC_FS_H */
+#endif /* FS_H */

@@ -80,19 +80,39 @@
 #include <stddef.h>
 #include "coro.h"
 
-/* Error values. errno.h is not freestanding, so these fall back to the
- * Linux numbers when there is no libc. */
-#if defined(__STDC_HOSTED__) && __STDC_HOSTED__
+/* Error values: every future's error is 0 or a negative errno value. The
+ * headers that also build without an OS (coro, future, timer, sync) name
+ * them FUTURE_E*; they are -E* from <errno.h> wherever the compiler finds
+ * one (hosted or freestanding, so a hosted newlib build and a freestanding
+ * one agree), and the Linux numbers where there is none. */
+#if defined(__has_include)
+#if __has_include(<errno.h>)
+#define FUTURE_ERRNO_H_ 1
+#endif
+#elif defined(__STDC_HOSTED__) && __STDC_HOSTED__
+#define FUTURE_ERRNO_H_ 1
+#endif
+#ifdef FUTURE_ERRNO_H_
 #include <errno.h>
 #define FUTURE_ECANCELED (-ECANCELED) /* dropped or aborted */
-#define FUTURE_EINVAL (-EINVAL)       /* bad argument */
+#define FUTURE_EINVAL (-EINVAL)       /* bad argument, or misuse */
 #define FUTURE_ENOSPC (-ENOSPC)       /* no room left in caller storage */
 #define FUTURE_EPERM (-EPERM)         /* not yours (a lock you do not hold) */
+#define FUTURE_EPIPE (-EPIPE)         /* closed (a channel, a peer) */
+#define FUTURE_EAGAIN (-EAGAIN)       /* would wait (try_ operations), full */
+#define FUTURE_ETIMEDOUT (-ETIMEDOUT) /* a timeout ran out */
+#define FUTURE_EBUSY (-EBUSY)         /* already in use (spawned, waited on) */
+#define FUTURE_EDEADLK (-EDEADLK)     /* nothing can ever wake the tasks */
 #else
-#define FUTURE_EPERM (-1)
 #define FUTURE_ECANCELED (-125)
 #define FUTURE_EINVAL (-22)
 #define FUTURE_ENOSPC (-28)
+#define FUTURE_EPERM (-1)
+#define FUTURE_EPIPE (-32)
+#define FUTURE_EAGAIN (-11)
+#define FUTURE_ETIMEDOUT (-110)
+#define FUTURE_EBUSY (-16)
+#define FUTURE_EDEADLK (-35)
 #endif
 
 /* What misuse does by default. The includes do not depend on NDEBUG, so a
@@ -165,6 +185,56 @@ static inline int future_coop_spend(future_cx_t *cx) {
     }
     future_wake(cx->waker);
     return 0;
+}
+
+/* ---- the intrusive list ------------------------------------------------
+ * The one doubly linked list every header uses (timer slots, wait queues,
+ * the pool's queue, the executor's live tasks): a node lives inside the
+ * thing listed, so listing allocates nothing, and unlinking from anywhere
+ * is O(1). A zeroed future_list_t is an empty list. */
+typedef struct future_link {
+    struct future_link *next, *prev;
+} future_link_t;
+
+typedef struct future_list {
+    future_link_t *head, *tail;
+} future_list_t;
+
+/* The struct of type `type` whose member `member` is the node p. */
+#define FUTURE_CONTAINER_OF(p, type, member)                                   \
+    ((type *)(void *)((char *)(p) - offsetof(type, member)))
+
+static inline void future_list_init(future_list_t *q) { q->head = q->tail = 0; }
+
+/* Link l after at (at == 0: at the front). */
+static inline void future_list_insert_after(future_list_t *q, future_link_t *at,
+                                            future_link_t *l) {
+    l->prev = at;
+    l->next = at ? at->next : q->head;
+    if (l->next) l->next->prev = l;
+    else q->tail = l;
+    if (at) at->next = l;
+    else q->head = l;
+}
+
+/* Link l at the back. */
+static inline void future_list_push(future_list_t *q, future_link_t *l) {
+    future_list_insert_after(q, q->tail, l);
+}
+
+static inline void future_list_unlink(future_list_t *q, future_link_t *l) {
+    if (l->prev) l->prev->next = l->next;
+    else q->head = l->next;
+    if (l->next) l->next->prev = l->prev;
+    else q->tail = l->prev;
+    l->next = l->prev = 0;
+}
+
+/* Unlink and return the front node, or 0 if the list is empty. */
+static inline future_link_t *future_list_pop(future_list_t *q) {
+    future_link_t *l = q->head;
+    if (l) future_list_unlink(q, l);
+    return l;
 }
 
 /* ---- the future header ------------------------------------------------- */
@@ -259,7 +329,7 @@ static inline future_t *future_adopt_(future_t *self, future_t *c) {
 }
 
 /* Stop awaiting: the child is finished; hand back its error. */
-static inline int future_release_(future_t *self) {
+static inline int future_disown_(future_t *self) {
     int rc = self->child->co.rc;
     self->child = 0;
     return rc;
@@ -275,28 +345,28 @@ static inline int future_release_(future_t *self) {
                 future_poll(FUTURE_SELF_->child, (cx)) == CORO_READY, CORO_NEXT_)
 
 /* Wait for child future c (evaluated once). */
-#define AWAIT(cx, c)                                                           \
+#define FUTURE_AWAIT(cx, c)                                                    \
     do {                                                                       \
         FUTURE_AWAIT_(cx, c);                                                  \
-        (void)future_release_(FUTURE_SELF_);                                   \
+        (void)future_disown_(FUTURE_SELF_);                                    \
     } while (0)
 
 /* Wait for c; if it failed, finish this future with its error (Rust's `?`). */
-#define AWAIT_TRY(cx, c)                                                       \
+#define FUTURE_AWAIT_TRY(cx, c)                                                \
     do {                                                                       \
         FUTURE_AWAIT_(cx, c);                                                  \
         {                                                                      \
-            int future_rc_ = future_release_(FUTURE_SELF_);                    \
-            if (future_rc_ < 0) ASYNC_RETURN(future_rc_);                      \
+            int future_rc_ = future_disown_(FUTURE_SELF_);                     \
+            if (future_rc_ < 0) CORO_RETURN(future_rc_);                       \
         }                                                                      \
     } while (0)
 
 /* Give way: wake ourselves and suspend once, so that every task already
  * queued runs before this one continues (tokio's yield_now). */
-#define YIELD_NOW(cx)                                                          \
+#define FUTURE_YIELD_NOW(cx)                                                   \
     do {                                                                       \
         future_wake((cx)->waker);                                              \
-        YIELD();                                                               \
+        CORO_YIELD();                                                          \
     } while (0)
 
 /* ---- ready, pending and yield-now futures ------------------------------ */
@@ -416,21 +486,21 @@ static inline int future_select_step_(future_t *self, future_cx_t *cx, int *whic
 #define FUTURE_COUNT_(...) (sizeof FUTURE_LIST_(__VA_ARGS__) / sizeof(void *))
 
 /* Wait for every child. Results stay in the children. */
-#define JOIN(cx, ...)                                                          \
+#define FUTURE_JOIN(cx, ...)                                                   \
     do {                                                                       \
         future_adopt_list_(FUTURE_SELF_, FUTURE_LIST_(__VA_ARGS__),            \
                            FUTURE_COUNT_(__VA_ARGS__));                        \
-        AWAIT_UNTIL(future_join_step_(FUTURE_SELF_, (cx), 0));                 \
+        CORO_AWAIT_UNTIL(future_join_step_(FUTURE_SELF_, (cx), 0));            \
     } while (0)
 
 /* Wait for every child; the first error drops the others and is returned
  * from the enclosing async function (try_join!(...)?). */
-#define TRY_JOIN(cx, ...)                                                      \
+#define FUTURE_TRY_JOIN(cx, ...)                                               \
     do {                                                                       \
         future_adopt_list_(FUTURE_SELF_, FUTURE_LIST_(__VA_ARGS__),            \
                            FUTURE_COUNT_(__VA_ARGS__));                        \
-        AWAIT_UNTIL(future_join_step_(FUTURE_SELF_, (cx), 1));                 \
-        if (FUTURE_SELF_->co.rc < 0) ASYNC_RETURN(FUTURE_SELF_->co.rc);        \
+        CORO_AWAIT_UNTIL(future_join_step_(FUTURE_SELF_, (cx), 1));            \
+        if (FUTURE_SELF_->co.rc < 0) CORO_RETURN(FUTURE_SELF_->co.rc);         \
     } while (0)
 
 /* Where a fresh SELECT starts: one further on per SELECT on this executor
@@ -447,14 +517,14 @@ static inline int future_select_first_(future_cx_t *cx, int which) {
         future_adopt_list_(FUTURE_SELF_, FUTURE_LIST_(__VA_ARGS__),            \
                            FUTURE_COUNT_(__VA_ARGS__));                        \
         (which) = future_select_first_((cx), (which));                         \
-        AWAIT_UNTIL(future_select_step_(FUTURE_SELF_, (cx), &(which),          \
+        CORO_AWAIT_UNTIL(future_select_step_(FUTURE_SELF_, (cx), &(which),     \
                                         FUTURE_COUNT_(__VA_ARGS__), biased));  \
     } while (0)
 
 /* Wait for the first child; `which` (an int lvalue in the frame) receives
  * its index and the losers are dropped. */
-#define SELECT(cx, which, ...) FUTURE_SELECT_(cx, which, 0, __VA_ARGS__)
-#define SELECT_BIASED(cx, which, ...) FUTURE_SELECT_(cx, which, 1, __VA_ARGS__)
+#define FUTURE_SELECT(cx, which, ...) FUTURE_SELECT_(cx, which, 0, __VA_ARGS__)
+#define FUTURE_SELECT_BIASED(cx, which, ...) FUTURE_SELECT_(cx, which, 1, __VA_ARGS__)
 
 /* ---- join over an array, O(1) per wake ---------------------------------- */
 
@@ -585,5 +655,16 @@ static inline int future_join_all_add(future_join_all_t *j, future_t *child) {
     j->left++;
     return 0;
 }
+
+/* The short names (see coro.h): WEFT_NO_SHORT_NAMES leaves them out. */
+#ifndef WEFT_NO_SHORT_NAMES
+#define AWAIT(cx, c) FUTURE_AWAIT(cx, c)
+#define AWAIT_TRY(cx, c) FUTURE_AWAIT_TRY(cx, c)
+#define YIELD_NOW(cx) FUTURE_YIELD_NOW(cx)
+#define JOIN(cx, ...) FUTURE_JOIN(cx, __VA_ARGS__)
+#define TRY_JOIN(cx, ...) FUTURE_TRY_JOIN(cx, __VA_ARGS__)
+#define SELECT(cx, which, ...) FUTURE_SELECT(cx, which, __VA_ARGS__)
+#define SELECT_BIASED(cx, which, ...) FUTURE_SELECT_BIASED(cx, which, __VA_ARGS__)
+#endif
 
 #endif /* FUTURE_H */

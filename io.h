@@ -24,7 +24,7 @@
  * Handles (_open / _close; caller-owned memory, must not move while open)
  *   io_fd_t      io_fd_open(&f, ex, fd): adopt fd (made O_NONBLOCK) and
  *                register it; io_fd_close(&f) deregisters and closes it;
- *                io_fd_release(&f) deregisters and hands the fd back.
+ *                io_fd_detach(&f) deregisters and hands the fd back.
  *                io_listen(&f, ex, &addr, backlog, flags) opens a listener
  *                (SO_REUSEADDR always; IO_REUSEPORT in flags for
  *                SO_REUSEPORT; IPv6 listeners are IPV6_V6ONLY).
@@ -203,7 +203,7 @@ static inline void io_fd_clear_(io_fd_t *f) {
 static inline int io_fd_setup_(io_fd_t *f, exec_t *ex, int fd, unsigned flags) {
     int rc;
     io_fd_clear_(f);
-    rc = exec_io_start(ex, &f->io, fd);
+    rc = exec_io_start(&f->io, ex, fd);
     if (rc < 0) {
         io_fd_clear_(f);
         return rc;
@@ -241,7 +241,7 @@ static inline int io_fd_is_open(const io_fd_t *f) { return f->io.ex != 0; }
 static inline int io_fd_get(const io_fd_t *f) { return f->io.fd; }
 
 /* Deregister and give the fd back (not closed); waiting futures get -EBADF. */
-static inline int io_fd_release(io_fd_t *f) {
+static inline int io_fd_detach(io_fd_t *f) {
     int fd = f->io.fd;
     if (f->io.ex) exec_io_stop(&f->io);
     if (f->spare >= 0) close(f->spare);
@@ -252,7 +252,7 @@ static inline int io_fd_release(io_fd_t *f) {
 /* Deregister and close. Futures still waiting on f are woken and finish
  * with -EBADF. Closing a closed (or failed-to-open) io_fd_t does nothing. */
 static inline int io_fd_close(io_fd_t *f) {
-    int fd = io_fd_release(f);
+    int fd = io_fd_detach(f);
     if (fd >= 0 && close(fd) < 0) return -errno;
     return 0;
 }
@@ -402,12 +402,8 @@ static inline int io_gate_(io_fd_t *f, future_cx_t *cx, unsigned dir, future_wak
 
 /* Forget our waker, if it is still the one registered. */
 static inline void io_unwait_(io_fd_t *f, unsigned dir, future_waker_t **waiting) {
-    exec_io_t *io = &f->io;
-    if (*waiting) {
-        if (dir == EXEC_IO_READ && io->reader == *waiting) io->reader = 0;
-        if (dir == EXEC_IO_WRITE && io->writer == *waiting) io->writer = 0;
-        *waiting = 0;
-    }
+    if (*waiting) exec_io_forget(&f->io, dir, *waiting);
+    *waiting = 0;
 }
 
 /* ---- readable / writable ------------------------------------------------- */

@@ -32,7 +32,7 @@
  *                    filter, take
  *
  * At a glance (futures: *_t frames, set up with *_init, then AWAITed)
- *   sync_chan_init(&ch, buf, cap, elem)   sync_chan_on_release(&ch, fn, arg)
+ *   sync_chan_init(&ch, buf, cap, elem)   sync_chan_on_drop(&ch, fn, arg)
  *   sync_chan_send_t  sync_chan_send_init(&s, &ch, &val)  (s.waited: it
  *                     found the channel full; ch.send_waits counts them all)
  *   sync_chan_recv_t  sync_chan_recv_init(&r, &ch, &out)
@@ -81,7 +81,7 @@
  *     channel: every waiting send fails with -EPIPE, receivers drain what is
  *     queued and then get -EPIPE. sync_chan_rx_drop (the receiver is gone)
  *     closes it too, and hands every value still queued to the release
- *     callback (sync_chan_on_release), so nothing leaks. Both wake every
+ *     callback (sync_chan_on_drop), so nothing leaks. Both wake every
  *     waiter at once.
  *   - Drop: a waiting future dropped at its suspension point (SELECT lost,
  *     timeout, task aborted) unlinks its node: nothing points into its
@@ -150,13 +150,8 @@
 #include "future.h"
 #include "timer.h" /* sync_interval_t */
 
-#if defined(EPIPE) && defined(EAGAIN)
-#define SYNC_EPIPE (-EPIPE)   /* closed */
-#define SYNC_EAGAIN (-EAGAIN) /* would wait (try_ operations) */
-#else
-#define SYNC_EPIPE (-32)
-#define SYNC_EAGAIN (-11)
-#endif
+#define SYNC_EPIPE FUTURE_EPIPE   /* the old names */
+#define SYNC_EAGAIN FUTURE_EAGAIN
 
 /* ---- waiter queues ------------------------------------------------------ */
 
@@ -172,21 +167,26 @@ enum {
 
 /* A waiting future's node, inside the future's own frame. */
 typedef struct sync_waiter {
-    struct sync_waiter *next, *prev;
+    future_link_t link; /* in the primitive's queue (first member) */
     future_waker_t *waker;
     size_t need;         /* permits wanted (semaphore) */
     unsigned char state; /* SYNC_IDLE_ ... */
 } sync_waiter_t;
 
-/* A FIFO of waiters, doubly linked: O(1) push, pop and unlink. */
-typedef struct sync_waitq {
-    sync_waiter_t *head, *tail;
-} sync_waitq_t;
+/* A FIFO of waiters (future.h's list): O(1) push, pop and unlink. */
+typedef future_list_t sync_waitq_t;
 
-static inline void sync_waitq_init_(sync_waitq_t *q) { q->head = q->tail = 0; }
+#define SYNC_WAITER_(l) ((sync_waiter_t *)(void *)(l))
+
+static inline void sync_waitq_init_(sync_waitq_t *q) { future_list_init(q); }
+
+/* The first waiter, or 0. */
+static inline sync_waiter_t *sync_waitq_first_(const sync_waitq_t *q) {
+    return SYNC_WAITER_(q->head);
+}
 
 static inline void sync_waiter_init_(sync_waiter_t *w) {
-    w->next = w->prev = 0;
+    w->link.next = w->link.prev = 0;
     w->waker = 0;
     w->need = 0;
     w->state = SYNC_IDLE_;
@@ -195,30 +195,18 @@ static inline void sync_waiter_init_(sync_waiter_t *w) {
 static inline void sync_waitq_push_(sync_waitq_t *q, sync_waiter_t *w, future_waker_t *waker) {
     w->waker = waker;
     w->state = SYNC_QUEUED_;
-    w->next = 0;
-    w->prev = q->tail;
-    if (q->tail) q->tail->next = w;
-    else q->head = w;
-    q->tail = w;
+    future_list_push(q, &w->link);
 }
 
 static inline void sync_waitq_unlink_(sync_waitq_t *q, sync_waiter_t *w) {
-    if (w->prev) w->prev->next = w->next;
-    else q->head = w->next;
-    if (w->next) w->next->prev = w->prev;
-    else q->tail = w->prev;
-    w->next = w->prev = 0;
+    future_list_unlink(q, &w->link);
     w->state = SYNC_IDLE_;
 }
 
 /* Take the first waiter off, mark it state and wake it. 0 if none. */
 static inline sync_waiter_t *sync_waitq_wake_one_(sync_waitq_t *q, unsigned char state) {
-    sync_waiter_t *w = q->head;
+    sync_waiter_t *w = SYNC_WAITER_(future_list_pop(q));
     if (!w) return 0;
-    q->head = w->next;
-    if (q->head) q->head->prev = 0;
-    else q->tail = 0;
-    w->next = w->prev = 0;
     w->state = state;
     future_wake(w->waker);
     return w;
@@ -257,7 +245,7 @@ static inline void sync_copy_(void *dst, const void *src, size_t n) {
 
 /* ---- bounded channel ---------------------------------------------------- */
 
-typedef void (*sync_release_fn)(void *item, void *arg);
+typedef void (*sync_drop_fn)(void *item, void *arg);
 
 typedef struct sync_chan {
     unsigned char *buf;   /* cap * elem bytes, the caller's */
@@ -270,8 +258,8 @@ typedef struct sync_chan {
     int rx_gone;          /* the receiver was dropped */
     sync_waitq_t sendq;   /* senders waiting for room, FIFO */
     sync_waitq_t recvq;   /* receivers waiting for a value, FIFO */
-    sync_release_fn release;
-    void *release_arg;
+    sync_drop_fn on_drop;
+    void *on_drop_arg;
     size_t send_waits;    /* how many sends had to wait for room (stats) */
 } sync_chan_t;
 
@@ -287,8 +275,8 @@ static inline void sync_chan_init(sync_chan_t *ch, void *buf, size_t cap, size_t
     ch->rx_gone = 0;
     sync_waitq_init_(&ch->sendq);
     sync_waitq_init_(&ch->recvq);
-    ch->release = 0;
-    ch->release_arg = 0;
+    ch->on_drop = 0;
+    ch->on_drop_arg = 0;
     ch->send_waits = 0;
     if (cap == 0 || elem == 0 || !buf || cap > (size_t)-1 / elem) {
         FUTURE_MISUSE("sync_chan_init: a channel needs storage for at least one "
@@ -298,9 +286,9 @@ static inline void sync_chan_init(sync_chan_t *ch, void *buf, size_t cap, size_t
 }
 
 /* Who gets the values still queued when the receiver is dropped. */
-static inline void sync_chan_on_release(sync_chan_t *ch, sync_release_fn fn, void *arg) {
-    ch->release = fn;
-    ch->release_arg = arg;
+static inline void sync_chan_on_drop(sync_chan_t *ch, sync_drop_fn fn, void *arg) {
+    ch->on_drop = fn;
+    ch->on_drop_arg = arg;
 }
 
 static inline size_t sync_chan_len(const sync_chan_t *ch) { return ch->len; }
@@ -353,8 +341,8 @@ static inline void sync_chan_take_(sync_chan_t *ch, void *out) {
 /* Send without waiting: 0, -EAGAIN (full, or senders are waiting: they
  * come first), -EPIPE (closed). */
 static inline int sync_chan_try_send(sync_chan_t *ch, const void *val) {
-    if (ch->closed) return SYNC_EPIPE;
-    if (ch->sendq.head || sync_chan_free_(ch) == 0) return SYNC_EAGAIN;
+    if (ch->closed) return FUTURE_EPIPE;
+    if (ch->sendq.head || sync_chan_free_(ch) == 0) return FUTURE_EAGAIN;
     sync_chan_push_(ch, val);
     return 0;
 }
@@ -366,7 +354,7 @@ static inline int sync_chan_try_recv(sync_chan_t *ch, void *out) {
         sync_chan_take_(ch, out);
         return 0;
     }
-    return ch->closed ? SYNC_EPIPE : SYNC_EAGAIN;
+    return ch->closed ? FUTURE_EPIPE : FUTURE_EAGAIN;
 }
 
 /* Close for sending: waiting and later sends fail with -EPIPE, receivers
@@ -392,13 +380,13 @@ static inline void sync_chan_tx_drop(sync_chan_t *ch) {
 }
 
 /* The receiver is gone: close, and hand every value still queued to the
- * release callback (oldest first). */
+ * drop callback (oldest first). */
 static inline void sync_chan_rx_drop(sync_chan_t *ch) {
     ch->rx_gone = 1;
     sync_chan_close(ch);
     while (ch->len) {
         void *item = ch->buf + ch->head * ch->elem;
-        if (ch->release) ch->release(item, ch->release_arg);
+        if (ch->on_drop) ch->on_drop(item, ch->on_drop_arg);
         if (++ch->head == ch->cap) ch->head = 0;
         ch->len--;
     }
@@ -418,7 +406,7 @@ static inline coro_poll_t sync_chan_send_poll_(future_t *self, future_cx_t *cx) 
     sync_chan_t *ch = s->ch;
     switch (s->w.state) {
     case SYNC_IDLE_:
-        if (ch->closed) return future_leaf_ready(self, cx, SYNC_EPIPE);
+        if (ch->closed) return future_leaf_ready(self, cx, FUTURE_EPIPE);
         if (!ch->sendq.head && sync_chan_free_(ch) > 0) {
             if (!future_coop_spend(cx)) return CORO_PENDING;
             sync_chan_push_(ch, s->val);
@@ -434,13 +422,13 @@ static inline coro_poll_t sync_chan_send_poll_(future_t *self, future_cx_t *cx) 
         if (!future_coop_spend(cx)) return CORO_PENDING; /* keep it */
         s->w.state = SYNC_IDLE_;
         ch->reserved--;
-        if (ch->closed) return future_finish(self, SYNC_EPIPE);
+        if (ch->closed) return future_finish(self, FUTURE_EPIPE);
         sync_chan_push_(ch, s->val);
         return future_finish(self, 0);
     default: /* woken by a close */
         if (!future_coop_spend(cx)) return CORO_PENDING;
         s->w.state = SYNC_IDLE_;
-        return future_finish(self, SYNC_EPIPE);
+        return future_finish(self, FUTURE_EPIPE);
     }
 }
 
@@ -485,7 +473,7 @@ static inline coro_poll_t sync_chan_recv_poll_(future_t *self, future_cx_t *cx) 
         if (!future_coop_spend(cx)) return CORO_PENDING; /* keep it */
         r->w.state = SYNC_IDLE_;
         ch->promised--;
-        if (!ch->len) return future_finish(self, SYNC_EPIPE); /* closed, drained */
+        if (!ch->len) return future_finish(self, FUTURE_EPIPE); /* closed, drained */
         sync_chan_take_(ch, r->out);
         return future_finish(self, 0);
     }
@@ -496,7 +484,7 @@ static inline coro_poll_t sync_chan_recv_poll_(future_t *self, future_cx_t *cx) 
         return future_finish(self, 0);
     }
     r->w.state = SYNC_IDLE_;
-    if (ch->closed) return future_leaf_ready(self, cx, SYNC_EPIPE);
+    if (ch->closed) return future_leaf_ready(self, cx, FUTURE_EPIPE);
     sync_waitq_push_(&ch->recvq, &r->w, cx->waker);
     return CORO_PENDING;
 }
@@ -549,7 +537,7 @@ static inline int sync_oneshot_send(sync_oneshot_t *o, const void *val) {
                       "dropped; init it again to reuse it");
         return FUTURE_EINVAL;
     }
-    if (o->state & SYNC_OS_RX_GONE_) return SYNC_EPIPE;
+    if (o->state & SYNC_OS_RX_GONE_) return FUTURE_EPIPE;
     if (o->size) sync_copy_(o->slot, val, o->size);
     o->state |= SYNC_OS_SENT_;
     sync_waitq_wake_all_(&o->q, SYNC_WOKEN_);
@@ -593,7 +581,7 @@ static inline coro_poll_t sync_oneshot_recv_poll_(future_t *self, future_cx_t *c
         if (!future_coop_spend(cx)) return CORO_PENDING;
         if (r->w.state == SYNC_QUEUED_) sync_waitq_unlink_(&o->q, &r->w);
         r->w.state = SYNC_IDLE_;
-        return future_finish(self, SYNC_EPIPE);
+        return future_finish(self, FUTURE_EPIPE);
     }
     if (r->w.state == SYNC_QUEUED_) return sync_waiter_pending_(&r->w, cx);
     sync_waitq_push_(&o->q, &r->w, cx->waker);
@@ -631,8 +619,8 @@ static inline size_t sync_sem_available(const sync_sem_t *s) { return s->permits
 /* Hand free permits to waiters, first come first served: the first one
  * waits until it can have all it asked for, and those behind it wait too. */
 static inline void sync_sem_grant_(sync_sem_t *s) {
-    while (s->q.head && s->permits >= s->q.head->need) {
-        s->permits -= s->q.head->need;
+    while (s->q.head && s->permits >= sync_waitq_first_(&s->q)->need) {
+        s->permits -= sync_waitq_first_(&s->q)->need;
         sync_waitq_wake_one_(&s->q, SYNC_GRANTED_);
     }
 }
@@ -650,7 +638,7 @@ static inline void sync_sem_release(sync_sem_t *s, size_t n) {
 
 /* Take n permits now if they are free and nobody waits: 0, else -EAGAIN. */
 static inline int sync_sem_try_acquire(sync_sem_t *s, size_t n) {
-    if (s->q.head || s->permits < n) return SYNC_EAGAIN;
+    if (s->q.head || s->permits < n) return FUTURE_EAGAIN;
     s->permits -= n;
     return 0;
 }
@@ -686,7 +674,7 @@ static inline void sync_sem_acquire_drop_(future_t *self) {
     sync_sem_acquire_t *a = (sync_sem_acquire_t *)(void *)self;
     sync_sem_t *s = a->sem;
     if (a->w.state == SYNC_QUEUED_) {
-        int was_head = s->q.head == &a->w;
+        int was_head = s->q.head == &a->w.link;
         sync_waitq_unlink_(&s->q, &a->w);
         if (was_head) sync_sem_grant_(s); /* we may have held the others up */
     } else if (a->w.state == SYNC_GRANTED_) {
@@ -894,10 +882,10 @@ static inline int sync_stream_ended(const sync_stream_t *s) { return future_done
 /* Wait for the next item of stream s (a pointer to a frame headed by a
  * sync_stream_t) and set p (a const T * lvalue in the frame) to it, or to 0
  * at the end. */
-#define AWAIT_NEXT(cx, s, p)                                                   \
+#define SYNC_AWAIT_NEXT(cx, s, p)                                              \
     do {                                                                       \
         future_adopt_(FUTURE_SELF_, FUTURE(s));                                \
-        AWAIT_UNTIL(sync_stream_poll_next(SYNC_STREAM_(FUTURE_SELF_->child),   \
+        CORO_AWAIT_UNTIL(sync_stream_poll_next(SYNC_STREAM_(FUTURE_SELF_->child), \
                                           (cx)) == CORO_READY);                \
         (p) = SYNC_STREAM_(FUTURE_SELF_->child)->item;                         \
         FUTURE_SELF_->child = 0;                                               \
@@ -961,7 +949,7 @@ static inline coro_poll_t sync_chan_stream_poll_(future_t *self, future_cx_t *cx
         sync_chan_recv_init(&s->rx, s->ch, s->slot); /* lazy: for the next item */
         return sync_stream_yield(&s->st, s->slot);
     }
-    return sync_stream_end(&s->st, rc == SYNC_EPIPE ? 0 : rc); /* closed: the end */
+    return sync_stream_end(&s->st, rc == FUTURE_EPIPE ? 0 : rc); /* closed: the end */
 }
 
 /* A stream of ch's values, each received into slot (elem bytes). It ends
@@ -1079,5 +1067,10 @@ static inline void sync_take_init(sync_take_t *t, sync_stream_t *in, size_t n) {
     t->in = in;
     t->left = n;
 }
+
+/* The short name (see coro.h): WEFT_NO_SHORT_NAMES leaves it out. */
+#ifndef WEFT_NO_SHORT_NAMES
+#define AWAIT_NEXT(cx, s, p) SYNC_AWAIT_NEXT(cx, s, p)
+#endif
 
 #endif /* SYNC_H */

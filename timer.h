@@ -58,11 +58,7 @@
 #include <stdint.h>
 #include "future.h"
 
-#if defined(__STDC_HOSTED__) && __STDC_HOSTED__
-#define TIMER_ETIMEDOUT (-ETIMEDOUT)
-#else
-#define TIMER_ETIMEDOUT (-110)
-#endif
+#define TIMER_ETIMEDOUT FUTURE_ETIMEDOUT /* the old name */
 
 #define TIMER_NS ((uint64_t)1)
 #define TIMER_US ((uint64_t)1000)
@@ -86,9 +82,7 @@
 #define TIMER_LEVELS 9
 #define TIMER_SLOTS 64
 
-typedef struct timer_link {
-    struct timer_link *next, *prev;
-} timer_link_t;
+typedef future_link_t timer_link_t;
 
 enum { TIMER_IDLE_, TIMER_LINKED_, TIMER_FIRED_ };
 
@@ -113,7 +107,7 @@ typedef struct timer_wheel {
     uint64_t occupied[TIMER_LEVELS + 1]; /* the last: the due slot's bit */
     size_t count; /* live (linked) timers */
     uint32_t seq; /* the next registration's number */
-    timer_link_t slots[TIMER_LEVELS * TIMER_SLOTS + 1];
+    future_list_t slots[TIMER_LEVELS * TIMER_SLOTS + 1];
 } timer_wheel_t;
 
 static inline int timer_clz64_(uint64_t x) {
@@ -144,7 +138,7 @@ static inline void timer_wheel_init(timer_wheel_t *w, uint64_t now) {
     w->count = 0;
     w->seq = 0;
     for (i = 0; i <= TIMER_LEVELS; i++) w->occupied[i] = 0;
-    for (i = 0; i <= TIMER_DUE_SLOT_; i++) w->slots[i].next = w->slots[i].prev = &w->slots[i];
+    for (i = 0; i <= TIMER_DUE_SLOT_; i++) future_list_init(&w->slots[i]);
 }
 
 static inline size_t timer_wheel_count(const timer_wheel_t *w) { return w->count; }
@@ -162,15 +156,13 @@ static inline unsigned timer_slot_for_(uint64_t elapsed, uint64_t when) {
  * whatever path each took through the levels. The due slot is filled tick
  * by tick, each tick in that order: there e goes to the back. */
 static inline void timer_link_at_(timer_wheel_t *w, timer_entry_t *e, unsigned s) {
-    timer_link_t *head = &w->slots[s], *after = head->prev;
-    while (s != TIMER_DUE_SLOT_ && after != head &&
+    future_list_t *q = &w->slots[s];
+    future_link_t *after = q->tail;
+    while (s != TIMER_DUE_SLOT_ && after &&
            (int32_t)(((timer_entry_t *)(void *)after)->seq - e->seq) > 0)
         after = after->prev;
     e->slot = (unsigned short)s;
-    e->link.prev = after;
-    e->link.next = after->next;
-    after->next->prev = &e->link;
-    after->next = &e->link;
+    future_list_insert_after(q, after, &e->link);
     w->occupied[s / TIMER_SLOTS] |= (uint64_t)1 << (s % TIMER_SLOTS);
 }
 
@@ -179,10 +171,9 @@ static inline void timer_link_(timer_wheel_t *w, timer_entry_t *e) {
 }
 
 static inline void timer_unlink_(timer_wheel_t *w, timer_entry_t *e) {
-    timer_link_t *head = &w->slots[e->slot];
-    e->link.prev->next = e->link.next;
-    e->link.next->prev = e->link.prev;
-    if (head->next == head)
+    future_list_t *q = &w->slots[e->slot];
+    future_list_unlink(q, &e->link);
+    if (!q->head)
         w->occupied[e->slot / TIMER_SLOTS] &= ~((uint64_t)1 << (e->slot % TIMER_SLOTS));
 }
 
@@ -242,7 +233,7 @@ static inline uint64_t timer_wheel_next(const timer_wheel_t *w) {
     if (s < 0) return TIMER_NEVER;
     if (s >= TIMER_SLOTS) return due << TIMER_TICK_SHIFT;
     /* Level 0: one slot is one tick; its earliest exact deadline (> now). */
-    for (l = w->slots[s].next; l != &w->slots[s]; l = l->next)
+    for (l = w->slots[s].head; l; l = l->next)
         if (((const timer_entry_t *)(const void *)l)->deadline < min)
             min = ((const timer_entry_t *)(const void *)l)->deadline;
     return min;
@@ -264,14 +255,15 @@ static inline size_t timer_wheel_advance(timer_wheel_t *w, uint64_t now) {
     uint64_t target, due;
     size_t fired = 0;
     int s, stay = -1; /* stay: the current tick's slot, left with timers */
-    timer_link_t *q = &w->slots[TIMER_DUE_SLOT_];
+    future_list_t *q = &w->slots[TIMER_DUE_SLOT_];
     if (now > w->now) {
         w->now = now;
         target = now >> TIMER_TICK_SHIFT;
         while ((s = timer_next_slot_(w, &due)) >= 0 && due <= target) {
-            timer_link_t *head = &w->slots[s], *l = head->next;
+            future_list_t *slot = &w->slots[s];
+            timer_link_t *l = slot->head;
             if (due > w->elapsed) w->elapsed = due;
-            while (l != head) {
+            while (l) {
                 timer_entry_t *e = (timer_entry_t *)(void *)l;
                 l = l->next;
                 if (e->deadline <= now) {
@@ -282,7 +274,7 @@ static inline size_t timer_wheel_advance(timer_wheel_t *w, uint64_t now) {
                     timer_link_(w, e); /* cascade to a lower level */
                 } /* else: due in this tick, after now: it waits here */
             }
-            if (head->next != head) { /* hide it from the search till the end */
+            if (slot->head) { /* hide it from the search till the end */
                 stay = s;
                 w->occupied[s / TIMER_SLOTS] &= ~((uint64_t)1 << (s % TIMER_SLOTS));
             }
@@ -290,8 +282,8 @@ static inline size_t timer_wheel_advance(timer_wheel_t *w, uint64_t now) {
         if (target > w->elapsed) w->elapsed = target;
         if (stay >= 0) w->occupied[stay / TIMER_SLOTS] |= (uint64_t)1 << (stay % TIMER_SLOTS);
     }
-    while (q->next != q) {
-        timer_entry_t *e = (timer_entry_t *)(void *)q->next;
+    while (q->head) {
+        timer_entry_t *e = (timer_entry_t *)(void *)q->head;
         timer_unlink_(w, e);
         e->state = TIMER_FIRED_;
         w->count--;
@@ -427,7 +419,7 @@ static inline coro_poll_t timer_timeout_poll_(future_t *self, future_cx_t *cx) {
     if (future_poll(&t->sleep.fut, cx) == CORO_READY) {
         /* A sleep that failed (-EINVAL: no cx->timers) is that error, not a
          * timeout that never happened. */
-        int rc = t->sleep.fut.co.rc < 0 ? t->sleep.fut.co.rc : TIMER_ETIMEDOUT;
+        int rc = t->sleep.fut.co.rc < 0 ? t->sleep.fut.co.rc : FUTURE_ETIMEDOUT;
         future_drop_children_(self, &t->sleep.fut);
         return future_finish(self, rc);
     }

@@ -168,7 +168,7 @@ static coro_poll_t spawn_all_poll(future_t *self, future_cx_t *cx) {
     ASYNC_BEGIN(f);
     for (f->i = 0; f->i < f->n; f->i++) {
         future_ready_init(&readies[f->i], 0);
-        exec_spawn(exec_of(cx), &tasks[f->i], &readies[f->i].fut);
+        exec_spawn(&tasks[f->i], exec_of(cx), &readies[f->i].fut);
     }
     for (f->i = 0; f->i < f->n; f->i++) {
         exec_join_init(&f->join, &tasks[f->i]);
@@ -215,7 +215,7 @@ static double run_idle(long n) {
     f = (idle_t *)calloc((size_t)n, sizeof *f);
     for (i = 0; i < n; i++) {
         future_init(&f[i].fut, idle_poll, 0);
-        exec_spawn(&ex, &t[i], &f[i].fut);
+        exec_spawn(&t[i], &ex, &f[i].fut);
     }
     future_init(&y.fut, yield_loop_poll, 0); /* poll every task once */
     y.n = 1;
@@ -432,7 +432,7 @@ int main(int argc, char **argv) {
                 x ^= x << 13, x ^= x >> 7, x ^= x << 17;
                 future_init(&f[j].fut, preset_poll, 0);
                 timer_sleep_init(&f[j].nap, (x % span) * TIMER_MS);
-                exec_spawn(&ex, &t[j], &f[j].fut);
+                exec_spawn(&t[j], &ex, &f[j].fut);
             }
             exec_run(&ex);
             r[i] = (now_s() - t0) * 1e3 - (double)span;

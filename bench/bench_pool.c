@@ -1,16 +1,17 @@
 /* bench_pool: spawn_blocking throughput, as tokio's and libuv's
  * spawn_blocking_100k in bench/peers/: n trivial jobs submitted at once
- * (a future_join_all_t over n exec_blocking_t), timed until every result
+ * (a future_join_all_t over n blocking_t), timed until every result
  * is back on the executor. The pool (default options: one thread per CPU,
  * growing on demand) is made once and reused, as tokio's runtime is.
  * Prints "spawn_blocking_100k <ns per job>", the median of 5 runs.
  * --quick: one run of 1000 jobs (for CI). */
 #include "../exec.h"
+#include "../blocking.h"
 
 static exec_t ex;
-static exec_pool_t pool;
+static blocking_pool_t pool;
 
-static int64_t trivial(void *arg, exec_blocking_job_t *job) {
+static int64_t trivial(void *arg, blocking_job_t *job) {
     (void)job;
     return (int64_t)(intptr_t)arg;
 }
@@ -27,14 +28,14 @@ static int cmp_d(const void *a, const void *b) {
 }
 
 /* One run of n jobs: ns per job. */
-static double run(long n, exec_blocking_t *b, future_join_slot_t *slots) {
+static double run(long n, blocking_t *b, future_join_slot_t *slots) {
     future_join_all_t all;
     double t0;
     long i, sum = 0;
     t0 = now_s();
     future_join_all_init(&all, slots, (size_t)n, 1);
     for (i = 0; i < n; i++) {
-        exec_blocking_init(&b[i], &pool, trivial, (void *)(intptr_t)i);
+        blocking_init(&b[i], &pool, trivial, (void *)(intptr_t)i);
         future_join_all_add(&all, &b[i].fut);
     }
     if (exec_block_on(&ex, &all.fut) != 0) {
@@ -55,16 +56,16 @@ int main(int argc, char **argv) {
     long n = quick ? 1000 : 100000;
     int runs = quick ? 1 : 5, i;
     double r[5];
-    exec_blocking_t *b = (exec_blocking_t *)calloc((size_t)n, sizeof *b);
+    blocking_t *b = (blocking_t *)calloc((size_t)n, sizeof *b);
     future_join_slot_t *slots = (future_join_slot_t *)calloc((size_t)n, sizeof *slots);
-    exec_pool_stats_t st;
-    if (!b || !slots || exec_init(&ex) || exec_pool_init(&pool, &ex, 0)) {
+    blocking_pool_stats_t st;
+    if (!b || !slots || exec_init(&ex) || blocking_pool_init(&pool, &ex, 0)) {
         fprintf(stderr, "bench_pool: setup failed\n");
         return 1;
     }
     for (i = 0; i < runs; i++) r[i] = run(n, b, slots);
     qsort(r, (size_t)runs, sizeof r[0], cmp_d);
-    st = exec_pool_stats(&pool);
+    st = blocking_pool_stats(&pool);
     printf("# %ld jobs x %d runs; pool threads started: %llu; eventfd writes: %llu; "
            "parks: %llu\n",
            n, runs, (unsigned long long)st.created,
@@ -72,7 +73,7 @@ int main(int argc, char **argv) {
            (unsigned long long)ex.stats.parks);
     printf("spawn_blocking_100k %.1f\n", r[runs / 2]);
     exec_destroy(&ex);
-    exec_pool_destroy(&pool);
+    blocking_pool_destroy(&pool);
     free(b);
     free(slots);
     return 0;

@@ -77,7 +77,7 @@ static coro_poll_t ping_poll(future_t *self, future_cx_t *cx) {
     f->echo.in = &f->to;
     f->echo.out = &f->from;
     exec_task_init(&f->echo_task);
-    exec_spawn(exec_of(cx), &f->echo_task, &f->echo.fut);
+    exec_spawn(&f->echo_task, exec_of(cx), &f->echo.fut);
     f->t0 = now_ns();
     for (f->i = 0; f->i < f->n; f->i++) {
         f->v = f->i;

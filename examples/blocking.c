@@ -2,9 +2,10 @@
  * records how late each tick is; a second task hashes a large generated
  * buffer. Run 1 hashes on the executor's thread: the ticker stalls for the
  * whole hash, and the blocked-executor detector says where and how long.
- * Run 2 hashes with spawn_blocking (exec_blocking_t) on the pool: the
+ * Run 2 hashes with spawn_blocking (blocking_t) on the pool: the
  * ticker stays on time. The last two lines compare the worst lateness. */
 #include "../exec.h"
+#include "../blocking.h"
 
 enum { BUF_BYTES = 16 << 20, ROUNDS = 20 };
 
@@ -24,7 +25,7 @@ static uint64_t hash(const hash_arg_t *a) {
 }
 
 /* The same work as a pool job. arg is main's, and outlives the pool. */
-static int64_t hash_job(void *arg, exec_blocking_job_t *job) {
+static int64_t hash_job(void *arg, blocking_job_t *job) {
     (void)job;
     return (int64_t)hash((const hash_arg_t *)arg);
 }
@@ -61,10 +62,10 @@ typedef struct {
     int pooled;
     int *stop;
     hash_arg_t *arg;
-    exec_pool_t *pool;
+    blocking_pool_t *pool;
     uint64_t result;
     timer_sleep_t nap;
-    exec_blocking_t job;
+    blocking_t job;
 } hasher_t;
 
 static coro_poll_t hasher_poll(future_t *self, future_cx_t *cx) {
@@ -75,7 +76,7 @@ static coro_poll_t hasher_poll(future_t *self, future_cx_t *cx) {
     if (!f->pooled) {
         f->result = hash(f->arg); /* the mistake: the executor's thread */
     } else {
-        exec_blocking_init(&f->job, f->pool, hash_job, f->arg);
+        blocking_init(&f->job, f->pool, hash_job, f->arg);
         AWAIT_TRY(cx, &f->job); /* the fix: a pool thread */
         f->result = (uint64_t)f->job.result;
     }
@@ -87,7 +88,7 @@ static coro_poll_t hasher_poll(future_t *self, future_cx_t *cx) {
 }
 
 /* One run: both tasks side by side. Returns the worst lateness in ms. */
-static double run(exec_t *ex, exec_pool_t *pool, hash_arg_t *arg, int pooled) {
+static double run(exec_t *ex, blocking_pool_t *pool, hash_arg_t *arg, int pooled) {
     exec_task_t tt = {0}, th = {0};
     ticker_t tick;
     hasher_t h;
@@ -101,8 +102,8 @@ static double run(exec_t *ex, exec_pool_t *pool, hash_arg_t *arg, int pooled) {
     h.stop = &stop;
     h.arg = arg;
     h.pool = pool;
-    exec_spawn(ex, &tt, &tick.fut);
-    exec_spawn(ex, &th, &h.fut);
+    exec_spawn(&tt, ex, &tick.fut);
+    exec_spawn(&th, ex, &h.fut);
     if (exec_run(ex) != 0) return -1;
     printf("  hash %016llx, %d ticks, worst lateness %.0f ms\n",
            (unsigned long long)h.result, tick.ticks, (double)tick.worst / 1e6);
@@ -111,7 +112,7 @@ static double run(exec_t *ex, exec_pool_t *pool, hash_arg_t *arg, int pooled) {
 
 int main(void) {
     exec_t ex;
-    exec_pool_t pool;
+    blocking_pool_t pool;
     hash_arg_t arg;
     unsigned char *buf = (unsigned char *)malloc(BUF_BYTES);
     uint64_t x = 88172645463325252u;
@@ -125,7 +126,7 @@ int main(void) {
     }
     arg.buf = buf;
     arg.len = BUF_BYTES;
-    if ((err = exec_init(&ex)) != 0 || (err = exec_pool_init(&pool, &ex, 0)) != 0) {
+    if ((err = exec_init(&ex)) != 0 || (err = blocking_pool_init(&pool, &ex, 0)) != 0) {
         fprintf(stderr, "init: %s\n", strerror(-err));
         return 1;
     }
@@ -138,7 +139,7 @@ int main(void) {
     pooled = run(&ex, &pool, &arg, 1);
 
     exec_destroy(&ex);
-    exec_pool_destroy(&pool);
+    blocking_pool_destroy(&pool);
     free(buf);
     printf("on executor: worst lateness %.0f ms\n", on_exec);
     printf("spawn_blocking: worst lateness %.0f ms\n", pooled);

@@ -74,7 +74,7 @@ static coro_poll_t server_poll(future_t *self, future_cx_t *cx) {
         }
         c->idle_ns = s->idle_ns;
         future_init(&c->fut, conn_poll, 0);
-        if (exec_spawn_detached(exec_of(cx), &c->fut, conn_done, 0) == -ENOMEM)
+        if (exec_spawn_detached(&c->fut, exec_of(cx), conn_done, 0) == -ENOMEM)
             conn_done(&c->fut, -ENOMEM, 0);
     }
     fprintf(stderr, "echo: %s, bye\n", strsignal(s->got.signo));

@@ -43,7 +43,7 @@ static coro_poll_t all_poll(future_t *self, future_cx_t *cx) {
     ASYNC_BEGIN(f);
     for (i = 0; i < 3; i++) {
         fetch_init(&f->fetch[i], names[i], ms[i]);
-        exec_spawn(exec_of(cx), &f->task[i], &f->fetch[i].fut);
+        exec_spawn(&f->task[i], exec_of(cx), &f->fetch[i].fut);
         exec_join_init(&f->join[i], &f->task[i]);
     }
     TRY_JOIN(cx, &f->join[0], &f->join[1], &f->join[2]);

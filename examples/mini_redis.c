@@ -786,7 +786,7 @@ static void conn_start(server_t *s, int fd) {
     s->conns = c;
     s->nconns++;
     s->served++;
-    rc = exec_spawn_detached(s->ex, &c->fut, conn_done, c);
+    rc = exec_spawn_detached(&c->fut, s->ex, conn_done, c);
     if (rc == -ENOMEM) conn_done(&c->fut, rc, c); /* (other errors ran conn_done) */
 }
 

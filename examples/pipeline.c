@@ -70,11 +70,11 @@ static coro_poll_t main_poll(future_t *self, future_cx_t *cx) {
     main_t *f = (main_t *)self;
     ASYNC_BEGIN(f);
     sync_chan_init(&f->ch, f->buf, CAP, sizeof(int));
-    sync_chan_on_release(&f->ch, release, 0);
+    sync_chan_on_drop(&f->ch, release, 0);
     future_init(&f->prod.fut, producer_poll, 0);
     f->prod.tx = &f->ch;
     f->prod.sent = f->prod.waits = 0;
-    exec_spawn(exec_of(cx), &f->prod_task, &f->prod.fut);
+    exec_spawn(&f->prod_task, exec_of(cx), &f->prod.fut);
 
     sync_chan_stream_init(&f->rx, &f->ch, &f->slot);
     sync_map_init(&f->sq, &f->rx.st, square, 0, &f->squared);

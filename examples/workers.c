@@ -96,7 +96,7 @@ static coro_poll_t main_poll(future_t *self, future_cx_t *cx) {
         future_init(&f->w[f->i].fut, worker_poll, 0);
         f->w[f->i].id = f->i;
         f->w[f->i].pool = p;
-        exec_spawn(exec_of(cx), &f->task[f->i], &f->w[f->i].fut);
+        exec_spawn(&f->task[f->i], exec_of(cx), &f->w[f->i].fut);
     }
     for (f->i = 0; f->i < JOBS; f->i++) { /* waits while 2 jobs are queued */
         f->job.id = f->i;

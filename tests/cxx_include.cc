@@ -1,6 +1,7 @@
 // Every header, included and used from C++. JOIN / SELECT use C compound
 // literals and are C-only; everything else works from C++.
 #include "../exec.h"
+#include "../blocking.h"
 #include "../coro.h"
 #include "../future.h"
 #include "../timer.h"

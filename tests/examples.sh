@@ -25,7 +25,7 @@ check retry 'attempt 4: Connection timed out'
 check superloop '^all done at 1601 ms$'
 check pipeline '^producer waited for room 7 times'
 check workers '^elapsed: 64 ms$'
-check blocking 'hint: .*spawn_blocking|exec_blocking'
+check blocking 'hint: .*spawn_blocking|blocking'
 check blocking '^spawn_blocking: worst lateness [0-9] ms$'
 # Every example that ends by itself runs clean under valgrind: no invalid
 # access, no uninitialised value, no leak (the servers are checked by

@@ -157,6 +157,7 @@ static long cover_sysconf(int name) {
 #define sysconf(n) cover_sysconf(n)
 
 #include "../exec.h"
+#include "../blocking.h"
 
 static exec_t ex;
 
@@ -197,7 +198,7 @@ static void stuck_drop(future_t *self) {
     stuck_t *s = (stuck_t *)(void *)self;
     s->drops++;
     if (s->wake_on_drop) future_wake(s->wake_on_drop);
-    if (s->spawn_on_drop) s->spawn_rc = exec_spawn_detached(&ex, s->spawn_on_drop, done_cb, 0);
+    if (s->spawn_on_drop) s->spawn_rc = exec_spawn_detached(s->spawn_on_drop, &ex, done_cb, 0);
 }
 static void stuck_init(stuck_t *s) {
     memset(s, 0, sizeof *s);
@@ -319,7 +320,7 @@ typedef struct {
 
 static void *xthread_main(void *p) {
     xthread_t *x = (xthread_t *)p;
-    x->rc = exec_spawn(x->ex, &x->t, &x->s.fut);
+    x->rc = exec_spawn(&x->t, x->ex, &x->s.fut);
     return 0;
 }
 
@@ -341,13 +342,13 @@ static void test_spawn_misuse(void) {
     memset(&t3, 0, sizeof t3);
     stuck_init(&a);
     stuck_init(&b);
-    CHECK_EQ(exec_spawn(&ex, &t1, 0), -EINVAL);
-    CHECK_EQ(exec_spawn(&ex, &t1, &a.fut), 0);
-    CHECK_EQ(exec_spawn(&ex, &t2, &b.fut), 0);
+    CHECK_EQ(exec_spawn(&t1, &ex, 0), -EINVAL);
+    CHECK_EQ(exec_spawn(&t1, &ex, &a.fut), 0);
+    CHECK_EQ(exec_spawn(&t2, &ex, &b.fut), 0);
     /* t1 is alive (and not first in the live list) */
-    CHECK_MISUSE(CHECK_EQ(exec_spawn(&ex, &t1, &b.fut), -EBUSY), "already spawned");
+    CHECK_MISUSE(CHECK_EQ(exec_spawn(&t1, &ex, &b.fut), -EBUSY), "already spawned");
     /* a already runs as t1 */
-    CHECK_MISUSE(CHECK_EQ(exec_spawn(&ex, &t3, &a.fut), -EBUSY), "another task");
+    CHECK_MISUSE(CHECK_EQ(exec_spawn(&t3, &ex, &a.fut), -EBUSY), "another task");
     CHECK_EQ(ex.nlive, 2);
     /* block_on of a future that is already a task: refused, nothing runs */
     CHECK_MISUSE(CHECK_EQ(exec_block_on(&ex, &a.fut), -EBUSY), "another task");
@@ -377,13 +378,13 @@ static void test_spawn_detached_edges(void) {
     quick_init(&q, 0);
     /* No memory for the box: -ENOMEM, nothing happened to fut. */
     fault_arm(&f_malloc, 0, 1, ENOMEM);
-    CHECK_EQ(exec_spawn_detached(&ex, &q.fut, done_cb, 0), -ENOMEM);
+    CHECK_EQ(exec_spawn_detached(&q.fut, &ex, done_cb, 0), -ENOMEM);
     CHECK_EQ(f_malloc.hits, 1);
     CHECK_EQ(ex.nlive, 0);
     /* exec_spawn refuses: the box is freed (ASan / valgrind see no leak). */
-    CHECK_EQ(exec_spawn_detached(&ex, 0, done_cb, 0), -EINVAL);
+    CHECK_EQ(exec_spawn_detached(0, &ex, done_cb, 0), -EINVAL);
     /* No done callback: the box is simply freed at the end. */
-    CHECK_EQ(exec_spawn_detached(&ex, &q.fut, 0, 0), 0);
+    CHECK_EQ(exec_spawn_detached(&q.fut, &ex, 0, 0), 0);
     CHECK_EQ(exec_run(&ex), 0);
     CHECK_EQ(q.polls, 1);
     CHECK_EQ(done_calls, 0);
@@ -396,8 +397,8 @@ static void test_spawn_detached_edges(void) {
     memset(&ta, 0, sizeof ta);
     memset(&tb, 0, sizeof tb);
     quick_init(&q2, 0);
-    CHECK_EQ(exec_spawn(&ex, &tb, &b.fut), 0);
-    CHECK_EQ(exec_spawn(&ex, &ta, &a.fut), 0);
+    CHECK_EQ(exec_spawn(&tb, &ex, &b.fut), 0);
+    CHECK_EQ(exec_spawn(&ta, &ex, &a.fut), 0);
     quick_init(&q, 0);
     CHECK_EQ(exec_block_on(&ex, &q.fut), 0); /* a and b ran once */
     CHECK_EQ(a.polls, 1);
@@ -426,7 +427,7 @@ static void test_join_edges(void) {
     /* Done, but the budget is spent: pending (and a wake), then ready. */
     memset(&t, 0, sizeof t);
     quick_init(&q, -EIO);
-    CHECK_EQ(exec_spawn(&ex, &t, &q.fut), 0);
+    CHECK_EQ(exec_spawn(&t, &ex, &q.fut), 0);
     CHECK_EQ(exec_run(&ex), 0);
     exec_join_init(&j, &t);
     wakes = 0;
@@ -438,7 +439,7 @@ static void test_join_edges(void) {
      * ends (aborted); the join, dropped before it saw that, leaves the
      * finished task alone. */
     stuck_init(&s);
-    CHECK_EQ(exec_spawn(&ex, &t, &s.fut), 0);
+    CHECK_EQ(exec_spawn(&t, &ex, &s.fut), 0);
     exec_join_init(&j, &t);
     CHECK_EQ(future_poll(&j.fut, hand_cx(-1)), CORO_PENDING);
     CHECK_EQ(future_poll(&j.fut, hand_cx(-1)), CORO_PENDING);
@@ -452,7 +453,7 @@ static void test_join_edges(void) {
     CHECK_EQ(s.drops, 1);
     /* A join dropped before its first poll still aborts its task. */
     stuck_init(&s);
-    CHECK_EQ(exec_spawn(&ex, &t, &s.fut), 0);
+    CHECK_EQ(exec_spawn(&t, &ex, &s.fut), 0);
     exec_join_init(&j, &t);
     future_drop(&j.fut);
     CHECK(exec_task_done(&t));
@@ -480,7 +481,7 @@ static void test_loop_calls_from_inside_a_task(void) {
     setup();
     memset(&t, 0, sizeof t);
     stuck_init(&other);
-    CHECK_EQ(exec_spawn(&ex, &t, &other.fut), 0);
+    CHECK_EQ(exec_spawn(&t, &ex, &other.fut), 0);
     call_init(&c, misuse_inside, 0);
     {
         int before = check_misuses_;
@@ -515,11 +516,11 @@ static void test_io_forget_and_stop_edges(void) {
     setup();
     fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     CHECK(fd >= 0);
-    CHECK_EQ(exec_io_start(&ex, &io, fd), 0);
+    CHECK_EQ(exec_io_start(&io, &ex, fd), 0);
     io.reader = io.writer = &counter;
-    exec_io_forget(&io, EXEC_IO_WRITE);
+    exec_io_forget(&io, EXEC_IO_WRITE, 0);
     CHECK(io.reader == &counter && io.writer == 0);
-    exec_io_forget(&io, EXEC_IO_READ);
+    exec_io_forget(&io, EXEC_IO_READ, 0);
     CHECK(io.reader == 0);
     /* The fd was closed first: epoll_ctl(DEL) fails, which is reported,
      * and the registration is gone all the same. */
@@ -551,10 +552,10 @@ static void test_paused_clock_looks_at_io_before_jumping(void) {
     setup();
     exec_clock_pause(&ex);
     t0 = exec_now(&ex);
-    CHECK_EQ(exec_io_start(&ex, &io, fd), 0);
+    CHECK_EQ(exec_io_start(&io, &ex, fd), 0);
     memset(&tf, 0, sizeof tf);
     timer_sleep_init(&far, 3600 * TIMER_SEC);
-    CHECK_EQ(exec_spawn(&ex, &tf, &far.fut), 0);
+    CHECK_EQ(exec_spawn(&tf, &ex, &far.fut), 0);
     future_init(&w.fut, io_wait_poll, 0);
     w.io = &io;
     CHECK_EQ(exec_block_on(&ex, &w.fut), 0);
@@ -598,7 +599,7 @@ static void test_epoll_wait_fallback(void) {
     /* Nothing but an fd to wait for: forever (-1). It is readable. */
     nwaits_ms = 0;
     fd = eventfd(1, EFD_NONBLOCK | EFD_CLOEXEC);
-    CHECK_EQ(exec_io_start(&ex, &io, fd), 0);
+    CHECK_EQ(exec_io_start(&io, &ex, fd), 0);
     future_init(&w.fut, io_wait_poll, 0);
     w.io = &io;
     CHECK_EQ(exec_block_on(&ex, &w.fut), 0);
@@ -652,7 +653,7 @@ static void test_waits_that_fail(void) {
      * look failing stops block_on while its task is queued: it is taken
      * off the queue and dropped. */
     fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    CHECK_EQ(exec_io_start(&ex, &io, fd), 0);
+    CHECK_EQ(exec_io_start(&io, &ex, fd), 0);
     yielder_init(&y, 1000);
     fault_arm(&f_pwait2, 0, 1, EIO);
     fault_arm(&f_epoll_wait, 0, 1, EIO); /* and the fallback fails too */
@@ -733,8 +734,8 @@ static void test_remote_wake_while_parking(void) {
 /* ---- the pool's failures ------------------------------------------------------------- */
 
 static void test_pool_init_failures(void) {
-    exec_pool_t pool;
-    exec_pool_opts_t o;
+    blocking_pool_t pool;
+    blocking_pool_opts_t o;
     int before;
     setup();
     before = open_fds();
@@ -743,28 +744,28 @@ static void test_pool_init_failures(void) {
     o.max_threads = 4;
     /* The second thread cannot start: -EAGAIN, the first is joined. */
     fault_arm(&f_pthread_create, 1, 1, EAGAIN);
-    CHECK_EQ(exec_pool_init(&pool, &ex, &o), -EAGAIN);
+    CHECK_EQ(blocking_pool_init(&pool, &ex, &o), -EAGAIN);
     CHECK_EQ(f_pthread_create.hits, 1);
     CHECK(pool.slots == 0);
     /* No memory for the thread table. */
     fault_arm(&f_calloc, 0, 1, ENOMEM);
-    CHECK_EQ(exec_pool_init(&pool, &ex, &o), -ENOMEM);
+    CHECK_EQ(blocking_pool_init(&pool, &ex, &o), -ENOMEM);
     CHECK_EQ(f_calloc.hits, 1);
     /* Default options, and no CPU count: one thread. */
     fault_arm(&f_sysconf, 0, 1, EINVAL);
-    CHECK_EQ(exec_pool_init(&pool, &ex, 0), 0);
+    CHECK_EQ(blocking_pool_init(&pool, &ex, 0), 0);
     CHECK_EQ(f_sysconf.hits, 1);
-    CHECK_EQ(exec_pool_threads(&pool), 1);
+    CHECK_EQ(blocking_pool_threads(&pool), 1);
     CHECK_EQ(pool.max, 16);
-    exec_pool_destroy(&pool);
-    exec_pool_destroy(&pool); /* twice: nothing */
+    blocking_pool_destroy(&pool);
+    blocking_pool_destroy(&pool); /* twice: nothing */
     CHECK_EQ(open_fds(), before);
     exec_destroy(&ex);
 }
 
 /* A job that waits until the test lets it go. */
 static int gate_open, gate_entered;
-static int64_t gated_job(void *arg, exec_blocking_job_t *job) {
+static int64_t gated_job(void *arg, blocking_job_t *job) {
     int i;
     (void)job;
     __atomic_add_fetch(&gate_entered, 1, __ATOMIC_SEQ_CST);
@@ -785,7 +786,7 @@ static void wait_entered(int n) {
 
 /* Wait until n pool threads sit idle (a fresh thread may not be there yet,
  * and a submit would then grow the pool instead of waking it). */
-static void wait_idle(exec_pool_t *pool, unsigned n) {
+static void wait_idle(blocking_pool_t *pool, unsigned n) {
     int i;
     for (i = 0; i < 20000; i++) {
         unsigned idle;
@@ -802,8 +803,8 @@ static void wait_idle(exec_pool_t *pool, unsigned n) {
  * in the middle of the queue, is dropped; then the gate opens. */
 typedef struct {
     future_t fut;
-    exec_pool_t *pool;
-    exec_blocking_t b[4];
+    blocking_pool_t *pool;
+    blocking_t b[4];
     int grow_fails; /* arm pthread_create to fail when b[1] is submitted */
 } queue_t;
 
@@ -811,7 +812,7 @@ static coro_poll_t queue_poll(future_t *self, future_cx_t *cx) {
     queue_t *q = (queue_t *)(void *)self;
     int i;
     ASYNC_BEGIN(q);
-    for (i = 0; i < 4; i++) exec_blocking_init(&q->b[i], q->pool, gated_job, (void *)(intptr_t)(i + 1));
+    for (i = 0; i < 4; i++) blocking_init(&q->b[i], q->pool, gated_job, (void *)(intptr_t)(i + 1));
     if (future_poll(&q->b[0].fut, cx) != CORO_PENDING) ASYNC_RETURN(-EIO);
     wait_entered(1);
     if (q->grow_fails) fault_arm(&f_pthread_create, 0, 1, EAGAIN);
@@ -824,9 +825,9 @@ static coro_poll_t queue_poll(future_t *self, future_cx_t *cx) {
 }
 
 static void run_queue(unsigned max, int grow_fails) {
-    exec_pool_t pool;
-    exec_pool_opts_t o;
-    exec_pool_stats_t st;
+    blocking_pool_t pool;
+    blocking_pool_opts_t o;
+    blocking_pool_stats_t st;
     queue_t q;
     setup();
     gate_open = gate_entered = 0;
@@ -834,7 +835,7 @@ static void run_queue(unsigned max, int grow_fails) {
     o.threads = 1;
     o.max_threads = max;
     o.keep_alive_ns = UINT64_MAX; /* extra threads never time out */
-    CHECK_EQ(exec_pool_init(&pool, &ex, &o), 0);
+    CHECK_EQ(blocking_pool_init(&pool, &ex, &o), 0);
     wait_idle(&pool, 1);
     memset(&q, 0, sizeof q);
     future_init(&q.fut, queue_poll, 0);
@@ -845,14 +846,14 @@ static void run_queue(unsigned max, int grow_fails) {
     CHECK_EQ(q.b[1].result, 2);
     CHECK_EQ(q.b[3].result, 4);
     CHECK_EQ(future_err(&q.b[2].fut), -ECANCELED);
-    st = exec_pool_stats(&pool);
+    st = blocking_pool_stats(&pool);
     CHECK_EQ(st.ran, 3);
     CHECK_EQ(st.cancelled, 1);
     if (grow_fails) {
         CHECK_EQ(f_pthread_create.hits, 1);
         CHECK_EQ(st.created, max); /* b[2]'s submit grew it instead */
     }
-    exec_pool_destroy(&pool);
+    blocking_pool_destroy(&pool);
     CHECK_EQ(ex.nremote, 0);
     CHECK_EQ(ex.holds, 0);
     exec_destroy(&ex);
@@ -862,7 +863,7 @@ static void test_pool_queue_unlink_from_the_middle(void) { run_queue(1, 0); }
 static void test_pool_grow_failure_waits_its_turn(void) { run_queue(2, 1); }
 
 /* A finished job seen with the budget spent: pending, then its result. */
-static int64_t forty_two(void *arg, exec_blocking_job_t *job) {
+static int64_t forty_two(void *arg, blocking_job_t *job) {
     (void)arg;
     (void)job;
     return 42;
@@ -870,8 +871,8 @@ static int64_t forty_two(void *arg, exec_blocking_job_t *job) {
 
 typedef struct {
     future_t fut;
-    exec_pool_t *pool;
-    exec_blocking_t b;
+    blocking_pool_t *pool;
+    blocking_t b;
     int spent_pending;
 } done_spent_t;
 
@@ -880,9 +881,9 @@ static coro_poll_t done_spent_poll(future_t *self, future_cx_t *cx) {
     future_cx_t sub;
     int zero = 0, i;
     if (!d->spent_pending) {
-        exec_blocking_init(&d->b, d->pool, forty_two, 0);
+        blocking_init(&d->b, d->pool, forty_two, 0);
         if (future_poll(&d->b.fut, cx) != CORO_PENDING) return future_finish(self, -EIO);
-        for (i = 0; i < 20000 && exec_pool_stats(d->pool).ran < 1; i++) {
+        for (i = 0; i < 20000 && blocking_pool_stats(d->pool).ran < 1; i++) {
             struct timespec ts = {0, 500000};
             nanosleep(&ts, 0);
         }
@@ -897,20 +898,20 @@ static coro_poll_t done_spent_poll(future_t *self, future_cx_t *cx) {
 }
 
 static void test_pool_done_job_respects_the_budget(void) {
-    exec_pool_t pool;
-    exec_pool_opts_t o;
+    blocking_pool_t pool;
+    blocking_pool_opts_t o;
     done_spent_t d;
     setup();
     memset(&o, 0, sizeof o);
     o.threads = 1;
-    CHECK_EQ(exec_pool_init(&pool, &ex, &o), 0);
+    CHECK_EQ(blocking_pool_init(&pool, &ex, &o), 0);
     memset(&d, 0, sizeof d);
     future_init(&d.fut, done_spent_poll, 0);
     d.pool = &pool;
     CHECK_EQ(exec_block_on(&ex, &d.fut), 0);
     CHECK_EQ(d.spent_pending, 1);
     CHECK_EQ(d.b.result, 42);
-    exec_pool_destroy(&pool);
+    blocking_pool_destroy(&pool);
     exec_destroy(&ex);
 }
 

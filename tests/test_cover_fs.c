@@ -153,13 +153,13 @@ static void *cover_realloc(void *p, size_t n) {
 #include "../fs.h"
 
 static exec_t ex;
-static exec_pool_t pool;
+static blocking_pool_t pool;
 static char dir[64], path_a[96], path_big[96], path_missing[96];
-static exec_fs_write_t *stop_w; /* the write whose job cover_write watches */
+static fs_write_t *stop_w; /* the write whose job cover_write watches */
 
 static int write_stop_raised(void) {
-    const exec_blocking_job_t *job = stop_w->job.job; /* the job's own block */
-    return job && exec_blocking_stopping(job);
+    const blocking_job_t *job = stop_w->job.job; /* the job's own block */
+    return job && blocking_stopping(job);
 }
 
 static void faults_off(void) {
@@ -179,18 +179,18 @@ static void faults_off(void) {
 }
 
 static void setup(void) {
-    exec_pool_opts_t o;
+    blocking_pool_opts_t o;
     faults_off();
     if (exec_init(&ex)) abort();
     ex.log = 0;
     memset(&o, 0, sizeof o);
     o.threads = 1;
-    if (exec_pool_init(&pool, &ex, &o)) abort();
+    if (blocking_pool_init(&pool, &ex, &o)) abort();
 }
 
 static void teardown(void) {
     faults_off();
-    exec_pool_destroy(&pool);
+    blocking_pool_destroy(&pool);
     exec_destroy(&ex);
 }
 
@@ -229,11 +229,11 @@ static int run1(future_t *child) {
 /* ---- read ------------------------------------------------------------------------ */
 
 static void test_read_allocating_edges(void) {
-    exec_fs_read_t rd;
+    fs_read_t rd;
     char buf[16];
     setup();
     /* A file of size 0 by fstat (a /proc file) still reads whole. */
-    exec_fs_read_init(&rd, &pool, "/proc/self/stat", 0, 0);
+    fs_read_init(&rd, &pool, "/proc/self/stat", 0, 0);
     CHECK_EQ(run1(&rd.fut), 0);
     CHECK(rd.len > 0 && rd.data && rd.data[rd.len] == 0);
     CHECK(strchr(rd.data, '(') != 0);
@@ -242,7 +242,7 @@ static void test_read_allocating_edges(void) {
     CHECK_EQ(put_file(path_big, 10000), 0);
     traced = path_big;
     fault_arm(&f_fstat, 0, 1, EIO);
-    exec_fs_read_init(&rd, &pool, path_big, 0, 0);
+    fs_read_init(&rd, &pool, path_big, 0, 0);
     CHECK_EQ(run1(&rd.fut), 0);
     CHECK_EQ(f_fstat.hits, 1);
     CHECK_EQ(rd.len, 10000);
@@ -250,7 +250,7 @@ static void test_read_allocating_edges(void) {
     free(rd.data);
     /* No memory for the buffer: -ENOMEM, nothing to free. */
     fault_arm(&f_malloc, 0, 1, ENOMEM);
-    exec_fs_read_init(&rd, &pool, path_big, 0, 0);
+    fs_read_init(&rd, &pool, path_big, 0, 0);
     CHECK_EQ(run1(&rd.fut), -ENOMEM);
     CHECK(rd.data == 0);
     CHECK_EQ(rd.len, 0);
@@ -258,14 +258,14 @@ static void test_read_allocating_edges(void) {
      * valgrind: no leak). */
     fault_arm(&f_fstat, 0, 1, EIO);
     fault_arm(&f_realloc, 0, 1, ENOMEM);
-    exec_fs_read_init(&rd, &pool, path_big, 0, 0);
+    fs_read_init(&rd, &pool, path_big, 0, 0);
     CHECK_EQ(run1(&rd.fut), -ENOMEM);
     CHECK_EQ(f_realloc.hits, 1);
     CHECK(rd.data == 0);
     /* Interrupted open and read are retried. */
     fault_arm(&f_open, 0, 1, EINTR);
     fault_arm(&f_read, 0, 1, EINTR);
-    exec_fs_read_init(&rd, &pool, path_big, 0, 0);
+    fs_read_init(&rd, &pool, path_big, 0, 0);
     CHECK_EQ(run1(&rd.fut), 0);
     CHECK_EQ(f_open.hits, 1);
     CHECK_EQ(f_read.hits, 1);
@@ -275,7 +275,7 @@ static void test_read_allocating_edges(void) {
     CHECK_EQ(put_file(path_a, sizeof buf), 0);
     traced = path_a;
     fault_arm(&f_read, 1, 1, EIO); /* the fill passes, the probe fails */
-    exec_fs_read_init(&rd, &pool, path_a, buf, sizeof buf);
+    fs_read_init(&rd, &pool, path_a, buf, sizeof buf);
     CHECK_EQ(run1(&rd.fut), -EIO);
     CHECK_EQ(f_read.hits, 1);
     teardown();
@@ -286,7 +286,7 @@ static void test_read_allocating_edges(void) {
  * the job allocated is freed. */
 typedef struct {
     future_t fut;
-    exec_fs_read_t rd;
+    fs_read_t rd;
     int step;
 } spurious_t;
 
@@ -298,7 +298,7 @@ static coro_poll_t spurious_poll(future_t *self, future_cx_t *cx) {
         pause_a_little();
     if (future_poll(&s->rd.fut, cx) != CORO_PENDING) return future_finish(self, -EIO);
     __atomic_store_n(&open_gate, 1, __ATOMIC_SEQ_CST);
-    for (i = 0; i < 50000 && exec_pool_stats(&pool).ran < 1; i++) pause_a_little();
+    for (i = 0; i < 50000 && blocking_pool_stats(&pool).ran < 1; i++) pause_a_little();
     future_drop(&s->rd.fut);
     return future_finish(self, 0);
 }
@@ -310,9 +310,9 @@ static void test_read_repolled_then_dropped_done(void) {
     traced = path_a;
     open_gate = 0;
     future_init(&s.fut, spurious_poll, 0);
-    exec_fs_read_init(&s.rd, &pool, path_a, 0, 0);
+    fs_read_init(&s.rd, &pool, path_a, 0, 0);
     CHECK_EQ(exec_block_on(&ex, &s.fut), 0);
-    CHECK_EQ(exec_pool_stats(&pool).ran, 1);
+    CHECK_EQ(blocking_pool_stats(&pool).ran, 1);
     CHECK(s.rd.data == 0);
     CHECK_EQ(s.rd.len, 0);
     CHECK_EQ(future_err(&s.rd.fut), -ECANCELED);
@@ -322,35 +322,35 @@ static void test_read_repolled_then_dropped_done(void) {
 /* ---- write ----------------------------------------------------------------------- */
 
 static void test_write_errors(void) {
-    exec_fs_write_t wr;
+    fs_write_t wr;
     static const char data[] = "hello, file";
     setup();
     /* A full device: -ENOSPC, nothing written. */
-    exec_fs_write_init(&wr, &pool, "/dev/full", data, sizeof data);
+    fs_write_init(&wr, &pool, "/dev/full", data, sizeof data);
     CHECK_EQ(run1(&wr.fut), -ENOSPC);
     CHECK_EQ(wr.written, 0);
     /* Interrupted open and write are retried. */
     traced = path_a;
     fault_arm(&f_open, 0, 1, EINTR);
     fault_arm(&f_write, 0, 1, EINTR);
-    exec_fs_write_init(&wr, &pool, path_a, data, sizeof data);
+    fs_write_init(&wr, &pool, path_a, data, sizeof data);
     CHECK_EQ(run1(&wr.fut), 0);
     CHECK_EQ(f_open.hits + f_write.hits, 2);
     CHECK_EQ(wr.written, sizeof data);
     CHECK_EQ(file_size(path_a), (long)sizeof data);
     /* close failing counts (the data may not be on disk)... */
     fault_arm(&f_close, 0, 1, EIO);
-    exec_fs_write_init(&wr, &pool, path_a, data, sizeof data);
+    fs_write_init(&wr, &pool, path_a, data, sizeof data);
     CHECK_EQ(run1(&wr.fut), -EIO);
     CHECK_EQ(wr.written, sizeof data);
     /* ...unless interrupted (the fd is gone either way)... */
     fault_arm(&f_close, 0, 1, EINTR);
-    exec_fs_write_init(&wr, &pool, path_a, data, sizeof data);
+    fs_write_init(&wr, &pool, path_a, data, sizeof data);
     CHECK_EQ(run1(&wr.fut), 0);
     /* ...and the first error is the one reported. */
     fault_arm(&f_write, 0, 1, EFBIG);
     fault_arm(&f_close, 0, 1, EIO);
-    exec_fs_write_init(&wr, &pool, path_a, data, sizeof data);
+    fs_write_init(&wr, &pool, path_a, data, sizeof data);
     CHECK_EQ(run1(&wr.fut), -EFBIG);
     CHECK_EQ(f_close.hits, 1);
     CHECK_EQ(wr.written, 0);
@@ -361,7 +361,7 @@ static void test_write_errors(void) {
  * slice, the file holds the slices written before. */
 typedef struct {
     future_t fut;
-    exec_fs_write_t wr;
+    fs_write_t wr;
 } stop_t;
 
 static coro_poll_t stop_poll(future_t *self, future_cx_t *cx) {
@@ -375,7 +375,7 @@ static coro_poll_t stop_poll(future_t *self, future_cx_t *cx) {
 }
 
 static void test_write_dropped_while_running_stops(void) {
-    static char big[2 * EXEC_FS_SLICE + 1];
+    static char big[2 * FS_SLICE + 1];
     stop_t s;
     setup();
     memset(big, 'x', sizeof big);
@@ -383,34 +383,34 @@ static void test_write_dropped_while_running_stops(void) {
     write_waits_for_stop = 1;
     stop_w = &s.wr;
     future_init(&s.fut, stop_poll, 0);
-    exec_fs_write_init(&s.wr, &pool, path_a, big, sizeof big);
+    fs_write_init(&s.wr, &pool, path_a, big, sizeof big);
     CHECK_EQ(exec_block_on(&ex, &s.fut), 0);
-    CHECK_EQ(s.wr.written, EXEC_FS_SLICE); /* one slice, then it stopped */
-    CHECK_EQ(file_size(path_a), (long)EXEC_FS_SLICE);
-    CHECK_EQ(exec_pool_stats(&pool).ran, 1);
+    CHECK_EQ(s.wr.written, FS_SLICE); /* one slice, then it stopped */
+    CHECK_EQ(file_size(path_a), (long)FS_SLICE);
+    CHECK_EQ(blocking_pool_stats(&pool).ran, 1);
     teardown();
 }
 
 /* ---- chunks ---------------------------------------------------------------------- */
 
 static void test_chunks_errors(void) {
-    exec_fs_chunks_t ch;
+    fs_chunks_t ch;
     char buf[64];
     setup();
     /* No file: the error, every further chunk empty with it. */
-    exec_fs_chunks_init(&ch, &pool, path_missing, buf, sizeof buf);
+    fs_chunks_init(&ch, &pool, path_missing, buf, sizeof buf);
     CHECK_EQ(run1(&ch.fut), -ENOENT);
     CHECK_EQ(ch.len, 0);
     CHECK_EQ(run1(&ch.fut), -ENOENT); /* the stream is over: the same */
     CHECK_EQ(ch.len, 0);
     /* A directory opens, then the read fails (-EISDIR). */
-    exec_fs_chunks_init(&ch, &pool, dir, buf, sizeof buf);
+    fs_chunks_init(&ch, &pool, dir, buf, sizeof buf);
     CHECK_EQ(run1(&ch.fut), -EISDIR);
     /* open interrupted: retried. */
     CHECK_EQ(put_file(path_a, sizeof buf), 0);
     traced = path_a;
     fault_arm(&f_open, 0, 1, EINTR);
-    exec_fs_chunks_init(&ch, &pool, path_a, buf, sizeof buf);
+    fs_chunks_init(&ch, &pool, path_a, buf, sizeof buf);
     CHECK_EQ(run1(&ch.fut), 0);
     CHECK_EQ(f_open.hits, 1);
     CHECK_EQ(ch.len, sizeof buf);
@@ -421,11 +421,11 @@ static void test_chunks_errors(void) {
     CHECK_EQ(ch.len, 0);
     CHECK_EQ(ch.offset, sizeof buf);
     /* No buffer: misuse, -EINVAL, and no job ever runs. */
-    CHECK_MISUSE(exec_fs_chunks_init(&ch, &pool, path_a, 0, 0), "without a buffer");
+    CHECK_MISUSE(fs_chunks_init(&ch, &pool, path_a, 0, 0), "without a buffer");
     CHECK_EQ(run1(&ch.fut), -EINVAL);
-    CHECK_MISUSE(exec_fs_chunks_init(&ch, &pool, path_a, buf, 0), "without a buffer");
+    CHECK_MISUSE(fs_chunks_init(&ch, &pool, path_a, buf, 0), "without a buffer");
     CHECK_EQ(run1(&ch.fut), -EINVAL);
-    CHECK_EQ(exec_pool_stats(&pool).ran, 4);
+    CHECK_EQ(blocking_pool_stats(&pool).ran, 4);
     teardown();
 }
 

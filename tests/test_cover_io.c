@@ -508,7 +508,7 @@ static void test_accept_errors(void) {
         memset(&t, 0, sizeof t);
         future_init(&w.fut, await1_poll, 0);
         w.child = &acc.fut;
-        CHECK_EQ(exec_spawn(&ex, &t, &w.fut), 0);
+        CHECK_EQ(exec_spawn(&t, &ex, &w.fut), 0);
         run_loop_a_little(); /* EAGAIN: it waits */
         CHECK(!exec_task_done(&t));
         io_fd_close(&l);
@@ -669,7 +669,7 @@ static void test_signal_failures(void) {
         memset(&t, 0, sizeof t);
         future_init(&later.fut, raiser_poll, 0);
         later.sig = SIGUSR2;
-        CHECK_EQ(exec_spawn(&ex, &t, &later.fut), 0);
+        CHECK_EQ(exec_spawn(&t, &ex, &later.fut), 0);
         CHECK_EQ(run1(&r.fut), 0);
         CHECK(exec_task_done(&t));
     }
@@ -789,7 +789,7 @@ static void test_stream_edges(void) {
     future_init(&lw.fut, later_poll, 0);
     lw.fd = sv[0];
     lw.ms = 10;
-    CHECK_EQ(exec_spawn(&ex, &t, &lw.fut), 0);
+    CHECK_EQ(exec_spawn(&t, &ex, &lw.fut), 0);
     io_read_init(&rd, &b, buf, sizeof buf);
     t0 = exec_now(&ex);
     CHECK_EQ(run1(&rd.fut), 0);
@@ -805,7 +805,7 @@ static void test_stream_edges(void) {
         memset(&t1, 0, sizeof t1);
         future_init(&aw.fut, await1_poll, 0);
         aw.child = &w1.fut;
-        CHECK_EQ(exec_spawn(&ex, &t1, &aw.fut), 0);
+        CHECK_EQ(exec_spawn(&t1, &ex, &aw.fut), 0);
         run_loop_a_little();
         CHECK_MISUSE(CHECK_EQ(run1(&w2.fut), -EBUSY), "two futures wait to write");
         /* w1's fd closed while it waits: -EBADF, its waker forgotten */

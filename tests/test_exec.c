@@ -144,7 +144,7 @@ static void test_spawn_is_lazy_until_the_loop_runs(void) {
     yielder_t y;
     setup();
     yielder_init(&y, 3, 0);
-    CHECK_EQ(exec_spawn(&ex, &t, &y.fut), 0);
+    CHECK_EQ(exec_spawn(&t, &ex, &y.fut), 0);
     CHECK_EQ(y.polls, 0); /* spawned, not polled */
     CHECK_EQ(exec_run(&ex), 0);
     CHECK_EQ(y.polls, 4); /* 3 yields + the last poll */
@@ -160,7 +160,7 @@ static void test_join_handle_yields_the_result(void) {
     setup();
     exec_clock_pause(&ex);
     nap_init(&n, 10, -ENOENT, 0);
-    exec_spawn(&ex, &t, &n.fut);
+    exec_spawn(&t, &ex, &n.fut);
     joiner_init(&j, &t);
     CHECK_EQ(exec_block_on(&ex, &j.fut), 0);
     CHECK_EQ(j.got, -ENOENT);
@@ -179,14 +179,14 @@ static void test_spawning_a_live_task_is_ebusy(void) {
     exec_clock_pause(&ex);
     nap_init(&a, 1, 0, 0);
     nap_init(&b, 1, 0, 0);
-    CHECK_EQ(exec_spawn(&ex, &t, &a.fut), 0);
-    CHECK_MISUSE(rc = exec_spawn(&ex, &t, &b.fut), "already spawned");
+    CHECK_EQ(exec_spawn(&t, &ex, &a.fut), 0);
+    CHECK_MISUSE(rc = exec_spawn(&t, &ex, &b.fut), "already spawned");
     CHECK_EQ(rc, -EBUSY);
     CHECK_EQ(exec_run(&ex), 0);
     CHECK(future_done(&a.fut));
     CHECK(!future_done(&b.fut)); /* never ran */
     /* A finished task's storage may be spawned again. */
-    CHECK_EQ(exec_spawn(&ex, &t, &b.fut), 0);
+    CHECK_EQ(exec_spawn(&t, &ex, &b.fut), 0);
     CHECK_EQ(exec_run(&ex), 0);
     CHECK(future_done(&b.fut));
     exec_destroy(&ex);
@@ -204,11 +204,11 @@ static void test_join_misuse_is_reported(void) {
     CHECK_EQ(j3.got, -EINVAL);
     /* Two handles waiting for one task at once. */
     nap_init(&n, 10, 0, 0);
-    exec_spawn(&ex, &t, &n.fut);
+    exec_spawn(&t, &ex, &n.fut);
     joiner_init(&j1, &t);
     joiner_init(&j2, &t);
-    exec_spawn(&ex, &jt1, &j1.fut);
-    exec_spawn(&ex, &jt2, &j2.fut);
+    exec_spawn(&jt1, &ex, &j1.fut);
+    exec_spawn(&jt2, &ex, &j2.fut);
     CHECK_MISUSE(exec_run(&ex), "two join handles");
     CHECK_EQ(j1.got, 0);
     CHECK_EQ(j2.got, -EBUSY);
@@ -224,9 +224,9 @@ static void test_abort_a_waiting_task(void) {
     setup();
     exec_clock_pause(&ex);
     nap_init(&n, 10000, 0, 0);
-    exec_spawn(&ex, &t, &n.fut);
+    exec_spawn(&t, &ex, &n.fut);
     joiner_init(&j, &t);
-    exec_spawn(&ex, &jt, &j.fut);
+    exec_spawn(&jt, &ex, &j.fut);
     {
         yielder_t y; /* let both tasks get to their waits */
         yielder_init(&y, 2, 0);
@@ -252,9 +252,9 @@ static void test_abort_a_queued_task_never_polls_it(void) {
     yielder_init(&ya, 1, "a");
     yielder_init(&yb, 1, "b");
     yielder_init(&yc, 1, "c");
-    exec_spawn(&ex, &a, &ya.fut);
-    exec_spawn(&ex, &b, &yb.fut);
-    exec_spawn(&ex, &c, &yc.fut);
+    exec_spawn(&a, &ex, &ya.fut);
+    exec_spawn(&b, &ex, &yb.fut);
+    exec_spawn(&c, &ex, &yc.fut);
     exec_abort(&b); /* in the middle of the ready queue */
     CHECK_EQ(exec_run(&ex), 0);
     CHECK_EQ(yb.polls, 0);
@@ -287,7 +287,7 @@ static void test_a_task_may_abort_itself(void) {
     exec_clock_pause(&ex);
     future_init(&s.fut, suicidal_poll, 0);
     s.self_task = &t;
-    exec_spawn(&ex, &t, &s.fut);
+    exec_spawn(&t, &ex, &s.fut);
     CHECK_EQ(exec_run(&ex), 0);
     CHECK_EQ(exec_task_err(&t), -ECANCELED);
     CHECK_EQ(timer_wheel_count(&ex.timers), 0);
@@ -308,7 +308,7 @@ static coro_poll_t race_join_poll(future_t *self, future_cx_t *cx) {
     race_join_t *f = (race_join_t *)self;
     ASYNC_BEGIN(f);
     nap_init(&f->slow, 1000, 0, 0);
-    exec_spawn(exec_of(cx), &f->task, &f->slow.fut);
+    exec_spawn(&f->task, exec_of(cx), &f->slow.fut);
     exec_join_init(&f->join, &f->task);
     timer_sleep_init(&f->quick, 10 * TIMER_MS);
     SELECT(cx, f->which, &f->join, &f->quick);
@@ -343,10 +343,10 @@ static void test_shutdown_drops_every_live_task(void) {
     memset(t, 0, sizeof t);
     for (i = 0; i < 100; i++) {
         nap_init(&n[i], 100 + (uint64_t)i, 0, 0);
-        exec_spawn(&ex, &t[i], &n[i].fut);
+        exec_spawn(&t[i], &ex, &n[i].fut);
     }
     probe_init(&p);
-    exec_spawn(&ex, &pt, &p.fut);
+    exec_spawn(&pt, &ex, &p.fut);
     nap_init(&first, 150, 0, 0); /* half the sleepers finish meanwhile */
     CHECK_EQ(exec_block_on(&ex, &first.fut), 0);
     CHECK_EQ(ex.nlive, 49 + 1); /* sleepers of 151..199 ms, and the probe */
@@ -382,7 +382,7 @@ static coro_poll_t spawner_poll(future_t *self, future_cx_t *cx) {
 static void spawner_drop(future_t *self) {
     spawner_t *s = (spawner_t *)self;
     probe_init(&s->child);
-    s->spawn_rc = exec_spawn(s->ex, &s->task, &s->child.fut);
+    s->spawn_rc = exec_spawn(&s->task, s->ex, &s->child.fut);
 }
 
 static void test_spawn_during_shutdown_is_refused(void) {
@@ -392,7 +392,7 @@ static void test_spawn_during_shutdown_is_refused(void) {
     memset(&s, 0, sizeof s);
     future_init(&s.fut, spawner_poll, spawner_drop);
     s.ex = &ex;
-    exec_spawn(&ex, &t, &s.fut);
+    exec_spawn(&t, &ex, &s.fut);
     exec_shutdown(&ex);
     CHECK_EQ(s.spawn_rc, -ECANCELED);
     CHECK_EQ(s.child.polls, 0);
@@ -400,7 +400,7 @@ static void test_spawn_during_shutdown_is_refused(void) {
     CHECK(exec_task_done(&s.task));
     CHECK_EQ(exec_task_err(&s.task), -ECANCELED);
     CHECK_EQ(ex.nlive, 0); /* the live list was not corrupted */
-    CHECK(ex.live == 0);
+    CHECK(ex.live.head == 0);
     exec_destroy(&ex);
 }
 
@@ -412,7 +412,7 @@ static void test_stall_is_reported_not_hung(void) {
     FILE *mem;
     setup();
     probe_init(&p);
-    exec_spawn(&ex, &t, &p.fut);
+    exec_spawn(&t, &ex, &p.fut);
     mem = open_memstream(&buf, &len);
     ex.log = mem;
     CHECK_EQ(exec_run(&ex), -EDEADLK);
@@ -452,7 +452,7 @@ static void test_async_backtrace(void) {
     setup();
     exec_clock_pause(&ex);
     future_init(&o.fut, outer_poll, 0);
-    exec_spawn(&ex, &t, &o.fut);
+    exec_spawn(&t, &ex, &o.fut);
     yielder_init(&y, 1, 0);
     exec_block_on(&ex, &y.fut);
     mem = open_memstream(&buf, &len);
@@ -495,7 +495,7 @@ static void test_block_on_leaves_other_tasks_running(void) {
     exec_clock_pause(&ex);
     nap_init(&slow, 100, 0, "slow");
     nap_init(&quick, 10, 0, "quick");
-    exec_spawn(&ex, &t, &slow.fut);
+    exec_spawn(&t, &ex, &slow.fut);
     CHECK_EQ(exec_block_on(&ex, &quick.fut), 0);
     CHECK(!exec_task_done(&t));
     CHECK_EQ(exec_run(&ex), 0);
@@ -509,7 +509,7 @@ static void test_wake_of_a_finished_task_is_harmless(void) {
     yielder_t y;
     setup();
     yielder_init(&y, 1, 0);
-    exec_spawn(&ex, &t, &y.fut);
+    exec_spawn(&t, &ex, &y.fut);
     exec_run(&ex);
     future_wake(&t.waker);
     future_wake(&t.waker);
@@ -530,7 +530,7 @@ static void test_many_tasks_spawn_run_join(void) {
     setup();
     for (i = 0; i < MANY; i++) {
         future_ready_init(&r[i], -(i % 7));
-        exec_spawn(&ex, &t[i], &r[i].fut);
+        exec_spawn(&t[i], &ex, &r[i].fut);
     }
     CHECK_EQ(ex.nlive, MANY);
     CHECK_EQ(exec_run(&ex), 0);
@@ -553,7 +553,7 @@ static void test_ready_queue_is_fifo(void) {
     memset(t, 0, sizeof t);
     for (i = 0; i < 3; i++) {
         yielder_init(&y[i], 2, names[i]);
-        exec_spawn(&ex, &t[i], &y[i].fut);
+        exec_spawn(&t[i], &ex, &y[i].fut);
     }
     exec_run(&ex);
     CHECK_EQ(nlog, 6);
@@ -610,8 +610,8 @@ static void test_budget_stops_a_hog_starving_others(void) {
     future_init(&s.fut, stopper_poll, 0);
     s.stop = &stop;
     s.n = 5;
-    exec_spawn(&ex, &th, &h.fut);
-    exec_spawn(&ex, &ts, &s.fut);
+    exec_spawn(&th, &ex, &h.fut);
+    exec_spawn(&ts, &ex, &s.fut);
     CHECK_EQ(exec_run(&ex), 0);
     CHECK_EQ(h.max_per_poll, EXEC_BUDGET);
     CHECK(h.iters >= 5 * EXEC_BUDGET && h.iters <= 7 * EXEC_BUDGET);
@@ -632,9 +632,9 @@ static void test_yielding_tasks_interleave(void) {
     future_init(&s.fut, stopper_poll, 0);
     s.stop = &stop;
     s.n = 1000;
-    exec_spawn(&ex, &ta, &a.fut);
-    exec_spawn(&ex, &tb, &b.fut);
-    exec_spawn(&ex, &ts, &s.fut);
+    exec_spawn(&ta, &ex, &a.fut);
+    exec_spawn(&tb, &ex, &b.fut);
+    exec_spawn(&ts, &ex, &s.fut);
     CHECK_EQ(exec_run(&ex), 0);
     CHECK(a.polls >= 1000 && a.polls <= 1002);
     CHECK(b.polls >= 1000 && b.polls <= 1002);
@@ -652,7 +652,7 @@ static void test_busy_loop_checks_io_once_per_turn(void) {
     exec_block_on(&ex, &y.fut);
     CHECK_EQ(ex.stats.io_checks, 0);
     CHECK(pipe2(p, O_NONBLOCK | O_CLOEXEC) == 0);
-    CHECK_EQ(exec_io_start(&ex, &io, p[0]), 0);
+    CHECK_EQ(exec_io_start(&io, &ex, p[0]), 0);
     ex.stats.io_checks = 0;
     yielder_init(&y, 6100, 0);
     exec_block_on(&ex, &y.fut);
@@ -711,7 +711,7 @@ static void test_paused_clock_jumps_to_deadlines(void) {
         static const char *names[3] = {"30s", "10s", "20s"};
         static const uint64_t ms[3] = {30000, 10000, 20000};
         nap_init(&s[i], ms[i], 0, names[i]);
-        exec_spawn(&ex, &t[i], &s[i].fut);
+        exec_spawn(&t[i], &ex, &s[i].fut);
     }
     nap_init(&n, 30000, 0, "main");
     CHECK_EQ(exec_block_on(&ex, &n.fut), 0);
@@ -730,7 +730,7 @@ static void test_clock_advance_and_resume(void) {
     exec_clock_pause(&ex);
     t0 = exec_now(&ex);
     nap_init(&n, 50, 0, 0);
-    exec_spawn(&ex, &t, &n.fut);
+    exec_spawn(&t, &ex, &n.fut);
     {
         yielder_t y;
         yielder_init(&y, 1, 0);
@@ -773,7 +773,7 @@ static coro_poll_t remote_wait_poll(future_t *self, future_cx_t *cx) {
     if (f->seen < f->target) return CORO_PENDING;
     exec_remote_close(&f->remote);
     if (f->watch) f->watch_done = future_done(f->watch);
-    if (f->release_hold) exec_clock_release(exec_of(cx));
+    if (f->release_hold) exec_clock_unhold(exec_of(cx));
     return future_finish(self, 0);
 }
 
@@ -825,7 +825,7 @@ static void test_wake_storm_from_many_threads(void) {
     memset(t, 0, sizeof t);
     for (i = 0; i < THREADS; i++) {
         remote_wait_init(&w[i], &counts[i], per);
-        exec_spawn(&ex, &t[i], &w[i].fut);
+        exec_spawn(&t[i], &ex, &w[i].fut);
     }
     yielder_init(&y, 1, 0);
     exec_block_on(&ex, &y.fut); /* every handle is initialised */
@@ -884,7 +884,7 @@ static void test_busy_executor_gets_wakes_without_syscalls(void) {
     yielder_t y;
     setup();
     remote_wait_init(&w, &count, 5000);
-    exec_spawn(&ex, &tw, &w.fut);
+    exec_spawn(&tw, &ex, &w.fut);
     yielder_init(&y, 1, 0);
     exec_block_on(&ex, &y.fut);
     a.w = &w;
@@ -908,7 +908,7 @@ static void test_remote_dropped_while_queued(void) {
     yielder_t y;
     setup();
     remote_wait_init(&w, &count, 10);
-    exec_spawn(&ex, &t, &w.fut);
+    exec_spawn(&t, &ex, &w.fut);
     yielder_init(&y, 1, 0);
     exec_block_on(&ex, &y.fut);
     exec_remote_wake(&w.remote); /* queued, not delivered */
@@ -949,8 +949,8 @@ static void test_clock_hold_stops_auto_advance(void) {
     nap_init(&n, 1000, 0, "timer");
     w.watch = &n.fut;
     exec_clock_hold(&ex);
-    exec_spawn(&ex, &tw, &w.fut);
-    exec_spawn(&ex, &ts, &n.fut);
+    exec_spawn(&tw, &ex, &w.fut);
+    exec_spawn(&ts, &ex, &n.fut);
     yielder_init(&y, 1, 0);
     exec_block_on(&ex, &y.fut);
     a.count = &count;
@@ -994,7 +994,7 @@ static coro_poll_t reader_poll(future_t *self, future_cx_t *cx) {
 
 static void reader_drop(future_t *self) {
     reader_t *f = (reader_t *)self;
-    exec_io_forget(f->io, EXEC_IO_READ);
+    exec_io_forget(f->io, EXEC_IO_READ, 0);
 }
 
 /* Writes to a pipe after sleeping ms (paused clock). */
@@ -1026,7 +1026,7 @@ static void test_pipe_readiness_edge_triggered(void) {
     setup();
     exec_clock_pause(&ex);
     CHECK(pipe2(p, O_NONBLOCK | O_CLOEXEC) == 0);
-    CHECK_EQ(exec_io_start(&ex, &io, p[0]), 0);
+    CHECK_EQ(exec_io_start(&io, &ex, p[0]), 0);
     future_init(&r.fut, reader_poll, reader_drop);
     r.io = &io;
     r.got = r.waits = 0;
@@ -1035,9 +1035,9 @@ static void test_pipe_readiness_edge_triggered(void) {
     w1.fd = p[1], w1.n = 3, w1.ms = 10;
     future_init(&w2.fut, writer_poll, 0);
     w2.fd = p[1], w2.n = 4, w2.ms = 20;
-    exec_spawn(&ex, &tr, &r.fut);
-    exec_spawn(&ex, &tw1, &w1.fut);
-    exec_spawn(&ex, &tw2, &w2.fut);
+    exec_spawn(&tr, &ex, &r.fut);
+    exec_spawn(&tw1, &ex, &w1.fut);
+    exec_spawn(&tw2, &ex, &w2.fut);
     CHECK_EQ(exec_run(&ex), 0);
     CHECK_EQ(r.got, 7);
     CHECK_EQ(exec_task_err(&tr), 0);
@@ -1077,7 +1077,7 @@ static void test_dropped_io_waiter_is_forgotten(void) {
     setup();
     exec_clock_pause(&ex);
     CHECK(pipe2(p, O_NONBLOCK | O_CLOEXEC) == 0);
-    CHECK_EQ(exec_io_start(&ex, &io, p[0]), 0);
+    CHECK_EQ(exec_io_start(&io, &ex, p[0]), 0);
     future_init(&race->fut, read_race_poll, 0);
     future_init(&race->r.fut, reader_poll, reader_drop);
     race->r.io = &io;
@@ -1088,7 +1088,7 @@ static void test_dropped_io_waiter_is_forgotten(void) {
     free(race); /* ASan would catch a later wake into it */
     future_init(&w.fut, writer_poll, 0);
     w.fd = p[1], w.n = 1, w.ms = 1;
-    exec_spawn(&ex, &tw, &w.fut);
+    exec_spawn(&tw, &ex, &w.fut);
     nap_init(&after, 5, 0, 0);
     CHECK_EQ(exec_block_on(&ex, &after.fut), 0);
     CHECK(io.ready & EXEC_IO_READ);
@@ -1106,12 +1106,12 @@ static void test_io_stop_wakes_the_waiter(void) {
     yielder_t y;
     setup();
     CHECK(pipe2(p, O_NONBLOCK | O_CLOEXEC) == 0);
-    exec_io_start(&ex, &io, p[0]);
+    exec_io_start(&io, &ex, p[0]);
     future_init(&r.fut, reader_poll, reader_drop);
     r.io = &io;
     r.got = r.waits = 0;
     r.want = 1;
-    exec_spawn(&ex, &tr, &r.fut);
+    exec_spawn(&tr, &ex, &r.fut);
     yielder_init(&y, 1, 0);
     exec_block_on(&ex, &y.fut);
     CHECK(io.reader == &tr.waker);
@@ -1141,8 +1141,8 @@ static void test_detached_heap_tasks(void) {
     detached_done = 0;
     nap_init(a, 10, -EIO, 0);
     nap_init(b, 1000000, 0, 0);
-    CHECK_EQ(exec_spawn_detached(&ex, &a->fut, free_frame, (void *)(intptr_t)42), 0);
-    CHECK_EQ(exec_spawn_detached(&ex, &b->fut, free_frame, (void *)(intptr_t)42), 0);
+    CHECK_EQ(exec_spawn_detached(&a->fut, &ex, free_frame, (void *)(intptr_t)42), 0);
+    CHECK_EQ(exec_spawn_detached(&b->fut, &ex, free_frame, (void *)(intptr_t)42), 0);
     {
         nap_t n;
         nap_init(&n, 20, 0, 0);

@@ -365,7 +365,7 @@ static void group_setup(node_t *n, future_cx_t *cx) {
     for (i = 0; i < n->nk; i++) {
         future_t *c = &KN(n, i)->fut;
         if (n->spawn & (1 << i)) {
-            if (exec_spawn(exec_of(cx), &n->rt.task[i], c)) n->rt.bad = 1;
+            if (exec_spawn(&n->rt.task[i], exec_of(cx), c)) n->rt.bad = 1;
             exec_join_init(&n->rt.jh[i], &n->rt.task[i]);
             c = &n->rt.jh[i].fut;
         }
@@ -418,7 +418,7 @@ static coro_poll_t b_timeout(node_t *n, future_cx_t *cx) {
 
 static coro_poll_t b_spawn(node_t *n, future_cx_t *cx) {
     ASYNC_BEGIN(n);
-    if (exec_spawn(exec_of(cx), &n->rt.task[0], &KN(n, 0)->fut)) n->rt.bad = 1;
+    if (exec_spawn(&n->rt.task[0], exec_of(cx), &KN(n, 0)->fut)) n->rt.bad = 1;
     exec_join_init(&n->rt.jh[0], &n->rt.task[0]);
     AWAIT(cx, &n->rt.jh[0]);
     ASYNC_RETURN(future_err(&n->rt.jh[0].fut));
@@ -437,10 +437,10 @@ static coro_poll_t killer_poll(future_t *self, future_cx_t *cx) {
 
 static coro_poll_t b_abort(node_t *n, future_cx_t *cx) {
     ASYNC_BEGIN(n);
-    if (exec_spawn(exec_of(cx), &n->rt.task[0], &KN(n, 0)->fut)) n->rt.bad = 1;
+    if (exec_spawn(&n->rt.task[0], exec_of(cx), &KN(n, 0)->fut)) n->rt.bad = 1;
     future_init(&n->rt.killer.fut, killer_poll, 0);
     n->rt.killer.n = n;
-    if (exec_spawn(exec_of(cx), &n->rt.ktask, &n->rt.killer.fut)) n->rt.bad = 1;
+    if (exec_spawn(&n->rt.ktask, exec_of(cx), &n->rt.killer.fut)) n->rt.bad = 1;
     exec_join_init(&n->rt.jh[0], &n->rt.task[0]);
     AWAIT(cx, &n->rt.jh[0]);
     exec_abort(&n->rt.ktask);

@@ -128,7 +128,7 @@ static void test_pipe_read_waits_for_the_writer(void) {
     io_read_init(&rd, &r, buf, sizeof buf);
     await1_init(&a, &rd.fut);
     later_write_init(&w, p[1], "hello", 30);
-    exec_spawn(&ex, &tw, &w.fut);
+    exec_spawn(&tw, &ex, &w.fut);
     CHECK_EQ(exec_block_on(&ex, &a.fut), 0);
     CHECK_EQ(a.err, 0);
     CHECK_EQ(rd.n, 5);
@@ -164,8 +164,8 @@ static void test_waiting_read_is_not_polled_again(void) {
     await1_init(&a, &rd.fut);
     later_write_init(&w, p[1], "x", 500);
     polls0 = ex.stats.polls;
-    exec_spawn(&ex, &ta, &a.fut);
-    exec_spawn(&ex, &tw, &w.fut);
+    exec_spawn(&ta, &ex, &a.fut);
+    exec_spawn(&tw, &ex, &w.fut);
     CHECK_EQ(exec_run(&ex), 0);
     CHECK_EQ(rd.n, 1);
     CHECK(ex.stats.polls - polls0 <= 5); /* 2 for the reader, 2 for the writer */
@@ -190,7 +190,7 @@ static void test_eventfd_readable(void) {
     later_write_init(&w, efd, 0, 7);
     w.len = sizeof one;
     w.data = (const char *)&one;
-    exec_spawn(&ex, &tw, &w.fut);
+    exec_spawn(&tw, &ex, &w.fut);
     CHECK_EQ(exec_block_on(&ex, &a.fut), 0);
     CHECK_EQ(a.err, 0);
     CHECK_EQ(a.at - t0, 7 * TIMER_MS);
@@ -244,8 +244,8 @@ static void test_write_all_and_read_exact_through_a_socketpair(void) {
     w.fd = &a, w.buf = src, w.len = N, w.write = 1;
     future_init(&r.fut, bulk_poll, 0);
     r.fd = &b, r.buf = dst, r.len = N, r.write = 0;
-    exec_spawn(&ex, &tw, &w.fut);
-    exec_spawn(&ex, &tr, &r.fut);
+    exec_spawn(&tw, &ex, &w.fut);
+    exec_spawn(&tr, &ex, &r.fut);
     CHECK_EQ(exec_run(&ex), 0);
     CHECK_EQ(exec_task_err(&tw), 0);
     CHECK_EQ(exec_task_err(&tr), 0);
@@ -282,7 +282,7 @@ static void test_read_exact_at_the_end_is_io_eof(void) {
     CHECK_EQ(io_fd_open(&b, &ex, sv[1]), 0);
     later_write_init(&w, sv[0], "abc", 5);
     w.close_after = 1;
-    exec_spawn(&ex, &tw, &w.fut);
+    exec_spawn(&tw, &ex, &w.fut);
     io_read_exact_init(&rd, &b, buf, sizeof buf);
     await1_init(&a, &rd.fut);
     CHECK_EQ(exec_block_on(&ex, &a.fut), 0);
@@ -387,7 +387,7 @@ static int tcp_pair(const char *host, io_fd_t *cli, io_fd_t *srv, io_fd_t *lis) 
     if (port < 0) return -1;
     io_addr_parse(&addr, host, port);
     acceptor_init(&acc, lis, srv);
-    exec_spawn(&ex, &ta, &acc.fut);
+    exec_spawn(&ta, &ex, &acc.fut);
     io_connect_init(&c, cli, &addr);
     await1_init(&a, &c.fut);
     if (exec_block_on(&ex, &a.fut) || a.err) return -2;
@@ -516,7 +516,7 @@ static void test_close_while_waiting_is_ebadf(void) {
     CHECK_EQ(io_fd_open(&b, &ex, sv[1]), 0);
     io_read_init(&r, &b, buf, sizeof buf);
     await1_init(&a, &r.fut);
-    exec_spawn(&ex, &ta, &a.fut);
+    exec_spawn(&ta, &ex, &a.fut);
     {
         future_yield_t y;
         future_yield_init(&y);
@@ -544,8 +544,8 @@ static void test_two_readers_is_misuse(void) {
     io_read_init(&r2, &b, buf, sizeof buf);
     await1_init(&a1, &r1.fut);
     await1_init(&a2, &r2.fut);
-    exec_spawn(&ex, &t1, &a1.fut);
-    exec_spawn(&ex, &t2, &a2.fut);
+    exec_spawn(&t1, &ex, &a1.fut);
+    exec_spawn(&t2, &ex, &a2.fut);
     {
         future_yield_t y;
         future_yield_init(&y);
@@ -765,7 +765,7 @@ static void test_accept_under_emfile_does_not_spin(void) {
     future_init(&loop.fut, acc_loop_poll, 0);
     loop.lis = &lis;
     loop.accepted = loop.polls = loop.dropped = 0;
-    exec_spawn(&ex, &tl, &loop.fut);
+    exec_spawn(&tl, &ex, &loop.fut);
     settle();
     /* Client sockets first, then fill the table up to a low limit. */
     for (i = 0; i < 8; i++) cl[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

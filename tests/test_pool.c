@@ -1,4 +1,4 @@
-/* Tests of exec.h's blocking pool (exec_pool_t, exec_blocking_t), its
+/* Tests of exec.h's blocking pool (blocking_pool_t, blocking_t), its
  * cancellation protocol, fs.h's file helpers and the blocked-executor
  * detector. Runs under ASan/UBSan, TSan and valgrind (tests/run.sh). */
 #include "check.h"
@@ -12,13 +12,13 @@ enum { JOBS = 10000, STRESS = 3000, STORM_ROUNDS = 400, BUSY_JOBS = 3000 };
 #endif
 
 static exec_t ex;
-static exec_pool_t pool;
+static blocking_pool_t pool;
 static int live; /* set up and not yet torn down */
 
 static void teardown(void);
 
 static void setup_with(unsigned threads, unsigned max, size_t cap, uint64_t keep_alive) {
-    exec_pool_opts_t o;
+    blocking_pool_opts_t o;
     if (live) teardown(); /* the last test failed before its teardown */
     if (exec_init(&ex)) abort();
     ex.log = 0;
@@ -27,7 +27,7 @@ static void setup_with(unsigned threads, unsigned max, size_t cap, uint64_t keep
     o.max_threads = max;
     o.queue_cap = cap;
     o.keep_alive_ns = keep_alive;
-    if (exec_pool_init(&pool, &ex, &o)) abort();
+    if (blocking_pool_init(&pool, &ex, &o)) abort();
     live = 1;
 }
 
@@ -35,7 +35,7 @@ static void setup(void) { setup_with(0, 0, 0, 0); }
 
 static void teardown(void) {
     exec_destroy(&ex);
-    exec_pool_destroy(&pool);
+    blocking_pool_destroy(&pool);
     live = 0;
 }
 
@@ -75,18 +75,18 @@ static void run_once(void) {
 
 /* ---- jobs --------------------------------------------------------------- */
 
-static int64_t add_job(void *arg, exec_blocking_job_t *job) {
+static int64_t add_job(void *arg, blocking_job_t *job) {
     (void)job;
     return (int64_t)(intptr_t)arg + 1;
 }
 
-static int64_t fail_job(void *arg, exec_blocking_job_t *job) {
+static int64_t fail_job(void *arg, blocking_job_t *job) {
     (void)arg;
     job->err = -EIO;
     return 7;
 }
 
-static int64_t twice_job(void *arg, exec_blocking_job_t *job) {
+static int64_t twice_job(void *arg, blocking_job_t *job) {
     (void)job;
     return 2 * (int64_t)(intptr_t)arg;
 }
@@ -101,15 +101,15 @@ typedef struct {
     int *frame_flag; /* scoped jobs: written in the (borrowed) frame */
 } gate_t;
 
-static int64_t gate_job(void *arg, exec_blocking_job_t *job) {
+static int64_t gate_job(void *arg, blocking_job_t *job) {
     gate_t *g = (gate_t *)arg;
     uint64_t end = now_ns() + 10 * TIMER_SEC;
     EXEC_STORE_(&g->started, 1);
     while (!EXEC_LOAD_(&g->gate) && now_ns() < end) {
-        if (g->until_stop && exec_blocking_stopping(job)) break;
+        if (g->until_stop && blocking_stopping(job)) break;
         usleep(200);
     }
-    if (exec_blocking_stopping(job)) EXEC_STORE_(&g->saw_stop, 1);
+    if (blocking_stopping(job)) EXEC_STORE_(&g->saw_stop, 1);
     if (g->frame_flag) *g->frame_flag = 1;
     EXEC_STORE_(&g->finished, 1);
     return g->value;
@@ -122,7 +122,7 @@ static void gate_discard(void *arg, int64_t result) {
 }
 
 static int counted_runs;
-static int64_t count_job(void *arg, exec_blocking_job_t *job) {
+static int64_t count_job(void *arg, blocking_job_t *job) {
     (void)arg;
     (void)job;
     EXEC_ADD_(&counted_runs, 1);
@@ -132,12 +132,12 @@ static int64_t count_job(void *arg, exec_blocking_job_t *job) {
 /* ---- basics ------------------------------------------------------------- */
 
 static void test_job_result_and_error(void) {
-    exec_blocking_t a, b;
+    blocking_t a, b;
     setup();
-    exec_blocking_init(&a, &pool, add_job, (void *)(intptr_t)41);
+    blocking_init(&a, &pool, add_job, (void *)(intptr_t)41);
     CHECK_EQ(exec_block_on(&ex, &a.fut), 0);
     CHECK_EQ(a.result, 42);
-    exec_blocking_init(&b, &pool, fail_job, 0);
+    blocking_init(&b, &pool, fail_job, 0);
     CHECK_EQ(exec_block_on(&ex, &b.fut), -EIO);
     CHECK_EQ(b.result, 7);
     CHECK_EQ(ex.nremote, 0); /* the remote handles are closed */
@@ -146,13 +146,13 @@ static void test_job_result_and_error(void) {
 }
 
 static void test_init_is_lazy(void) {
-    exec_blocking_t a;
+    blocking_t a;
     setup();
     counted_runs = 0;
-    exec_blocking_init(&a, &pool, count_job, 0);
+    blocking_init(&a, &pool, count_job, 0);
     usleep(2000);
     CHECK_EQ(EXEC_LOAD_(&counted_runs), 0);
-    CHECK_EQ(exec_pool_stats(&pool).submitted, 0);
+    CHECK_EQ(blocking_pool_stats(&pool).submitted, 0);
     CHECK_EQ(exec_block_on(&ex, &a.fut), 0);
     CHECK_EQ(EXEC_LOAD_(&counted_runs), 1);
     teardown();
@@ -161,25 +161,25 @@ static void test_init_is_lazy(void) {
 /* 10,000 jobs under future_join_all_t: every result right, and the pool
  * never has more threads than its maximum (no thread per job). */
 static void test_ten_thousand_jobs(void) {
-    exec_blocking_t *b = (exec_blocking_t *)calloc(JOBS, sizeof *b);
+    blocking_t *b = (blocking_t *)calloc(JOBS, sizeof *b);
     future_join_slot_t *slots = (future_join_slot_t *)calloc(JOBS, sizeof *slots);
     future_join_all_t all;
-    exec_pool_stats_t st;
+    blocking_pool_stats_t st;
     int i, bad = 0;
     setup_with(2, 8, 0, 0);
     future_join_all_init(&all, slots, JOBS, 0);
     for (i = 0; i < JOBS; i++) {
-        exec_blocking_init(&b[i], &pool, twice_job, (void *)(intptr_t)i);
+        blocking_init(&b[i], &pool, twice_job, (void *)(intptr_t)i);
         future_join_all_add(&all, &b[i].fut);
     }
     CHECK_EQ(exec_block_on(&ex, &all.fut), 0);
     for (i = 0; i < JOBS; i++)
         if (b[i].result != 2 * i || future_err(&b[i].fut) != 0) bad++;
     CHECK_EQ(bad, 0);
-    st = exec_pool_stats(&pool);
+    st = blocking_pool_stats(&pool);
     CHECK_EQ(st.ran, JOBS);
     CHECK(st.created <= 8);
-    CHECK(exec_pool_threads(&pool) <= 8);
+    CHECK(blocking_pool_threads(&pool) <= 8);
     CHECK_EQ(ex.nremote, 0);
     CHECK_EQ(ex.holds, 0);
     teardown();
@@ -192,27 +192,27 @@ static void test_ten_thousand_jobs(void) {
 static void test_dropped_before_start_never_runs(void) {
     static gate_t g;
     exec_task_t ta = {0}, tb = {0};
-    exec_blocking_t a, b;
+    blocking_t a, b;
     setup_with(1, 1, 0, 0); /* one thread: b waits behind a */
     memset(&g, 0, sizeof g);
     counted_runs = 0;
-    exec_blocking_init(&a, &pool, gate_job, &g);
-    exec_blocking_init(&b, &pool, count_job, 0);
-    exec_spawn(&ex, &ta, &a.fut);
-    exec_spawn(&ex, &tb, &b.fut);
+    blocking_init(&a, &pool, gate_job, &g);
+    blocking_init(&b, &pool, count_job, 0);
+    exec_spawn(&ta, &ex, &a.fut);
+    exec_spawn(&tb, &ex, &b.fut);
     run_once();
     CHECK(wait_for(&g.started, 1));
-    CHECK_EQ(EXEC_LOAD_(&b.state), EXEC_BLOCKING_QUEUED_);
+    CHECK_EQ(EXEC_LOAD_(&b.state), BLOCKING_QUEUED_);
     exec_abort(&tb); /* drop b while it is queued */
-    CHECK_EQ(EXEC_LOAD_(&b.state), EXEC_BLOCKING_IDLE_);
+    CHECK_EQ(EXEC_LOAD_(&b.state), BLOCKING_IDLE_);
     CHECK_EQ(exec_task_err(&tb), -ECANCELED);
-    CHECK_EQ(exec_pool_stats(&pool).cancelled, 1);
+    CHECK_EQ(blocking_pool_stats(&pool).cancelled, 1);
     CHECK_EQ(b.detached, 0);
     EXEC_STORE_(&g.gate, 1);
     CHECK_EQ(exec_run(&ex), 0);
     CHECK(exec_task_done(&ta));
-    CHECK_EQ(exec_pool_stats(&pool).ran, 1);
-    exec_pool_shutdown(&pool, EXEC_POOL_DRAIN);
+    CHECK_EQ(blocking_pool_stats(&pool).ran, 1);
+    blocking_pool_shutdown(&pool, BLOCKING_POOL_DRAIN);
     CHECK_EQ(EXEC_LOAD_(&counted_runs), 0); /* b never ran */
     CHECK_EQ(ex.nremote, 0);
     CHECK_EQ(ex.holds, 0);
@@ -225,13 +225,13 @@ static void test_dropped_before_start_never_runs(void) {
 static void test_dropped_while_running_detached(void) {
     static gate_t g;
     exec_task_t t = {0};
-    exec_blocking_t *b = (exec_blocking_t *)malloc(sizeof *b);
+    blocking_t *b = (blocking_t *)malloc(sizeof *b);
     setup();
     memset(&g, 0, sizeof g);
     g.value = 99;
-    exec_blocking_init(b, &pool, gate_job, &g);
+    blocking_init(b, &pool, gate_job, &g);
     b->discard = gate_discard;
-    exec_spawn(&ex, &t, &b->fut);
+    exec_spawn(&t, &ex, &b->fut);
     run_once();
     CHECK(wait_for(&g.started, 1));
     exec_abort(&t);
@@ -252,7 +252,7 @@ static void test_dropped_while_running_detached(void) {
 /* Scoped: drop raises the stop flag and waits for the job, which may write
  * into the frame until it returns. */
 typedef struct {
-    exec_blocking_t b;
+    blocking_t b;
     int written;
 } scoped_frame_t;
 
@@ -265,8 +265,8 @@ static void test_dropped_while_running_scoped(void) {
     g.until_stop = 1;
     f->written = 0;
     g.frame_flag = &f->written;
-    exec_blocking_init_scoped(&f->b, &pool, gate_job, &g);
-    exec_spawn(&ex, &t, &f->b.fut);
+    blocking_init_scoped(&f->b, &pool, gate_job, &g);
+    exec_spawn(&t, &ex, &f->b.fut);
     run_once();
     CHECK(wait_for(&g.started, 1));
     exec_abort(&t); /* returns only once the job has returned */
@@ -286,19 +286,19 @@ static void test_dropped_while_running_scoped(void) {
 static void test_dropped_after_done_before_seen(void) {
     static gate_t g;
     exec_task_t t = {0};
-    exec_blocking_t b;
+    blocking_t b;
     setup();
     memset(&g, 0, sizeof g);
-    exec_blocking_init(&b, &pool, gate_job, &g);
-    exec_spawn(&ex, &t, &b.fut);
+    blocking_init(&b, &pool, gate_job, &g);
+    exec_spawn(&t, &ex, &b.fut);
     run_once();
     CHECK(wait_for(&g.started, 1));
     EXEC_STORE_(&g.gate, 1); /* it finishes while the loop is not running */
     {
         uint64_t end = now_ns() + 10 * TIMER_SEC;
-        while (EXEC_LOAD_(&b.state) != EXEC_BLOCKING_DONE_ && now_ns() < end) usleep(100);
+        while (EXEC_LOAD_(&b.state) != BLOCKING_DONE_ && now_ns() < end) usleep(100);
     }
-    CHECK_EQ(EXEC_LOAD_(&b.state), EXEC_BLOCKING_DONE_);
+    CHECK_EQ(EXEC_LOAD_(&b.state), BLOCKING_DONE_);
     CHECK(EXEC_LOAD_(&ex.remote) == &b.remote);
     exec_abort(&t);
     CHECK(EXEC_LOAD_(&ex.remote) == 0);
@@ -314,62 +314,62 @@ static void test_dropped_after_done_before_seen(void) {
 static void test_dropped_after_done_discards_the_result(void) {
     static gate_t g;
     exec_task_t t = {0}, t2 = {0};
-    exec_blocking_t b, q;
+    blocking_t b, q;
     setup_with(1, 1, 0, 0);
     memset(&g, 0, sizeof g);
     g.value = 42;
     g.gate = 1;
-    exec_blocking_init(&b, &pool, gate_job, &g);
+    blocking_init(&b, &pool, gate_job, &g);
     b.discard = gate_discard;
-    exec_spawn(&ex, &t, &b.fut);
+    exec_spawn(&t, &ex, &b.fut);
     run_once();
     {
         uint64_t end = now_ns() + 10 * TIMER_SEC;
-        while (EXEC_LOAD_(&b.state) != EXEC_BLOCKING_DONE_ && now_ns() < end) usleep(100);
+        while (EXEC_LOAD_(&b.state) != BLOCKING_DONE_ && now_ns() < end) usleep(100);
     }
-    CHECK_EQ(EXEC_LOAD_(&b.state), EXEC_BLOCKING_DONE_);
+    CHECK_EQ(EXEC_LOAD_(&b.state), BLOCKING_DONE_);
     exec_abort(&t);
     CHECK_EQ(EXEC_LOAD_(&g.discarded), 1);
     CHECK_EQ(g.discarded_value, 42);
     /* Queued, then cancelled unrun by shutdown, then dropped: no discard. */
     memset(&g, 0, sizeof g);
     g.until_stop = 1;
-    exec_blocking_init(&b, &pool, gate_job, &g);
-    exec_blocking_init(&q, &pool, gate_job, &g);
+    blocking_init(&b, &pool, gate_job, &g);
+    blocking_init(&q, &pool, gate_job, &g);
     q.discard = gate_discard;
     memset(&t, 0, sizeof t);
-    exec_spawn(&ex, &t, &b.fut);
-    exec_spawn(&ex, &t2, &q.fut);
+    exec_spawn(&t, &ex, &b.fut);
+    exec_spawn(&t2, &ex, &q.fut);
     run_once();
     CHECK(wait_for(&g.started, 1));
-    exec_pool_shutdown(&pool, EXEC_POOL_CANCEL);
+    blocking_pool_shutdown(&pool, BLOCKING_POOL_CANCEL);
     exec_abort(&t2);
     CHECK_EQ(EXEC_LOAD_(&g.discarded), 0);
     teardown();
 }
 
-/* exec_pool_destroy from inside a job is misuse (a thread cannot join
+/* blocking_pool_destroy from inside a job is misuse (a thread cannot join
  * itself): it is reported and must leave the pool alone, not free it
  * under the running threads. */
 static int destroy_misuses;
-static int64_t destroy_job(void *arg, exec_blocking_job_t *job) {
+static int64_t destroy_job(void *arg, blocking_job_t *job) {
     int before = check_misuses_;
     (void)arg;
     (void)job;
-    exec_pool_destroy(&pool);
+    blocking_pool_destroy(&pool);
     EXEC_STORE_(&destroy_misuses, check_misuses_ - before);
     return 0;
 }
 
 static void test_destroy_from_a_job_is_misuse(void) {
-    exec_blocking_t b;
+    blocking_t b;
     setup_with(1, 1, 0, 0);
     destroy_misuses = 0;
-    exec_blocking_init(&b, &pool, destroy_job, 0);
+    blocking_init(&b, &pool, destroy_job, 0);
     CHECK_EQ(exec_block_on(&ex, &b.fut), 0);
     CHECK_EQ(EXEC_LOAD_(&destroy_misuses), 1);
     CHECK(pool.slots != 0); /* still there */
-    exec_blocking_init(&b, &pool, add_job, (void *)(intptr_t)1);
+    blocking_init(&b, &pool, add_job, (void *)(intptr_t)1);
     CHECK_EQ(exec_block_on(&ex, &b.fut), 0); /* and still works */
     CHECK_EQ(b.result, 2);
     teardown();
@@ -379,11 +379,11 @@ static void test_destroy_from_a_job_is_misuse(void) {
  * turns, in both modes, each frame freed right after its drop. TSan, ASan
  * and valgrind watch for any touch of a freed frame. */
 typedef struct {
-    exec_blocking_t b;
+    blocking_t b;
     int spins;
 } race_frame_t;
 
-static int64_t spin_job(void *arg, exec_blocking_job_t *job) {
+static int64_t spin_job(void *arg, blocking_job_t *job) {
     volatile int i;
     int n = (int)(intptr_t)arg;
     (void)job;
@@ -393,7 +393,7 @@ static int64_t spin_job(void *arg, exec_blocking_job_t *job) {
 }
 
 static void test_drop_race_stress(void) {
-    exec_pool_stats_t st;
+    blocking_pool_stats_t st;
     unsigned seed = 12345;
     int i, k;
     setup_with(2, 2, 0, 0);
@@ -404,9 +404,9 @@ static void test_drop_race_stress(void) {
         seed = seed * 1103515245u + 12345u;
         f->spins = (int)((seed >> 16) % 3000);
         turns = (int)((seed >> 8) % 4);
-        if (i & 1) exec_blocking_init_scoped(&f->b, &pool, spin_job, (void *)(intptr_t)f->spins);
-        else exec_blocking_init(&f->b, &pool, spin_job, (void *)(intptr_t)f->spins);
-        exec_spawn(&ex, &t, &f->b.fut);
+        if (i & 1) blocking_init_scoped(&f->b, &pool, spin_job, (void *)(intptr_t)f->spins);
+        else blocking_init(&f->b, &pool, spin_job, (void *)(intptr_t)f->spins);
+        exec_spawn(&t, &ex, &f->b.fut);
         for (k = 0; k < turns; k++) run_once();
         if ((seed >> 4) & 1) sched_yield();
         exec_abort(&t);
@@ -415,8 +415,8 @@ static void test_drop_race_stress(void) {
         memset(f, 0xcd, sizeof *f);
         free(f);
     }
-    exec_pool_shutdown(&pool, EXEC_POOL_DRAIN);
-    st = exec_pool_stats(&pool);
+    blocking_pool_shutdown(&pool, BLOCKING_POOL_DRAIN);
+    st = blocking_pool_stats(&pool);
     CHECK_EQ(st.ran + st.cancelled, st.submitted);
     teardown();
 }
@@ -428,7 +428,7 @@ static gate_t slow_g[4];
 typedef struct {
     future_t fut;
     int mode, which;
-    exec_blocking_t a, b;
+    blocking_t a, b;
     timer_sleep_t nap;
     timer_timeout_t limit;
 } combo_t;
@@ -437,23 +437,23 @@ static coro_poll_t combo_poll(future_t *self, future_cx_t *cx) {
     combo_t *f = (combo_t *)self;
     ASYNC_BEGIN(f);
     if (f->mode == 0) { /* timeout over a slow job */
-        exec_blocking_init(&f->a, &pool, gate_job, &slow_g[0]);
+        blocking_init(&f->a, &pool, gate_job, &slow_g[0]);
         timer_timeout_init(&f->limit, &f->a.fut, 20 * TIMER_MS);
         AWAIT_TRY(cx, &f->limit);
     } else if (f->mode == 1) { /* JOIN of two */
-        exec_blocking_init(&f->a, &pool, add_job, (void *)(intptr_t)1);
-        exec_blocking_init(&f->b, &pool, twice_job, (void *)(intptr_t)21);
+        blocking_init(&f->a, &pool, add_job, (void *)(intptr_t)1);
+        blocking_init(&f->b, &pool, twice_job, (void *)(intptr_t)21);
         JOIN(cx, &f->a, &f->b);
     } else if (f->mode == 2) { /* TRY_JOIN: the failure drops the slow one */
-        exec_blocking_init(&f->a, &pool, gate_job, &slow_g[1]);
-        exec_blocking_init(&f->b, &pool, fail_job, 0);
+        blocking_init(&f->a, &pool, gate_job, &slow_g[1]);
+        blocking_init(&f->b, &pool, fail_job, 0);
         TRY_JOIN(cx, &f->a, &f->b);
     } else if (f->mode == 3) { /* SELECT: the job wins */
-        exec_blocking_init(&f->a, &pool, add_job, (void *)(intptr_t)5);
+        blocking_init(&f->a, &pool, add_job, (void *)(intptr_t)5);
         timer_sleep_init(&f->nap, 10 * TIMER_SEC);
         SELECT(cx, f->which, &f->a, &f->nap);
     } else { /* SELECT: the sleep wins, the job is dropped */
-        exec_blocking_init(&f->a, &pool, gate_job, &slow_g[2]);
+        blocking_init(&f->a, &pool, gate_job, &slow_g[2]);
         timer_sleep_init(&f->nap, 10 * TIMER_MS);
         SELECT(cx, f->which, &f->a, &f->nap);
     }
@@ -498,7 +498,7 @@ static void test_composes_with_timeout_join_select(void) {
 
 /* A job in flight holds back the paused clock (tokio's behaviour): the
  * 1000 ms sleep cannot fire before the 20 ms (real) job is done. */
-static int64_t sleep20_job(void *arg, exec_blocking_job_t *job) {
+static int64_t sleep20_job(void *arg, blocking_job_t *job) {
     (void)arg;
     (void)job;
     usleep(20000);
@@ -507,7 +507,7 @@ static int64_t sleep20_job(void *arg, exec_blocking_job_t *job) {
 
 typedef struct {
     future_t fut;
-    exec_blocking_t b;
+    blocking_t b;
     timer_sleep_t *watch;
     int watch_done;
 } hold_t;
@@ -515,7 +515,7 @@ typedef struct {
 static coro_poll_t hold_poll(future_t *self, future_cx_t *cx) {
     hold_t *f = (hold_t *)self;
     ASYNC_BEGIN(f);
-    exec_blocking_init(&f->b, &pool, sleep20_job, 0);
+    blocking_init(&f->b, &pool, sleep20_job, 0);
     AWAIT(cx, &f->b);
     f->watch_done = future_done(&f->watch->fut);
     ASYNC_END();
@@ -546,8 +546,8 @@ static void test_running_job_holds_the_paused_clock(void) {
     future_init(&h.fut, hold_poll, 0);
     h.watch = &n.nap;
     h.watch_done = -1;
-    exec_spawn(&ex, &tn, &n.fut);
-    exec_spawn(&ex, &th, &h.fut);
+    exec_spawn(&tn, &ex, &n.fut);
+    exec_spawn(&th, &ex, &h.fut);
     CHECK_EQ(exec_run(&ex), 0);
     CHECK_EQ(h.watch_done, 0);
     CHECK_EQ(exec_now(&ex) - t0, 1000 * TIMER_MS); /* then it jumped */
@@ -559,22 +559,22 @@ static void test_running_job_holds_the_paused_clock(void) {
 static void test_queue_overflow_is_eagain(void) {
     static gate_t g;
     exec_task_t t[3];
-    exec_blocking_t b[3], over;
+    blocking_t b[3], over;
     int i;
     setup_with(1, 1, 2, 0);
     memset(&g, 0, sizeof g);
     memset(t, 0, sizeof t);
-    exec_blocking_init(&b[0], &pool, gate_job, &g);
-    exec_blocking_init(&b[1], &pool, add_job, 0);
-    exec_blocking_init(&b[2], &pool, add_job, 0);
-    exec_spawn(&ex, &t[0], &b[0].fut);
+    blocking_init(&b[0], &pool, gate_job, &g);
+    blocking_init(&b[1], &pool, add_job, 0);
+    blocking_init(&b[2], &pool, add_job, 0);
+    exec_spawn(&t[0], &ex, &b[0].fut);
     run_once();
     CHECK(wait_for(&g.started, 1)); /* b[0] runs: the queue is empty */
-    for (i = 1; i < 3; i++) exec_spawn(&ex, &t[i], &b[i].fut);
+    for (i = 1; i < 3; i++) exec_spawn(&t[i], &ex, &b[i].fut);
     run_once(); /* b[1] and b[2] fill the queue */
-    exec_blocking_init(&over, &pool, add_job, 0);
+    blocking_init(&over, &pool, add_job, 0);
     CHECK_EQ(exec_block_on(&ex, &over.fut), -EAGAIN); /* at once, no hang */
-    CHECK_EQ(exec_pool_stats(&pool).overflows, 1);
+    CHECK_EQ(blocking_pool_stats(&pool).overflows, 1);
     EXEC_STORE_(&g.gate, 1);
     CHECK_EQ(exec_run(&ex), 0);
     for (i = 0; i < 3; i++) CHECK_EQ(exec_task_err(&t[i]), 0);
@@ -585,7 +585,7 @@ static void test_queue_overflow_is_eagain(void) {
 /* Four jobs that can only finish together: the pool must grow from one
  * thread to four; idle, it shrinks back after the keep-alive. */
 static int arrived;
-static int64_t meet_job(void *arg, exec_blocking_job_t *job) {
+static int64_t meet_job(void *arg, blocking_job_t *job) {
     uint64_t end = now_ns() + 10 * TIMER_SEC;
     int n = (int)(intptr_t)arg;
     EXEC_ADD_(&arrived, 1);
@@ -597,36 +597,36 @@ static int64_t meet_job(void *arg, exec_blocking_job_t *job) {
 }
 
 static void test_pool_grows_and_shrinks(void) {
-    exec_blocking_t b[4];
+    blocking_t b[4];
     future_join_slot_t slots[4];
     future_join_all_t all;
-    exec_pool_stats_t st;
+    blocking_pool_stats_t st;
     uint64_t end;
     int i;
     setup_with(1, 4, 0, 20 * TIMER_MS);
     arrived = 0;
-    CHECK_EQ(exec_pool_threads(&pool), 1);
+    CHECK_EQ(blocking_pool_threads(&pool), 1);
     future_join_all_init(&all, slots, 4, 1);
     for (i = 0; i < 4; i++) {
-        exec_blocking_init(&b[i], &pool, meet_job, (void *)(intptr_t)4);
+        blocking_init(&b[i], &pool, meet_job, (void *)(intptr_t)4);
         future_join_all_add(&all, &b[i].fut);
     }
     CHECK_EQ(exec_block_on(&ex, &all.fut), 0);
-    st = exec_pool_stats(&pool);
+    st = blocking_pool_stats(&pool);
     CHECK_EQ(st.created, 4);
     end = now_ns() + 10 * TIMER_SEC;
-    while (exec_pool_threads(&pool) > 1 && now_ns() < end) usleep(1000);
-    CHECK_EQ(exec_pool_threads(&pool), 1); /* the core thread stays */
-    CHECK_EQ(exec_pool_stats(&pool).exited, 3);
+    while (blocking_pool_threads(&pool) > 1 && now_ns() < end) usleep(1000);
+    CHECK_EQ(blocking_pool_threads(&pool), 1); /* the core thread stays */
+    CHECK_EQ(blocking_pool_stats(&pool).exited, 3);
     /* and grows again from there, reusing the exited threads' slots */
     arrived = 0;
     future_join_all_init(&all, slots, 4, 1);
     for (i = 0; i < 4; i++) {
-        exec_blocking_init(&b[i], &pool, meet_job, (void *)(intptr_t)4);
+        blocking_init(&b[i], &pool, meet_job, (void *)(intptr_t)4);
         future_join_all_add(&all, &b[i].fut);
     }
     CHECK_EQ(exec_block_on(&ex, &all.fut), 0);
-    CHECK_EQ(exec_pool_stats(&pool).created, 7);
+    CHECK_EQ(blocking_pool_stats(&pool).created, 7);
     teardown();
 }
 
@@ -636,7 +636,7 @@ static void test_pool_grows_and_shrinks(void) {
 static void test_shutdown_cancels_queued_finishes_running(void) {
     static gate_t g;
     exec_task_t t[3];
-    exec_blocking_t b[3], late;
+    blocking_t b[3], late;
     int i;
     setup_with(1, 1, 0, 0);
     memset(&g, 0, sizeof g);
@@ -644,14 +644,14 @@ static void test_shutdown_cancels_queued_finishes_running(void) {
     g.until_stop = 1;
     g.value = 5;
     counted_runs = 0;
-    exec_blocking_init(&b[0], &pool, gate_job, &g);
-    exec_blocking_init(&b[1], &pool, count_job, 0);
-    exec_blocking_init(&b[2], &pool, count_job, 0);
-    for (i = 0; i < 3; i++) exec_spawn(&ex, &t[i], &b[i].fut);
+    blocking_init(&b[0], &pool, gate_job, &g);
+    blocking_init(&b[1], &pool, count_job, 0);
+    blocking_init(&b[2], &pool, count_job, 0);
+    for (i = 0; i < 3; i++) exec_spawn(&t[i], &ex, &b[i].fut);
     run_once();
     CHECK(wait_for(&g.started, 1));
-    exec_pool_shutdown(&pool, EXEC_POOL_CANCEL);
-    CHECK_EQ(exec_pool_threads(&pool), 0);
+    blocking_pool_shutdown(&pool, BLOCKING_POOL_CANCEL);
+    CHECK_EQ(blocking_pool_threads(&pool), 0);
     CHECK_EQ(EXEC_LOAD_(&g.saw_stop), 1);
     CHECK_EQ(exec_run(&ex), 0); /* the wakes were queued: deliver them */
     CHECK_EQ(exec_task_err(&t[0]), 0);
@@ -659,8 +659,8 @@ static void test_shutdown_cancels_queued_finishes_running(void) {
     CHECK_EQ(exec_task_err(&t[1]), -ECANCELED);
     CHECK_EQ(exec_task_err(&t[2]), -ECANCELED);
     CHECK_EQ(EXEC_LOAD_(&counted_runs), 0);
-    CHECK_EQ(exec_pool_stats(&pool).cancelled, 2);
-    exec_blocking_init(&late, &pool, add_job, 0);
+    CHECK_EQ(blocking_pool_stats(&pool).cancelled, 2);
+    blocking_init(&late, &pool, add_job, 0);
     CHECK_EQ(exec_block_on(&ex, &late.fut), -ECANCELED);
     CHECK_EQ(ex.nremote, 0);
     CHECK_EQ(ex.holds, 0);
@@ -677,21 +677,21 @@ static void *open_gate_later(void *p) {
 static void test_shutdown_drain_runs_queued(void) {
     static gate_t g;
     exec_task_t t[3];
-    exec_blocking_t b[3];
+    blocking_t b[3];
     pthread_t th;
     int i;
     setup_with(1, 1, 0, 0);
     memset(&g, 0, sizeof g);
     memset(t, 0, sizeof t);
     counted_runs = 0;
-    exec_blocking_init(&b[0], &pool, gate_job, &g);
-    exec_blocking_init(&b[1], &pool, count_job, 0);
-    exec_blocking_init(&b[2], &pool, count_job, 0);
-    for (i = 0; i < 3; i++) exec_spawn(&ex, &t[i], &b[i].fut);
+    blocking_init(&b[0], &pool, gate_job, &g);
+    blocking_init(&b[1], &pool, count_job, 0);
+    blocking_init(&b[2], &pool, count_job, 0);
+    for (i = 0; i < 3; i++) exec_spawn(&t[i], &ex, &b[i].fut);
     run_once();
     CHECK(wait_for(&g.started, 1));
     pthread_create(&th, 0, open_gate_later, &g);
-    exec_pool_shutdown(&pool, EXEC_POOL_DRAIN); /* waits for all three */
+    blocking_pool_shutdown(&pool, BLOCKING_POOL_DRAIN); /* waits for all three */
     pthread_join(th, 0);
     CHECK_EQ(EXEC_LOAD_(&counted_runs), 2);
     CHECK_EQ(EXEC_LOAD_(&g.saw_stop), 0);
@@ -703,21 +703,21 @@ static void test_shutdown_drain_runs_queued(void) {
 /* Shutdown on another thread, destroy here meanwhile: destroy's shutdown
  * must wait for the other one, not free the pool under its joins. */
 static void *shutdown_thread(void *p) {
-    exec_pool_shutdown((exec_pool_t *)p, EXEC_POOL_DRAIN);
+    blocking_pool_shutdown((blocking_pool_t *)p, BLOCKING_POOL_DRAIN);
     return 0;
 }
 
 static void test_destroy_while_another_thread_shuts_down(void) {
     static gate_t g;
     exec_task_t t = {0};
-    exec_blocking_t b;
+    blocking_t b;
     pthread_t th, opener;
     int closing = 0;
     uint64_t end;
     setup_with(1, 1, 0, 0);
     memset(&g, 0, sizeof g);
-    exec_blocking_init(&b, &pool, gate_job, &g);
-    exec_spawn(&ex, &t, &b.fut);
+    blocking_init(&b, &pool, gate_job, &g);
+    exec_spawn(&t, &ex, &b.fut);
     run_once();
     CHECK(wait_for(&g.started, 1));
     pthread_create(&th, 0, shutdown_thread, &pool);
@@ -730,7 +730,7 @@ static void test_destroy_while_another_thread_shuts_down(void) {
     }
     CHECK(closing);
     pthread_create(&opener, 0, open_gate_later, &g);
-    exec_pool_destroy(&pool); /* waits for th's shutdown, then frees */
+    blocking_pool_destroy(&pool); /* waits for th's shutdown, then frees */
     CHECK_EQ(EXEC_LOAD_(&g.finished), 1);
     pthread_join(th, 0);
     pthread_join(opener, 0);
@@ -745,21 +745,21 @@ static void test_destroy_while_another_thread_shuts_down(void) {
 static void test_destroy_executor_then_pool(void) {
     static gate_t g;
     exec_task_t t[2];
-    exec_blocking_t b[2];
+    blocking_t b[2];
     setup_with(1, 1, 0, 0);
     memset(&g, 0, sizeof g);
     memset(t, 0, sizeof t);
     g.until_stop = 1;
-    exec_blocking_init(&b[0], &pool, gate_job, &g);
-    exec_blocking_init(&b[1], &pool, add_job, 0);
-    exec_spawn(&ex, &t[0], &b[0].fut);
-    exec_spawn(&ex, &t[1], &b[1].fut);
+    blocking_init(&b[0], &pool, gate_job, &g);
+    blocking_init(&b[1], &pool, add_job, 0);
+    exec_spawn(&t[0], &ex, &b[0].fut);
+    exec_spawn(&t[1], &ex, &b[1].fut);
     run_once();
     CHECK(wait_for(&g.started, 1));
     exec_destroy(&ex);
     CHECK_EQ(b[0].detached, 1);
-    CHECK_EQ(exec_pool_stats(&pool).cancelled, 1);
-    exec_pool_destroy(&pool); /* joins the thread: the job saw its stop */
+    CHECK_EQ(blocking_pool_stats(&pool).cancelled, 1);
+    blocking_pool_destroy(&pool); /* joins the thread: the job saw its stop */
     live = 0;
     CHECK_EQ(EXEC_LOAD_(&g.saw_stop), 1);
 }
@@ -769,7 +769,7 @@ static void test_destroy_executor_then_pool(void) {
 /* Eight pool threads finish eight jobs at the same instant, round after
  * round: every wake arrives (no hang), and exactly once. */
 static int storm_arrived;
-static int64_t storm_job(void *arg, exec_blocking_job_t *job) {
+static int64_t storm_job(void *arg, blocking_job_t *job) {
     int n = EXEC_ADD_(&storm_arrived, 1), target = ((n - 1) / 8 + 1) * 8;
     uint64_t end = now_ns() + 10 * TIMER_SEC;
     (void)job;
@@ -785,7 +785,7 @@ typedef struct {
 
 static void test_wake_storm_no_lost_no_duplicate(void) {
     enum { N = 8 };
-    exec_blocking_t b[N];
+    blocking_t b[N];
     future_join_slot_t slots[N];
     storm_t s;
     uint64_t before;
@@ -796,7 +796,7 @@ static void test_wake_storm_no_lost_no_duplicate(void) {
     for (r = 0; r < STORM_ROUNDS; r++) {
         future_join_all_init(&s.all, slots, N, 0);
         for (i = 0; i < N; i++) {
-            exec_blocking_init(&b[i], &pool, storm_job, (void *)(intptr_t)(r * N + i));
+            blocking_init(&b[i], &pool, storm_job, (void *)(intptr_t)(r * N + i));
             future_join_all_add(&s.all, &b[i].fut);
         }
         timer_timeout_init(&s.limit, &s.all.fut, 10 * TIMER_SEC); /* a lost wake */
@@ -825,7 +825,7 @@ static coro_poll_t spin_poll(future_t *self, future_cx_t *cx) {
 }
 
 static void test_busy_executor_wakes_without_syscalls(void) {
-    exec_blocking_t *b = (exec_blocking_t *)calloc(BUSY_JOBS, sizeof *b);
+    blocking_t *b = (blocking_t *)calloc(BUSY_JOBS, sizeof *b);
     future_join_slot_t *slots = (future_join_slot_t *)calloc(BUSY_JOBS, sizeof *slots);
     future_join_all_t all;
     exec_task_t t = {0};
@@ -834,10 +834,10 @@ static void test_busy_executor_wakes_without_syscalls(void) {
     setup_with(2, 2, 0, 0);
     future_join_all_init(&all, slots, BUSY_JOBS, 0);
     for (i = 0; i < BUSY_JOBS; i++) {
-        exec_blocking_init(&b[i], &pool, add_job, (void *)(intptr_t)i);
+        blocking_init(&b[i], &pool, add_job, (void *)(intptr_t)i);
         future_join_all_add(&all, &b[i].fut);
     }
-    exec_spawn(&ex, &t, &all.fut);
+    exec_spawn(&t, &ex, &all.fut);
     future_init(&s.fut, spin_poll, 0);
     s.all = &all;
     CHECK_EQ(exec_block_on(&ex, &s.fut), 0);
@@ -854,17 +854,17 @@ static void test_busy_executor_wakes_without_syscalls(void) {
 
 static void test_misuse_is_reported(void) {
     exec_t other;
-    exec_blocking_t b;
-    exec_pool_t p2;
-    exec_pool_opts_t o;
+    blocking_t b;
+    blocking_pool_t p2;
+    blocking_pool_opts_t o;
     setup();
     CHECK_EQ(exec_init(&other), 0);
-    exec_blocking_init(&b, &pool, add_job, 0);
+    blocking_init(&b, &pool, add_job, 0);
     CHECK_MISUSE(CHECK_EQ(exec_block_on(&other, &b.fut), -EINVAL), "another executor");
     memset(&o, 0, sizeof o);
     o.threads = 4;
     o.max_threads = 2;
-    CHECK_MISUSE(CHECK_EQ(exec_pool_init(&p2, &ex, &o), -EINVAL), "max_threads");
+    CHECK_MISUSE(CHECK_EQ(blocking_pool_init(&p2, &ex, &o), -EINVAL), "max_threads");
     exec_destroy(&other);
     teardown();
 }
@@ -903,7 +903,7 @@ static void test_detector_reports_a_long_poll(void) {
     exec_set_block_threshold(&ex, 150 * TIMER_MS, log); /* wide: valgrind */
     future_init(&h.fut, hog_poll, 0);
     h.ms = 300;
-    exec_spawn(&ex, &t, &h.fut);
+    exec_spawn(&t, &ex, &h.fut);
     CHECK_EQ(exec_run(&ex), 0);
     CHECK_EQ(ex.block_reports, 1); /* the first poll was short */
     rewind(log);
@@ -920,7 +920,7 @@ static void test_detector_reports_a_long_poll(void) {
     exec_set_block_threshold(&ex, 0, 0); /* off again: nothing reported */
     future_init(&h.fut, hog_poll, 0);
     h.ms = 20;
-    exec_spawn(&ex, &t, &h.fut);
+    exec_spawn(&t, &ex, &h.fut);
     CHECK_EQ(exec_run(&ex), 0);
     CHECK_EQ(ex.block_reports, 1);
     teardown();
@@ -949,36 +949,36 @@ static int fd_count(void) {
 
 static void test_fs_write_then_read(void) {
     char p[128], buf[64];
-    exec_fs_write_t w;
-    exec_fs_read_t r;
+    fs_write_t w;
+    fs_read_t r;
     setup();
     path_of(p, sizeof p, "hello.txt");
-    exec_fs_write_init(&w, &pool, p, "hello, world\n", 13);
+    fs_write_init(&w, &pool, p, "hello, world\n", 13);
     CHECK_EQ(run_fut(&w.fut), 0);
     CHECK_EQ(w.written, 13);
-    exec_fs_read_init(&r, &pool, p, buf, sizeof buf);
+    fs_read_init(&r, &pool, p, buf, sizeof buf);
     CHECK_EQ(run_fut(&r.fut), 0);
     CHECK_EQ(r.len, 13);
     CHECK(r.data == buf);
     CHECK(memcmp(buf, "hello, world\n", 13) == 0);
-    exec_fs_read_init(&r, &pool, p, 0, 0); /* allocating */
+    fs_read_init(&r, &pool, p, 0, 0); /* allocating */
     CHECK_EQ(run_fut(&r.fut), 0);
     CHECK_EQ(r.len, 13);
     CHECK(strcmp(r.data, "hello, world\n") == 0);
     free(r.data);
     /* too small a buffer: -EFBIG, with what fitted */
-    exec_fs_read_init(&r, &pool, p, buf, 5);
+    fs_read_init(&r, &pool, p, buf, 5);
     CHECK_EQ(run_fut(&r.fut), -EFBIG);
     CHECK(memcmp(buf, "hello", 5) == 0);
     /* an exact fit is not too small */
-    exec_fs_read_init(&r, &pool, p, buf, 13);
+    fs_read_init(&r, &pool, p, buf, 13);
     CHECK_EQ(run_fut(&r.fut), 0);
     CHECK_EQ(r.len, 13);
     /* an empty file, allocated */
     path_of(p, sizeof p, "empty");
-    exec_fs_write_init(&w, &pool, p, "", 0);
+    fs_write_init(&w, &pool, p, "", 0);
     CHECK_EQ(run_fut(&w.fut), 0);
-    exec_fs_read_init(&r, &pool, p, 0, 0);
+    fs_read_init(&r, &pool, p, 0, 0);
     CHECK_EQ(run_fut(&r.fut), 0);
     CHECK_EQ(r.len, 0);
     CHECK_EQ(r.data[0], 0);
@@ -990,23 +990,23 @@ static void test_fs_big_file_in_chunks(void) {
     enum { SIZE = 1000 * 1000 + 123, CHUNK = 64 * 1024 };
     char p[128];
     char *data = (char *)malloc(SIZE), *back = (char *)malloc(SIZE), *buf = (char *)malloc(CHUNK);
-    exec_fs_write_t w;
-    exec_fs_read_t r;
-    exec_fs_chunks_t c;
+    fs_write_t w;
+    fs_read_t r;
+    fs_chunks_t c;
     size_t got = 0, i;
     int chunks = 0, fds;
     setup();
     fds = fd_count();
     for (i = 0; i < SIZE; i++) data[i] = (char)(i * 7 + i / 251);
     path_of(p, sizeof p, "big.bin");
-    exec_fs_write_init(&w, &pool, p, data, SIZE);
+    fs_write_init(&w, &pool, p, data, SIZE);
     CHECK_EQ(run_fut(&w.fut), 0);
-    exec_fs_read_init(&r, &pool, p, 0, 0);
+    fs_read_init(&r, &pool, p, 0, 0);
     CHECK_EQ(run_fut(&r.fut), 0);
     CHECK_EQ(r.len, SIZE);
     CHECK(memcmp(r.data, data, SIZE) == 0);
     free(r.data);
-    exec_fs_chunks_init(&c, &pool, p, buf, CHUNK);
+    fs_chunks_init(&c, &pool, p, buf, CHUNK);
     for (;;) {
         CHECK_EQ(run_fut(&c.fut), 0); /* one chunk per poll-to-ready */
         if (c.len == 0) break;
@@ -1031,7 +1031,7 @@ static void test_fs_big_file_in_chunks(void) {
 /* An async fn reading a file chunk by chunk, the way a user writes it. */
 typedef struct {
     future_t fut;
-    exec_fs_chunks_t ch;
+    fs_chunks_t ch;
     char buf[100];
     const char *path;
     size_t total;
@@ -1042,7 +1042,7 @@ typedef struct {
 static coro_poll_t reader_poll(future_t *self, future_cx_t *cx) {
     reader_t *f = (reader_t *)self;
     ASYNC_BEGIN(f);
-    exec_fs_chunks_init(&f->ch, &pool, f->path, f->buf, sizeof f->buf);
+    fs_chunks_init(&f->ch, &pool, f->path, f->buf, sizeof f->buf);
     for (;;) {
         AWAIT_TRY(cx, &f->ch);
         if (f->ch.len == 0) break;
@@ -1057,14 +1057,14 @@ static coro_poll_t reader_poll(future_t *self, future_cx_t *cx) {
 
 static void test_fs_chunks_in_an_async_fn(void) {
     char p[128], text[1000];
-    exec_fs_write_t w;
+    fs_write_t w;
     reader_t rd;
     int fd, fds;
     setup();
     fds = fd_count();
     memset(text, 'x', sizeof text);
     path_of(p, sizeof p, "thousand");
-    exec_fs_write_init(&w, &pool, p, text, sizeof text);
+    fs_write_init(&w, &pool, p, text, sizeof text);
     CHECK_EQ(run_fut(&w.fut), 0);
     memset(&rd, 0, sizeof rd);
     future_init(&rd.fut, reader_poll, 0);
@@ -1098,7 +1098,7 @@ static void test_fs_chunks_in_an_async_fn(void) {
  * then while a chunk is being read, not one fd may stay open. */
 typedef struct {
     future_t fut;
-    exec_fs_chunks_t ch;
+    fs_chunks_t ch;
     timer_sleep_t nap;
     char buf[100];
     const char *path;
@@ -1108,7 +1108,7 @@ typedef struct {
 static coro_poll_t chunk_napper_poll(future_t *self, future_cx_t *cx) {
     chunk_napper_t *f = (chunk_napper_t *)self;
     ASYNC_BEGIN(f);
-    exec_fs_chunks_init(&f->ch, &pool, f->path, f->buf, sizeof f->buf);
+    fs_chunks_init(&f->ch, &pool, f->path, f->buf, sizeof f->buf);
     for (;;) {
         AWAIT_TRY(cx, &f->ch);
         if (f->ch.len == 0) break;
@@ -1130,7 +1130,7 @@ typedef struct {
 static coro_poll_t chunk_aborter_poll(future_t *self, future_cx_t *cx) {
     chunk_aborter_t *f = (chunk_aborter_t *)self;
     ASYNC_BEGIN(f);
-    exec_spawn(exec_of(cx), &f->t, &f->victim->fut);
+    exec_spawn(&f->t, exec_of(cx), &f->victim->fut);
     AWAIT_UNTIL(f->victim->n >= f->after || exec_task_done(&f->t) ||
                 (future_wake(cx->waker), 0));
     exec_abort(&f->t);
@@ -1139,14 +1139,14 @@ static coro_poll_t chunk_aborter_poll(future_t *self, future_cx_t *cx) {
 
 static void test_fs_chunks_abort_between_chunks_leaks_no_fd(void) {
     char p[128], text[1000];
-    exec_fs_write_t w;
+    fs_write_t w;
     chunk_napper_t n;
     chunk_aborter_t a;
     int after, fds;
     setup();
     memset(text, 'y', sizeof text);
     path_of(p, sizeof p, "ten-chunks");
-    exec_fs_write_init(&w, &pool, p, text, sizeof text);
+    fs_write_init(&w, &pool, p, text, sizeof text);
     CHECK_EQ(run_fut(&w.fut), 0);
     fds = fd_count();
     for (after = 1; after <= 10; after++) {
@@ -1167,36 +1167,36 @@ static void test_fs_chunks_abort_between_chunks_leaks_no_fd(void) {
 
 static void test_fs_errors_are_values(void) {
     char p[128], buf[16];
-    exec_fs_read_t r;
-    exec_fs_write_t w;
-    exec_fs_chunks_t c;
+    fs_read_t r;
+    fs_write_t w;
+    fs_chunks_t c;
     setup();
     path_of(p, sizeof p, "missing");
-    exec_fs_read_init(&r, &pool, p, buf, sizeof buf);
+    fs_read_init(&r, &pool, p, buf, sizeof buf);
     CHECK_EQ(run_fut(&r.fut), -ENOENT);
-    exec_fs_read_init(&r, &pool, p, 0, 0);
+    fs_read_init(&r, &pool, p, 0, 0);
     CHECK_EQ(run_fut(&r.fut), -ENOENT);
     CHECK(r.data == 0);
-    exec_fs_chunks_init(&c, &pool, p, buf, sizeof buf);
+    fs_chunks_init(&c, &pool, p, buf, sizeof buf);
     CHECK_EQ(run_fut(&c.fut), -ENOENT);
     CHECK_EQ(c.len, 0);
     path_of(p, sizeof p, "missing-dir/file");
-    exec_fs_write_init(&w, &pool, p, "x", 1);
+    fs_write_init(&w, &pool, p, "x", 1);
     CHECK_EQ(run_fut(&w.fut), -ENOENT);
     /* a directory: writing it is -EISDIR (as root too), and so is reading */
-    exec_fs_write_init(&w, &pool, dir, "x", 1);
+    fs_write_init(&w, &pool, dir, "x", 1);
     CHECK_EQ(run_fut(&w.fut), -EISDIR);
-    exec_fs_read_init(&r, &pool, dir, buf, sizeof buf);
+    fs_read_init(&r, &pool, dir, buf, sizeof buf);
     CHECK_EQ(run_fut(&r.fut), -EISDIR);
-    exec_fs_read_init(&r, &pool, dir, 0, 0);
+    fs_read_init(&r, &pool, dir, 0, 0);
     CHECK_EQ(run_fut(&r.fut), -EISDIR);
     CHECK(r.data == 0);
     /* a path through a regular file */
     path_of(p, sizeof p, "plain");
-    exec_fs_write_init(&w, &pool, p, "x", 1);
+    fs_write_init(&w, &pool, p, "x", 1);
     CHECK_EQ(run_fut(&w.fut), 0);
     path_of(p, sizeof p, "plain/under");
-    exec_fs_read_init(&r, &pool, p, buf, sizeof buf);
+    fs_read_init(&r, &pool, p, buf, sizeof buf);
     CHECK_EQ(run_fut(&r.fut), -ENOTDIR);
     teardown();
 }
@@ -1208,7 +1208,7 @@ static void test_fs_errors_are_values(void) {
  * DAC-override capabilities: the kernel then refuses the 0600 root-owned
  * file with EACCES for real, on the very thread that runs the fs jobs.
  * Not root: chmod 000 is enough. */
-static int64_t setfsuid_job(void *arg, exec_blocking_job_t *job) {
+static int64_t setfsuid_job(void *arg, blocking_job_t *job) {
     (void)job;
     syscall(SYS_setfsuid, (int)(intptr_t)arg);
     return syscall(SYS_setfsuid, -1); /* reads the current fsuid */
@@ -1216,17 +1216,17 @@ static int64_t setfsuid_job(void *arg, exec_blocking_job_t *job) {
 
 static void test_fs_permission_denied_is_eacces(void) {
     char p[128], buf[16];
-    exec_fs_read_t r;
-    exec_fs_write_t w;
-    exec_blocking_t b;
+    fs_read_t r;
+    fs_write_t w;
+    blocking_t b;
     int root = geteuid() == 0;
     setup_with(1, 1, 0, 0); /* one thread: the fsuid change applies to all jobs */
     path_of(p, sizeof p, "secret");
-    exec_fs_write_init(&w, &pool, p, "s3cret", 6);
+    fs_write_init(&w, &pool, p, "s3cret", 6);
     CHECK_EQ(run_fut(&w.fut), 0);
     CHECK(chmod(p, root ? 0600 : 0) == 0);
     if (root) {
-        exec_blocking_init(&b, &pool, setfsuid_job, (void *)(intptr_t)65534);
+        blocking_init(&b, &pool, setfsuid_job, (void *)(intptr_t)65534);
         CHECK_EQ(run_fut(&b.fut), 0);
         if (b.result != 65534) {
             printf("    (setfsuid not permitted here: EACCES case skipped)\n");
@@ -1234,15 +1234,15 @@ static void test_fs_permission_denied_is_eacces(void) {
             return;
         }
     }
-    exec_fs_read_init(&r, &pool, p, buf, sizeof buf);
+    fs_read_init(&r, &pool, p, buf, sizeof buf);
     CHECK_EQ(run_fut(&r.fut), -EACCES);
-    exec_fs_write_init(&w, &pool, p, "x", 1);
+    fs_write_init(&w, &pool, p, "x", 1);
     CHECK_EQ(run_fut(&w.fut), -EACCES);
     if (root) {
-        exec_blocking_init(&b, &pool, setfsuid_job, (void *)(intptr_t)0);
+        blocking_init(&b, &pool, setfsuid_job, (void *)(intptr_t)0);
         CHECK_EQ(run_fut(&b.fut), 0);
         CHECK_EQ(b.result, 0);
-        exec_fs_read_init(&r, &pool, p, buf, sizeof buf); /* root again: fine */
+        fs_read_init(&r, &pool, p, buf, sizeof buf); /* root again: fine */
         CHECK_EQ(run_fut(&r.fut), 0);
         CHECK_EQ(r.len, 6);
     }
@@ -1255,17 +1255,17 @@ static void test_fs_drop_mid_read(void) {
     enum { SIZE = 4 * 1024 * 1024 };
     char p[128];
     char *data = (char *)calloc(1, SIZE);
-    exec_fs_write_t w;
+    fs_write_t w;
     int i;
     setup_with(1, 1, 0, 0);
     path_of(p, sizeof p, "four-megs");
-    exec_fs_write_init(&w, &pool, p, data, SIZE);
+    fs_write_init(&w, &pool, p, data, SIZE);
     CHECK_EQ(run_fut(&w.fut), 0);
     for (i = 0; i < 20; i++) {
         exec_task_t t = {0};
-        exec_fs_read_t *r = (exec_fs_read_t *)malloc(sizeof *r);
-        exec_fs_read_init(r, &pool, p, i & 1 ? data : 0, SIZE);
-        exec_spawn(&ex, &t, &r->fut);
+        fs_read_t *r = (fs_read_t *)malloc(sizeof *r);
+        fs_read_init(r, &pool, p, i & 1 ? data : 0, SIZE);
+        exec_spawn(&t, &ex, &r->fut);
         run_once();
         usleep((useconds_t)(i * 50));
         exec_abort(&t);

@@ -18,6 +18,7 @@ static int remote_pause_us;
             usleep((useconds_t)remote_pause_us);                               \
     } while (0)
 #include "../exec.h"
+#include "../blocking.h"
 #include "../sync.h"
 #include "../io.h"
 #include <fcntl.h>
@@ -74,7 +75,7 @@ static void test_01_spawn_ignores_garbage_in_task_memory(void) {
         memset(&t, fill, sizeof t); /* stale state bits: BOXED, LIVE, ... */
         sleeper_init(&s, TIMER_MS);
         exec_clock_pause(&ex);
-        CHECK_EQ(exec_spawn(&ex, &t, &s.fut), 0); /* not "already spawned" */
+        CHECK_EQ(exec_spawn(&t, &ex, &s.fut), 0); /* not "already spawned" */
         CHECK_EQ(exec_run(&ex), 0); /* and no free() of a stack address */
         CHECK(exec_task_done(&t));
         CHECK_EQ(exec_task_err(&t), 0);
@@ -90,12 +91,12 @@ static void test_07_spawn_detached_refusals_leave_the_frame_alone(void) {
     setup();
     done_calls = 0;
     sleeper_init(&s, TIMER_MS);
-    CHECK_EQ(exec_spawn_detached(&ex, 0, count_done, 0), -EINVAL);
+    CHECK_EQ(exec_spawn_detached(0, &ex, count_done, 0), -EINVAL);
     CHECK_EQ(done_calls, 0);
     /* -EBUSY: the future already runs as a task */
     memset(&t, 0, sizeof t);
-    CHECK_EQ(exec_spawn(&ex, &t, &s.fut), 0);
-    CHECK_MISUSE(CHECK_EQ(exec_spawn_detached(&ex, &s.fut, count_done, 0), -EBUSY),
+    CHECK_EQ(exec_spawn(&t, &ex, &s.fut), 0);
+    CHECK_MISUSE(CHECK_EQ(exec_spawn_detached(&s.fut, &ex, count_done, 0), -EBUSY),
                  "already runs as another task");
     CHECK_EQ(done_calls, 0);
     exec_abort(&t);
@@ -103,12 +104,12 @@ static void test_07_spawn_detached_refusals_leave_the_frame_alone(void) {
      * drop that spawns) */
     ex.closing = 1;
     sleeper_init(&s2, TIMER_MS);
-    CHECK_EQ(exec_spawn_detached(&ex, &s2.fut, count_done, 0), -ECANCELED);
+    CHECK_EQ(exec_spawn_detached(&s2.fut, &ex, count_done, 0), -ECANCELED);
     ex.closing = 0;
     CHECK_EQ(done_calls, 0);
     CHECK(!future_done(&s2.fut)); /* not dropped: untouched */
     /* and when it is accepted, done runs exactly once */
-    CHECK_EQ(exec_spawn_detached(&ex, &s2.fut, count_done, 0), 0);
+    CHECK_EQ(exec_spawn_detached(&s2.fut, &ex, count_done, 0), 0);
     exec_clock_pause(&ex);
     CHECK_EQ(exec_run(&ex), 0);
     CHECK_EQ(done_calls, 1);
@@ -124,16 +125,16 @@ static void test_18_future_spawned_twice_is_caught_at_the_second_spawn(void) {
     memset(&a, 0, sizeof a);
     memset(&b, 0, sizeof b);
     sleeper_init(&s, TIMER_MS);
-    CHECK_EQ(exec_spawn(&ex, &a, &s.fut), 0);
-    CHECK_MISUSE(CHECK_EQ(exec_spawn(&ex, &b, &s.fut), -EBUSY), "already runs");
-    CHECK_MISUSE(CHECK_EQ(exec_spawn(&ex, &a, &s.fut), -EBUSY), "already spawned");
+    CHECK_EQ(exec_spawn(&a, &ex, &s.fut), 0);
+    CHECK_MISUSE(CHECK_EQ(exec_spawn(&b, &ex, &s.fut), -EBUSY), "already runs");
+    CHECK_MISUSE(CHECK_EQ(exec_spawn(&a, &ex, &s.fut), -EBUSY), "already spawned");
     exec_clock_pause(&ex);
     CHECK_EQ(exec_run(&ex), 0);
     CHECK(exec_task_done(&a));
     CHECK(!exec_task_done(&b));
     /* finished: the same future may be spawned again once re-initialised */
     sleeper_init(&s, TIMER_MS);
-    CHECK_EQ(exec_spawn(&ex, &b, &s.fut), 0);
+    CHECK_EQ(exec_spawn(&b, &ex, &s.fut), 0);
     CHECK_EQ(exec_run(&ex), 0);
     CHECK(exec_task_done(&b));
     exec_destroy(&ex);
@@ -156,8 +157,8 @@ static void test_18_task_alive_on_another_executor_is_refused(void) {
     memset(&t, 0, sizeof t);
     future_init(&a, never_poll, 0);
     future_init(&b, never_poll, 0);
-    CHECK_EQ(exec_spawn(&e2, &t, &a), 0);
-    CHECK_MISUSE(CHECK_EQ(exec_spawn(&ex, &t, &b), -EBUSY), "already spawned");
+    CHECK_EQ(exec_spawn(&t, &e2, &a), 0);
+    CHECK_MISUSE(CHECK_EQ(exec_spawn(&t, &ex, &b), -EBUSY), "already spawned");
     exec_destroy(&ex);
     exec_destroy(&e2); /* returns: t was in one list only */
     CHECK(exec_task_done(&t));
@@ -473,7 +474,7 @@ static void test_15_equal_deadlines_fire_in_registration_order(void) {
             f[i].id = i;
             future_init(&f[i].fut, late_poll, 0);
             memset(&t[i], 0, sizeof t[i]);
-            CHECK_EQ(exec_spawn(&ex, &t[i], &f[i].fut), 0);
+            CHECK_EQ(exec_spawn(&t[i], &ex, &f[i].fut), 0);
         }
         CHECK_EQ(exec_run(&ex), 0);
         CHECK_EQ(norder, N);
@@ -527,31 +528,31 @@ static void test_08_interval_skip_near_the_end_of_time(void) {
     (void)nowake;
 }
 
-static int64_t noop_job(void *arg, exec_blocking_job_t *job) {
+static int64_t noop_job(void *arg, blocking_job_t *job) {
     (void)arg, (void)job;
     return 1;
 }
 
 typedef struct {
     future_t fut;
-    exec_blocking_t b[4];
+    blocking_t b[4];
 } four_jobs_t;
 
-static exec_pool_t pool;
+static blocking_pool_t pool;
 
 static coro_poll_t four_jobs_poll(future_t *self, future_cx_t *cx) {
     four_jobs_t *f = (four_jobs_t *)self;
     ASYNC_BEGIN(f);
-    exec_blocking_init(&f->b[0], &pool, noop_job, 0);
-    exec_blocking_init(&f->b[1], &pool, noop_job, 0);
-    exec_blocking_init(&f->b[2], &pool, noop_job, 0);
-    exec_blocking_init(&f->b[3], &pool, noop_job, 0);
+    blocking_init(&f->b[0], &pool, noop_job, 0);
+    blocking_init(&f->b[1], &pool, noop_job, 0);
+    blocking_init(&f->b[2], &pool, noop_job, 0);
+    blocking_init(&f->b[3], &pool, noop_job, 0);
     JOIN(cx, &f->b[0], &f->b[1], &f->b[2], &f->b[3]);
     ASYNC_END();
 }
 
 static void test_08_pool_keep_alive_forever(void) {
-    exec_pool_opts_t o;
+    blocking_pool_opts_t o;
     four_jobs_t f;
     int i;
     setup();
@@ -559,12 +560,12 @@ static void test_08_pool_keep_alive_forever(void) {
     o.threads = 1;
     o.max_threads = 4;
     o.keep_alive_ns = UINT64_MAX; /* "never" */
-    CHECK_EQ(exec_pool_init(&pool, &ex, &o), 0);
+    CHECK_EQ(blocking_pool_init(&pool, &ex, &o), 0);
     future_init(&f.fut, four_jobs_poll, 0);
     CHECK_EQ(exec_block_on(&ex, &f.fut), 0);
     for (i = 0; i < 50; i++) usleep(1000); /* give a wrapped deadline time to fire */
-    CHECK_EQ(exec_pool_stats(&pool).exited, 0);
-    exec_pool_destroy(&pool);
+    CHECK_EQ(blocking_pool_stats(&pool).exited, 0);
+    blocking_pool_destroy(&pool);
     exec_destroy(&ex);
 }
 
@@ -612,8 +613,8 @@ static void test_09_idle_timeout_from_a_fresh_clock(void) {
     future_init(&b.fut, burn_poll, 0);
     b.clk = &clk;
     t0 = exec_now(&ex);
-    exec_spawn(&ex, &ta, &a.fut); /* registers its 10 ms sleep... */
-    exec_spawn(&ex, &tb, &b.fut); /* ...then 50 ms pass in this poll */
+    exec_spawn(&ta, &ex, &a.fut); /* registers its 10 ms sleep... */
+    exec_spawn(&tb, &ex, &b.fut); /* ...then 50 ms pass in this poll */
     CHECK_EQ(exec_run(&ex), 0);
     /* The timer was due when the loop went idle: it fired without the loop
      * sleeping in epoll for the stale 10 ms (the fake clock never moves by
@@ -628,7 +629,7 @@ static void test_09_idle_timeout_from_a_fresh_clock(void) {
 #include <spawn.h>
 extern char **environ;
 
-static int64_t spawn_job(void *arg, exec_blocking_job_t *job) {
+static int64_t spawn_job(void *arg, blocking_job_t *job) {
     int clean = *(int *)arg, st = 0;
     /* grep itself reads its own mask (a shell would reset it first) */
     char *argv[] = {(char *)"grep", (char *)"-q", (char *)"^SigBlk:[[:space:]]*0*$",
@@ -647,14 +648,14 @@ static int64_t spawn_job(void *arg, exec_blocking_job_t *job) {
 
 typedef struct {
     future_t fut;
-    exec_blocking_t b;
+    blocking_t b;
     int clean;
 } spawner_t;
 
 static coro_poll_t spawner_poll(future_t *self, future_cx_t *cx) {
     spawner_t *f = (spawner_t *)self;
     ASYNC_BEGIN(f);
-    exec_blocking_init_scoped(&f->b, &pool, spawn_job, &f->clean);
+    blocking_init_scoped(&f->b, &pool, spawn_job, &f->clean);
     AWAIT(cx, &f->b);
     ASYNC_END();
 }
@@ -662,7 +663,7 @@ static coro_poll_t spawner_poll(future_t *self, future_cx_t *cx) {
 static void test_10_child_from_a_job_gets_a_clean_mask(void) {
     spawner_t f;
     setup();
-    CHECK_EQ(exec_pool_init(&pool, &ex, 0), 0);
+    CHECK_EQ(blocking_pool_init(&pool, &ex, 0), 0);
     future_init(&f.fut, spawner_poll, 0);
     f.clean = 0; /* the problem: a pool thread's mask blocks everything */
     CHECK_EQ(exec_block_on(&ex, &f.fut), 0);
@@ -671,7 +672,7 @@ static void test_10_child_from_a_job_gets_a_clean_mask(void) {
     f.clean = 1; /* the one-call fix */
     CHECK_EQ(exec_block_on(&ex, &f.fut), 0);
     CHECK_EQ(f.b.result, 0);
-    exec_pool_destroy(&pool);
+    blocking_pool_destroy(&pool);
     exec_destroy(&ex);
 }
 
@@ -796,8 +797,8 @@ static void test_16_error_paths_spend_the_budget(void) {
         tk.stop = &stop;
         memset(&ts, 0, sizeof ts);
         memset(&tt, 0, sizeof tt);
-        exec_spawn(&ex, &ts, &sp.fut);
-        exec_spawn(&ex, &tt, &tk.fut);
+        exec_spawn(&ts, &ex, &sp.fut);
+        exec_spawn(&tt, &ex, &tk.fut);
         while (!exec_task_done(&ts)) exec_turn_(&ex, &ts);
         stop = 1;
         CHECK_EQ(exec_run(&ex), 0);

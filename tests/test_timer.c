@@ -60,7 +60,7 @@ static int wheel_is_empty(const timer_wheel_t *w) {
     for (i = 0; i < TIMER_LEVELS; i++)
         if (w->occupied[i]) return 0;
     for (i = 0; i < TIMER_LEVELS * TIMER_SLOTS; i++)
-        if (w->slots[i].next != &w->slots[i] || w->slots[i].prev != &w->slots[i]) return 0;
+        if (w->slots[i].head || w->slots[i].tail) return 0;
     return 1;
 }
 
@@ -958,7 +958,7 @@ typedef struct {
 static coro_poll_t killer_poll(future_t *self, future_cx_t *cx) {
     killer_t *f = (killer_t *)(void *)self;
     ASYNC_BEGIN(f);
-    exec_spawn(exec_of(cx), f->task, &f->nap->fut);
+    exec_spawn(f->task, exec_of(cx), &f->nap->fut);
     YIELD_NOW(cx); /* the nap runs and registers its sleep */
     f->before = timer_wheel_count(cx->timers);
     exec_abort(f->task);
