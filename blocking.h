@@ -198,6 +198,7 @@ typedef struct blocking_pool_stats {
     uint64_t overflows;  /* submits refused: queue full (-EAGAIN) */
     uint64_t created;    /* threads started */
     uint64_t exited;     /* threads that left after their keep-alive */
+    unsigned threads;    /* threads now (filled in by blocking_pool_stats) */
 } blocking_pool_stats_t;
 
 struct blocking_pool {
@@ -484,22 +485,19 @@ static inline int blocking_pool_init(blocking_pool_t *pool, exec_t *ex, const bl
     return rc;
 }
 
-/* How many threads the pool has now. */
-static inline unsigned blocking_pool_threads(blocking_pool_t *pool) {
-    unsigned n;
-    pthread_mutex_lock(&pool->lock);
-    n = pool->nthreads;
-    pthread_mutex_unlock(&pool->lock);
-    return n;
-}
-
-/* A copy of the pool's counters. */
+/* A copy of the pool's counters, with its thread count now. */
 static inline blocking_pool_stats_t blocking_pool_stats(blocking_pool_t *pool) {
     blocking_pool_stats_t s;
     pthread_mutex_lock(&pool->lock);
     s = pool->stats;
+    s.threads = pool->nthreads;
     pthread_mutex_unlock(&pool->lock);
     return s;
+}
+
+/* How many threads the pool has now. */
+static inline unsigned blocking_pool_threads(blocking_pool_t *pool) {
+    return blocking_pool_stats(pool).threads;
 }
 
 /* ---- the future: spawn_blocking ----------------------------------------- */

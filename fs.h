@@ -101,6 +101,21 @@ static inline ssize_t fs_fill_(int fd, char *p, size_t n, off_t off,
     return (ssize_t)have;
 }
 
+/* The poll of a helper that is one scoped job: start fn(arg) on the pool
+ * at the first poll (the job is the helper's child: dropped with it, shown
+ * in its backtrace), then finish with the job's error. */
+static inline coro_poll_t fs_run_(future_t *self, future_cx_t *cx, blocking_t *job,
+                                  blocking_pool_t *pool, blocking_fn fn, void *arg) {
+    if (!self->child) {
+        blocking_init_scoped(job, pool, fn, arg);
+        self->child = &job->fut;
+        self->co.at = __FILE__ ":job";
+    }
+    if (future_poll(&job->fut, cx) == CORO_PENDING) return CORO_PENDING;
+    self->child = 0;
+    return future_finish(self, future_err(&job->fut));
+}
+
 /* ---- read a whole file -------------------------------------------------- */
 
 typedef struct fs_read {
@@ -174,11 +189,7 @@ static inline int64_t fs_read_job_(void *arg, blocking_job_t *job) {
 
 static inline coro_poll_t fs_read_poll_(future_t *self, future_cx_t *cx) {
     fs_read_t *r = (fs_read_t *)(void *)self;
-    CORO_BEGIN(r);
-    blocking_init_scoped(&r->job, r->pool, fs_read_job_, r);
-    FUTURE_AWAIT(cx, &r->job);
-    CORO_RETURN(future_err(&r->job.fut));
-    CORO_END();
+    return fs_run_(self, cx, &r->job, r->pool, fs_read_job_, r);
 }
 
 /* Dropped before the end (the job, our child, is dropped first): a buffer
@@ -247,11 +258,7 @@ static inline int64_t fs_write_job_(void *arg, blocking_job_t *job) {
 
 static inline coro_poll_t fs_write_poll_(future_t *self, future_cx_t *cx) {
     fs_write_t *w = (fs_write_t *)(void *)self;
-    CORO_BEGIN(w);
-    blocking_init_scoped(&w->job, w->pool, fs_write_job_, w);
-    FUTURE_AWAIT(cx, &w->job);
-    CORO_RETURN(future_err(&w->job.fut));
-    CORO_END();
+    return fs_run_(self, cx, &w->job, w->pool, fs_write_job_, w);
 }
 
 /* Create or truncate path and write data[0..len) to it. path and data must
