@@ -76,7 +76,9 @@
  * a clean signal mask (pool threads and io_signal_open block signals).
  *
  * The knobs: EXEC_BUDGET (128), EXEC_POLLS_PER_TURN (61), EXEC_MAX_EVENTS
- * (256): define before including to change them.
+ * (256): define before including to change them. EXEC_NO_EPOLL_PWAIT2:
+ * define to wait with epoll_wait only (whole milliseconds); by default
+ * epoll_pwait2 is tried and any failure of it switches to epoll_wait.
  *
  * Build: Linux, GCC or Clang (their __atomic builtins), pthreads. exec.h
  * defines _GNU_SOURCE; include it before any system header, or compile

@@ -164,7 +164,12 @@ if bash tests/coverage.sh >"$B/coverage.log" 2>&1; then ok "coverage per header 
 else fail "coverage per header" "$B/coverage.log"; fi
 sed -n '/^header/,/^total/p' "$B/coverage.log"
 
-# 11. Integration scripts (real peers such as redis-cli): tests/it_*.sh BUILD_DIR,
+# 11. Packaging: make install / uninstall, a consumer built through
+#     pkg-config, CMake (find_package, add_subdirectory, FetchContent) and
+#     Meson, and every test against the single header dist/weft.h.
+[ -f tests/packaging.sh ] && run packaging bash tests/packaging.sh "$B"
+
+# 12. Integration scripts (real peers such as redis-cli): tests/it_*.sh BUILD_DIR,
 #    each ending with its own "N passed, N failed" line.
 for s in tests/it_*.sh; do
   [ -f "$s" ] || continue
