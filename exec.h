@@ -361,7 +361,41 @@ static inline int exec_on_loop_thread_(const exec_t *ex) {
     return !ex->running || pthread_equal(ex->owner, pthread_self());
 }
 
-static inline void exec_finish_(exec_t *ex, exec_task_t *t, int err);
+/* Storage for exec_spawn_detached: the task and the callback. */
+typedef struct exec_boxed_ {
+    exec_task_t task;
+    void (*done)(future_t *fut, int err, void *arg);
+    void *arg;
+} exec_boxed_t_;
+
+#if defined(__GNUC__)
+#define EXEC_NOINLINE_ __attribute__((noinline, unused))
+#else
+#define EXEC_NOINLINE_
+#endif
+
+/* The end of an exec_spawn_detached task: tell its owner, free the box.
+ * (Out of line: it is rare, and only boxed tasks ever get here.) */
+static EXEC_NOINLINE_ void exec_boxed_free_(exec_task_t *t, int err) {
+    exec_boxed_t_ *b = (exec_boxed_t_ *)(void *)t;
+    if (b->done) b->done(t->fut, err, b->arg);
+    free(b);
+}
+
+/* Mark t finished with err: out of the live list, its joiner woken, its
+ * storage freed if it was exec_spawn_detached's. t is not on the queue. */
+static inline void exec_finish_(exec_t *ex, exec_task_t *t, int err) {
+    if (t->state & EXEC_TASK_LIVE_) {
+        future_list_unlink(&ex->live, &t->live);
+        ex->nlive--;
+    }
+    t->err = err;
+    t->state = (t->state & EXEC_TASK_BOXED_) | EXEC_TASK_DONE_;
+    if (t->fut && t->fut->sibling == (future_t *)(void *)t) t->fut->sibling = 0;
+    future_wake(t->joiner);
+    t->joiner = 0;
+    if (t->state & EXEC_TASK_BOXED_) exec_boxed_free_(t, err);
+}
 
 /* Is t alive (on any executor)? The state bit alone is not trusted (the
  * record may be memory that was never zeroed): a live task also has the
@@ -433,13 +467,6 @@ static inline int exec_spawn(exec_task_t *t, exec_t *ex, future_t *fut) {
     return exec_spawn_(ex, t, fut, 0);
 }
 
-/* Storage for exec_spawn_detached: the task and the callback. */
-typedef struct exec_boxed_ {
-    exec_task_t task;
-    void (*done)(future_t *fut, int err, void *arg);
-    void *arg;
-} exec_boxed_t_;
-
 /* Heap-backed convenience: spawn fut with task storage from malloc, and no
  * join handle (a detached task). When the task finishes or is dropped,
  * done(fut, err, arg) is called (free the frame there) and the storage is
@@ -457,35 +484,6 @@ static inline int exec_spawn_detached(future_t *fut, exec_t *ex,
     rc = exec_spawn_(ex, &b->task, fut, EXEC_TASK_BOXED_);
     if (rc) free(b);
     return rc;
-}
-
-#if defined(__GNUC__)
-#define EXEC_NOINLINE_ __attribute__((noinline, unused))
-#else
-#define EXEC_NOINLINE_
-#endif
-
-/* The end of an exec_spawn_detached task: tell its owner, free the box.
- * (Out of line: it is rare, and only boxed tasks ever get here.) */
-static EXEC_NOINLINE_ void exec_boxed_free_(exec_task_t *t, int err) {
-    exec_boxed_t_ *b = (exec_boxed_t_ *)(void *)t;
-    if (b->done) b->done(t->fut, err, b->arg);
-    free(b);
-}
-
-/* Mark t finished with err: out of the live list, its joiner woken, its
- * storage freed if it was exec_spawn_detached's. t is not on the queue. */
-static inline void exec_finish_(exec_t *ex, exec_task_t *t, int err) {
-    if (t->state & EXEC_TASK_LIVE_) {
-        future_list_unlink(&ex->live, &t->live);
-        ex->nlive--;
-    }
-    t->err = err;
-    t->state = (t->state & EXEC_TASK_BOXED_) | EXEC_TASK_DONE_;
-    if (t->fut && t->fut->sibling == (future_t *)(void *)t) t->fut->sibling = 0;
-    future_wake(t->joiner);
-    t->joiner = 0;
-    if (t->state & EXEC_TASK_BOXED_) exec_boxed_free_(t, err);
 }
 
 /* Drop a task's future and finish it with -ECANCELED. While its futures
