@@ -136,7 +136,7 @@ typedef int64_t (*blocking_fn)(void *arg, blocking_job_t *job);
 
 /* In a job: has the future been dropped (or the pool cancelled)? A job that
  * runs long should check it now and then and return early. */
-static inline int blocking_stopping(const blocking_job_t *job) {
+WEFT_API int blocking_stopping(const blocking_job_t *job) {
     return __atomic_load_n(&job->stop_, __ATOMIC_RELAXED);
 }
 
@@ -220,7 +220,7 @@ struct blocking_pool {
 
 /* Under the lock: hand the result to the future and wake it. The wake and
  * the DONE store are the last touches of the future. */
-static inline void blocking_pool_complete_(blocking_pool_t *pool, blocking_t *b, int64_t out,
+WEFT_API void blocking_pool_complete_(blocking_pool_t *pool, blocking_t *b, int64_t out,
                                        int err, int ran) {
     b->job = 0;
     b->ran = ran;
@@ -232,12 +232,12 @@ static inline void blocking_pool_complete_(blocking_pool_t *pool, blocking_t *b,
     EXEC_STORE_(&b->state, BLOCKING_DONE_); /* from here: hands off */
 }
 
-static inline void blocking_pool_unlink_(blocking_pool_t *pool, blocking_t *b) {
+WEFT_API void blocking_pool_unlink_(blocking_pool_t *pool, blocking_t *b) {
     future_list_unlink(&pool->queue, &b->link);
     pool->nqueued--;
 }
 
-static inline blocking_t *blocking_pool_pop_(blocking_pool_t *pool) {
+WEFT_API blocking_t *blocking_pool_pop_(blocking_pool_t *pool) {
     blocking_t *b = FUTURE_CONTAINER_OF(pool->queue.head, blocking_t, link);
     blocking_pool_unlink_(pool, b);
     return b;
@@ -249,13 +249,13 @@ static inline blocking_t *blocking_pool_pop_(blocking_pool_t *pool) {
 
 /* now + ns on CLOCK_MONOTONIC; ns < BLOCKING_POOL_FOREVER_NS_, so the seconds
  * fit in any time_t for as long as a machine stays up. */
-static inline void blocking_pool_deadline_(struct timespec *ts, uint64_t ns) {
+WEFT_API void blocking_pool_deadline_(struct timespec *ts, uint64_t ns) {
     ns += timer_clock_monotonic();
     ts->tv_sec = (time_t)(ns / 1000000000);
     ts->tv_nsec = (long)(ns % 1000000000);
 }
 
-static inline void *blocking_pool_main_(void *p) {
+WEFT_API void *blocking_pool_main_(void *p) {
     blocking_pool_slot_t_ *slot = (blocking_pool_slot_t_ *)p;
     blocking_pool_t *pool = slot->pool;
     blocking_job_t job;
@@ -313,7 +313,7 @@ out:
 }
 
 /* Under the lock: start one more thread, in a free slot. 0 or -errno. */
-static inline int blocking_pool_grow_(blocking_pool_t *pool) {
+WEFT_API int blocking_pool_grow_(blocking_pool_t *pool) {
     unsigned i;
     sigset_t all, old;
     int rc;
@@ -341,7 +341,7 @@ static inline int blocking_pool_grow_(blocking_pool_t *pool) {
 
 /* On the executor thread: queue b. 0, -EAGAIN (queue full) or -ECANCELED
  * (the pool is shutting down). */
-static inline int blocking_pool_submit_(blocking_pool_t *pool, blocking_t *b) {
+WEFT_API int blocking_pool_submit_(blocking_pool_t *pool, blocking_t *b) {
     pthread_mutex_lock(&pool->lock);
     if (pool->closing) {
         pthread_mutex_unlock(&pool->lock);
@@ -368,7 +368,7 @@ static inline int blocking_pool_submit_(blocking_pool_t *pool, blocking_t *b) {
 
 /* ---- the pool ----------------------------------------------------------- */
 
-static inline int blocking_pool_on_own_thread_(const blocking_pool_t *pool) {
+WEFT_API int blocking_pool_on_own_thread_(const blocking_pool_t *pool) {
     unsigned i;
     for (i = 0; i < pool->max; i++)
         if (pool->slots[i].state == BLOCKING_POOL_SLOT_LIVE_ &&
@@ -383,7 +383,7 @@ static inline int blocking_pool_on_own_thread_(const blocking_pool_t *pool) {
  * is joined before it returns. A second call does nothing (made while
  * another thread shuts the pool down, it waits until that is done). Call
  * it from outside the pool's jobs. */
-static inline void blocking_pool_shutdown(blocking_pool_t *pool, int mode) {
+WEFT_API void blocking_pool_shutdown(blocking_pool_t *pool, int mode) {
     unsigned i;
     pthread_mutex_lock(&pool->lock);
     if (blocking_pool_on_own_thread_(pool)) {
@@ -430,7 +430,7 @@ static inline void blocking_pool_shutdown(blocking_pool_t *pool, int mode) {
 }
 
 /* Shut down (cancelling queued jobs) if not done yet, and free the pool. */
-static inline void blocking_pool_destroy(blocking_pool_t *pool) {
+WEFT_API void blocking_pool_destroy(blocking_pool_t *pool) {
     int joined;
     if (!pool->slots) return;
     blocking_pool_shutdown(pool, BLOCKING_POOL_CANCEL);
@@ -447,7 +447,7 @@ static inline void blocking_pool_destroy(blocking_pool_t *pool) {
 
 /* Start a pool serving ex; opts may be 0 (every default). 0, or -errno
  * (ENOMEM; EAGAIN from pthread_create) with nothing left running. */
-static inline int blocking_pool_init(blocking_pool_t *pool, exec_t *ex, const blocking_pool_opts_t *opts) {
+WEFT_API int blocking_pool_init(blocking_pool_t *pool, exec_t *ex, const blocking_pool_opts_t *opts) {
     blocking_pool_opts_t o;
     pthread_condattr_t ca;
     unsigned i;
@@ -486,7 +486,7 @@ static inline int blocking_pool_init(blocking_pool_t *pool, exec_t *ex, const bl
 }
 
 /* A copy of the pool's counters, with its thread count now. */
-static inline blocking_pool_stats_t blocking_pool_stats(blocking_pool_t *pool) {
+WEFT_API blocking_pool_stats_t blocking_pool_stats(blocking_pool_t *pool) {
     blocking_pool_stats_t s;
     pthread_mutex_lock(&pool->lock);
     s = pool->stats;
@@ -496,21 +496,21 @@ static inline blocking_pool_stats_t blocking_pool_stats(blocking_pool_t *pool) {
 }
 
 /* How many threads the pool has now. */
-static inline unsigned blocking_pool_threads(blocking_pool_t *pool) {
+WEFT_API unsigned blocking_pool_threads(blocking_pool_t *pool) {
     return blocking_pool_stats(pool).threads;
 }
 
 /* ---- the future: spawn_blocking ----------------------------------------- */
 
 /* Let go of the remote handle and the clock hold taken at submit. */
-static inline void blocking_unregister_(blocking_t *b) {
+WEFT_API void blocking_unregister_(blocking_t *b) {
     if (!b->held) return;
     b->held = 0;
     exec_remote_close(&b->remote);
     exec_clock_unhold(b->pool->ex);
 }
 
-static inline coro_poll_t blocking_poll_(future_t *self, future_cx_t *cx) {
+WEFT_API coro_poll_t blocking_poll_(future_t *self, future_cx_t *cx) {
     blocking_t *b = (blocking_t *)(void *)self;
     exec_t *ex;
     int rc;
@@ -555,7 +555,7 @@ static inline coro_poll_t blocking_poll_(future_t *self, future_cx_t *cx) {
 }
 
 /* Cancellation; see the table in the section comment. */
-static inline void blocking_drop_(future_t *self) {
+WEFT_API void blocking_drop_(future_t *self) {
     blocking_t *b = (blocking_t *)(void *)self;
     int s = EXEC_LOAD_(&b->state);
     /* IDLE and DONE are final for the pool threads: no lock needed. In the
@@ -591,7 +591,7 @@ static inline void blocking_drop_(future_t *self) {
     EXEC_STORE_(&b->state, BLOCKING_IDLE_);
 }
 
-static inline void blocking_setup_(blocking_t *b, blocking_pool_t *pool,
+WEFT_API void blocking_setup_(blocking_t *b, blocking_pool_t *pool,
                                         blocking_fn fn, void *arg, int scoped) {
     future_init(&b->fut, blocking_poll_, blocking_drop_);
     b->result = 0;
@@ -614,7 +614,7 @@ static inline void blocking_setup_(blocking_t *b, blocking_pool_t *pool,
 /* spawn_blocking(fn, arg) on pool: lazy, runs at the first poll. If the
  * future is dropped while fn runs, fn finishes detached: arg must outlive
  * the job (see the table). */
-static inline void blocking_init(blocking_t *b, blocking_pool_t *pool,
+WEFT_API void blocking_init(blocking_t *b, blocking_pool_t *pool,
                                       blocking_fn fn, void *arg) {
     blocking_setup_(b, pool, fn, arg, 0);
 }
@@ -623,7 +623,7 @@ static inline void blocking_init(blocking_t *b, blocking_pool_t *pool,
  * the future while fn runs raises its stop flag and waits (on the executor
  * thread) until fn returns. For short jobs, or jobs that check
  * blocking_stopping often. */
-static inline void blocking_init_scoped(blocking_t *b, blocking_pool_t *pool,
+WEFT_API void blocking_init_scoped(blocking_t *b, blocking_pool_t *pool,
                                              blocking_fn fn, void *arg) {
     blocking_setup_(b, pool, fn, arg, 1);
 }

@@ -50,11 +50,38 @@
  *   each line may hold at most one.
  *   co.at records the "file:line" of the last suspension, which makes
  *   suspended coroutines printable (future.h builds an async backtrace on it).
+ *   One rule follows from __COUNTER__: a coroutine's body must be compiled
+ *   once. Define it static, or in one .c file; a body in a header as a
+ *   C++ (or C99 extern) inline function is compiled in every file that
+ *   includes it, each numbering its resume points differently, and a frame
+ *   started by one copy would resume in another at the wrong place. No
+ *   compiler flag catches this: keep async bodies out of inline functions.
  *
  * Freestanding C99: no libc, no allocation, no global state.
  */
 #ifndef CORO_H
 #define CORO_H
+
+/* How every function of the library is defined: WEFT_API. By default
+ * static inline, so the headers are all there is, and each file that
+ * includes them compiles its own copy of what it uses. A program of many
+ * files that would rather have one copy defines WEFT_EXTERN_INLINE in
+ * every file (-DWEFT_EXTERN_INLINE), and WEFT_IMPLEMENTATION in exactly one
+ * of them before its first include: the functions become C99 inline
+ * definitions, and that one file holds the external copy the others call
+ * where they do not inline (stb's pattern, with C99 inline). C++ keeps
+ * static inline. */
+#ifndef WEFT_API
+#if defined(WEFT_EXTERN_INLINE) && !defined(__cplusplus)
+#ifdef WEFT_IMPLEMENTATION
+#define WEFT_API extern inline
+#else
+#define WEFT_API inline
+#endif
+#else
+#define WEFT_API static inline
+#endif
+#endif
 
 /* What a coroutine (and, in future.h, every future) returns from a call. */
 typedef enum coro_poll {
@@ -84,17 +111,17 @@ typedef struct coro {
 
 #define CORO_INIT {0, 0, 0}
 
-static inline void coro_init(coro_t *co) {
+WEFT_API void coro_init(coro_t *co) {
     co->pc = 0;
     co->rc = 0;
     co->at = 0;
 }
 
 /* Has the coroutine run to its end (or been stopped)? */
-static inline int coro_done(const coro_t *co) { return co->pc == CORO_PC_DONE_; }
+WEFT_API int coro_done(const coro_t *co) { return co->pc == CORO_PC_DONE_; }
 
 /* Mark a coroutine finished from outside (used when dropping it). */
-static inline void coro_finish(coro_t *co, int rc) {
+WEFT_API void coro_finish(coro_t *co, int rc) {
     co->pc = CORO_PC_DONE_;
     co->rc = rc;
 }

@@ -234,38 +234,38 @@ struct exec {
 
 /* The clock source, without the offset: CLOCK_MONOTONIC in ns, or the
  * user's (exec_set_clock). */
-static inline int64_t exec_clock_source_(const exec_t *ex) {
+WEFT_API int64_t exec_clock_source_(const exec_t *ex) {
     uint64_t ns = ex->clock_fn ? ex->clock_fn(ex->clock_ctx) : timer_clock_monotonic();
     return ns > EXEC_CLOCK_MAX ? INT64_MAX : (int64_t)ns;
 }
 
 /* a + b, kept within [0, EXEC_CLOCK_MAX]; a >= 0. */
-static inline int64_t exec_clock_add_(int64_t a, int64_t b) {
+WEFT_API int64_t exec_clock_add_(int64_t a, int64_t b) {
     if (b > 0 && a > INT64_MAX - b) return INT64_MAX;
     return a + b < 0 ? 0 : a + b;
 }
 
-static inline uint64_t exec_clock_read_(const exec_t *ex) {
+WEFT_API uint64_t exec_clock_read_(const exec_t *ex) {
     return (uint64_t)exec_clock_add_(exec_clock_source_(ex), ex->clock_offset);
 }
 
 /* The loop's idea of now (ns), as timers see it. */
-static inline uint64_t exec_now(const exec_t *ex) { return ex->timers.now; }
+WEFT_API uint64_t exec_now(const exec_t *ex) { return ex->timers.now; }
 
 /* Read the clock and fire due timers (uv_update_time). The loop does this
  * once per turn; a task that ran long may call it to make "now" fresh. */
-static inline void exec_update_time(exec_t *ex) {
+WEFT_API void exec_update_time(exec_t *ex) {
     if (!ex->paused) timer_wheel_advance(&ex->timers, exec_clock_read_(ex));
 }
 
 /* Stop the clock (tokio::time::pause). */
-static inline void exec_clock_pause(exec_t *ex) {
+WEFT_API void exec_clock_pause(exec_t *ex) {
     exec_update_time(ex);
     ex->paused = 1;
 }
 
 /* Start it again from where it stands. */
-static inline void exec_clock_resume(exec_t *ex) {
+WEFT_API void exec_clock_resume(exec_t *ex) {
     if (!ex->paused) return;
     /* Both are within [0, INT64_MAX]: the difference fits. */
     ex->clock_offset = (int64_t)ex->timers.now - exec_clock_source_(ex);
@@ -274,7 +274,7 @@ static inline void exec_clock_resume(exec_t *ex) {
 
 /* Move the clock forward by ns and fire what comes due (tokio's
  * time::advance). Works paused or not. It saturates at EXEC_CLOCK_MAX. */
-static inline void exec_clock_advance(exec_t *ex, uint64_t ns) {
+WEFT_API void exec_clock_advance(exec_t *ex, uint64_t ns) {
     int64_t d = ns > EXEC_CLOCK_MAX ? INT64_MAX : (int64_t)ns;
     uint64_t to = (uint64_t)exec_clock_add_((int64_t)ex->timers.now, d);
     int64_t moved = (int64_t)(to - ex->timers.now), off = ex->clock_offset;
@@ -287,7 +287,7 @@ static inline void exec_clock_advance(exec_t *ex, uint64_t ns) {
 /* Read time from fn(ctx) (ns, monotonic) instead of CLOCK_MONOTONIC: a
  * board's tick counter, or a test's simulated clock. Call it right after
  * exec_init; fn 0 goes back to CLOCK_MONOTONIC. */
-static inline void exec_set_clock(exec_t *ex, uint64_t (*fn)(void *ctx), void *ctx) {
+WEFT_API void exec_set_clock(exec_t *ex, uint64_t (*fn)(void *ctx), void *ctx) {
     ex->clock_fn = fn;
     ex->clock_ctx = ctx;
     ex->clock_offset = 0;
@@ -300,12 +300,12 @@ static inline void exec_set_clock(exec_t *ex, uint64_t (*fn)(void *ctx), void *c
 }
 
 /* While held, the paused clock does not jump (a blocking job is running). */
-static inline void exec_clock_hold(exec_t *ex) { ex->holds++; }
-static inline void exec_clock_unhold(exec_t *ex) { ex->holds--; }
+WEFT_API void exec_clock_hold(exec_t *ex) { ex->holds++; }
+WEFT_API void exec_clock_unhold(exec_t *ex) { ex->holds--; }
 
 /* ---- the ready queue and task wakes ------------------------------------ */
 
-static inline void exec_push_(exec_t *ex, exec_task_t *t) {
+WEFT_API void exec_push_(exec_t *ex, exec_task_t *t) {
     t->state |= EXEC_TASK_QUEUED_;
     t->next = 0;
     if (ex->tail) ex->tail->next = t;
@@ -315,7 +315,7 @@ static inline void exec_push_(exec_t *ex, exec_task_t *t) {
 
 /* Take t off the ready queue wherever it is: O(queue length), used only
  * when a queued task is aborted. */
-static inline void exec_unqueue_(exec_t *ex, exec_task_t *t) {
+WEFT_API void exec_unqueue_(exec_t *ex, exec_task_t *t) {
     exec_task_t **p = &ex->head, *prev = 0;
     while (*p != t) prev = *p, p = &(*p)->next;
     *p = t->next;
@@ -323,7 +323,7 @@ static inline void exec_unqueue_(exec_t *ex, exec_task_t *t) {
     t->state &= ~(unsigned)EXEC_TASK_QUEUED_;
 }
 
-static inline exec_task_t *exec_pop_(exec_t *ex) {
+WEFT_API exec_task_t *exec_pop_(exec_t *ex) {
     exec_task_t *t = ex->head;
     ex->head = t->next;
     if (!ex->head) ex->tail = 0;
@@ -335,7 +335,7 @@ static inline exec_task_t *exec_pop_(exec_t *ex) {
  * task woken while it runs is queued after its poll, and only if that poll
  * left it pending: so a finished task is never on the queue, and its memory
  * is the caller's again as soon as it is done. */
-static inline void exec_task_wake_(future_waker_t *w) {
+WEFT_API void exec_task_wake_(future_waker_t *w) {
     exec_task_t *t = (exec_task_t *)(void *)w;
     if ((t->state & (EXEC_TASK_LIVE_ | EXEC_TASK_QUEUED_)) != EXEC_TASK_LIVE_) return;
     if (t->state & EXEC_TASK_RUNNING_) t->state |= EXEC_TASK_NOTIFIED_;
@@ -345,19 +345,19 @@ static inline void exec_task_wake_(future_waker_t *w) {
 /* ---- tasks -------------------------------------------------------------- */
 
 /* A task that is not alive: ready for exec_spawn. (Zeroed memory is too.) */
-static inline void exec_task_init(exec_task_t *t) { memset(t, 0, sizeof *t); }
+WEFT_API void exec_task_init(exec_task_t *t) { memset(t, 0, sizeof *t); }
 
-static inline int exec_task_done(const exec_task_t *t) {
+WEFT_API int exec_task_done(const exec_task_t *t) {
     return (t->state & EXEC_TASK_DONE_) != 0;
 }
 
 /* The task's result once done: its future's error, or -ECANCELED. */
-static inline int exec_task_err(const exec_task_t *t) { return t->err; }
+WEFT_API int exec_task_err(const exec_task_t *t) { return t->err; }
 
 /* The executor a future is polled by (from its context). */
-static inline exec_t *exec_of(const future_cx_t *cx) { return (exec_t *)cx->exec; }
+WEFT_API exec_t *exec_of(const future_cx_t *cx) { return (exec_t *)cx->exec; }
 
-static inline int exec_on_loop_thread_(const exec_t *ex) {
+WEFT_API int exec_on_loop_thread_(const exec_t *ex) {
     return !ex->running || pthread_equal(ex->owner, pthread_self());
 }
 
@@ -368,15 +368,20 @@ typedef struct exec_boxed_ {
     void *arg;
 } exec_boxed_t_;
 
-#if defined(__GNUC__)
-#define EXEC_NOINLINE_ __attribute__((noinline, unused))
+/* Kept out of line, so the compiler does not see free() on the executor's
+ * own main task (never boxed) and warn. An inline function may not be
+ * noinline: with WEFT_EXTERN_INLINE it is only cold. */
+#if defined(__GNUC__) && defined(WEFT_EXTERN_INLINE) && !defined(__cplusplus)
+#define EXEC_COLD_FN_ WEFT_API __attribute__((cold))
+#elif defined(__GNUC__)
+#define EXEC_COLD_FN_ static __attribute__((cold, noinline, unused))
 #else
-#define EXEC_NOINLINE_
+#define EXEC_COLD_FN_ WEFT_API
 #endif
 
 /* The end of an exec_spawn_detached task: tell its owner, free the box.
- * (Out of line: it is rare, and only boxed tasks ever get here.) */
-static EXEC_NOINLINE_ void exec_boxed_free_(exec_task_t *t, int err) {
+ * (Cold: it is rare, and only boxed tasks ever get here.) */
+EXEC_COLD_FN_ void exec_boxed_free_(exec_task_t *t, int err) {
     exec_boxed_t_ *b = (exec_boxed_t_ *)(void *)t;
     if (b->done) b->done(t->fut, err, b->arg);
     free(b);
@@ -384,7 +389,7 @@ static EXEC_NOINLINE_ void exec_boxed_free_(exec_task_t *t, int err) {
 
 /* Mark t finished with err: out of the live list, its joiner woken, its
  * storage freed if it was exec_spawn_detached's. t is not on the queue. */
-static inline void exec_finish_(exec_t *ex, exec_task_t *t, int err) {
+WEFT_API void exec_finish_(exec_t *ex, exec_task_t *t, int err) {
     if (t->state & EXEC_TASK_LIVE_) {
         future_list_unlink(&ex->live, &t->live);
         ex->nlive--;
@@ -402,7 +407,7 @@ static inline void exec_finish_(exec_t *ex, exec_task_t *t, int err) {
  * task waker and is linked in its executor's live list, which garbage does
  * not imitate. The waker is checked first, so a garbage t->ex is never
  * followed. */
-static inline int exec_task_alive_(const exec_task_t *t) {
+WEFT_API int exec_task_alive_(const exec_task_t *t) {
     const exec_t *ex = t->ex;
     if (!(t->state & EXEC_TASK_LIVE_) || t->waker.wake != exec_task_wake_ || !ex) return 0;
     return t->live.prev ? t->live.prev->next == &t->live : ex->live.head == &t->live;
@@ -410,14 +415,14 @@ static inline int exec_task_alive_(const exec_task_t *t) {
 
 /* A root future remembers the task that runs it in its sibling link (a
  * root has no siblings), so a second spawn of it is caught. */
-static inline int exec_fut_spawned_(const future_t *fut) {
+WEFT_API int exec_fut_spawned_(const future_t *fut) {
     const exec_task_t *o = (const exec_task_t *)(const void *)fut->sibling;
     return o && o->fut == fut && exec_task_alive_(o);
 }
 
 /* exec_spawn, with the boxed flag given by the caller: never read from t,
  * whose memory may hold anything. */
-static inline int exec_spawn_(exec_t *ex, exec_task_t *t, future_t *fut, unsigned boxed) {
+WEFT_API int exec_spawn_(exec_t *ex, exec_task_t *t, future_t *fut, unsigned boxed) {
     if (!fut) return -EINVAL;
     if (exec_task_alive_(t)) {
         FUTURE_MISUSE("exec_spawn: the task is already spawned and alive; give "
@@ -463,7 +468,7 @@ static inline int exec_spawn_(exec_t *ex, exec_task_t *t, future_t *fut, unsigne
  * not already running as a task. 0; -EBUSY (t alive, or fut already a
  * task); -EINVAL (fut is 0); -ECANCELED (the executor is shutting down:
  * fut is dropped, t finishes with -ECANCELED); -EPERM (another thread). */
-static inline int exec_spawn(exec_task_t *t, exec_t *ex, future_t *fut) {
+WEFT_API int exec_spawn(exec_task_t *t, exec_t *ex, future_t *fut) {
     return exec_spawn_(ex, t, fut, 0);
 }
 
@@ -473,7 +478,7 @@ static inline int exec_spawn(exec_task_t *t, exec_t *ex, future_t *fut) {
  * freed. On an error (-ENOMEM, and exec_spawn's) nothing happened: done
  * is not called, fut was neither polled nor dropped, and the frame is
  * still yours to free. */
-static inline int exec_spawn_detached(future_t *fut, exec_t *ex,
+WEFT_API int exec_spawn_detached(future_t *fut, exec_t *ex,
                                       void (*done)(future_t *, int, void *), void *arg) {
     exec_boxed_t_ *b = (exec_boxed_t_ *)malloc(sizeof *b);
     int rc;
@@ -488,7 +493,7 @@ static inline int exec_spawn_detached(future_t *fut, exec_t *ex,
 
 /* Drop a task's future and finish it with -ECANCELED. While its futures
  * are dropped it counts as running, so a wake it gives itself is ignored. */
-static inline void exec_cancel_(exec_t *ex, exec_task_t *t) {
+WEFT_API void exec_cancel_(exec_t *ex, exec_task_t *t) {
     t->state |= EXEC_TASK_RUNNING_;
     future_drop(t->fut);
     exec_finish_(ex, t, -ECANCELED);
@@ -498,7 +503,7 @@ static inline void exec_cancel_(exec_t *ex, exec_task_t *t) {
 
 /* Report polls that hold the executor's thread longer than ns to out
  * (stderr if 0); ns = 0 turns it off (the default). */
-static inline void exec_set_block_threshold(exec_t *ex, uint64_t ns, FILE *out) {
+WEFT_API void exec_set_block_threshold(exec_t *ex, uint64_t ns, FILE *out) {
     ex->block_ns = ns;
     ex->block_log = out ? out : stderr;
 }
@@ -506,20 +511,20 @@ static inline void exec_set_block_threshold(exec_t *ex, uint64_t ns, FILE *out) 
 
 /* The co.at of the deepest future in the chain (first children first)
  * that has one: leaf futures (timers, I/O) record no location. */
-static inline const char *exec_block_deepest_(const future_t *f) {
+WEFT_API const char *exec_block_deepest_(const future_t *f) {
     const char *at = f->co.at;
     for (f = f->child; f; f = f->child)
         if (f->co.at) at = f->co.at;
     return at;
 }
 
-static inline void exec_block_begin_(exec_t *ex, const exec_task_t *t) {
+WEFT_API void exec_block_begin_(exec_t *ex, const exec_task_t *t) {
     ex->block_at[0] = t->fut->co.at;
     ex->block_at[1] = exec_block_deepest_(t->fut);
     ex->block_t0 = timer_clock_monotonic();
 }
 
-static inline void exec_block_end_(exec_t *ex, const exec_task_t *t, coro_poll_t r) {
+WEFT_API void exec_block_end_(exec_t *ex, const exec_task_t *t, coro_poll_t r) {
     uint64_t took = timer_clock_monotonic() - ex->block_t0;
     FILE *out = ex->block_log ? ex->block_log : stderr;
     if (took <= ex->block_ns) return;
@@ -542,7 +547,7 @@ static inline void exec_block_end_(exec_t *ex, const exec_task_t *t, coro_poll_t
 
 
 /* Poll one task that came off the ready queue. */
-static inline void exec_poll_task_(exec_t *ex, exec_task_t *t) {
+WEFT_API void exec_poll_task_(exec_t *ex, exec_task_t *t) {
     int budget = EXEC_BUDGET;
     future_cx_t cx;
     coro_poll_t r;
@@ -575,7 +580,7 @@ static inline void exec_poll_task_(exec_t *ex, exec_task_t *t) {
  * on return its memory is the caller's again. A task that aborts itself is
  * dropped when its poll returns instead. Aborting a finished task does
  * nothing. (tokio's JoinHandle::abort, done at once.) */
-static inline void exec_abort(exec_task_t *t) {
+WEFT_API void exec_abort(exec_task_t *t) {
     if (!(t->state & EXEC_TASK_LIVE_)) return;
     if (t->state & EXEC_TASK_RUNNING_) {
         t->state |= EXEC_TASK_ABORT_;
@@ -600,7 +605,7 @@ typedef struct exec_join {
     future_waker_t *waiting; /* the waker we left in task->joiner */
 } exec_join_t;
 
-static inline coro_poll_t exec_join_poll_(future_t *self, future_cx_t *cx) {
+WEFT_API coro_poll_t exec_join_poll_(future_t *self, future_cx_t *cx) {
     exec_join_t *j = (exec_join_t *)(void *)self;
     exec_task_t *t = j->task;
     if (t->state & EXEC_TASK_DONE_) {
@@ -620,14 +625,14 @@ static inline coro_poll_t exec_join_poll_(future_t *self, future_cx_t *cx) {
     return CORO_PENDING;
 }
 
-static inline void exec_join_drop_(future_t *self) {
+WEFT_API void exec_join_drop_(future_t *self) {
     exec_join_t *j = (exec_join_t *)(void *)self;
     if (j->waiting && j->task->joiner == j->waiting) j->task->joiner = 0;
     j->waiting = 0;
     exec_abort(j->task);
 }
 
-static inline void exec_join_init(exec_join_t *j, exec_task_t *t) {
+WEFT_API void exec_join_init(exec_join_t *j, exec_task_t *t) {
     future_init(&j->fut, exec_join_poll_, exec_join_drop_);
     j->task = t;
     j->waiting = 0;
@@ -636,7 +641,7 @@ static inline void exec_join_init(exec_join_t *j, exec_task_t *t) {
 /* ---- wakes from other threads ------------------------------------------- */
 
 /* On the executor thread: a handle other threads can wake us through. */
-static inline void exec_remote_init(exec_remote_t *r, exec_t *ex) {
+WEFT_API void exec_remote_init(exec_remote_t *r, exec_t *ex) {
     r->next = 0;
     r->ex = ex;
     r->waker = 0;
@@ -646,7 +651,7 @@ static inline void exec_remote_init(exec_remote_t *r, exec_t *ex) {
 }
 
 /* On the executor thread: whom the next wake is for (usually cx->waker). */
-static inline void exec_remote_set_waker(exec_remote_t *r, future_waker_t *w) { r->waker = w; }
+WEFT_API void exec_remote_set_waker(exec_remote_t *r, future_waker_t *w) { r->waker = w; }
 
 #ifndef EXEC_REMOTE_AFTER_PUSH_
 #define EXEC_REMOTE_AFTER_PUSH_() ((void)0)
@@ -661,7 +666,7 @@ static inline void exec_remote_set_waker(exec_remote_t *r, future_waker_t *w) { 
  * has finished with ex. So the whole call counts as busy (as libuv's
  * uv_async_send does): close waits until no wake is inside it, and the
  * busy decrement is the last touch of r or ex. */
-static inline void exec_remote_wake(exec_remote_t *r) {
+WEFT_API void exec_remote_wake(exec_remote_t *r) {
     exec_t *ex;
     exec_remote_t *old;
     EXEC_ADD_(&r->busy, 1);
@@ -687,7 +692,7 @@ static inline void exec_remote_wake(exec_remote_t *r) {
 }
 
 /* Deliver every remote wake queued so far, in the order they came. */
-static inline void exec_drain_remote_(exec_t *ex) {
+WEFT_API void exec_drain_remote_(exec_t *ex) {
     exec_remote_t *l, *fifo = 0;
     if (!EXEC_LOAD_(&ex->remote)) return;
     l = EXEC_XCHG_(&ex->remote, (exec_remote_t *)0);
@@ -710,7 +715,7 @@ static inline void exec_drain_remote_(exec_t *ex) {
 /* On the executor thread, once no other thread will start a wake of r any
  * more: wait for wakes still inside exec_remote_wake, and make sure r is
  * not queued, so that r's memory (and the executor) may go. */
-static inline void exec_remote_close(exec_remote_t *r) {
+WEFT_API void exec_remote_close(exec_remote_t *r) {
     r->waker = 0;
     while (EXEC_LOAD_(&r->pending) || EXEC_LOAD_(&r->busy)) {
         exec_drain_remote_(r->ex); /* it may still be mid-push: then retry */
@@ -723,7 +728,7 @@ static inline void exec_remote_close(exec_remote_t *r) {
 
 /* Register fd, edge-triggered for reading and writing, once for its life.
  * Returns 0 or -errno (epoll_ctl's). */
-static inline int exec_io_start(exec_io_t *io, exec_t *ex, int fd) {
+WEFT_API int exec_io_start(exec_io_t *io, exec_t *ex, int fd) {
     struct epoll_event ev;
     memset(&ev, 0, sizeof ev);
     io->fd = fd;
@@ -739,7 +744,7 @@ static inline int exec_io_start(exec_io_t *io, exec_t *ex, int fd) {
 }
 
 /* Deregister (before closing the fd). Anyone still waiting is woken. */
-static inline int exec_io_stop(exec_io_t *io) {
+WEFT_API int exec_io_stop(exec_io_t *io) {
     struct epoll_event ev;
     int rc = 0;
     if (!io->ex) return 0;
@@ -755,7 +760,7 @@ static inline int exec_io_stop(exec_io_t *io) {
 
 /* Is the fd ready in direction dir (EXEC_IO_READ or _WRITE)? If not, the
  * caller's waker is kept and woken at the next edge. */
-static inline coro_poll_t exec_io_poll(exec_io_t *io, future_cx_t *cx, unsigned dir) {
+WEFT_API coro_poll_t exec_io_poll(exec_io_t *io, future_cx_t *cx, unsigned dir) {
     if (io->ready & dir) return CORO_READY;
     if (dir & EXEC_IO_READ) io->reader = cx->waker;
     else io->writer = cx->waker;
@@ -763,16 +768,16 @@ static inline coro_poll_t exec_io_poll(exec_io_t *io, future_cx_t *cx, unsigned 
 }
 
 /* The operation returned EAGAIN: the readiness is used up until next edge. */
-static inline void exec_io_clear(exec_io_t *io, unsigned dir) { io->ready &= ~dir; }
+WEFT_API void exec_io_clear(exec_io_t *io, unsigned dir) { io->ready &= ~dir; }
 
 /* A future that waited on io is done with it (dropped, or ready): forget
  * its waker w for dir, if w is still the one registered (0: whichever is). */
-static inline void exec_io_forget(exec_io_t *io, unsigned dir, const future_waker_t *w) {
+WEFT_API void exec_io_forget(exec_io_t *io, unsigned dir, const future_waker_t *w) {
     if ((dir & EXEC_IO_READ) && (!w || io->reader == w)) io->reader = 0;
     if ((dir & EXEC_IO_WRITE) && (!w || io->writer == w)) io->writer = 0;
 }
 
-static inline void exec_dispatch_(exec_t *ex, struct epoll_event *evs, int n) {
+WEFT_API void exec_dispatch_(exec_t *ex, struct epoll_event *evs, int n) {
     int i;
     for (i = 0; i < n; i++) {
         exec_io_t *io = (exec_io_t *)evs[i].data.ptr;
@@ -799,7 +804,7 @@ static inline void exec_dispatch_(exec_t *ex, struct epoll_event *evs, int n) {
 /* A wait in whole milliseconds for epoll_wait: rounded up (never early),
  * and clamped to INT_MAX ms (24.8 days; the loop simply waits again), as
  * libuv does. -1 (forever) stays -1. */
-static inline int exec_timeout_ms_(int64_t timeout_ns) {
+WEFT_API int exec_timeout_ms_(int64_t timeout_ns) {
     int64_t ms;
     if (timeout_ns < 0) return -1;
     ms = timeout_ns / 1000000 + (timeout_ns % 1000000 != 0);
@@ -811,7 +816,7 @@ static inline int exec_timeout_ms_(int64_t timeout_ns) {
  * gets it too. The kernel's timespec has 64-bit fields on every ABI. */
 #if defined(SYS_epoll_pwait2) && !defined(EXEC_NO_EPOLL_PWAIT2)
 #define EXEC_HAVE_PWAIT2_ 1
-static inline int exec_pwait2_(int epfd, struct epoll_event *evs, int max, int64_t timeout_ns) {
+WEFT_API int exec_pwait2_(int epfd, struct epoll_event *evs, int max, int64_t timeout_ns) {
     struct { int64_t tv_sec; long long tv_nsec; } ts;
     ts.tv_sec = timeout_ns / 1000000000;
     ts.tv_nsec = timeout_ns % 1000000000;
@@ -824,7 +829,7 @@ static inline int exec_pwait2_(int epfd, struct epoll_event *evs, int max, int64
  * 0, or -errno when the wait itself fails for another reason than a signal
  * (a closed epoll fd...): the loop then stops with that error, instead of
  * spinning on a wait that cannot work. */
-static inline int exec_epoll_(exec_t *ex, int64_t timeout_ns) {
+WEFT_API int exec_epoll_(exec_t *ex, int64_t timeout_ns) {
     struct epoll_event evs[EXEC_MAX_EVENTS];
     int n = -1, err = 0;
     if (timeout_ns != 0) {
@@ -855,14 +860,14 @@ static inline int exec_epoll_(exec_t *ex, int64_t timeout_ns) {
 
 /* ---- the loop ----------------------------------------------------------- */
 
-static inline void exec_trace_line_(void *ctx, int depth, const future_t *f) {
+WEFT_API void exec_trace_line_(void *ctx, int depth, const future_t *f) {
     fprintf((FILE *)ctx, "%*s%s\n", 4 + 2 * depth, "",
             f->co.at ? f->co.at : "(not started)");
 }
 
 /* Print every live task with its async backtrace: where each future in the
  * chain is suspended, outermost first. */
-static inline void exec_dump(const exec_t *ex, FILE *out) {
+WEFT_API void exec_dump(const exec_t *ex, FILE *out) {
     const exec_task_t *t;
     const future_link_t *l;
     for (l = ex->live.head; l; l = l->next) {
@@ -876,7 +881,7 @@ static inline void exec_dump(const exec_t *ex, FILE *out) {
 /* Nothing is runnable. Wait for I/O, timers or remote wakes, or jump the
  * paused clock. -EDEADLK if nothing could ever wake a task again; -errno if
  * the wait itself failed. */
-static inline int exec_idle_(exec_t *ex) {
+WEFT_API int exec_idle_(exec_t *ex) {
     uint64_t next;
     int64_t timeout;
     int rc;
@@ -920,7 +925,7 @@ static inline int exec_idle_(exec_t *ex) {
  * `until` is exec_block_on's task, or 0: once it has finished, the turn
  * ends without going idle (other tasks may still wait: block_on must not
  * sleep in epoll or jump the paused clock for them). */
-static inline int exec_turn_(exec_t *ex, const exec_task_t *until) {
+WEFT_API int exec_turn_(exec_t *ex, const exec_task_t *until) {
     int n;
     ex->stats.turns++;
     for (n = 0; n < EXEC_POLLS_PER_TURN && ex->head; n++) exec_poll_task_(ex, exec_pop_(ex));
@@ -936,7 +941,7 @@ static inline int exec_turn_(exec_t *ex, const exec_task_t *until) {
     return 0;
 }
 
-static inline int exec_enter_(exec_t *ex) {
+WEFT_API int exec_enter_(exec_t *ex) {
     if (ex->running) {
         FUTURE_MISUSE("exec_run / exec_block_on called from inside a task: AWAIT "
                       "the future (or spawn it) instead");
@@ -949,7 +954,7 @@ static inline int exec_enter_(exec_t *ex) {
 }
 
 /* Run until no task is left. 0, or -EDEADLK (see the contract). */
-static inline int exec_run(exec_t *ex) {
+WEFT_API int exec_run(exec_t *ex) {
     int rc = exec_enter_(ex);
     if (rc) return rc;
     while (ex->nlive && !rc) rc = exec_turn_(ex, 0);
@@ -961,7 +966,7 @@ static inline int exec_run(exec_t *ex) {
  * #[tokio::main] of C). Spawned tasks run meanwhile; those still alive when
  * fut finishes stay for the next run or for exec_destroy. On a stall fut is
  * dropped and -EDEADLK returned. */
-static inline int exec_block_on(exec_t *ex, future_t *fut) {
+WEFT_API int exec_block_on(exec_t *ex, future_t *fut) {
     exec_task_t *t = &ex->main_task;
     int rc = exec_enter_(ex);
     if (rc) return rc;
@@ -979,7 +984,7 @@ static inline int exec_block_on(exec_t *ex, future_t *fut) {
 /* Drop every live task (each finishes with -ECANCELED) and forget pending
  * wakes. Tasks spawned while this runs are dropped at once. The executor
  * stays usable afterwards. */
-static inline void exec_shutdown(exec_t *ex) {
+WEFT_API void exec_shutdown(exec_t *ex) {
     if (ex->current) {
         FUTURE_MISUSE("exec_shutdown from inside a task: return from the task "
                       "and shut down after exec_run / exec_block_on");
@@ -994,7 +999,7 @@ static inline void exec_shutdown(exec_t *ex) {
 
 /* Set up an executor: its epoll instance, its eventfd, its timer wheel.
  * 0, or -errno (EMFILE, ENFILE, ENOMEM) with nothing left open. */
-static inline int exec_init(exec_t *ex) {
+WEFT_API int exec_init(exec_t *ex) {
     struct epoll_event ev;
     memset(ex, 0, sizeof *ex);
     ex->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -1021,7 +1026,7 @@ static inline int exec_init(exec_t *ex) {
 
 /* Shut down, then release the executor's fds. Not from inside a task (it
  * is refused whole, with a misuse report: the loop still needs its fds). */
-static inline void exec_destroy(exec_t *ex) {
+WEFT_API void exec_destroy(exec_t *ex) {
     if (ex->current || ex->running) {
         FUTURE_MISUSE("exec_destroy from inside a task (or while exec_run runs): "
                       "return from the task and destroy after exec_run / "
@@ -1046,7 +1051,7 @@ static inline void exec_destroy(exec_t *ex) {
 /* posix_spawn attributes for a child with an empty signal mask and every
  * signal's disposition back to default. 0 or an errno value (posix_spawn's
  * convention); posix_spawnattr_destroy it after the spawn. */
-static inline int exec_spawnattr_init(posix_spawnattr_t *attr) {
+WEFT_API int exec_spawnattr_init(posix_spawnattr_t *attr) {
     sigset_t none, all;
     int rc = posix_spawnattr_init(attr);
     if (rc) return rc;
@@ -1060,7 +1065,7 @@ static inline int exec_spawnattr_init(posix_spawnattr_t *attr) {
 }
 
 /* In a child after fork(), before exec(): unblock every signal. */
-static inline void exec_child_sigreset(void) {
+WEFT_API void exec_child_sigreset(void) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, 0);

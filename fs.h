@@ -76,7 +76,7 @@
 
 /* One slice of read(2) into p[0..n), or of pread(2) at off when off >= 0:
  * bytes read (0 at the end of the file) or -errno. Retries EINTR. */
-static inline ssize_t fs_read_some_(int fd, char *p, size_t n, off_t off) {
+WEFT_API ssize_t fs_read_some_(int fd, char *p, size_t n, off_t off) {
     ssize_t got;
     if (n > FS_SLICE) n = FS_SLICE;
     do got = off < 0 ? read(fd, p, n) : pread(fd, p, n, off);
@@ -87,7 +87,7 @@ static inline ssize_t fs_read_some_(int fd, char *p, size_t n, off_t off) {
 /* Fill p[0..n) from fd (at offset off, or from where it stands if off < 0),
  * slice by slice, checking the stop flag: how many bytes (less than n only
  * at the end of the file), or -errno. */
-static inline ssize_t fs_fill_(int fd, char *p, size_t n, off_t off,
+WEFT_API ssize_t fs_fill_(int fd, char *p, size_t n, off_t off,
                                     blocking_job_t *job) {
     size_t have = 0;
     while (have < n) {
@@ -104,7 +104,7 @@ static inline ssize_t fs_fill_(int fd, char *p, size_t n, off_t off,
 /* The poll of a helper that is one scoped job: start fn(arg) on the pool
  * at the first poll (the job is the helper's child: dropped with it, shown
  * in its backtrace), then finish with the job's error. */
-static inline coro_poll_t fs_run_(future_t *self, future_cx_t *cx, blocking_t *job,
+WEFT_API coro_poll_t fs_run_(future_t *self, future_cx_t *cx, blocking_t *job,
                                   blocking_pool_t *pool, blocking_fn fn, void *arg) {
     if (!self->child) {
         blocking_init_scoped(job, pool, fn, arg);
@@ -130,7 +130,7 @@ typedef struct fs_read {
     blocking_t job;
 } fs_read_t;
 
-static inline int64_t fs_read_job_(void *arg, blocking_job_t *job) {
+WEFT_API int64_t fs_read_job_(void *arg, blocking_job_t *job) {
     fs_read_t *r = (fs_read_t *)arg;
     char *buf = r->buf;
     size_t cap = r->cap, len = 0;
@@ -187,14 +187,14 @@ static inline int64_t fs_read_job_(void *arg, blocking_job_t *job) {
     return (int64_t)len;
 }
 
-static inline coro_poll_t fs_read_poll_(future_t *self, future_cx_t *cx) {
+WEFT_API coro_poll_t fs_read_poll_(future_t *self, future_cx_t *cx) {
     fs_read_t *r = (fs_read_t *)(void *)self;
     return fs_run_(self, cx, &r->job, r->pool, fs_read_job_, r);
 }
 
 /* Dropped before the end (the job, our child, is dropped first): a buffer
  * the job allocated never reached the caller. */
-static inline void fs_read_drop_(future_t *self) {
+WEFT_API void fs_read_drop_(future_t *self) {
     fs_read_t *r = (fs_read_t *)(void *)self;
     if (!r->buf && r->data) free(r->data);
     r->data = 0;
@@ -203,7 +203,7 @@ static inline void fs_read_drop_(future_t *self) {
 
 /* Read the whole file at path into buf[0..cap), or into a new malloc'd
  * buffer if buf is 0. path must stay valid until the future is done. */
-static inline void fs_read_init(fs_read_t *r, blocking_pool_t *pool, const char *path,
+WEFT_API void fs_read_init(fs_read_t *r, blocking_pool_t *pool, const char *path,
                                      char *buf, size_t cap) {
     future_init(&r->fut, fs_read_poll_, fs_read_drop_);
     r->data = 0;
@@ -227,7 +227,7 @@ typedef struct fs_write {
     blocking_t job;
 } fs_write_t;
 
-static inline int64_t fs_write_job_(void *arg, blocking_job_t *job) {
+WEFT_API int64_t fs_write_job_(void *arg, blocking_job_t *job) {
     fs_write_t *w = (fs_write_t *)arg;
     size_t done = 0;
     int fd, err = 0;
@@ -256,14 +256,14 @@ static inline int64_t fs_write_job_(void *arg, blocking_job_t *job) {
     return (int64_t)done;
 }
 
-static inline coro_poll_t fs_write_poll_(future_t *self, future_cx_t *cx) {
+WEFT_API coro_poll_t fs_write_poll_(future_t *self, future_cx_t *cx) {
     fs_write_t *w = (fs_write_t *)(void *)self;
     return fs_run_(self, cx, &w->job, w->pool, fs_write_job_, w);
 }
 
 /* Create or truncate path and write data[0..len) to it. path and data must
  * stay valid until the future is done (or dropped). */
-static inline void fs_write_init(fs_write_t *w, blocking_pool_t *pool, const char *path,
+WEFT_API void fs_write_init(fs_write_t *w, blocking_pool_t *pool, const char *path,
                                       const void *data, size_t len) {
     future_init(&w->fut, fs_write_poll_, 0);
     w->written = 0;
@@ -296,7 +296,7 @@ typedef struct fs_chunks {
  * inside the job, never between two chunks: a stream abandoned between two
  * AWAITs (its task aborted while awaiting something else, where no drop
  * reaches the stream) holds nothing that could leak. */
-static inline int64_t fs_chunks_job_(void *arg, blocking_job_t *job) {
+WEFT_API int64_t fs_chunks_job_(void *arg, blocking_job_t *job) {
     fs_chunks_t *c = (fs_chunks_t *)arg;
     ssize_t got;
     int fd;
@@ -310,7 +310,7 @@ static inline int64_t fs_chunks_job_(void *arg, blocking_job_t *job) {
     return got;
 }
 
-static inline coro_poll_t fs_chunks_poll_(future_t *self, future_cx_t *cx) {
+WEFT_API coro_poll_t fs_chunks_poll_(future_t *self, future_cx_t *cx) {
     fs_chunks_t *c = (fs_chunks_t *)(void *)self;
     int err;
     if (c->ended) { /* over: every further chunk is empty (and costs) */
@@ -341,7 +341,7 @@ static inline coro_poll_t fs_chunks_poll_(future_t *self, future_cx_t *cx) {
     return CORO_READY; /* a stream: ready for this chunk, never finished */
 }
 
-static inline void fs_chunks_drop_(future_t *self) {
+WEFT_API void fs_chunks_drop_(future_t *self) {
     fs_chunks_t *c = (fs_chunks_t *)(void *)self;
     /* the chunk job (our child) was dropped first: nothing is open */
     c->busy = 0;
@@ -350,7 +350,7 @@ static inline void fs_chunks_drop_(future_t *self) {
 
 /* Read path in chunks of cap bytes into buf, one chunk per AWAIT. path and
  * buf must stay valid until the stream ends (or is dropped). */
-static inline void fs_chunks_init(fs_chunks_t *c, blocking_pool_t *pool, const char *path,
+WEFT_API void fs_chunks_init(fs_chunks_t *c, blocking_pool_t *pool, const char *path,
                                        char *buf, size_t cap) {
     future_init(&c->fut, fs_chunks_poll_, fs_chunks_drop_);
     c->data = buf;

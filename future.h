@@ -145,7 +145,7 @@ typedef struct future_waker {
     void (*wake)(struct future_waker *self);
 } future_waker_t;
 
-static inline void future_wake(future_waker_t *w) {
+WEFT_API void future_wake(future_waker_t *w) {
     if (w) w->wake(w);
 }
 
@@ -164,7 +164,7 @@ typedef struct future_cx {
 
 /* A context for a hand-written loop: every field but the waker empty. Set
  * more fields after it if you have them (a timer wheel, a budget). */
-static inline void future_cx_init(future_cx_t *cx, future_waker_t *waker) {
+WEFT_API void future_cx_init(future_cx_t *cx, future_waker_t *waker) {
     cx->waker = waker;
     cx->timers = 0;
     cx->exec = 0;
@@ -177,7 +177,7 @@ static inline void future_cx_init(future_cx_t *cx, future_waker_t *waker) {
  * says "not now" (0); the leaf returns pending and the task is re-queued
  * behind the others, so a task whose futures are always ready cannot starve
  * the rest. */
-static inline int future_coop_spend(future_cx_t *cx) {
+WEFT_API int future_coop_spend(future_cx_t *cx) {
     if (!cx->budget) return 1;
     if (*cx->budget > 0) {
         --*cx->budget;
@@ -204,10 +204,10 @@ typedef struct future_list {
 #define FUTURE_CONTAINER_OF(p, type, member)                                   \
     ((type *)(void *)((char *)(p) - offsetof(type, member)))
 
-static inline void future_list_init(future_list_t *q) { q->head = q->tail = 0; }
+WEFT_API void future_list_init(future_list_t *q) { q->head = q->tail = 0; }
 
 /* Link l after at (at == 0: at the front). */
-static inline void future_list_insert_after(future_list_t *q, future_link_t *at,
+WEFT_API void future_list_insert_after(future_list_t *q, future_link_t *at,
                                             future_link_t *l) {
     l->prev = at;
     l->next = at ? at->next : q->head;
@@ -218,11 +218,11 @@ static inline void future_list_insert_after(future_list_t *q, future_link_t *at,
 }
 
 /* Link l at the back. */
-static inline void future_list_push(future_list_t *q, future_link_t *l) {
+WEFT_API void future_list_push(future_list_t *q, future_link_t *l) {
     future_list_insert_after(q, q->tail, l);
 }
 
-static inline void future_list_unlink(future_list_t *q, future_link_t *l) {
+WEFT_API void future_list_unlink(future_list_t *q, future_link_t *l) {
     if (l->prev) l->prev->next = l->next;
     else q->head = l->next;
     if (l->next) l->next->prev = l->prev;
@@ -231,7 +231,7 @@ static inline void future_list_unlink(future_list_t *q, future_link_t *l) {
 }
 
 /* Unlink and return the front node, or 0 if the list is empty. */
-static inline future_link_t *future_list_pop(future_list_t *q) {
+WEFT_API future_link_t *future_list_pop(future_list_t *q) {
     future_link_t *l = q->head;
     if (l) future_list_unlink(q, l);
     return l;
@@ -254,7 +254,7 @@ struct future {
 /* Any pointer to a frame whose first member is a future_t, as a future_t. */
 #define FUTURE(p) ((future_t *)(void *)(p))
 
-static inline void future_init(future_t *f, future_poll_fn poll, future_drop_fn drop) {
+WEFT_API void future_init(future_t *f, future_poll_fn poll, future_drop_fn drop) {
     coro_init(&f->co);
     f->poll = poll;
     f->drop = drop;
@@ -262,11 +262,11 @@ static inline void future_init(future_t *f, future_poll_fn poll, future_drop_fn 
     f->sibling = 0;
 }
 
-static inline int future_err(const future_t *f) { return f->co.rc; }
-static inline int future_done(const future_t *f) { return coro_done(&f->co); }
+WEFT_API int future_err(const future_t *f) { return f->co.rc; }
+WEFT_API int future_done(const future_t *f) { return coro_done(&f->co); }
 
 /* Finish a leaf future with error rc (0 for success). */
-static inline coro_poll_t future_finish(future_t *f, int rc) {
+WEFT_API coro_poll_t future_finish(future_t *f, int rc) {
     coro_finish(&f->co, rc);
     return CORO_READY;
 }
@@ -277,12 +277,12 @@ static inline coro_poll_t future_finish(future_t *f, int rc) {
  * and the leaf's next poll must come to the same answer. So a loop over
  * an operation that fails at once (a closed channel) cannot starve the
  * other tasks either. */
-static inline coro_poll_t future_leaf_ready(future_t *f, future_cx_t *cx, int rc) {
+WEFT_API coro_poll_t future_leaf_ready(future_t *f, future_cx_t *cx, int rc) {
     if (!future_coop_spend(cx)) return CORO_PENDING;
     return future_finish(f, rc);
 }
 
-static inline coro_poll_t future_poll(future_t *f, future_cx_t *cx) {
+WEFT_API coro_poll_t future_poll(future_t *f, future_cx_t *cx) {
     if (coro_done(&f->co)) {
         FUTURE_MISUSE("future polled after it finished (an AWAIT of the same "
                       "future twice?): init it again before reusing it");
@@ -292,7 +292,7 @@ static inline coro_poll_t future_poll(future_t *f, future_cx_t *cx) {
 }
 
 /* Cancel f wherever it is suspended; see "Drop" above. */
-static inline void future_drop(future_t *f) {
+WEFT_API void future_drop(future_t *f) {
     future_t *c;
     if (!f || coro_done(&f->co)) return;
     c = f->child;
@@ -309,7 +309,7 @@ static inline void future_drop(future_t *f) {
 
 /* The async backtrace: calls emit for f and every child it awaits, depth
  * first, with the nesting depth. f->co.at is where each one is suspended. */
-static inline void future_trace(const future_t *f, int depth,
+WEFT_API void future_trace(const future_t *f, int depth,
                                 void (*emit)(void *ctx, int depth, const future_t *f),
                                 void *ctx) {
     const future_t *c;
@@ -322,14 +322,14 @@ static inline void future_trace(const future_t *f, int depth,
 #define FUTURE_SELF_ ((future_t *)(void *)CORO_SELF_)
 
 /* Start awaiting c: it becomes this frame's (only) child. */
-static inline future_t *future_adopt_(future_t *self, future_t *c) {
+WEFT_API future_t *future_adopt_(future_t *self, future_t *c) {
     self->child = c;
     c->sibling = 0;
     return c;
 }
 
 /* Stop awaiting: the child is finished; hand back its error. */
-static inline int future_disown_(future_t *self) {
+WEFT_API int future_disown_(future_t *self) {
     int rc = self->child->co.rc;
     self->child = 0;
     return rc;
@@ -376,12 +376,12 @@ typedef struct future_ready {
     future_t fut;
 } future_ready_t;
 
-static inline coro_poll_t future_ready_poll_(future_t *self, future_cx_t *cx) {
+WEFT_API coro_poll_t future_ready_poll_(future_t *self, future_cx_t *cx) {
     (void)cx;
     return future_finish(self, self->co.rc);
 }
 
-static inline void future_ready_init(future_ready_t *f, int rc) {
+WEFT_API void future_ready_init(future_ready_t *f, int rc) {
     future_init(&f->fut, future_ready_poll_, 0);
     f->fut.co.rc = rc;
 }
@@ -392,13 +392,13 @@ typedef struct future_pending {
     future_t fut;
 } future_pending_t;
 
-static inline coro_poll_t future_pending_poll_(future_t *self, future_cx_t *cx) {
+WEFT_API coro_poll_t future_pending_poll_(future_t *self, future_cx_t *cx) {
     (void)self;
     (void)cx;
     return CORO_PENDING;
 }
 
-static inline void future_pending_init(future_pending_t *f) {
+WEFT_API void future_pending_init(future_pending_t *f) {
     future_init(&f->fut, future_pending_poll_, 0);
 }
 
@@ -407,7 +407,7 @@ typedef struct future_yield {
     future_t fut;
 } future_yield_t;
 
-static inline coro_poll_t future_yield_poll_(future_t *self, future_cx_t *cx) {
+WEFT_API coro_poll_t future_yield_poll_(future_t *self, future_cx_t *cx) {
     if (self->co.pc == 0) {
         self->co.pc = CORO_PC_STARTED_; /* a pointer under CORO_USE_LABELS */
         future_wake(cx->waker);
@@ -416,7 +416,7 @@ static inline coro_poll_t future_yield_poll_(future_t *self, future_cx_t *cx) {
     return future_finish(self, 0);
 }
 
-static inline void future_yield_init(future_yield_t *f) {
+WEFT_API void future_yield_init(future_yield_t *f) {
     future_init(&f->fut, future_yield_poll_, 0);
 }
 
@@ -424,7 +424,7 @@ static inline void future_yield_init(future_yield_t *f) {
 
 /* Make kids[0..n) the children of self, chained through their sibling
  * links, so that dropping self drops all of them. */
-static inline void future_adopt_list_(future_t *self, void *const *kids, size_t n) {
+WEFT_API void future_adopt_list_(future_t *self, void *const *kids, size_t n) {
     size_t i;
     for (i = 0; i < n; i++)
         FUTURE(kids[i])->sibling = i + 1 < n ? FUTURE(kids[i + 1]) : 0;
@@ -432,7 +432,7 @@ static inline void future_adopt_list_(future_t *self, void *const *kids, size_t 
 }
 
 /* Drop every child of self except keep (which may be 0), and let go of all. */
-static inline void future_drop_children_(future_t *self, const future_t *keep) {
+WEFT_API void future_drop_children_(future_t *self, const future_t *keep) {
     future_t *c = self->child;
     self->child = 0;
     while (c) {
@@ -446,7 +446,7 @@ static inline void future_drop_children_(future_t *self, const future_t *keep) {
 /* One JOIN step: poll each unfinished child. Returns 1 when all are done.
  * With try_ set, the first child to fail ends it: its error goes to self's
  * rc and the rest are dropped. */
-static inline int future_join_step_(future_t *self, future_cx_t *cx, int try_) {
+WEFT_API int future_join_step_(future_t *self, future_cx_t *cx, int try_) {
     future_t *c;
     int all = 1;
     for (c = self->child; c; c = c->sibling) {
@@ -465,7 +465,7 @@ static inline int future_join_step_(future_t *self, future_cx_t *cx, int try_) {
 /* One SELECT step: poll children starting at *which + 1 (fair) or at 0
  * (biased); the first ready one wins, *which becomes its index, the others
  * are dropped. Returns 1 when there is a winner. */
-static inline int future_select_step_(future_t *self, future_cx_t *cx, int *which,
+WEFT_API int future_select_step_(future_t *self, future_cx_t *cx, int *which,
                                       size_t n, int biased) {
     size_t start = biased ? 0 : ((unsigned)*which + 1u) % n, k;
     for (k = 0; k < n; k++) {
@@ -508,7 +508,7 @@ static inline int future_select_step_(future_t *self, future_cx_t *cx, int *whic
  * at once each win in turn, even when every SELECT is a new frame.
  * Without an executor's counter, one after the branch `which` names (the
  * last winner, when a SELECT in a loop keeps it in its frame). */
-static inline int future_select_first_(future_cx_t *cx, int which) {
+WEFT_API int future_select_first_(future_cx_t *cx, int which) {
     return cx->seq ? (int)((*cx->seq)++ & 0x7fffu) - 1 : which;
 }
 
@@ -548,7 +548,7 @@ typedef struct future_join_all {
     int try_;                        /* stop at the first error */
 } future_join_all_t;
 
-static inline void future_join_all_push_(future_join_all_t *j, future_join_slot_t *s) {
+WEFT_API void future_join_all_push_(future_join_all_t *j, future_join_slot_t *s) {
     s->queued = 1;
     s->next = 0;
     if (j->tail) j->tail->next = s;
@@ -556,14 +556,14 @@ static inline void future_join_all_push_(future_join_all_t *j, future_join_slot_
     j->tail = s;
 }
 
-static inline void future_join_slot_wake_(future_waker_t *w) {
+WEFT_API void future_join_slot_wake_(future_waker_t *w) {
     future_join_slot_t *s = (future_join_slot_t *)(void *)w;
     if (s->queued || !s->fut) return;
     future_join_all_push_(s->join, s);
     future_wake(s->join->waker);
 }
 
-static inline void future_join_all_drop_(future_t *self) {
+WEFT_API void future_join_all_drop_(future_t *self) {
     future_join_all_t *j = (future_join_all_t *)(void *)self;
     size_t i;
     for (i = 0; i < j->n; i++)
@@ -574,7 +574,7 @@ static inline void future_join_all_drop_(future_t *self) {
     j->head = j->tail = 0;
 }
 
-static inline coro_poll_t future_join_all_poll_(future_t *self, future_cx_t *cx) {
+WEFT_API coro_poll_t future_join_all_poll_(future_t *self, future_cx_t *cx) {
     future_join_all_t *j = (future_join_all_t *)(void *)self;
     future_cx_t sub = *cx;
     future_join_slot_t *batch, *batch_tail;
@@ -625,7 +625,7 @@ static inline coro_poll_t future_join_all_poll_(future_t *self, future_cx_t *cx)
 /* A join over up to cap children; slots[0..cap) is the caller's storage.
  * try_ = 1 stops at the first child that fails (its error becomes the
  * join's, the rest are dropped), like futures' try_join_all. */
-static inline void future_join_all_init(future_join_all_t *j, future_join_slot_t *slots,
+WEFT_API void future_join_all_init(future_join_all_t *j, future_join_slot_t *slots,
                                         size_t cap, int try_) {
     future_init(&j->fut, future_join_all_poll_, future_join_all_drop_);
     j->slots = slots;
@@ -638,7 +638,7 @@ static inline void future_join_all_init(future_join_all_t *j, future_join_slot_t
 
 /* Add a child before the first poll. FUTURE_ENOSPC when the slots are full,
  * FUTURE_EINVAL once the join has been polled. */
-static inline int future_join_all_add(future_join_all_t *j, future_t *child) {
+WEFT_API int future_join_all_add(future_join_all_t *j, future_t *child) {
     future_join_slot_t *s;
     if (j->fut.co.pc != 0) {
         FUTURE_MISUSE("future_join_all_add after the join was polled: add every "

@@ -162,7 +162,7 @@ typedef struct io_addr {
 
 /* A numeric IPv4 ("127.0.0.1") or IPv6 ("::1") host and a port; host 0
  * means 127.0.0.1. -EINVAL if host is not numeric (no DNS here). */
-static inline int io_addr_parse(io_addr_t *a, const char *host, int port) {
+WEFT_API int io_addr_parse(io_addr_t *a, const char *host, int port) {
     struct sockaddr_in *v4 = (struct sockaddr_in *)(void *)&a->ss;
     struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)(void *)&a->ss;
     memset(a, 0, sizeof *a);
@@ -183,7 +183,7 @@ static inline int io_addr_parse(io_addr_t *a, const char *host, int port) {
     return -EINVAL;
 }
 
-static inline int io_addr_port(const io_addr_t *a) {
+WEFT_API int io_addr_port(const io_addr_t *a) {
     if (a->ss.ss_family == AF_INET)
         return ntohs(((const struct sockaddr_in *)(const void *)&a->ss)->sin_port);
     if (a->ss.ss_family == AF_INET6)
@@ -193,14 +193,14 @@ static inline int io_addr_port(const io_addr_t *a) {
 
 /* ---- handles ------------------------------------------------------------- */
 
-static inline void io_fd_clear_(io_fd_t *f) {
+WEFT_API void io_fd_clear_(io_fd_t *f) {
     memset(f, 0, sizeof *f);
     f->io.fd = -1;
     f->spare = -1;
 }
 
 /* Register fd (already non-blocking) with flags known to the caller. */
-static inline int io_fd_setup_(io_fd_t *f, exec_t *ex, int fd, unsigned flags) {
+WEFT_API int io_fd_setup_(io_fd_t *f, exec_t *ex, int fd, unsigned flags) {
     int rc;
     io_fd_clear_(f);
     rc = exec_io_start(&f->io, ex, fd);
@@ -214,7 +214,7 @@ static inline int io_fd_setup_(io_fd_t *f, exec_t *ex, int fd, unsigned flags) {
 
 /* Adopt fd: make it non-blocking and register it with ex's reactor. On
  * failure (-errno: EPERM for a regular file) f is closed and fd untouched. */
-static inline int io_fd_open(io_fd_t *f, exec_t *ex, int fd) {
+WEFT_API int io_fd_open(io_fd_t *f, exec_t *ex, int fd) {
     struct stat st;
     unsigned flags = 0;
     int fl = fcntl(fd, F_GETFL), rc;
@@ -237,11 +237,11 @@ static inline int io_fd_open(io_fd_t *f, exec_t *ex, int fd) {
     return rc;
 }
 
-static inline int io_fd_is_open(const io_fd_t *f) { return f->io.ex != 0; }
-static inline int io_fd_get(const io_fd_t *f) { return f->io.fd; }
+WEFT_API int io_fd_is_open(const io_fd_t *f) { return f->io.ex != 0; }
+WEFT_API int io_fd_get(const io_fd_t *f) { return f->io.fd; }
 
 /* Deregister and give the fd back (not closed); waiting futures get -EBADF. */
-static inline int io_fd_detach(io_fd_t *f) {
+WEFT_API int io_fd_detach(io_fd_t *f) {
     int fd = f->io.fd;
     if (f->io.ex) exec_io_stop(&f->io);
     if (f->spare >= 0) close(f->spare);
@@ -251,22 +251,22 @@ static inline int io_fd_detach(io_fd_t *f) {
 
 /* Deregister and close. Futures still waiting on f are woken and finish
  * with -EBADF. Closing a closed (or failed-to-open) io_fd_t does nothing. */
-static inline int io_fd_close(io_fd_t *f) {
+WEFT_API int io_fd_close(io_fd_t *f) {
     int fd = io_fd_detach(f);
     if (fd >= 0 && close(fd) < 0) return -errno;
     return 0;
 }
 
 /* Shut down one direction (SHUT_RD, SHUT_WR) or both (SHUT_RDWR). */
-static inline int io_shutdown(io_fd_t *f, int how) {
+WEFT_API int io_shutdown(io_fd_t *f, int how) {
     return shutdown(f->io.fd, how) < 0 ? -errno : 0;
 }
 
-static inline int io_tcp_nodelay(io_fd_t *f, int on) {
+WEFT_API int io_tcp_nodelay(io_fd_t *f, int on) {
     return setsockopt(f->io.fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) < 0 ? -errno : 0;
 }
 
-static inline int io_local_addr(const io_fd_t *f, io_addr_t *a) {
+WEFT_API int io_local_addr(const io_fd_t *f, io_addr_t *a) {
     memset(a, 0, sizeof *a);
     a->len = sizeof a->ss;
     return getsockname(f->io.fd, (struct sockaddr *)(void *)&a->ss, &a->len) < 0 ? -errno : 0;
@@ -274,7 +274,7 @@ static inline int io_local_addr(const io_fd_t *f, io_addr_t *a) {
 
 /* A listening TCP socket on addr (port 0: the kernel picks; see
  * io_local_addr). SO_REUSEADDR always, SO_REUSEPORT with IO_REUSEPORT. */
-static inline int io_listen(io_fd_t *f, exec_t *ex, const io_addr_t *addr, int backlog,
+WEFT_API int io_listen(io_fd_t *f, exec_t *ex, const io_addr_t *addr, int backlog,
                             unsigned flags) {
     int one = 1, rc, fd;
     io_fd_clear_(f);
@@ -306,7 +306,7 @@ fail:
 
 /* Read once: bytes (0 at the end), -EAGAIN (not ready: await io_readable),
  * or -errno. No system call unless the reactor saw the fd readable. */
-static inline ssize_t io_try_read(io_fd_t *f, void *buf, size_t len) {
+WEFT_API ssize_t io_try_read(io_fd_t *f, void *buf, size_t len) {
     ssize_t n;
     if (!(f->io.ready & EXEC_IO_READ)) return f->io.ex ? -EAGAIN : -EBADF;
     do n = read(f->io.fd, buf, len);
@@ -327,7 +327,7 @@ static inline ssize_t io_try_read(io_fd_t *f, void *buf, size_t len) {
 
 /* write() to a non-socket without SIGPIPE: block it around the call and
  * consume the one the call raised (if it was not pending before). */
-static inline ssize_t io_write_nosigpipe_(int fd, const void *buf, size_t len) {
+WEFT_API ssize_t io_write_nosigpipe_(int fd, const void *buf, size_t len) {
     sigset_t pipe_set, old, pending;
     ssize_t n;
     int e, was_pending;
@@ -351,7 +351,7 @@ static inline ssize_t io_write_nosigpipe_(int fd, const void *buf, size_t len) {
 
 /* Write once: bytes written, -EAGAIN (not ready: await io_writable), or
  * -errno (-EPIPE, -ECONNRESET, ...). Never raises SIGPIPE. */
-static inline ssize_t io_try_write(io_fd_t *f, const void *buf, size_t len) {
+WEFT_API ssize_t io_try_write(io_fd_t *f, const void *buf, size_t len) {
     ssize_t n;
     if (!(f->io.ready & EXEC_IO_WRITE)) return f->io.ex ? -EAGAIN : -EBADF;
     do {
@@ -375,7 +375,7 @@ static inline ssize_t io_try_write(io_fd_t *f, const void *buf, size_t len) {
 /* 1: the fd is ready in dir, try the call (a unit of the task's budget is
  * spent); 0: pending (cx's waker is registered, or the budget is spent and
  * the task re-queued); <0: finish with that error. */
-static inline int io_gate_(io_fd_t *f, future_cx_t *cx, unsigned dir, future_waker_t **waiting) {
+WEFT_API int io_gate_(io_fd_t *f, future_cx_t *cx, unsigned dir, future_waker_t **waiting) {
     exec_io_t *io = &f->io;
     future_waker_t *cur;
     if (!io->ex) return future_coop_spend(cx) ? -EBADF : 0; /* ready: an error */
@@ -401,7 +401,7 @@ static inline int io_gate_(io_fd_t *f, future_cx_t *cx, unsigned dir, future_wak
 }
 
 /* Forget our waker, if it is still the one registered. */
-static inline void io_unwait_(io_fd_t *f, unsigned dir, future_waker_t **waiting) {
+WEFT_API void io_unwait_(io_fd_t *f, unsigned dir, future_waker_t **waiting) {
     if (*waiting) exec_io_forget(&f->io, dir, *waiting);
     *waiting = 0;
 }
@@ -417,7 +417,7 @@ typedef struct io_ready {
 typedef io_ready_t io_readable_t;
 typedef io_ready_t io_writable_t;
 
-static inline coro_poll_t io_ready_poll_(future_t *self, future_cx_t *cx) {
+WEFT_API coro_poll_t io_ready_poll_(future_t *self, future_cx_t *cx) {
     io_ready_t *r = (io_ready_t *)(void *)self;
     int g = io_gate_(r->fd, cx, r->dir, &r->waiting);
     if (g == 0) return CORO_PENDING;
@@ -425,13 +425,13 @@ static inline coro_poll_t io_ready_poll_(future_t *self, future_cx_t *cx) {
     return future_finish(self, g < 0 ? g : 0);
 }
 
-static inline void io_ready_drop_(future_t *self) {
+WEFT_API void io_ready_drop_(future_t *self) {
     io_ready_t *r = (io_ready_t *)(void *)self;
     io_unwait_(r->fd, r->dir, &r->waiting);
 }
 
 /* Ready when the reactor has seen f readable (data, the end, or an error). */
-static inline void io_readable_init(io_readable_t *r, io_fd_t *f) {
+WEFT_API void io_readable_init(io_readable_t *r, io_fd_t *f) {
     future_init(&r->fut, io_ready_poll_, io_ready_drop_);
     r->fd = f;
     r->waiting = 0;
@@ -439,7 +439,7 @@ static inline void io_readable_init(io_readable_t *r, io_fd_t *f) {
 }
 
 /* Ready when the reactor has seen f writable (or failed). */
-static inline void io_writable_init(io_writable_t *w, io_fd_t *f) {
+WEFT_API void io_writable_init(io_writable_t *w, io_fd_t *f) {
     future_init(&w->fut, io_ready_poll_, io_ready_drop_);
     w->fd = f;
     w->waiting = 0;
@@ -464,7 +464,7 @@ typedef io_rw_t io_write_t;
 typedef io_rw_t io_read_exact_t;
 typedef io_rw_t io_write_all_t;
 
-static inline coro_poll_t io_rw_poll_(future_t *self, future_cx_t *cx) {
+WEFT_API coro_poll_t io_rw_poll_(future_t *self, future_cx_t *cx) {
     io_rw_t *r = (io_rw_t *)(void *)self;
     int rc = 0;
     for (;;) {
@@ -495,12 +495,12 @@ static inline coro_poll_t io_rw_poll_(future_t *self, future_cx_t *cx) {
     return future_finish(self, rc);
 }
 
-static inline void io_rw_drop_(future_t *self) {
+WEFT_API void io_rw_drop_(future_t *self) {
     io_rw_t *r = (io_rw_t *)(void *)self;
     io_unwait_(r->fd, r->dir, &r->waiting);
 }
 
-static inline void io_rw_init_(io_rw_t *r, io_fd_t *f, const void *buf, size_t len,
+WEFT_API void io_rw_init_(io_rw_t *r, io_fd_t *f, const void *buf, size_t len,
                                unsigned dir, unsigned exact) {
     future_init(&r->fut, io_rw_poll_, io_rw_drop_);
     r->fd = f;
@@ -513,22 +513,22 @@ static inline void io_rw_init_(io_rw_t *r, io_fd_t *f, const void *buf, size_t l
 }
 
 /* Read up to len bytes: r.n is 1..len, or 0 at the end of the stream. */
-static inline void io_read_init(io_read_t *r, io_fd_t *f, void *buf, size_t len) {
+WEFT_API void io_read_init(io_read_t *r, io_fd_t *f, void *buf, size_t len) {
     io_rw_init_(r, f, buf, len, EXEC_IO_READ, 0);
 }
 
 /* Write up to len bytes (at least one): w.n. */
-static inline void io_write_init(io_write_t *w, io_fd_t *f, const void *buf, size_t len) {
+WEFT_API void io_write_init(io_write_t *w, io_fd_t *f, const void *buf, size_t len) {
     io_rw_init_(w, f, buf, len, EXEC_IO_WRITE, 0);
 }
 
 /* Read exactly len bytes; IO_EOF if the stream ends first (r.n: how many). */
-static inline void io_read_exact_init(io_read_exact_t *r, io_fd_t *f, void *buf, size_t len) {
+WEFT_API void io_read_exact_init(io_read_exact_t *r, io_fd_t *f, void *buf, size_t len) {
     io_rw_init_(r, f, buf, len, EXEC_IO_READ, 1);
 }
 
 /* Write all len bytes; on an error, w.n says how many went. */
-static inline void io_write_all_init(io_write_all_t *w, io_fd_t *f, const void *buf,
+WEFT_API void io_write_all_init(io_write_all_t *w, io_fd_t *f, const void *buf,
                                      size_t len) {
     io_rw_init_(w, f, buf, len, EXEC_IO_WRITE, 1);
 }
@@ -548,7 +548,7 @@ typedef struct io_accept {
 
 /* EMFILE / ENFILE with a spare fd: free it, accept and close what waits,
  * take the spare back. */
-static inline void io_accept_drain_(io_accept_t *a) {
+WEFT_API void io_accept_drain_(io_accept_t *a) {
     io_fd_t *l = a->lis;
     int c;
     close(l->spare);
@@ -564,7 +564,7 @@ static inline void io_accept_drain_(io_accept_t *a) {
     l->spare = open(IO_SPARE_PATH, O_RDONLY | O_CLOEXEC);
 }
 
-static inline coro_poll_t io_accept_poll_(future_t *self, future_cx_t *cx) {
+WEFT_API coro_poll_t io_accept_poll_(future_t *self, future_cx_t *cx) {
     io_accept_t *a = (io_accept_t *)(void *)self;
     int rc;
     for (;;) {
@@ -611,7 +611,7 @@ static inline coro_poll_t io_accept_poll_(future_t *self, future_cx_t *cx) {
     return future_finish(self, rc);
 }
 
-static inline void io_accept_drop_(future_t *self) {
+WEFT_API void io_accept_drop_(future_t *self) {
     io_accept_t *a = (io_accept_t *)(void *)self;
     io_unwait_(a->lis, EXEC_IO_READ, &a->waiting);
     if (a->backing_off) future_drop(&a->backoff.fut);
@@ -619,7 +619,7 @@ static inline void io_accept_drop_(future_t *self) {
 }
 
 /* Accept one connection on listener l: a.fd, a.peer. */
-static inline void io_accept_init(io_accept_t *a, io_fd_t *l) {
+WEFT_API void io_accept_init(io_accept_t *a, io_fd_t *l) {
     future_init(&a->fut, io_accept_poll_, io_accept_drop_);
     a->lis = l;
     a->waiting = 0;
@@ -639,7 +639,7 @@ typedef struct io_connect {
     int started;
 } io_connect_t;
 
-static inline coro_poll_t io_connect_poll_(future_t *self, future_cx_t *cx) {
+WEFT_API coro_poll_t io_connect_poll_(future_t *self, future_cx_t *cx) {
     io_connect_t *c = (io_connect_t *)(void *)self;
     int rc, g, s, err = 0;
     socklen_t len = sizeof err;
@@ -679,7 +679,7 @@ static inline coro_poll_t io_connect_poll_(future_t *self, future_cx_t *cx) {
     return future_finish(self, rc);
 }
 
-static inline void io_connect_drop_(future_t *self) {
+WEFT_API void io_connect_drop_(future_t *self) {
     io_connect_t *c = (io_connect_t *)(void *)self;
     if (!c->started) return;
     io_unwait_(c->fd, EXEC_IO_WRITE, &c->waiting);
@@ -689,7 +689,7 @@ static inline void io_connect_drop_(future_t *self) {
 
 /* Connect a new TCP socket to addr, as f (which must not be open). addr
  * must stay valid until the future is done. */
-static inline void io_connect_init(io_connect_t *c, io_fd_t *f, const io_addr_t *addr) {
+WEFT_API void io_connect_init(io_connect_t *c, io_fd_t *f, const io_addr_t *addr) {
     future_init(&c->fut, io_connect_poll_, io_connect_drop_);
     c->fd = f;
     c->addr = addr;
@@ -710,7 +710,7 @@ typedef struct io_signal {
  * them as io_signal_recv futures: tokio::signal::ctrl_c, for graceful
  * shutdown. 0 or -errno. Children inherit the blocked mask: spawn them
  * with exec_spawnattr_init, or exec_child_sigreset() after fork(). */
-static inline int io_signal_open(io_signal_t *s, exec_t *ex, const sigset_t *set) {
+WEFT_API int io_signal_open(io_signal_t *s, exec_t *ex, const sigset_t *set) {
     int fd, rc;
     io_fd_clear_(&s->fd);
     if (set) s->set = *set;
@@ -736,7 +736,7 @@ static inline int io_signal_open(io_signal_t *s, exec_t *ex, const sigset_t *set
 }
 
 /* Discard the signals still pending, close, unblock what open blocked. */
-static inline int io_signal_close(io_signal_t *s) {
+WEFT_API int io_signal_close(io_signal_t *s) {
     struct signalfd_siginfo si;
     sigset_t unblock;
     int fd = s->fd.io.fd, rc, sig;
@@ -760,7 +760,7 @@ typedef struct io_signal_recv {
     int signo; /* the signal received */
 } io_signal_recv_t;
 
-static inline coro_poll_t io_signal_recv_poll_(future_t *self, future_cx_t *cx) {
+WEFT_API coro_poll_t io_signal_recv_poll_(future_t *self, future_cx_t *cx) {
     io_signal_recv_t *r = (io_signal_recv_t *)(void *)self;
     struct signalfd_siginfo si;
     int rc = 0;
@@ -783,13 +783,13 @@ static inline coro_poll_t io_signal_recv_poll_(future_t *self, future_cx_t *cx) 
     return future_finish(self, rc);
 }
 
-static inline void io_signal_recv_drop_(future_t *self) {
+WEFT_API void io_signal_recv_drop_(future_t *self) {
     io_signal_recv_t *r = (io_signal_recv_t *)(void *)self;
     io_unwait_(&r->sig->fd, EXEC_IO_READ, &r->waiting);
 }
 
 /* Wait for the next signal of s's set: r.signo. */
-static inline void io_signal_recv_init(io_signal_recv_t *r, io_signal_t *s) {
+WEFT_API void io_signal_recv_init(io_signal_recv_t *r, io_signal_t *s) {
     future_init(&r->fut, io_signal_recv_poll_, io_signal_recv_drop_);
     r->sig = s;
     r->waiting = 0;

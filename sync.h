@@ -178,33 +178,33 @@ typedef future_list_t sync_waitq_t;
 
 #define SYNC_WAITER_(l) ((sync_waiter_t *)(void *)(l))
 
-static inline void sync_waitq_init_(sync_waitq_t *q) { future_list_init(q); }
+WEFT_API void sync_waitq_init_(sync_waitq_t *q) { future_list_init(q); }
 
 /* The first waiter, or 0. */
-static inline sync_waiter_t *sync_waitq_first_(const sync_waitq_t *q) {
+WEFT_API sync_waiter_t *sync_waitq_first_(const sync_waitq_t *q) {
     return SYNC_WAITER_(q->head);
 }
 
-static inline void sync_waiter_init_(sync_waiter_t *w) {
+WEFT_API void sync_waiter_init_(sync_waiter_t *w) {
     w->link.next = w->link.prev = 0;
     w->waker = 0;
     w->need = 0;
     w->state = SYNC_IDLE_;
 }
 
-static inline void sync_waitq_push_(sync_waitq_t *q, sync_waiter_t *w, future_waker_t *waker) {
+WEFT_API void sync_waitq_push_(sync_waitq_t *q, sync_waiter_t *w, future_waker_t *waker) {
     w->waker = waker;
     w->state = SYNC_QUEUED_;
     future_list_push(q, &w->link);
 }
 
-static inline void sync_waitq_unlink_(sync_waitq_t *q, sync_waiter_t *w) {
+WEFT_API void sync_waitq_unlink_(sync_waitq_t *q, sync_waiter_t *w) {
     future_list_unlink(q, &w->link);
     w->state = SYNC_IDLE_;
 }
 
 /* Take the first waiter off, mark it state and wake it. 0 if none. */
-static inline sync_waiter_t *sync_waitq_wake_one_(sync_waitq_t *q, unsigned char state) {
+WEFT_API sync_waiter_t *sync_waitq_wake_one_(sync_waitq_t *q, unsigned char state) {
     sync_waiter_t *w = SYNC_WAITER_(future_list_pop(q));
     if (!w) return 0;
     w->state = state;
@@ -212,18 +212,18 @@ static inline sync_waiter_t *sync_waitq_wake_one_(sync_waitq_t *q, unsigned char
     return w;
 }
 
-static inline void sync_waitq_wake_all_(sync_waitq_t *q, unsigned char state) {
+WEFT_API void sync_waitq_wake_all_(sync_waitq_t *q, unsigned char state) {
     while (sync_waitq_wake_one_(q, state)) {
     }
 }
 
 /* A queued waiter was polled again: keep its waker fresh. */
-static inline coro_poll_t sync_waiter_pending_(sync_waiter_t *w, future_cx_t *cx) {
+WEFT_API coro_poll_t sync_waiter_pending_(sync_waiter_t *w, future_cx_t *cx) {
     w->waker = cx->waker;
     return CORO_PENDING;
 }
 
-static inline void sync_copy_(void *dst, const void *src, size_t n) {
+WEFT_API void sync_copy_(void *dst, const void *src, size_t n) {
 #if defined(__GNUC__)
     /* Common sizes become one move. A fixed size is used only where both
      * objects can hold it (__builtin_object_size is -1 when unknown): once
@@ -265,7 +265,7 @@ typedef struct sync_chan {
 
 /* A channel of cap values of elem bytes each, in buf (cap * elem bytes).
  * It starts with one sender handle (see sync_chan_tx_clone). cap >= 1. */
-static inline void sync_chan_init(sync_chan_t *ch, void *buf, size_t cap, size_t elem) {
+WEFT_API void sync_chan_init(sync_chan_t *ch, void *buf, size_t cap, size_t elem) {
     ch->buf = (unsigned char *)buf;
     ch->cap = cap;
     ch->elem = elem;
@@ -286,21 +286,21 @@ static inline void sync_chan_init(sync_chan_t *ch, void *buf, size_t cap, size_t
 }
 
 /* Who gets the values still queued when the receiver is dropped. */
-static inline void sync_chan_on_drop(sync_chan_t *ch, sync_drop_fn fn, void *arg) {
+WEFT_API void sync_chan_on_drop(sync_chan_t *ch, sync_drop_fn fn, void *arg) {
     ch->on_drop = fn;
     ch->on_drop_arg = arg;
 }
 
-static inline size_t sync_chan_len(const sync_chan_t *ch) { return ch->len; }
-static inline size_t sync_chan_capacity(const sync_chan_t *ch) { return ch->cap; }
-static inline int sync_chan_is_closed(const sync_chan_t *ch) { return ch->closed; }
+WEFT_API size_t sync_chan_len(const sync_chan_t *ch) { return ch->len; }
+WEFT_API size_t sync_chan_capacity(const sync_chan_t *ch) { return ch->cap; }
+WEFT_API int sync_chan_is_closed(const sync_chan_t *ch) { return ch->closed; }
 
-static inline size_t sync_chan_free_(const sync_chan_t *ch) {
+WEFT_API size_t sync_chan_free_(const sync_chan_t *ch) {
     return ch->cap - ch->len - ch->reserved;
 }
 
 /* Room is free: reserve it for the first waiting sender, if any. */
-static inline void sync_chan_grant_(sync_chan_t *ch) {
+WEFT_API void sync_chan_grant_(sync_chan_t *ch) {
     while (ch->sendq.head && sync_chan_free_(ch) > 0 && !ch->closed) {
         ch->reserved++;
         sync_waitq_wake_one_(&ch->sendq, SYNC_GRANTED_);
@@ -311,17 +311,17 @@ static inline void sync_chan_grant_(sync_chan_t *ch) {
  * promised to the first of them, so a receiver polled early for another
  * reason (or a try_recv) cannot take it and send the first to the back.
  * Once closed, anyone drains what is left. */
-static inline size_t sync_chan_unclaimed_(const sync_chan_t *ch) {
+WEFT_API size_t sync_chan_unclaimed_(const sync_chan_t *ch) {
     return ch->closed ? ch->len : ch->len - ch->promised;
 }
 
 /* An unclaimed value is there: promise it to the first waiting receiver. */
-static inline void sync_chan_promise_(sync_chan_t *ch) {
+WEFT_API void sync_chan_promise_(sync_chan_t *ch) {
     if (sync_waitq_wake_one_(&ch->recvq, SYNC_GRANTED_)) ch->promised++;
 }
 
 /* Append a value (room is known to be there); promise it to a receiver. */
-static inline void sync_chan_push_(sync_chan_t *ch, const void *val) {
+WEFT_API void sync_chan_push_(sync_chan_t *ch, const void *val) {
     size_t i = ch->head + ch->len;
     if (i >= ch->cap) i -= ch->cap;
     sync_copy_(ch->buf + i * ch->elem, val, ch->elem);
@@ -331,7 +331,7 @@ static inline void sync_chan_push_(sync_chan_t *ch, const void *val) {
 
 /* Take the oldest value into out (0: discard it); the room goes to the
  * first waiting sender. */
-static inline void sync_chan_take_(sync_chan_t *ch, void *out) {
+WEFT_API void sync_chan_take_(sync_chan_t *ch, void *out) {
     if (out) sync_copy_(out, ch->buf + ch->head * ch->elem, ch->elem);
     if (++ch->head == ch->cap) ch->head = 0;
     ch->len--;
@@ -340,7 +340,7 @@ static inline void sync_chan_take_(sync_chan_t *ch, void *out) {
 
 /* Send without waiting: 0, -EAGAIN (full, or senders are waiting: they
  * come first), -EPIPE (closed). */
-static inline int sync_chan_try_send(sync_chan_t *ch, const void *val) {
+WEFT_API int sync_chan_try_send(sync_chan_t *ch, const void *val) {
     if (ch->closed) return FUTURE_EPIPE;
     if (ch->sendq.head || sync_chan_free_(ch) == 0) return FUTURE_EAGAIN;
     sync_chan_push_(ch, val);
@@ -349,7 +349,7 @@ static inline int sync_chan_try_send(sync_chan_t *ch, const void *val) {
 
 /* Receive without waiting: 0 (the value is in *out), -EAGAIN (empty, or
  * every value is promised to a woken receiver), -EPIPE (closed and empty). */
-static inline int sync_chan_try_recv(sync_chan_t *ch, void *out) {
+WEFT_API int sync_chan_try_recv(sync_chan_t *ch, void *out) {
     if (sync_chan_unclaimed_(ch)) {
         sync_chan_take_(ch, out);
         return 0;
@@ -360,17 +360,17 @@ static inline int sync_chan_try_recv(sync_chan_t *ch, void *out) {
 /* Close for sending: waiting and later sends fail with -EPIPE, receivers
  * drain what is queued, then get -EPIPE. Every waiter is woken. Closing a
  * closed channel does nothing. */
-static inline void sync_chan_close(sync_chan_t *ch) {
+WEFT_API void sync_chan_close(sync_chan_t *ch) {
     ch->closed = 1;
     sync_waitq_wake_all_(&ch->sendq, SYNC_WOKEN_);
     sync_waitq_wake_all_(&ch->recvq, SYNC_WOKEN_);
 }
 
 /* One more sender handle (tokio's Sender::clone). */
-static inline void sync_chan_tx_clone(sync_chan_t *ch) { ch->senders++; }
+WEFT_API void sync_chan_tx_clone(sync_chan_t *ch) { ch->senders++; }
 
 /* A sender handle is gone; the last one closes the channel. */
-static inline void sync_chan_tx_drop(sync_chan_t *ch) {
+WEFT_API void sync_chan_tx_drop(sync_chan_t *ch) {
     if (ch->senders == 0) {
         FUTURE_MISUSE("sync_chan_tx_drop: more drops than sender handles "
                       "(one from sync_chan_init plus one per sync_chan_tx_clone)");
@@ -381,7 +381,7 @@ static inline void sync_chan_tx_drop(sync_chan_t *ch) {
 
 /* The receiver is gone: close, and hand every value still queued to the
  * drop callback (oldest first). */
-static inline void sync_chan_rx_drop(sync_chan_t *ch) {
+WEFT_API void sync_chan_rx_drop(sync_chan_t *ch) {
     ch->rx_gone = 1;
     sync_chan_close(ch);
     while (ch->len) {
@@ -401,7 +401,7 @@ typedef struct sync_chan_send {
     int waited;      /* 1 if this send had to wait for room */
 } sync_chan_send_t;
 
-static inline coro_poll_t sync_chan_send_poll_(future_t *self, future_cx_t *cx) {
+WEFT_API coro_poll_t sync_chan_send_poll_(future_t *self, future_cx_t *cx) {
     sync_chan_send_t *s = (sync_chan_send_t *)(void *)self;
     sync_chan_t *ch = s->ch;
     switch (s->w.state) {
@@ -432,7 +432,7 @@ static inline coro_poll_t sync_chan_send_poll_(future_t *self, future_cx_t *cx) 
     }
 }
 
-static inline void sync_chan_send_drop_(future_t *self) {
+WEFT_API void sync_chan_send_drop_(future_t *self) {
     sync_chan_send_t *s = (sync_chan_send_t *)(void *)self;
     sync_chan_t *ch = s->ch;
     if (s->w.state == SYNC_QUEUED_) {
@@ -446,7 +446,7 @@ static inline void sync_chan_send_drop_(future_t *self) {
 }
 
 /* Send the value at *val (elem bytes, copied when it goes in). */
-static inline void sync_chan_send_init(sync_chan_send_t *s, sync_chan_t *ch, const void *val) {
+WEFT_API void sync_chan_send_init(sync_chan_send_t *s, sync_chan_t *ch, const void *val) {
     future_init(&s->fut, sync_chan_send_poll_, sync_chan_send_drop_);
     s->ch = ch;
     s->val = val;
@@ -462,7 +462,7 @@ typedef struct sync_chan_recv {
     sync_waiter_t w;
 } sync_chan_recv_t;
 
-static inline coro_poll_t sync_chan_recv_poll_(future_t *self, future_cx_t *cx) {
+WEFT_API coro_poll_t sync_chan_recv_poll_(future_t *self, future_cx_t *cx) {
     sync_chan_recv_t *r = (sync_chan_recv_t *)(void *)self;
     sync_chan_t *ch = r->ch;
     if (r->w.state == SYNC_QUEUED_) {
@@ -489,7 +489,7 @@ static inline coro_poll_t sync_chan_recv_poll_(future_t *self, future_cx_t *cx) 
     return CORO_PENDING;
 }
 
-static inline void sync_chan_recv_drop_(future_t *self) {
+WEFT_API void sync_chan_recv_drop_(future_t *self) {
     sync_chan_recv_t *r = (sync_chan_recv_t *)(void *)self;
     sync_chan_t *ch = r->ch;
     if (r->w.state == SYNC_QUEUED_) {
@@ -503,7 +503,7 @@ static inline void sync_chan_recv_drop_(future_t *self) {
 }
 
 /* Receive the oldest value into *out (elem bytes; out may be 0). */
-static inline void sync_chan_recv_init(sync_chan_recv_t *r, sync_chan_t *ch, void *out) {
+WEFT_API void sync_chan_recv_init(sync_chan_recv_t *r, sync_chan_t *ch, void *out) {
     future_init(&r->fut, sync_chan_recv_poll_, sync_chan_recv_drop_);
     r->ch = ch;
     r->out = out;
@@ -522,7 +522,7 @@ typedef struct sync_oneshot {
 } sync_oneshot_t;
 
 /* A oneshot whose value (size bytes) will be kept in slot. */
-static inline void sync_oneshot_init(sync_oneshot_t *o, void *slot, size_t size) {
+WEFT_API void sync_oneshot_init(sync_oneshot_t *o, void *slot, size_t size) {
     o->slot = slot;
     o->size = size;
     o->state = 0;
@@ -531,7 +531,7 @@ static inline void sync_oneshot_init(sync_oneshot_t *o, void *slot, size_t size)
 
 /* Send the value: 0, or -EPIPE when the receiver is gone (the value is not
  * taken). Sending twice is a misuse (-EINVAL). */
-static inline int sync_oneshot_send(sync_oneshot_t *o, const void *val) {
+WEFT_API int sync_oneshot_send(sync_oneshot_t *o, const void *val) {
     if (o->state & (SYNC_OS_SENT_ | SYNC_OS_TX_GONE_)) {
         FUTURE_MISUSE("sync_oneshot_send: the oneshot was already sent or its sender "
                       "dropped; init it again to reuse it");
@@ -546,17 +546,17 @@ static inline int sync_oneshot_send(sync_oneshot_t *o, const void *val) {
 
 /* The sender is gone without sending: the receiver gets -EPIPE. (After a
  * send it does nothing.) */
-static inline void sync_oneshot_tx_drop(sync_oneshot_t *o) {
+WEFT_API void sync_oneshot_tx_drop(sync_oneshot_t *o) {
     if (o->state & SYNC_OS_SENT_) return;
     o->state |= SYNC_OS_TX_GONE_;
     sync_waitq_wake_all_(&o->q, SYNC_WOKEN_);
 }
 
 /* The receiver is gone: a later send fails with -EPIPE. */
-static inline void sync_oneshot_rx_drop(sync_oneshot_t *o) { o->state |= SYNC_OS_RX_GONE_; }
+WEFT_API void sync_oneshot_rx_drop(sync_oneshot_t *o) { o->state |= SYNC_OS_RX_GONE_; }
 
 /* Is the receiver gone (the sender may skip the work)? */
-static inline int sync_oneshot_is_closed(const sync_oneshot_t *o) {
+WEFT_API int sync_oneshot_is_closed(const sync_oneshot_t *o) {
     return (o->state & SYNC_OS_RX_GONE_) != 0;
 }
 
@@ -567,7 +567,7 @@ typedef struct sync_oneshot_recv {
     sync_waiter_t w;
 } sync_oneshot_recv_t;
 
-static inline coro_poll_t sync_oneshot_recv_poll_(future_t *self, future_cx_t *cx) {
+WEFT_API coro_poll_t sync_oneshot_recv_poll_(future_t *self, future_cx_t *cx) {
     sync_oneshot_recv_t *r = (sync_oneshot_recv_t *)(void *)self;
     sync_oneshot_t *o = r->o;
     if (o->state & SYNC_OS_SENT_) {
@@ -588,14 +588,14 @@ static inline coro_poll_t sync_oneshot_recv_poll_(future_t *self, future_cx_t *c
     return CORO_PENDING;
 }
 
-static inline void sync_oneshot_recv_drop_(future_t *self) {
+WEFT_API void sync_oneshot_recv_drop_(future_t *self) {
     sync_oneshot_recv_t *r = (sync_oneshot_recv_t *)(void *)self;
     if (r->w.state == SYNC_QUEUED_) sync_waitq_unlink_(&r->o->q, &r->w);
     r->w.state = SYNC_IDLE_;
 }
 
 /* Wait for the value; copy it to *out (out may be 0). */
-static inline void sync_oneshot_recv_init(sync_oneshot_recv_t *r, sync_oneshot_t *o, void *out) {
+WEFT_API void sync_oneshot_recv_init(sync_oneshot_recv_t *r, sync_oneshot_t *o, void *out) {
     future_init(&r->fut, sync_oneshot_recv_poll_, sync_oneshot_recv_drop_);
     r->o = o;
     r->out = out;
@@ -609,16 +609,16 @@ typedef struct sync_sem {
     sync_waitq_t q; /* acquirers waiting, FIFO */
 } sync_sem_t;
 
-static inline void sync_sem_init(sync_sem_t *s, size_t permits) {
+WEFT_API void sync_sem_init(sync_sem_t *s, size_t permits) {
     s->permits = permits;
     sync_waitq_init_(&s->q);
 }
 
-static inline size_t sync_sem_available(const sync_sem_t *s) { return s->permits; }
+WEFT_API size_t sync_sem_available(const sync_sem_t *s) { return s->permits; }
 
 /* Hand free permits to waiters, first come first served: the first one
  * waits until it can have all it asked for, and those behind it wait too. */
-static inline void sync_sem_grant_(sync_sem_t *s) {
+WEFT_API void sync_sem_grant_(sync_sem_t *s) {
     while (s->q.head && s->permits >= sync_waitq_first_(&s->q)->need) {
         s->permits -= sync_waitq_first_(&s->q)->need;
         sync_waitq_wake_one_(&s->q, SYNC_GRANTED_);
@@ -626,7 +626,7 @@ static inline void sync_sem_grant_(sync_sem_t *s) {
 }
 
 /* Give n permits back. */
-static inline void sync_sem_release(sync_sem_t *s, size_t n) {
+WEFT_API void sync_sem_release(sync_sem_t *s, size_t n) {
     if (n > (size_t)-1 - s->permits) {
         FUTURE_MISUSE("sync_sem_release: the permit count would overflow size_t "
                       "(more released than were acquired?)");
@@ -637,7 +637,7 @@ static inline void sync_sem_release(sync_sem_t *s, size_t n) {
 }
 
 /* Take n permits now if they are free and nobody waits: 0, else -EAGAIN. */
-static inline int sync_sem_try_acquire(sync_sem_t *s, size_t n) {
+WEFT_API int sync_sem_try_acquire(sync_sem_t *s, size_t n) {
     if (s->q.head || s->permits < n) return FUTURE_EAGAIN;
     s->permits -= n;
     return 0;
@@ -649,7 +649,7 @@ typedef struct sync_sem_acquire {
     sync_waiter_t w; /* w.need: permits wanted */
 } sync_sem_acquire_t;
 
-static inline coro_poll_t sync_sem_acquire_poll_(future_t *self, future_cx_t *cx) {
+WEFT_API coro_poll_t sync_sem_acquire_poll_(future_t *self, future_cx_t *cx) {
     sync_sem_acquire_t *a = (sync_sem_acquire_t *)(void *)self;
     sync_sem_t *s = a->sem;
     switch (a->w.state) {
@@ -670,7 +670,7 @@ static inline coro_poll_t sync_sem_acquire_poll_(future_t *self, future_cx_t *cx
     }
 }
 
-static inline void sync_sem_acquire_drop_(future_t *self) {
+WEFT_API void sync_sem_acquire_drop_(future_t *self) {
     sync_sem_acquire_t *a = (sync_sem_acquire_t *)(void *)self;
     sync_sem_t *s = a->sem;
     if (a->w.state == SYNC_QUEUED_) {
@@ -688,7 +688,7 @@ static inline void sync_sem_acquire_drop_(future_t *self) {
  * While it waits at the head of the queue, those behind it wait too (so a
  * large request is not starved by small ones): never ask for more permits
  * than the semaphore will ever have. */
-static inline void sync_sem_acquire_init(sync_sem_acquire_t *a, sync_sem_t *s, size_t n) {
+WEFT_API void sync_sem_acquire_init(sync_sem_acquire_t *a, sync_sem_t *s, size_t n) {
     future_init(&a->fut, sync_sem_acquire_poll_, sync_sem_acquire_drop_);
     a->sem = s;
     sync_waiter_init_(&a->w);
@@ -713,12 +713,12 @@ typedef struct sync_mutex_lock {
     sync_mutex_t *m;
 } sync_mutex_lock_t;
 
-static inline void sync_mutex_init(sync_mutex_t *m) {
+WEFT_API void sync_mutex_init(sync_mutex_t *m) {
     sync_sem_init(&m->sem, 1);
     m->holder = 0;
 }
 
-static inline coro_poll_t sync_mutex_lock_poll_(future_t *self, future_cx_t *cx) {
+WEFT_API coro_poll_t sync_mutex_lock_poll_(future_t *self, future_cx_t *cx) {
     sync_mutex_lock_t *l = (sync_mutex_lock_t *)(void *)self;
     if (sync_sem_acquire_poll_(self, cx) == CORO_PENDING) return CORO_PENDING;
     l->m->holder = l;
@@ -726,7 +726,7 @@ static inline coro_poll_t sync_mutex_lock_poll_(future_t *self, future_cx_t *cx)
 }
 
 /* Wait for the lock; once the future is ready, l holds it. */
-static inline void sync_mutex_lock_init(sync_mutex_lock_t *l, sync_mutex_t *m) {
+WEFT_API void sync_mutex_lock_init(sync_mutex_lock_t *l, sync_mutex_t *m) {
     sync_sem_acquire_init(&l->acq, &m->sem, 1);
     l->acq.fut.poll = sync_mutex_lock_poll_;
     l->m = m;
@@ -735,7 +735,7 @@ static inline void sync_mutex_lock_init(sync_mutex_lock_t *l, sync_mutex_t *m) {
 /* Take the lock now through l (set up with sync_mutex_lock_init) if it is
  * free and nobody waits: 0 (l holds it, and is finished as if awaited), or
  * -EAGAIN. */
-static inline int sync_mutex_try_lock(sync_mutex_lock_t *l) {
+WEFT_API int sync_mutex_try_lock(sync_mutex_lock_t *l) {
     int rc = sync_sem_try_acquire(&l->m->sem, 1);
     if (rc == 0) {
         l->m->holder = l;
@@ -744,13 +744,13 @@ static inline int sync_mutex_try_lock(sync_mutex_lock_t *l) {
     return rc;
 }
 
-static inline int sync_mutex_is_locked(const sync_mutex_t *m) { return m->sem.permits == 0; }
+WEFT_API int sync_mutex_is_locked(const sync_mutex_t *m) { return m->sem.permits == 0; }
 
 /* Let go of the lock that l holds (the first waiter gets it). 0, or -EPERM
  * when l does not hold it: the mutex is unlocked, or held by another lock
  * future (two holders would follow); FUTURE_MISUSE reports it, and the
  * mutex is left as it was. */
-static inline int sync_mutex_unlock(sync_mutex_lock_t *l) {
+WEFT_API int sync_mutex_unlock(sync_mutex_lock_t *l) {
     sync_mutex_t *m = l->m;
     if (m->holder != l) {
         FUTURE_MISUSE(m->sem.permits ? "sync_mutex_unlock of a mutex that is not locked"
@@ -772,7 +772,7 @@ typedef struct sync_notify {
     int permit;   /* a notify_one that found nobody waiting */
 } sync_notify_t;
 
-static inline void sync_notify_init(sync_notify_t *n) {
+WEFT_API void sync_notify_init(sync_notify_t *n) {
     sync_waitq_init_(&n->q);
     n->gen = 0;
     n->permit = 0;
@@ -780,13 +780,13 @@ static inline void sync_notify_init(sync_notify_t *n) {
 
 /* Wake the first waiter; with none, store one permit (at most one) that the
  * next wait consumes at once. */
-static inline void sync_notify_one(sync_notify_t *n) {
+WEFT_API void sync_notify_one(sync_notify_t *n) {
     if (!sync_waitq_wake_one_(&n->q, SYNC_GRANTED_)) n->permit = 1;
 }
 
 /* Wake every waiter: those queued, and those made (sync_notified_init)
  * since but not yet polled. Stores no permit. */
-static inline void sync_notify_waiters(sync_notify_t *n) {
+WEFT_API void sync_notify_waiters(sync_notify_t *n) {
     n->gen++;
     sync_waitq_wake_all_(&n->q, SYNC_WOKEN_);
 }
@@ -798,7 +798,7 @@ typedef struct sync_notified {
     sync_waiter_t w;
 } sync_notified_t;
 
-static inline coro_poll_t sync_notified_poll_(future_t *self, future_cx_t *cx) {
+WEFT_API coro_poll_t sync_notified_poll_(future_t *self, future_cx_t *cx) {
     sync_notified_t *f = (sync_notified_t *)(void *)self;
     sync_notify_t *n = f->n;
     switch (f->w.state) {
@@ -820,7 +820,7 @@ static inline coro_poll_t sync_notified_poll_(future_t *self, future_cx_t *cx) {
     }
 }
 
-static inline void sync_notified_drop_(future_t *self) {
+WEFT_API void sync_notified_drop_(future_t *self) {
     sync_notified_t *f = (sync_notified_t *)(void *)self;
     if (f->w.state == SYNC_QUEUED_) {
         sync_waitq_unlink_(&f->n->q, &f->w);
@@ -832,7 +832,7 @@ static inline void sync_notified_drop_(future_t *self) {
 }
 
 /* Wait to be notified (tokio's Notify::notified). */
-static inline void sync_notified_init(sync_notified_t *f, sync_notify_t *n) {
+WEFT_API void sync_notified_init(sync_notified_t *f, sync_notify_t *n) {
     future_init(&f->fut, sync_notified_poll_, sync_notified_drop_);
     f->n = n;
     f->gen = n->gen;
@@ -847,26 +847,26 @@ typedef struct sync_stream {
     const void *item; /* the latest item, or 0 at the end */
 } sync_stream_t;
 
-static inline void sync_stream_init(sync_stream_t *s, future_poll_fn poll, future_drop_fn drop) {
+WEFT_API void sync_stream_init(sync_stream_t *s, future_poll_fn poll, future_drop_fn drop) {
     future_init(&s->fut, poll, drop);
     s->item = 0;
 }
 
 /* For a stream's poll function: here is an item (ready, not finished). */
-static inline coro_poll_t sync_stream_yield(sync_stream_t *s, const void *item) {
+WEFT_API coro_poll_t sync_stream_yield(sync_stream_t *s, const void *item) {
     s->item = item;
     return CORO_READY;
 }
 
 /* For a stream's poll function: the stream is over (rc: 0 or an error). */
-static inline coro_poll_t sync_stream_end(sync_stream_t *s, int rc) {
+WEFT_API coro_poll_t sync_stream_end(sync_stream_t *s, int rc) {
     s->item = 0;
     return future_finish(&s->fut, rc);
 }
 
 /* Poll for the next item: CORO_PENDING, or CORO_READY with s->item set (0
  * at the end). Safe to call after the end: it stays at the end. */
-static inline coro_poll_t sync_stream_poll_next(sync_stream_t *s, future_cx_t *cx) {
+WEFT_API coro_poll_t sync_stream_poll_next(sync_stream_t *s, future_cx_t *cx) {
     if (future_done(&s->fut)) {
         s->item = 0;
         return CORO_READY;
@@ -875,7 +875,7 @@ static inline coro_poll_t sync_stream_poll_next(sync_stream_t *s, future_cx_t *c
 }
 
 /* Has the stream ended? (Then future_err(&s->fut) says how.) */
-static inline int sync_stream_ended(const sync_stream_t *s) { return future_done(&s->fut); }
+WEFT_API int sync_stream_ended(const sync_stream_t *s) { return future_done(&s->fut); }
 
 #define SYNC_STREAM_(s) ((sync_stream_t *)(void *)(s))
 
@@ -893,7 +893,7 @@ static inline int sync_stream_ended(const sync_stream_t *s) { return future_done
 
 /* An adapter polls its inner stream; while that waits it is the adapter's
  * child, so dropping the adapter drops it (and the backtrace shows it). */
-static inline coro_poll_t sync_stream_poll_inner_(sync_stream_t *self, sync_stream_t *in,
+WEFT_API coro_poll_t sync_stream_poll_inner_(sync_stream_t *self, sync_stream_t *in,
                                                   future_cx_t *cx) {
     if (sync_stream_poll_next(in, cx) == CORO_PENDING) {
         self->fut.child = &in->fut;
@@ -911,7 +911,7 @@ typedef struct sync_iter {
     size_t n, elem, i;
 } sync_iter_t;
 
-static inline coro_poll_t sync_iter_poll_(future_t *self, future_cx_t *cx) {
+WEFT_API coro_poll_t sync_iter_poll_(future_t *self, future_cx_t *cx) {
     sync_iter_t *it = (sync_iter_t *)(void *)self;
     if (it->i == it->n) return sync_stream_end(&it->st, 0);
     if (!future_coop_spend(cx)) return CORO_PENDING;
@@ -919,7 +919,7 @@ static inline coro_poll_t sync_iter_poll_(future_t *self, future_cx_t *cx) {
 }
 
 /* A stream of the n elements (elem bytes each) of the array at base. */
-static inline void sync_iter_init(sync_iter_t *it, const void *base, size_t n, size_t elem) {
+WEFT_API void sync_iter_init(sync_iter_t *it, const void *base, size_t n, size_t elem) {
     sync_stream_init(&it->st, sync_iter_poll_, 0);
     it->base = (const unsigned char *)base;
     it->n = n;
@@ -935,7 +935,7 @@ typedef struct sync_chan_stream {
     void *slot; /* one value's storage: items point here */
 } sync_chan_stream_t;
 
-static inline coro_poll_t sync_chan_stream_poll_(future_t *self, future_cx_t *cx) {
+WEFT_API coro_poll_t sync_chan_stream_poll_(future_t *self, future_cx_t *cx) {
     sync_chan_stream_t *s = (sync_chan_stream_t *)(void *)self;
     int rc;
     if (future_poll(&s->rx.fut, cx) == CORO_PENDING) {
@@ -954,7 +954,7 @@ static inline coro_poll_t sync_chan_stream_poll_(future_t *self, future_cx_t *cx
 
 /* A stream of ch's values, each received into slot (elem bytes). It ends
  * (error 0) when the channel is closed and drained. */
-static inline void sync_chan_stream_init(sync_chan_stream_t *s, sync_chan_t *ch, void *slot) {
+WEFT_API void sync_chan_stream_init(sync_chan_stream_t *s, sync_chan_t *ch, void *slot) {
     sync_stream_init(&s->st, sync_chan_stream_poll_, 0);
     s->ch = ch;
     s->slot = slot;
@@ -969,7 +969,7 @@ typedef struct sync_interval {
     uint64_t tick;
 } sync_interval_t;
 
-static inline coro_poll_t sync_interval_poll_(future_t *self, future_cx_t *cx) {
+WEFT_API coro_poll_t sync_interval_poll_(future_t *self, future_cx_t *cx) {
     sync_interval_t *s = (sync_interval_t *)(void *)self;
     if (future_poll(&s->iv.fut, cx) == CORO_PENDING) {
         self->child = &s->iv.fut;
@@ -983,7 +983,7 @@ static inline coro_poll_t sync_interval_poll_(future_t *self, future_cx_t *cx) {
 }
 
 /* Tick every period ns, the first tick at once (timer.h's interval). */
-static inline void sync_interval_init(sync_interval_t *s, uint64_t period, timer_missed_t missed) {
+WEFT_API void sync_interval_init(sync_interval_t *s, uint64_t period, timer_missed_t missed) {
     sync_stream_init(&s->st, sync_interval_poll_, 0);
     timer_interval_init(&s->iv, period, missed);
     s->tick = 0;
@@ -1000,7 +1000,7 @@ typedef struct sync_map {
     void *out; /* one output's storage: items point here */
 } sync_map_t;
 
-static inline coro_poll_t sync_map_poll_(future_t *self, future_cx_t *cx) {
+WEFT_API coro_poll_t sync_map_poll_(future_t *self, future_cx_t *cx) {
     sync_map_t *m = (sync_map_t *)(void *)self;
     if (sync_stream_poll_inner_(&m->st, m->in, cx) == CORO_PENDING) return CORO_PENDING;
     if (!m->in->item) return sync_stream_end(&m->st, future_err(&m->in->fut));
@@ -1008,7 +1008,7 @@ static inline coro_poll_t sync_map_poll_(future_t *self, future_cx_t *cx) {
     return sync_stream_yield(&m->st, m->out);
 }
 
-static inline void sync_map_init(sync_map_t *m, sync_stream_t *in, sync_map_fn fn, void *arg,
+WEFT_API void sync_map_init(sync_map_t *m, sync_stream_t *in, sync_map_fn fn, void *arg,
                                  void *out) {
     sync_stream_init(&m->st, sync_map_poll_, 0);
     m->in = in;
@@ -1027,7 +1027,7 @@ typedef struct sync_filter {
     void *arg;
 } sync_filter_t;
 
-static inline coro_poll_t sync_filter_poll_(future_t *self, future_cx_t *cx) {
+WEFT_API coro_poll_t sync_filter_poll_(future_t *self, future_cx_t *cx) {
     sync_filter_t *f = (sync_filter_t *)(void *)self;
     for (;;) {
         if (sync_stream_poll_inner_(&f->st, f->in, cx) == CORO_PENDING) return CORO_PENDING;
@@ -1037,7 +1037,7 @@ static inline coro_poll_t sync_filter_poll_(future_t *self, future_cx_t *cx) {
     }
 }
 
-static inline void sync_filter_init(sync_filter_t *f, sync_stream_t *in, sync_pred_fn pred,
+WEFT_API void sync_filter_init(sync_filter_t *f, sync_stream_t *in, sync_pred_fn pred,
                                     void *arg) {
     sync_stream_init(&f->st, sync_filter_poll_, 0);
     f->in = in;
@@ -1053,7 +1053,7 @@ typedef struct sync_take {
     size_t left;
 } sync_take_t;
 
-static inline coro_poll_t sync_take_poll_(future_t *self, future_cx_t *cx) {
+WEFT_API coro_poll_t sync_take_poll_(future_t *self, future_cx_t *cx) {
     sync_take_t *t = (sync_take_t *)(void *)self;
     if (t->left == 0) return sync_stream_end(&t->st, 0);
     if (sync_stream_poll_inner_(&t->st, t->in, cx) == CORO_PENDING) return CORO_PENDING;
@@ -1062,7 +1062,7 @@ static inline coro_poll_t sync_take_poll_(future_t *self, future_cx_t *cx) {
     return sync_stream_yield(&t->st, t->in->item);
 }
 
-static inline void sync_take_init(sync_take_t *t, sync_stream_t *in, size_t n) {
+WEFT_API void sync_take_init(sync_take_t *t, sync_stream_t *in, size_t n) {
     sync_stream_init(&t->st, sync_take_poll_, 0);
     t->in = in;
     t->left = n;

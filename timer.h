@@ -110,7 +110,7 @@ typedef struct timer_wheel {
     future_list_t slots[TIMER_LEVELS * TIMER_SLOTS + 1];
 } timer_wheel_t;
 
-static inline int timer_clz64_(uint64_t x) {
+WEFT_API int timer_clz64_(uint64_t x) {
 #if defined(__GNUC__)
     return __builtin_clzll(x);
 #else
@@ -120,7 +120,7 @@ static inline int timer_clz64_(uint64_t x) {
 #endif
 }
 
-static inline int timer_ctz64_(uint64_t x) {
+WEFT_API int timer_ctz64_(uint64_t x) {
 #if defined(__GNUC__)
     return __builtin_ctzll(x);
 #else
@@ -131,7 +131,7 @@ static inline int timer_ctz64_(uint64_t x) {
 }
 
 /* Start a wheel at time now (ns). */
-static inline void timer_wheel_init(timer_wheel_t *w, uint64_t now) {
+WEFT_API void timer_wheel_init(timer_wheel_t *w, uint64_t now) {
     size_t i;
     w->now = now;
     w->elapsed = now >> TIMER_TICK_SHIFT;
@@ -141,10 +141,10 @@ static inline void timer_wheel_init(timer_wheel_t *w, uint64_t now) {
     for (i = 0; i <= TIMER_DUE_SLOT_; i++) future_list_init(&w->slots[i]);
 }
 
-static inline size_t timer_wheel_count(const timer_wheel_t *w) { return w->count; }
+WEFT_API size_t timer_wheel_count(const timer_wheel_t *w) { return w->count; }
 
 /* Which level * 64 + slot a deadline (ticks, >= elapsed) belongs in. */
-static inline unsigned timer_slot_for_(uint64_t elapsed, uint64_t when) {
+WEFT_API unsigned timer_slot_for_(uint64_t elapsed, uint64_t when) {
     int level = (63 - timer_clz64_((elapsed ^ when) | (TIMER_SLOTS - 1))) / 6;
     return (unsigned)(level * TIMER_SLOTS + ((when >> (6 * level)) & (TIMER_SLOTS - 1)));
 }
@@ -155,7 +155,7 @@ static inline unsigned timer_slot_for_(uint64_t elapsed, uint64_t when) {
  * deadlines (one tick, one slot) fire in the order they were registered,
  * whatever path each took through the levels. The due slot is filled tick
  * by tick, each tick in that order: there e goes to the back. */
-static inline void timer_link_at_(timer_wheel_t *w, timer_entry_t *e, unsigned s) {
+WEFT_API void timer_link_at_(timer_wheel_t *w, timer_entry_t *e, unsigned s) {
     future_list_t *q = &w->slots[s];
     future_link_t *after = q->tail;
     while (s != TIMER_DUE_SLOT_ && after &&
@@ -166,11 +166,11 @@ static inline void timer_link_at_(timer_wheel_t *w, timer_entry_t *e, unsigned s
     w->occupied[s / TIMER_SLOTS] |= (uint64_t)1 << (s % TIMER_SLOTS);
 }
 
-static inline void timer_link_(timer_wheel_t *w, timer_entry_t *e) {
+WEFT_API void timer_link_(timer_wheel_t *w, timer_entry_t *e) {
     timer_link_at_(w, e, timer_slot_for_(w->elapsed, e->when));
 }
 
-static inline void timer_unlink_(timer_wheel_t *w, timer_entry_t *e) {
+WEFT_API void timer_unlink_(timer_wheel_t *w, timer_entry_t *e) {
     future_list_t *q = &w->slots[e->slot];
     future_list_unlink(q, &e->link);
     if (!q->head)
@@ -179,7 +179,7 @@ static inline void timer_unlink_(timer_wheel_t *w, timer_entry_t *e) {
 
 /* Register e to wake waker at deadline (ns). Returns 0 when linked, 1 when
  * the deadline has already come (nothing is linked: the caller is ready). */
-static inline int timer_wheel_insert(timer_wheel_t *w, timer_entry_t *e, uint64_t deadline,
+WEFT_API int timer_wheel_insert(timer_wheel_t *w, timer_entry_t *e, uint64_t deadline,
                                      future_waker_t *waker) {
     if (deadline <= w->now) return 1;
     /* The slot comes from the tick rounded down; the exact deadline decides
@@ -196,7 +196,7 @@ static inline int timer_wheel_insert(timer_wheel_t *w, timer_entry_t *e, uint64_
 }
 
 /* Unlink e if it is linked. O(1). */
-static inline void timer_wheel_cancel(timer_wheel_t *w, timer_entry_t *e) {
+WEFT_API void timer_wheel_cancel(timer_wheel_t *w, timer_entry_t *e) {
     if (e->state != TIMER_LINKED_) return;
     timer_unlink_(w, e);
     e->state = TIMER_IDLE_;
@@ -205,7 +205,7 @@ static inline void timer_wheel_cancel(timer_wheel_t *w, timer_entry_t *e) {
 
 /* The earliest non-empty slot: its level * 64 + slot, and the tick it comes
  * due. The lowest non-empty level always holds the earliest. -1 if none. */
-static inline int timer_next_slot_(const timer_wheel_t *w, uint64_t *due) {
+WEFT_API int timer_next_slot_(const timer_wheel_t *w, uint64_t *due) {
     int level;
     for (level = 0; level < TIMER_LEVELS; level++) {
         uint64_t occ = w->occupied[level], rot, span, start;
@@ -226,7 +226,7 @@ static inline int timer_next_slot_(const timer_wheel_t *w, uint64_t *due) {
 /* When (ns) the wheel next needs advancing, or TIMER_NEVER. This is a lower
  * bound: a high-level slot comes due before its timers do, and advancing
  * to it only moves them down. */
-static inline uint64_t timer_wheel_next(const timer_wheel_t *w) {
+WEFT_API uint64_t timer_wheel_next(const timer_wheel_t *w) {
     uint64_t due, min = TIMER_NEVER;
     const timer_link_t *l;
     int s = timer_next_slot_(w, &due);
@@ -251,7 +251,7 @@ static inline uint64_t timer_wheel_next(const timer_wheel_t *w) {
  * time, each unlinked before its waker runs. A waker may therefore cancel
  * or register any timer, or advance the wheel again (a loop that polls its
  * tasks from inside the wake): nothing is held across the call. */
-static inline size_t timer_wheel_advance(timer_wheel_t *w, uint64_t now) {
+WEFT_API size_t timer_wheel_advance(timer_wheel_t *w, uint64_t now) {
     uint64_t target, due;
     size_t fired = 0;
     int s, stay = -1; /* stay: the current tick's slot, left with timers */
@@ -301,7 +301,7 @@ static inline size_t timer_wheel_advance(timer_wheel_t *w, uint64_t now) {
  * error in every file that includes this header. */
 #if defined(__STDC_HOSTED__) && __STDC_HOSTED__ && defined(__unix__) && defined(CLOCK_MONOTONIC)
 /* The monotonic clock in ns (CLOCK_MONOTONIC). */
-static inline uint64_t timer_clock_monotonic(void) {
+WEFT_API uint64_t timer_clock_monotonic(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * TIMER_SEC + (uint64_t)ts.tv_nsec;
@@ -309,7 +309,7 @@ static inline uint64_t timer_clock_monotonic(void) {
 #endif
 
 /* Add without wrapping: a deadline past the end of time is "never". */
-static inline uint64_t timer_add_sat(uint64_t a, uint64_t b) {
+WEFT_API uint64_t timer_add_sat(uint64_t a, uint64_t b) {
     return a > TIMER_NEVER - b ? TIMER_NEVER : a + b;
 }
 
@@ -323,13 +323,13 @@ typedef struct timer_sleep {
     timer_wheel_t *wheel; /* where the entry is linked, for drop */
 } timer_sleep_t;
 
-static inline coro_poll_t timer_no_wheel_(future_t *self) {
+WEFT_API coro_poll_t timer_no_wheel_(future_t *self) {
     FUTURE_MISUSE("timer future polled without cx->timers: run it on an "
                   "executor (exec.h) or put your timer_wheel_t in the context");
     return future_finish(self, FUTURE_EINVAL);
 }
 
-static inline coro_poll_t timer_sleep_poll_(future_t *self, future_cx_t *cx) {
+WEFT_API coro_poll_t timer_sleep_poll_(future_t *self, future_cx_t *cx) {
     timer_sleep_t *s = (timer_sleep_t *)(void *)self;
     switch (s->entry.state) {
     case TIMER_IDLE_: {
@@ -361,13 +361,13 @@ static inline coro_poll_t timer_sleep_poll_(future_t *self, future_cx_t *cx) {
     }
 }
 
-static inline void timer_sleep_drop_(future_t *self) {
+WEFT_API void timer_sleep_drop_(future_t *self) {
     timer_sleep_t *s = (timer_sleep_t *)(void *)self;
     if (s->entry.state == TIMER_LINKED_) timer_wheel_cancel(s->wheel, &s->entry);
     s->entry.state = TIMER_IDLE_;
 }
 
-static inline void timer_sleep_setup_(timer_sleep_t *s, uint64_t arg, int absolute) {
+WEFT_API void timer_sleep_setup_(timer_sleep_t *s, uint64_t arg, int absolute) {
     future_init(&s->fut, timer_sleep_poll_, timer_sleep_drop_);
     s->arg = arg;
     s->absolute = absolute;
@@ -377,23 +377,23 @@ static inline void timer_sleep_setup_(timer_sleep_t *s, uint64_t arg, int absolu
 }
 
 /* Sleep for ns nanoseconds, counted from the wheel's now at the first poll. */
-static inline void timer_sleep_init(timer_sleep_t *s, uint64_t ns) { timer_sleep_setup_(s, ns, 0); }
+WEFT_API void timer_sleep_init(timer_sleep_t *s, uint64_t ns) { timer_sleep_setup_(s, ns, 0); }
 
 /* Sleep until the clock reads deadline (ns). */
-static inline void timer_sleep_until_init(timer_sleep_t *s, uint64_t deadline) {
+WEFT_API void timer_sleep_until_init(timer_sleep_t *s, uint64_t deadline) {
     timer_sleep_setup_(s, deadline, 1);
 }
 
 /* Re-arm s for a new deadline, whatever state it is in (tokio's
  * Sleep::reset): it unlinks from the wheel and becomes a fresh, lazy sleep. */
-static inline void timer_sleep_reset(timer_sleep_t *s, uint64_t deadline) {
+WEFT_API void timer_sleep_reset(timer_sleep_t *s, uint64_t deadline) {
     timer_sleep_drop_(&s->fut);
     timer_sleep_setup_(s, deadline, 1);
 }
 
 /* The deadline (ns) of a sleep: fixed at its first poll (or by _until_init
  * or _reset); TIMER_NEVER before that. */
-static inline uint64_t timer_sleep_deadline(const timer_sleep_t *s) {
+WEFT_API uint64_t timer_sleep_deadline(const timer_sleep_t *s) {
     return s->absolute ? s->arg : TIMER_NEVER;
 }
 
@@ -405,7 +405,7 @@ typedef struct timer_timeout {
     timer_sleep_t sleep;
 } timer_timeout_t;
 
-static inline coro_poll_t timer_timeout_poll_(future_t *self, future_cx_t *cx) {
+WEFT_API coro_poll_t timer_timeout_poll_(future_t *self, future_cx_t *cx) {
     timer_timeout_t *t = (timer_timeout_t *)(void *)self;
     if (!self->child) { /* first poll: inner and sleep become our children */
         self->child = t->inner;
@@ -428,7 +428,7 @@ static inline coro_poll_t timer_timeout_poll_(future_t *self, future_cx_t *cx) {
 
 /* Run inner, but for at most ns: then inner is dropped and the timeout
  * finishes with -ETIMEDOUT. Otherwise it finishes with inner's error. */
-static inline void timer_timeout_init(timer_timeout_t *t, future_t *inner, uint64_t ns) {
+WEFT_API void timer_timeout_init(timer_timeout_t *t, future_t *inner, uint64_t ns) {
     future_init(&t->fut, timer_timeout_poll_, 0);
     t->inner = inner;
     timer_sleep_init(&t->sleep, ns);
@@ -452,7 +452,7 @@ typedef struct timer_interval {
     timer_sleep_t sleep;
 } timer_interval_t;
 
-static inline coro_poll_t timer_interval_poll_(future_t *self, future_cx_t *cx) {
+WEFT_API coro_poll_t timer_interval_poll_(future_t *self, future_cx_t *cx) {
     timer_interval_t *iv = (timer_interval_t *)(void *)self;
     uint64_t now;
     if (iv->period == 0) {
@@ -485,14 +485,14 @@ static inline coro_poll_t timer_interval_poll_(future_t *self, future_cx_t *cx) 
     return CORO_READY; /* a stream: ready for this tick, never finished */
 }
 
-static inline void timer_interval_drop_(future_t *self) {
+WEFT_API void timer_interval_drop_(future_t *self) {
     timer_interval_t *iv = (timer_interval_t *)(void *)self;
     self->child = 0;
     timer_sleep_drop_(&iv->sleep.fut);
 }
 
 /* Tick every period ns, the first tick at the first poll. */
-static inline void timer_interval_init(timer_interval_t *iv, uint64_t period,
+WEFT_API void timer_interval_init(timer_interval_t *iv, uint64_t period,
                                        timer_missed_t missed) {
     future_init(&iv->fut, timer_interval_poll_, timer_interval_drop_);
     iv->period = period;

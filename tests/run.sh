@@ -133,6 +133,20 @@ for e in examples/*.c; do
 done
 if [ -x tests/examples.sh ]; then run examples_run bash tests/examples.sh "$B"; fi
 
+# 6b. One program of several files (tests/multi): a static copy of the
+#     library per file (the default), and one shared copy with
+#     WEFT_EXTERN_INLINE (main.c defines WEFT_IMPLEMENTATION).
+for cc in gcc clang; do
+  for O in -O0 -O2; do
+    for X in "" -DWEFT_EXTERN_INLINE; do
+      n="multi-file $cc $O ${X:-static}"
+      if $cc $WARN $O $X tests/multi/*.c -o "$B/multi" -lpthread >"$B/multi.log" 2>&1 &&
+         "$B/multi" >>"$B/multi.log" 2>&1 && grep -q '^sum 55$' "$B/multi.log"
+      then ok "$n"; else fail "$n" "$B/multi.log"; fi
+    done
+  done
+done
+
 # 7. The reactor without epoll_pwait2: compiled out, and refused at run time
 #    with EPERM by a seccomp filter (as some sandboxes do): the executor must
 #    fall back to epoll_wait, never spin.
