@@ -101,19 +101,25 @@ WEFT_API ssize_t fs_fill_(int fd, char *p, size_t n, off_t off,
     return (ssize_t)have;
 }
 
+/* What every helper runs on: its pool, and its scoped job. */
+typedef struct fs_op {
+    blocking_pool_t *pool;
+    blocking_t job;
+} fs_op_t;
+
 /* The poll of a helper that is one scoped job: start fn(arg) on the pool
  * at the first poll (the job is the helper's child: dropped with it, shown
  * in its backtrace), then finish with the job's error. */
-WEFT_API coro_poll_t fs_run_(future_t *self, future_cx_t *cx, blocking_t *job,
-                                  blocking_pool_t *pool, blocking_fn fn, void *arg) {
+WEFT_API coro_poll_t fs_run_(future_t *self, future_cx_t *cx, fs_op_t *op, blocking_fn fn,
+                             void *arg) {
     if (!self->child) {
-        blocking_init_scoped(job, pool, fn, arg);
-        self->child = &job->fut;
+        blocking_init_scoped(&op->job, op->pool, fn, arg);
+        self->child = &op->job.fut;
         self->co.at = __FILE__ ":job";
     }
-    if (future_poll(&job->fut, cx) == CORO_PENDING) return CORO_PENDING;
+    if (future_poll(&op->job.fut, cx) == CORO_PENDING) return CORO_PENDING;
     self->child = 0;
-    return future_finish(self, future_err(&job->fut));
+    return future_finish(self, future_err(&op->job.fut));
 }
 
 /* ---- read a whole file -------------------------------------------------- */
@@ -126,8 +132,7 @@ typedef struct fs_read {
     const char *path;
     char *buf;
     size_t cap;
-    blocking_pool_t *pool;
-    blocking_t job;
+    fs_op_t op;
 } fs_read_t;
 
 WEFT_API int64_t fs_read_job_(void *arg, blocking_job_t *job) {
@@ -189,7 +194,7 @@ WEFT_API int64_t fs_read_job_(void *arg, blocking_job_t *job) {
 
 WEFT_API coro_poll_t fs_read_poll_(future_t *self, future_cx_t *cx) {
     fs_read_t *r = (fs_read_t *)(void *)self;
-    return fs_run_(self, cx, &r->job, r->pool, fs_read_job_, r);
+    return fs_run_(self, cx, &r->op, fs_read_job_, r);
 }
 
 /* Dropped before the end (the job, our child, is dropped first): a buffer
@@ -211,7 +216,7 @@ WEFT_API void fs_read_init(fs_read_t *r, blocking_pool_t *pool, const char *path
     r->path = path;
     r->buf = buf;
     r->cap = buf ? cap : 0;
-    r->pool = pool;
+    r->op.pool = pool;
 }
 
 /* ---- write a whole file ------------------------------------------------- */
@@ -223,8 +228,7 @@ typedef struct fs_write {
     const char *path;
     const char *data;
     size_t len;
-    blocking_pool_t *pool;
-    blocking_t job;
+    fs_op_t op;
 } fs_write_t;
 
 WEFT_API int64_t fs_write_job_(void *arg, blocking_job_t *job) {
@@ -258,7 +262,7 @@ WEFT_API int64_t fs_write_job_(void *arg, blocking_job_t *job) {
 
 WEFT_API coro_poll_t fs_write_poll_(future_t *self, future_cx_t *cx) {
     fs_write_t *w = (fs_write_t *)(void *)self;
-    return fs_run_(self, cx, &w->job, w->pool, fs_write_job_, w);
+    return fs_run_(self, cx, &w->op, fs_write_job_, w);
 }
 
 /* Create or truncate path and write data[0..len) to it. path and data must
@@ -270,7 +274,7 @@ WEFT_API void fs_write_init(fs_write_t *w, blocking_pool_t *pool, const char *pa
     w->path = path;
     w->data = (const char *)data;
     w->len = len;
-    w->pool = pool;
+    w->op.pool = pool;
 }
 
 /* ---- read a file in chunks, as they are needed -------------------------- */
@@ -288,8 +292,7 @@ typedef struct fs_chunks {
     int err;         /* the error it ended with */
     int busy;        /* a chunk job is in flight */
     uint64_t next;   /* the offset of the next chunk */
-    blocking_pool_t *pool;
-    blocking_t job;
+    fs_op_t op;
 } fs_chunks_t;
 
 /* One chunk: open, read at the chunk's offset, close. The file is open only
@@ -320,17 +323,17 @@ WEFT_API coro_poll_t fs_chunks_poll_(future_t *self, future_cx_t *cx) {
         return CORO_READY;
     }
     if (!c->busy) {
-        blocking_init_scoped(&c->job, c->pool, fs_chunks_job_, c);
+        blocking_init_scoped(&c->op.job, c->op.pool, fs_chunks_job_, c);
         c->busy = 1;
-        self->child = &c->job.fut; /* dropped with us; in the backtrace */
+        self->child = &c->op.job.fut; /* dropped with us; in the backtrace */
         self->co.at = __FILE__ ":chunk";
     }
-    if (future_poll(&c->job.fut, cx) == CORO_PENDING) return CORO_PENDING;
+    if (future_poll(&c->op.job.fut, cx) == CORO_PENDING) return CORO_PENDING;
     self->child = 0;
     c->busy = 0;
-    err = future_err(&c->job.fut);
+    err = future_err(&c->op.job.fut);
     c->data = c->buf;
-    c->len = err < 0 ? 0 : (size_t)c->job.result;
+    c->len = err < 0 ? 0 : (size_t)c->op.job.result;
     c->offset = c->next;
     c->next += c->len;
     if (err < 0 || c->len < c->cap) { /* the end, or an error */
@@ -363,7 +366,7 @@ WEFT_API void fs_chunks_init(fs_chunks_t *c, blocking_pool_t *pool, const char *
     c->err = 0;
     c->busy = 0;
     c->next = 0;
-    c->pool = pool;
+    c->op.pool = pool;
     if (!buf || !cap) {
         FUTURE_MISUSE("fs_chunks_init without a buffer: give it buf and "
                       "cap > 0 (each chunk is read into buf)");

@@ -192,6 +192,13 @@ WEFT_API void sync_waiter_init_(sync_waiter_t *w) {
     w->state = SYNC_IDLE_;
 }
 
+/* Set up a waiting future: its header and its (idle) waiter node. */
+WEFT_API void sync_wait_init_(future_t *f, future_poll_fn poll, future_drop_fn drop,
+                              sync_waiter_t *w) {
+    future_init(f, poll, drop);
+    sync_waiter_init_(w);
+}
+
 WEFT_API void sync_waitq_push_(sync_waitq_t *q, sync_waiter_t *w, future_waker_t *waker) {
     w->waker = waker;
     w->state = SYNC_QUEUED_;
@@ -447,10 +454,9 @@ WEFT_API void sync_chan_send_drop_(future_t *self) {
 
 /* Send the value at *val (elem bytes, copied when it goes in). */
 WEFT_API void sync_chan_send_init(sync_chan_send_t *s, sync_chan_t *ch, const void *val) {
-    future_init(&s->fut, sync_chan_send_poll_, sync_chan_send_drop_);
+    sync_wait_init_(&s->fut, sync_chan_send_poll_, sync_chan_send_drop_, &s->w);
     s->ch = ch;
     s->val = val;
-    sync_waiter_init_(&s->w);
     s->waited = 0;
 }
 
@@ -504,10 +510,9 @@ WEFT_API void sync_chan_recv_drop_(future_t *self) {
 
 /* Receive the oldest value into *out (elem bytes; out may be 0). */
 WEFT_API void sync_chan_recv_init(sync_chan_recv_t *r, sync_chan_t *ch, void *out) {
-    future_init(&r->fut, sync_chan_recv_poll_, sync_chan_recv_drop_);
+    sync_wait_init_(&r->fut, sync_chan_recv_poll_, sync_chan_recv_drop_, &r->w);
     r->ch = ch;
     r->out = out;
-    sync_waiter_init_(&r->w);
 }
 
 /* ---- oneshot ------------------------------------------------------------ */
@@ -596,10 +601,9 @@ WEFT_API void sync_oneshot_recv_drop_(future_t *self) {
 
 /* Wait for the value; copy it to *out (out may be 0). */
 WEFT_API void sync_oneshot_recv_init(sync_oneshot_recv_t *r, sync_oneshot_t *o, void *out) {
-    future_init(&r->fut, sync_oneshot_recv_poll_, sync_oneshot_recv_drop_);
+    sync_wait_init_(&r->fut, sync_oneshot_recv_poll_, sync_oneshot_recv_drop_, &r->w);
     r->o = o;
     r->out = out;
-    sync_waiter_init_(&r->w);
 }
 
 /* ---- semaphore ---------------------------------------------------------- */
@@ -689,9 +693,8 @@ WEFT_API void sync_sem_acquire_drop_(future_t *self) {
  * large request is not starved by small ones): never ask for more permits
  * than the semaphore will ever have. */
 WEFT_API void sync_sem_acquire_init(sync_sem_acquire_t *a, sync_sem_t *s, size_t n) {
-    future_init(&a->fut, sync_sem_acquire_poll_, sync_sem_acquire_drop_);
+    sync_wait_init_(&a->fut, sync_sem_acquire_poll_, sync_sem_acquire_drop_, &a->w);
     a->sem = s;
-    sync_waiter_init_(&a->w);
     a->w.need = n;
 }
 
@@ -833,10 +836,9 @@ WEFT_API void sync_notified_drop_(future_t *self) {
 
 /* Wait to be notified (tokio's Notify::notified). */
 WEFT_API void sync_notified_init(sync_notified_t *f, sync_notify_t *n) {
-    future_init(&f->fut, sync_notified_poll_, sync_notified_drop_);
+    sync_wait_init_(&f->fut, sync_notified_poll_, sync_notified_drop_, &f->w);
     f->n = n;
     f->gen = n->gen;
-    sync_waiter_init_(&f->w);
 }
 
 /* ---- streams ------------------------------------------------------------ */

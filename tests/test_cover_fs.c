@@ -158,7 +158,7 @@ static char dir[64], path_a[96], path_big[96], path_missing[96];
 static fs_write_t *stop_w; /* the write whose job cover_write watches */
 
 static int write_stop_raised(void) {
-    const blocking_job_t *job = stop_w->job.job; /* the job's own block */
+    const blocking_job_t *job = stop_w->op.job.job; /* the job's own block */
     return job && blocking_stopping(job);
 }
 
