@@ -433,11 +433,22 @@ typedef struct {
     timer_timeout_t limit;
 } combo_t;
 
+/* Submit job a and wait (yielding) until its gate job runs on a pool
+ * thread, so that what drops it later finds it running however slow the
+ * machine is: the drop's outcome (detached, the stop flag seen) is then
+ * the same every time. Then a is awaited as usual. */
+#define COMBO_PRESTART(f, g)                                                   \
+    do {                                                                       \
+        (void)future_poll(&(f)->a.fut, cx); /* submitted: lazy until polled */ \
+        AWAIT_UNTIL(EXEC_LOAD_(&(g)->started) || (future_wake(cx->waker), 0)); \
+    } while (0)
+
 static coro_poll_t combo_poll(future_t *self, future_cx_t *cx) {
     combo_t *f = (combo_t *)self;
     ASYNC_BEGIN(f);
     if (f->mode == 0) { /* timeout over a slow job */
         blocking_init(&f->a, &pool, gate_job, &slow_g[0]);
+        COMBO_PRESTART(f, &slow_g[0]);
         timer_timeout_init(&f->limit, &f->a.fut, 20 * TIMER_MS);
         AWAIT_TRY(cx, &f->limit);
     } else if (f->mode == 1) { /* JOIN of two */
@@ -447,6 +458,7 @@ static coro_poll_t combo_poll(future_t *self, future_cx_t *cx) {
     } else if (f->mode == 2) { /* TRY_JOIN: the failure drops the slow one */
         blocking_init(&f->a, &pool, gate_job, &slow_g[1]);
         blocking_init(&f->b, &pool, fail_job, 0);
+        COMBO_PRESTART(f, &slow_g[1]);
         TRY_JOIN(cx, &f->a, &f->b);
     } else if (f->mode == 3) { /* SELECT: the job wins */
         blocking_init(&f->a, &pool, add_job, (void *)(intptr_t)5);
@@ -454,6 +466,7 @@ static coro_poll_t combo_poll(future_t *self, future_cx_t *cx) {
         SELECT(cx, f->which, &f->a, &f->nap);
     } else { /* SELECT: the sleep wins, the job is dropped */
         blocking_init(&f->a, &pool, gate_job, &slow_g[2]);
+        COMBO_PRESTART(f, &slow_g[2]);
         timer_sleep_init(&f->nap, 10 * TIMER_MS);
         SELECT(cx, f->which, &f->a, &f->nap);
     }
