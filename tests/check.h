@@ -86,6 +86,19 @@ static inline void check_misuse(const char *msg) {
         fflush(stdout);                                                        \
     } while (0)
 
+#include <dirent.h>
+/* How many fds this process has open: a leak shows as a larger count. */
+static inline int check_open_fds(void) {
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int n = 0;
+    if (!d) return -1;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.') n++;
+    closedir(d);
+    return n - 1; /* the directory's own fd */
+}
+
 static inline int check_summary(void) {
     printf("%d passed, %d failed\n", check_passed_, check_failed_);
     return check_failed_ ? 1 : 0;

@@ -16,6 +16,7 @@
  * only look (timeout 0), so long timeouts run in microseconds.
  */
 #include "check.h"
+#include "fault.h"
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -36,34 +37,8 @@
 
 /* ---- fault injection -------------------------------------------------------- */
 
-typedef struct {
-    int skip;  /* let this many calls through first */
-    int times; /* then fail this many (-1: every call; 0: off) */
-    int err;   /* with this errno */
-    int hits;  /* calls failed so far */
-} fault_t;
-
 static fault_t f_epoll_ctl, f_epoll_wait, f_pwait2, f_malloc, f_calloc, f_pthread_create,
     f_sysconf;
-
-static void fault_arm(fault_t *f, int skip, int times, int err) {
-    f->skip = skip;
-    f->times = times;
-    f->err = err;
-    f->hits = 0;
-}
-
-static int fault_hit(fault_t *f) {
-    if (__atomic_load_n(&f->times, __ATOMIC_SEQ_CST) == 0) return 0;
-    if (f->skip > 0) {
-        f->skip--;
-        return 0;
-    }
-    if (f->times > 0) f->times--;
-    f->hits++;
-    errno = f->err;
-    return 1;
-}
 
 static void faults_off(void) {
     memset(&f_epoll_ctl, 0, sizeof f_epoll_ctl);
@@ -274,17 +249,6 @@ static future_cx_t *hand_cx(int budget) {
     hand_budget = budget;
     hand_cx_.budget = budget < 0 ? 0 : &hand_budget;
     return &hand_cx_;
-}
-
-static int open_fds(void) {
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *e;
-    int n = 0;
-    if (!d) return -1;
-    while ((e = readdir(d)))
-        if (e->d_name[0] != '.') n++;
-    closedir(d);
-    return n;
 }
 
 /* ---- the clock ------------------------------------------------------------------ */
@@ -500,14 +464,14 @@ static void test_loop_calls_from_inside_a_task(void) {
 
 static void test_init_fails_with_nothing_left_open(void) {
     exec_t e2;
-    int before = open_fds();
+    int before = check_open_fds();
     fault_arm(&f_epoll_ctl, 0, 1, ENOSPC);
     CHECK_EQ(exec_init(&e2), -ENOSPC);
     CHECK_EQ(f_epoll_ctl.hits, 1);
-    CHECK_EQ(open_fds(), before);
+    CHECK_EQ(check_open_fds(), before);
     CHECK_EQ(exec_init(&e2), 0);
     exec_destroy(&e2);
-    CHECK_EQ(open_fds(), before);
+    CHECK_EQ(check_open_fds(), before);
 }
 
 static void test_io_forget_and_stop_edges(void) {
@@ -738,7 +702,7 @@ static void test_pool_init_failures(void) {
     blocking_pool_opts_t o;
     int before;
     setup();
-    before = open_fds();
+    before = check_open_fds();
     memset(&o, 0, sizeof o);
     o.threads = 2;
     o.max_threads = 4;
@@ -759,7 +723,7 @@ static void test_pool_init_failures(void) {
     CHECK_EQ(pool.max, 16);
     blocking_pool_destroy(&pool);
     blocking_pool_destroy(&pool); /* twice: nothing */
-    CHECK_EQ(open_fds(), before);
+    CHECK_EQ(check_open_fds(), before);
     exec_destroy(&ex);
 }
 

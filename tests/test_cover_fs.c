@@ -14,6 +14,7 @@
  * no link flag, and works the same under ASan, UBSan and valgrind.
  */
 #include "check.h"
+#include "fault.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -35,10 +36,6 @@
 
 /* ---- fault injection -------------------------------------------------------- */
 
-typedef struct {
-    int skip, times, err, hits; /* as in test_cover_exec.c; times -1: always */
-} fault_t;
-
 static fault_t f_open, f_read, f_write, f_close, f_fstat, f_malloc, f_realloc;
 static const char *traced; /* faults on read / write / close: this file's fd */
 static int traced_fd = -1;
@@ -47,25 +44,6 @@ static int open_waiting;           /* an open waits at the gate */
 static int write_waits_for_stop; /* see cover_write */
 static int write_entered;
 static int write_stop_raised(void); /* after fs.h: the job's stop flag */
-
-static void fault_arm(fault_t *f, int skip, int times, int err) {
-    f->skip = skip;
-    f->err = err;
-    f->hits = 0;
-    __atomic_store_n(&f->times, times, __ATOMIC_SEQ_CST);
-}
-
-static int fault_hit(fault_t *f) {
-    if (__atomic_load_n(&f->times, __ATOMIC_SEQ_CST) == 0) return 0;
-    if (f->skip > 0) {
-        f->skip--;
-        return 0;
-    }
-    if (f->times > 0) f->times--;
-    f->hits++;
-    errno = f->err;
-    return 1;
-}
 
 static void pause_a_little(void) {
     struct timespec ts = {0, 200000};

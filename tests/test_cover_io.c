@@ -199,17 +199,6 @@ static void setup(void) {
     t0 = exec_now(&ex);
 }
 
-static int open_fds(void) {
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *e;
-    int n = 0;
-    if (!d) return -1;
-    while ((e = readdir(d)))
-        if (e->d_name[0] != '.') n++;
-    closedir(d);
-    return n;
-}
-
 /* Awaits one child and records its error and when it finished. */
 typedef struct {
     future_t fut;
@@ -373,7 +362,7 @@ static void test_listen_failures_leave_nothing_open(void) {
     io_fd_t l, l2;
     int before, port;
     setup();
-    before = open_fds();
+    before = check_open_fds();
     memset(&a, 0, sizeof a);
     a.ss.ss_family = 12345; /* no such family: socket() fails */
     a.len = sizeof a.ss;
@@ -395,7 +384,7 @@ static void test_listen_failures_leave_nothing_open(void) {
         CHECK(port == -ENOPROTOOPT || port == -EAFNOSUPPORT); /* no IPv6 here */
     }
     faults_off();
-    CHECK_EQ(open_fds(), before);
+    CHECK_EQ(check_open_fds(), before);
     /* The port is taken (without SO_REUSEPORT): bind fails. */
     CHECK_EQ(io_listen(&l, &ex, &a, 8, IO_REUSEPORT), 0);
     io_local_addr(&l, &b);
@@ -403,7 +392,7 @@ static void test_listen_failures_leave_nothing_open(void) {
     CHECK_EQ(io_listen(&l2, &ex, &b, 8, IO_REUSEPORT), 0); /* both reuse: fine */
     io_fd_close(&l2);
     io_fd_close(&l);
-    CHECK_EQ(open_fds(), before);
+    CHECK_EQ(check_open_fds(), before);
     exec_destroy(&ex);
 }
 
@@ -483,11 +472,11 @@ static void test_accept_errors(void) {
      * ECONNABORTED, and stops on another error (then tries again later). */
     fault_arm(&f_accept4, l.io.fd, 0, 4, EMFILE, EINTR, ECONNABORTED, EMFILE);
     io_accept_init(&acc, &l);
-    before = open_fds();
+    before = check_open_fds();
     CHECK_EQ(run1(&acc.fut), 0);
     CHECK_EQ(f_accept4.hits, 4);
     CHECK(l.spare >= 0); /* taken back */
-    CHECK_EQ(open_fds(), before + 1); /* the one accepted */
+    CHECK_EQ(check_open_fds(), before + 1); /* the one accepted */
     close(acc.fd);
     /* Any other error ends the accept. */
     fault_arm(&f_accept4, l.io.fd, 0, 1, EINVAL, 0, 0, 0);
@@ -544,7 +533,7 @@ static void test_connect_failures(void) {
     int before;
     setup();
     CHECK(listener(&l, &a) > 0);
-    before = open_fds();
+    before = check_open_fds();
     /* Outside an executor: misuse, -EINVAL. */
     io_connect_init(&c, &f, &a);
     memset(&cx, 0, sizeof cx);
@@ -590,7 +579,7 @@ static void test_connect_failures(void) {
         int fd;
         while ((fd = accept4(l.io.fd, 0, 0, SOCK_CLOEXEC)) >= 0) close(fd);
     }
-    CHECK_EQ(open_fds(), before);
+    CHECK_EQ(check_open_fds(), before);
     io_fd_close(&l);
     exec_destroy(&ex);
 }
@@ -624,7 +613,7 @@ static void test_signal_failures(void) {
     sigset_t set;
     int before;
     setup();
-    before = open_fds();
+    before = check_open_fds();
     sigemptyset(&set);
     sigaddset(&set, SIGUSR1);
     sigaddset(&set, SIGUSR2);
@@ -640,7 +629,7 @@ static void test_signal_failures(void) {
     fault_arm(&f_epoll_ctl, -1, 0, 1, ENOMEM, 0, 0, 0);
     CHECK_EQ(io_signal_open(&s, &ex, &set), -ENOMEM);
     CHECK(!blocked(SIGUSR1));
-    CHECK_EQ(open_fds(), before);
+    CHECK_EQ(check_open_fds(), before);
     CHECK_EQ(io_signal_close(&s), 0); /* never opened: nothing */
     faults_off();
     /* A signal already blocked before open stays blocked after close. */
@@ -680,7 +669,7 @@ static void test_signal_failures(void) {
     io_signal_recv_init(&r, &s);
     CHECK_EQ(run1(&r.fut), -EBADF);
     CHECK(!blocked(SIGUSR1));
-    CHECK_EQ(open_fds(), before);
+    CHECK_EQ(check_open_fds(), before);
     exec_destroy(&ex);
 }
 

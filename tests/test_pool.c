@@ -948,17 +948,6 @@ static void path_of(char *out, size_t n, const char *name) { snprintf(out, n, "%
 /* Runs a helper future to the end on the executor. */
 static int run_fut(future_t *f) { return exec_block_on(&ex, f); }
 
-#include <dirent.h>
-/* How many fds this process has open (a leak shows as a larger count). */
-static int fd_count(void) {
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *e;
-    int n = 0;
-    if (!d) return -1;
-    while ((e = readdir(d))) n += e->d_name[0] != '.';
-    closedir(d);
-    return n - 1; /* the directory's own fd */
-}
 
 static void test_fs_write_then_read(void) {
     char p[128], buf[64];
@@ -1009,7 +998,7 @@ static void test_fs_big_file_in_chunks(void) {
     size_t got = 0, i;
     int chunks = 0, fds;
     setup();
-    fds = fd_count();
+    fds = check_open_fds();
     for (i = 0; i < SIZE; i++) data[i] = (char)(i * 7 + i / 251);
     path_of(p, sizeof p, "big.bin");
     fs_write_init(&w, &pool, p, data, SIZE);
@@ -1032,7 +1021,7 @@ static void test_fs_big_file_in_chunks(void) {
     CHECK_EQ(got, SIZE);
     CHECK_EQ(chunks, (SIZE + CHUNK - 1) / CHUNK);
     CHECK(memcmp(back, data, SIZE) == 0);
-    CHECK_EQ(fd_count(), fds); /* nothing open at the end */
+    CHECK_EQ(check_open_fds(), fds); /* nothing open at the end */
     CHECK_EQ(run_fut(&c.fut), 0); /* and it stays at the end */
     CHECK_EQ(c.len, 0);
     teardown();
@@ -1074,7 +1063,7 @@ static void test_fs_chunks_in_an_async_fn(void) {
     reader_t rd;
     int fd, fds;
     setup();
-    fds = fd_count();
+    fds = check_open_fds();
     memset(text, 'x', sizeof text);
     path_of(p, sizeof p, "thousand");
     fs_write_init(&w, &pool, p, text, sizeof text);
@@ -1092,7 +1081,7 @@ static void test_fs_chunks_in_an_async_fn(void) {
     rd.stop_after = 3;
     CHECK_EQ(run_fut(&rd.fut), 0);
     CHECK_EQ(rd.total, 300);
-    CHECK_EQ(fd_count(), fds);
+    CHECK_EQ(check_open_fds(), fds);
     fd = open(p, O_RDONLY | O_CLOEXEC); /* the lowest free fd: no leak below */
     CHECK(fd >= 0);
     close(fd);
@@ -1161,7 +1150,7 @@ static void test_fs_chunks_abort_between_chunks_leaks_no_fd(void) {
     path_of(p, sizeof p, "ten-chunks");
     fs_write_init(&w, &pool, p, text, sizeof text);
     CHECK_EQ(run_fut(&w.fut), 0);
-    fds = fd_count();
+    fds = check_open_fds();
     for (after = 1; after <= 10; after++) {
         memset(&n, 0, sizeof n);
         memset(&a, 0, sizeof a);
@@ -1173,7 +1162,7 @@ static void test_fs_chunks_abort_between_chunks_leaks_no_fd(void) {
         CHECK_EQ(run_fut(&a.fut), 0);
         CHECK_EQ(exec_task_err(&a.t), -ECANCELED);
         CHECK_EQ(n.n, after);
-        CHECK_EQ(fd_count(), fds);
+        CHECK_EQ(check_open_fds(), fds);
     }
     teardown();
 }
