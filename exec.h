@@ -609,9 +609,8 @@ WEFT_API coro_poll_t exec_join_poll_(future_t *self, future_cx_t *cx) {
     exec_join_t *j = (exec_join_t *)(void *)self;
     exec_task_t *t = j->task;
     if (t->state & EXEC_TASK_DONE_) {
-        if (!future_coop_spend(cx)) return CORO_PENDING;
         j->waiting = 0;
-        return future_finish(self, t->err);
+        return future_leaf_ready(self, cx, t->err);
     }
     if (!(t->state & EXEC_TASK_LIVE_)) {
         FUTURE_MISUSE("exec_join on a task that was never spawned: spawn it first");

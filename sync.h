@@ -575,18 +575,13 @@ typedef struct sync_oneshot_recv {
 WEFT_API coro_poll_t sync_oneshot_recv_poll_(future_t *self, future_cx_t *cx) {
     sync_oneshot_recv_t *r = (sync_oneshot_recv_t *)(void *)self;
     sync_oneshot_t *o = r->o;
-    if (o->state & SYNC_OS_SENT_) {
-        if (!future_coop_spend(cx)) return CORO_PENDING;
-        if (r->w.state == SYNC_QUEUED_) sync_waitq_unlink_(&o->q, &r->w);
+    if (o->state & (SYNC_OS_SENT_ | SYNC_OS_TX_GONE_)) {
+        /* send and tx_drop took every waiter off the queue already; the
+         * copy may be repeated if the budget says "not now" */
+        int sent = (o->state & SYNC_OS_SENT_) != 0;
+        if (sent && r->out && o->size) sync_copy_(r->out, o->slot, o->size);
         r->w.state = SYNC_IDLE_;
-        if (r->out && o->size) sync_copy_(r->out, o->slot, o->size);
-        return future_finish(self, 0);
-    }
-    if (o->state & SYNC_OS_TX_GONE_) {
-        if (!future_coop_spend(cx)) return CORO_PENDING;
-        if (r->w.state == SYNC_QUEUED_) sync_waitq_unlink_(&o->q, &r->w);
-        r->w.state = SYNC_IDLE_;
-        return future_finish(self, FUTURE_EPIPE);
+        return future_leaf_ready(self, cx, sent ? 0 : FUTURE_EPIPE);
     }
     if (r->w.state == SYNC_QUEUED_) return sync_waiter_pending_(&r->w, cx);
     sync_waitq_push_(&o->q, &r->w, cx->waker);
