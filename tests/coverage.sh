@@ -29,14 +29,7 @@ B=build/coverage
 MIN_LINE=${COVERAGE_MIN_LINE:-95}
 MIN_BRANCH=${COVERAGE_MIN_BRANCH:-90}
 
-need() { # need CMD PACKAGE: install what a fresh Debian lacks, if we can
-  command -v "$1" >/dev/null 2>&1 && return 0
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "installing $2 ..."
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2") >/dev/null 2>&1
-  fi
-  command -v "$1" >/dev/null 2>&1 || { echo "missing $1: run  apt-get install $2"; return 1; }
-}
+. tests/need.sh
 need gcc gcc || exit 1
 need gcov gcc || exit 1
 need gcovr gcovr || exit 1

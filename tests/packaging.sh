@@ -34,14 +34,7 @@ step() {
   if nice "$@" >"$log" 2>&1; then ok "$name"; return 0; fi
   fail "$name" "$log"; return 1
 }
-need() { # need CMD PACKAGE: install what a fresh Debian lacks, if we can
-  command -v "$1" >/dev/null 2>&1 && return 0
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "installing $2 ..."
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2") >/dev/null 2>&1
-  fi
-  command -v "$1" >/dev/null 2>&1
-}
+. tests/need.sh
 # runs NAME BINARY: the consumer runs and prints its line
 runs() {
   local out
