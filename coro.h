@@ -33,11 +33,39 @@
  *     nothing; coro_done(&co) tells whether it has finished, co.rc holds the
  *     int it finished with (0 unless ASYNC_RETURN said otherwise).
  *   - Locals do NOT survive a suspension: keep them in the frame. A local
- *     declared with an initializer before a suspension point is skipped on
- *     resume and holds garbage after it. gcc's -Wjump-misses-init flags
- *     exactly that mistake; compile async code with it.
+ *     assigned before a suspension point holds garbage after it, and one
+ *     declared with an initializer before it is skipped on resume. Compile
+ *     async code with -Wall -Wextra at -Og or higher (gcc needs the
+ *     optimiser to see it; clang sees it at any level) and, with gcc,
+ *     -Wjump-misses-init: see "Mistakes it reports" below.
+ *
+ * Mistakes it reports (through CORO_MISUSE, below)
+ *   - A suspension point inside a switch of the body's own (switch backend):
+ *     its resume label belongs to that inner switch, so the next call finds
+ *     no place to resume. Reported with the suspension's file:line: use
+ *     if/else there, or CORO_USE_LABELS.
+ *   - A bare `break` at the top level of the body leaves the body before
+ *     ASYNC_END: reported with ASYNC_END's file:line (finish early with
+ *     ASYNC_RETURN). With CORO_USE_LABELS such a break does not compile.
+ *   Either way, with reports off (NDEBUG), the coroutine finishes with
+ *   rc = CORO_EMISUSE instead of silently skipping the rest of its body.
+ *   - A local assigned before a suspension and read after it: no runtime
+ *     check can see it. The compilers can: clang -Wall at every -O level
+ *     (-Wsometimes-uninitialized), gcc -Wall from -Og up
+ *     (-Wmaybe-uninitialized needs the optimiser; -O0 says nothing), and
+ *     gcc -Wjump-misses-init for a local declared with an initializer
+ *     before a suspension. No flag sees a pointer to a local kept in the
+ *     frame and used after a suspension (ASan's
+ *     detect_stack_use_after_return does, at run time).
  *
  * The knobs
+ *   CORO_MISUSE(at, msg) define before including to choose what a reported
+ *                    mistake does (at: "file:line" or 0; msg says what to
+ *                    do). Default without NDEBUG: on a Unix host flush
+ *                    stdout, print "at: misuse: msg" to stderr and abort();
+ *                    elsewhere trap (__builtin_trap: no stdio pulled in).
+ *                    With NDEBUG: nothing. future.h's FUTURE_MISUSE(msg),
+ *                    if you define it, is used for these too.
  *   CORO_USE_LABELS  define to 1 before including (GCC/Clang only) to resume
  *                    through computed goto instead of a switch. Then a
  *                    suspension point may sit inside the user's own switch
@@ -126,6 +154,54 @@ WEFT_API void coro_finish(coro_t *co, int rc) {
     co->rc = rc;
 }
 
+/* ---- reporting misuse -------------------------------------------------- */
+
+/* The result code of a coroutine stopped by a reported mistake (-EINVAL on
+ * every system this library knows: Linux, the BSDs, macOS, newlib). */
+#define CORO_EMISUSE (-22)
+
+/* What a reported mistake does; see "The knobs". The includes do not
+ * depend on NDEBUG, so a file builds the same in debug and release. */
+#if defined(__STDC_HOSTED__) && __STDC_HOSTED__ && defined(__unix__)
+#include <stdio.h>
+#include <stdlib.h>
+#define CORO_HOSTED_UNIX_ 1
+#endif
+#ifndef CORO_MISUSE
+#if defined(FUTURE_MISUSE)
+#define CORO_MISUSE(at, msg) ((void)(at), FUTURE_MISUSE(msg))
+#elif defined(NDEBUG)
+#define CORO_MISUSE(at, msg) ((void)(at), (void)(msg))
+#elif defined(CORO_HOSTED_UNIX_)
+/* Flush first: the program's own output must not be lost. */
+#define CORO_MISUSE(at, msg)                                                   \
+    (fflush(stdout), fprintf(stderr, "%s%smisuse: %s\n", (at) ? (at) : "",    \
+                             (at) ? ": " : "", (msg)),                         \
+     abort())
+#elif defined(__GNUC__)
+#define CORO_MISUSE(at, msg) ((void)(at), (void)(msg), __builtin_trap())
+#else
+#define CORO_MISUSE(at, msg) ((void)(at), (void)(msg))
+#endif
+#endif
+
+/* ASYNC_END's checks (switch backend), out of line so they cost the normal
+ * path one compare. A frame whose resume state matched no label. */
+WEFT_API void coro_lost_(coro_t *co) {
+    CORO_MISUSE(co->at, "this coroutine cannot resume where it stopped: a "
+                        "suspension point (AWAIT, YIELD...) inside a switch of "
+                        "your own? Use if/else there, or define CORO_USE_LABELS");
+    coro_finish(co, CORO_EMISUSE);
+}
+
+/* A body that left the switch before ASYNC_END (a bare `break`). */
+WEFT_API void coro_broke_(coro_t *co, const char *end) {
+    CORO_MISUSE(end, "the coroutine's body was left by a `break` outside any "
+                     "loop or switch of its own, skipping the rest of it: "
+                     "finish early with ASYNC_RETURN(rc)");
+    coro_finish(co, CORO_EMISUSE);
+}
+
 /* ---- internals shared by both backends ---------------------------------- */
 
 #define CORO_STR2_(x) #x
@@ -191,13 +267,18 @@ WEFT_API void coro_finish(coro_t *co, int rc) {
         }                                                                      \
     } while (0)
 
-/* Closes the body; falling off the end finishes with the current rc. A
- * finished coroutine's pc matches no case and lands here too. */
+/* Closes the body; falling off the end finishes with the current rc. The
+ * normal path marks the frame finished before the default label, so any
+ * other way here is a mistake: a resume state that matched no case (a
+ * suspension inside the user's own switch), or a `break` out of the body.
+ * A finished coroutine's pc matches no case and lands here, quietly. */
 #define CORO_END()                                                             \
-    CORO_FALLTHROUGH_;                                                         \
-    default:;                                                                  \
-    }                                                                          \
     CORO_SELF_->pc = CORO_PC_DONE_;                                            \
+    CORO_FALLTHROUGH_;                                                         \
+    default:                                                                   \
+        if (CORO_SELF_->pc != CORO_PC_DONE_) coro_lost_(CORO_SELF_);           \
+    }                                                                          \
+    if (CORO_SELF_->pc != CORO_PC_DONE_) coro_broke_(CORO_SELF_, CORO_HERE_);  \
     return CORO_READY
 
 #define CORO_YIELD_(n)                                                         \

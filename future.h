@@ -115,27 +115,13 @@
 #define FUTURE_EDEADLK (-35)
 #endif
 
-/* What misuse does by default. The includes do not depend on NDEBUG, so a
- * file builds the same in debug and release. On a Unix host a debug build
- * flushes stdout (so the program's own output is not lost), prints the
- * message to stderr and aborts; elsewhere (a microcontroller, with or
- * without newlib) a debug build traps without pulling in stdio; release
- * builds do nothing, and the misuse returns its documented error value. */
+/* What misuse does: coro.h's CORO_MISUSE (see its knobs), unless you
+ * define FUTURE_MISUSE(msg) before including. FUTURE_MISUSE_AT(f, msg)
+ * reports with the file:line where future f is suspended, when it has one. */
 #ifndef FUTURE_MISUSE
-#if defined(__STDC_HOSTED__) && __STDC_HOSTED__ && defined(__unix__)
-#include <stdio.h>
-#include <stdlib.h>
-#ifndef NDEBUG
-#define FUTURE_MISUSE(msg)                                                     \
-    (fflush(stdout), fprintf(stderr, "misuse: %s\n", (msg)), abort())
+#define FUTURE_MISUSE(msg) CORO_MISUSE((const char *)0, msg)
 #endif
-#elif !defined(NDEBUG) && defined(__GNUC__)
-#define FUTURE_MISUSE(msg) ((void)(msg), __builtin_trap())
-#endif
-#ifndef FUTURE_MISUSE
-#define FUTURE_MISUSE(msg) ((void)0)
-#endif
-#endif
+#define FUTURE_MISUSE_AT(f, msg) CORO_MISUSE(future_at_(f), msg)
 
 /* ---- wakers and the poll context ----------------------------------------- */
 
@@ -243,16 +229,72 @@ typedef struct future future_t;
 typedef coro_poll_t (*future_poll_fn)(future_t *self, future_cx_t *cx);
 typedef void (*future_drop_fn)(future_t *self);
 
-struct future {
-    coro_t co;            /* resume state; co.rc is the error (first member) */
-    future_poll_fn poll;  /* advance the future */
-    future_drop_fn drop;  /* release what it registered besides its child, or 0 */
-    future_t *child;      /* the child being awaited, or 0 */
-    future_t *sibling;    /* next child of the same parent (JOIN, SELECT) */
+/* What a frame owns besides the children it awaits: tasks it spawned,
+ * task scopes, child cancellation tokens (exec.h, sync.h). Each is a node
+ * in the owner's list, with what to do when the owner goes: the owner's
+ * future_drop, and its finishing (future_poll returning ready), call
+ * every node's drop (abort the task, unlink the token), newest first. A
+ * node unlinks itself when it goes first (a task that finishes). */
+typedef struct future_owned {
+    struct future_owned *next;
+    struct future_owned **pprev; /* the link that points here; 0: unlinked */
+    void (*drop)(struct future_owned *self);
+} future_owned_t;
+
+/* Where FUTURE_OF lands when handed a bare future_t * (see below). */
+struct future_self_ {
+    coro_t co_;
 };
 
-/* Any pointer to a frame whose first member is a future_t, as a future_t. */
+/* The header's first member is coro_t co, reachable as `fut` too: an
+ * anonymous union (C11, C++, or GNU C99), so that FUTURE_OF(p) reads
+ * (p)->fut whether p is a frame or a future_t * itself. */
+#if defined(__cplusplus) || (defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L)
+#define FUTURE_HAVE_ALIAS_ 1
+#define FUTURE_EXT_
+#elif defined(__GNUC__)
+#define FUTURE_HAVE_ALIAS_ 1
+#define FUTURE_EXT_ __extension__
+#endif
+
+struct future {
+#ifdef FUTURE_HAVE_ALIAS_
+    FUTURE_EXT_ union {
+        coro_t co;                /* resume state; co.rc is the error */
+        struct future_self_ fut;  /* the same bytes, for FUTURE_OF */
+    };
+#else
+    coro_t co;
+#endif
+    future_poll_fn poll;      /* advance the future; 0 before its init */
+    future_drop_fn drop;      /* release what it registered besides its child, or 0 */
+    future_t *child;          /* the child being awaited, or 0 */
+    future_t *sibling;        /* next child of the same parent (JOIN, SELECT) */
+    future_owned_t *owned;    /* what the frame owns (see future_owned_t), or 0 */
+};
+
+/* Any pointer to a frame whose first member is a future_t, as a future_t
+ * (an unchecked cast: prefer FUTURE_OF). */
 #define FUTURE(p) ((future_t *)(void *)(p))
+
+/* The future in p, checked: p is a frame whose future_t member is named
+ * `fut` (every library future, and the convention here), or a future_t *.
+ * Anything else does not compile ("has no member named 'fut'", or no
+ * _Generic association matches). Every macro and every function that takes
+ * a future goes through it, so &x and &x.fut are both fine. */
+#if !defined(__cplusplus) && defined(FUTURE_HAVE_ALIAS_)
+#define FUTURE_CHECK_(q)                                                       \
+    (FUTURE_EXT_ _Generic((q), future_t *: (q), const future_t *: (q),          \
+                          struct future_self_ *: (q),                          \
+                          const struct future_self_ *: (q)))
+#else
+#define FUTURE_CHECK_(q) (q)
+#endif
+#ifdef FUTURE_HAVE_ALIAS_
+#define FUTURE_OF(p) ((future_t *)(void *)FUTURE_CHECK_(&(p)->fut))
+#else /* a strict C99 compiler: no anonymous union, no check */
+#define FUTURE_OF(p) FUTURE(p)
+#endif
 
 WEFT_API void future_init(future_t *f, future_poll_fn poll, future_drop_fn drop) {
     coro_init(&f->co);
@@ -260,10 +302,110 @@ WEFT_API void future_init(future_t *f, future_poll_fn poll, future_drop_fn drop)
     f->drop = drop;
     f->child = 0;
     f->sibling = 0;
+    f->owned = 0;
+}
+
+/* Make n owned by frame f (see future_owned_t): drop(n) runs when f is
+ * dropped or finishes, unless n was unlinked first. */
+WEFT_API void future_own(future_t *f, future_owned_t *n, void (*drop)(future_owned_t *)) {
+    n->drop = drop;
+    n->next = f->owned;
+    n->pprev = &f->owned;
+    if (n->next) n->next->pprev = &n->next;
+    f->owned = n;
+}
+
+/* Take n out of its owner's list (nothing if it is in none). */
+WEFT_API void future_owned_unlink(future_owned_t *n) {
+    if (!n->pprev) return;
+    *n->pprev = n->next;
+    if (n->next) n->next->pprev = n->pprev;
+    n->next = 0;
+    n->pprev = 0;
+}
+
+/* The owner goes: every node's drop, each unlinked first (a drop may
+ * unlink others, or add to the list: it runs until the list is empty). */
+WEFT_API void future_owned_release_(future_owned_t **head) {
+    while (*head) {
+        future_owned_t *n = *head;
+        future_owned_unlink(n);
+        n->drop(n);
+    }
 }
 
 WEFT_API int future_err(const future_t *f) { return f->co.rc; }
 WEFT_API int future_done(const future_t *f) { return coro_done(&f->co); }
+
+/* ---- what a future is doing, in words (the async backtrace) -------------
+ * A coroutine's co.at is the "file:line" where it is suspended. A library
+ * leaf future (a sleep, a channel receive) has no line of its own: while
+ * it waits, its co.at points at its kind instead, a static
+ * future_kind_t whose first byte (FUTURE_KIND_TAG_) no file name starts
+ * with. future_describe turns either into text: "sleep 10 ms (3 ms left)",
+ * "chan recv (0/4 queued)", "demo.c:42". */
+#define FUTURE_KIND_TAG_ '\001'
+
+/* A small text buffer, filled without libc (freestanding builds too). */
+typedef struct future_fmt {
+    char *buf;
+    size_t cap, len; /* len may exceed cap: the text was cut */
+    /* The name of the task behind a waker, or 0 (set by the executor). */
+    const char *(*waker_name)(void *ctx, const future_waker_t *w);
+    void *ctx;
+} future_fmt_t;
+
+WEFT_API void future_fmt_str(future_fmt_t *o, const char *s) {
+    for (; *s; s++, o->len++)
+        if (o->len + 1 < o->cap) o->buf[o->len] = *s;
+    if (o->cap) o->buf[o->len < o->cap ? o->len : o->cap - 1] = 0;
+}
+
+WEFT_API void future_fmt_u64(future_fmt_t *o, unsigned long long v) {
+    char d[24];
+    int i = 23;
+    d[i] = 0;
+    do d[--i] = (char)('0' + v % 10); while ((v /= 10) && i > 0);
+    future_fmt_str(o, d + i);
+}
+
+typedef struct future_kind {
+    char tag;         /* FUTURE_KIND_TAG_ */
+    const char *name; /* "sleep" */
+    /* Append what this one is waiting for ("10 ms (3 ms left)"), or 0. */
+    void (*describe)(const future_t *f, future_fmt_t *out);
+} future_kind_t;
+
+/* A waiting library future says what it is (see above). */
+WEFT_API void future_set_kind(future_t *f, const future_kind_t *k) { f->co.at = &k->tag; }
+
+WEFT_API const future_kind_t *future_kind_of_(const future_t *f) {
+    return f->co.at && f->co.at[0] == FUTURE_KIND_TAG_
+               ? (const future_kind_t *)(const void *)f->co.at
+               : 0;
+}
+
+/* The "file:line" f is suspended at, or 0 (not started, or a leaf). */
+WEFT_API const char *future_at_(const future_t *f) {
+    return f->co.at && f->co.at[0] != FUTURE_KIND_TAG_ ? f->co.at : 0;
+}
+
+/* Append what f is doing: where it is suspended, or what it waits for. */
+WEFT_API void future_describe(const future_t *f, future_fmt_t *out) {
+    const future_kind_t *k = future_kind_of_(f);
+    if (k) {
+        future_fmt_str(out, k->name);
+        if (k->describe) {
+            future_fmt_str(out, " ");
+            k->describe(f, out);
+        }
+    } else if (f->co.at) {
+        future_fmt_str(out, f->co.at);
+    } else {
+        future_fmt_str(out, coro_done(&f->co) ? "(finished)"
+                            : f->co.pc ? "(running)" : "(not started)");
+    }
+}
 
 /* Finish a leaf future with error rc (0 for success). */
 WEFT_API coro_poll_t future_finish(future_t *f, int rc) {
@@ -282,13 +424,29 @@ WEFT_API coro_poll_t future_leaf_ready(future_t *f, future_cx_t *cx, int rc) {
     return future_finish(f, rc);
 }
 
-WEFT_API coro_poll_t future_poll(future_t *f, future_cx_t *cx) {
-    if (coro_done(&f->co)) {
-        FUTURE_MISUSE("future polled after it finished (an AWAIT of the same "
-                      "future twice?): init it again before reusing it");
+/* The misuse paths of future_poll, out of line. */
+WEFT_API coro_poll_t future_poll_misuse_(future_t *f) {
+    if (!f->poll) {
+        /* A zeroed frame: calling through poll would jump to address 0. */
+        FUTURE_MISUSE("future polled (awaited, joined or spawned) before its "
+                      "init: call its x_init(&f, ...) (or future_init) first");
+        coro_finish(&f->co, FUTURE_EINVAL);
         return CORO_READY;
     }
-    return f->poll(f, cx);
+    FUTURE_MISUSE_AT(f, "future polled after it finished (an AWAIT of the same "
+                        "future twice?): init it again before reusing it");
+    return CORO_READY;
+}
+
+/* Poll f once. A frame that finishes lets go of what it still owns (the
+ * tasks it spawned and did not join are aborted: they must not outlive
+ * it). */
+WEFT_API coro_poll_t future_poll(future_t *f, future_cx_t *cx) {
+    coro_poll_t r;
+    if (coro_done(&f->co) || !f->poll) return future_poll_misuse_(f);
+    r = f->poll(f, cx);
+    if (r == CORO_READY && f->owned) future_owned_release_(&f->owned);
+    return r;
 }
 
 /* Cancel f wherever it is suspended; see "Drop" above. */
@@ -303,6 +461,7 @@ WEFT_API void future_drop(future_t *f) {
         future_drop(c);
         c = next;
     }
+    if (f->owned) future_owned_release_(&f->owned);
     if (f->drop) f->drop(f);
     coro_finish(&f->co, FUTURE_ECANCELED);
 }
@@ -341,7 +500,7 @@ WEFT_API int future_disown_(future_t *self) {
  * it calls and can inline it: awaiting a ready child costs a direct call at
  * most. Later polls, after a suspension, go through the header's pointer. */
 #define FUTURE_AWAIT_(cx, c)                                                   \
-    CORO_WAIT2_(future_poll(future_adopt_(FUTURE_SELF_, FUTURE(c)), (cx)) == CORO_READY, \
+    CORO_WAIT2_(future_poll(future_adopt_(FUTURE_SELF_, FUTURE_OF(c)), (cx)) == CORO_READY, \
                 future_poll(FUTURE_SELF_->child, (cx)) == CORO_READY, CORO_NEXT_)
 
 /* Wait for child future c (evaluated once). */
@@ -424,11 +583,10 @@ WEFT_API void future_yield_init(future_yield_t *f) {
 
 /* Make kids[0..n) the children of self, chained through their sibling
  * links, so that dropping self drops all of them. */
-WEFT_API void future_adopt_list_(future_t *self, void *const *kids, size_t n) {
+WEFT_API void future_adopt_list_(future_t *self, future_t *const *kids, size_t n) {
     size_t i;
-    for (i = 0; i < n; i++)
-        FUTURE(kids[i])->sibling = i + 1 < n ? FUTURE(kids[i + 1]) : 0;
-    self->child = n ? FUTURE(kids[0]) : 0;
+    for (i = 0; i < n; i++) kids[i]->sibling = i + 1 < n ? kids[i + 1] : 0;
+    self->child = n ? kids[0] : 0;
 }
 
 /* Drop every child of self except keep (which may be 0), and let go of all. */
@@ -450,7 +608,7 @@ WEFT_API int future_join_step_(future_t *self, future_cx_t *cx, int try_) {
     future_t *c;
     int all = 1;
     for (c = self->child; c; c = c->sibling) {
-        if (!coro_done(&c->co) && c->poll(c, cx) == CORO_PENDING) {
+        if (!coro_done(&c->co) && future_poll(c, cx) == CORO_PENDING) {
             all = 0;
         } else if (try_ && c->co.rc < 0) {
             self->co.rc = c->co.rc;
@@ -472,7 +630,7 @@ WEFT_API int future_select_step_(future_t *self, future_cx_t *cx, int *which,
         size_t i = (start + k) % n, j;
         future_t *c = self->child;
         for (j = 0; j < i; j++) c = c->sibling;
-        if (coro_done(&c->co) || c->poll(c, cx) == CORO_READY) {
+        if (coro_done(&c->co) || future_poll(c, cx) == CORO_READY) {
             *which = (int)i;
             future_drop_children_(self, c);
             return 1;
@@ -482,8 +640,30 @@ WEFT_API int future_select_step_(future_t *self, future_cx_t *cx, int *which,
     return 0;
 }
 
-#define FUTURE_LIST_(...) ((void *[]){__VA_ARGS__})
-#define FUTURE_COUNT_(...) (sizeof FUTURE_LIST_(__VA_ARGS__) / sizeof(void *))
+/* The children of a JOIN / SELECT as an array of checked future_t *: each
+ * argument goes through FUTURE_OF. Up to 16 children (beyond, use
+ * future_join_all_t: its wakes are O(1) too). */
+#define FUTURE_NARG_(...) FUTURE_NARG2_(__VA_ARGS__, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+#define FUTURE_NARG2_(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, N, ...) N
+#define FUTURE_OF_1_(a) FUTURE_OF(a)
+#define FUTURE_OF_2_(a, ...) FUTURE_OF(a), FUTURE_OF_1_(__VA_ARGS__)
+#define FUTURE_OF_3_(a, ...) FUTURE_OF(a), FUTURE_OF_2_(__VA_ARGS__)
+#define FUTURE_OF_4_(a, ...) FUTURE_OF(a), FUTURE_OF_3_(__VA_ARGS__)
+#define FUTURE_OF_5_(a, ...) FUTURE_OF(a), FUTURE_OF_4_(__VA_ARGS__)
+#define FUTURE_OF_6_(a, ...) FUTURE_OF(a), FUTURE_OF_5_(__VA_ARGS__)
+#define FUTURE_OF_7_(a, ...) FUTURE_OF(a), FUTURE_OF_6_(__VA_ARGS__)
+#define FUTURE_OF_8_(a, ...) FUTURE_OF(a), FUTURE_OF_7_(__VA_ARGS__)
+#define FUTURE_OF_9_(a, ...) FUTURE_OF(a), FUTURE_OF_8_(__VA_ARGS__)
+#define FUTURE_OF_10_(a, ...) FUTURE_OF(a), FUTURE_OF_9_(__VA_ARGS__)
+#define FUTURE_OF_11_(a, ...) FUTURE_OF(a), FUTURE_OF_10_(__VA_ARGS__)
+#define FUTURE_OF_12_(a, ...) FUTURE_OF(a), FUTURE_OF_11_(__VA_ARGS__)
+#define FUTURE_OF_13_(a, ...) FUTURE_OF(a), FUTURE_OF_12_(__VA_ARGS__)
+#define FUTURE_OF_14_(a, ...) FUTURE_OF(a), FUTURE_OF_13_(__VA_ARGS__)
+#define FUTURE_OF_15_(a, ...) FUTURE_OF(a), FUTURE_OF_14_(__VA_ARGS__)
+#define FUTURE_OF_16_(a, ...) FUTURE_OF(a), FUTURE_OF_15_(__VA_ARGS__)
+#define FUTURE_OFS_(...) CORO_CAT_(FUTURE_OF_, CORO_CAT_(FUTURE_NARG_(__VA_ARGS__), _))(__VA_ARGS__)
+#define FUTURE_LIST_(...) ((future_t *[]){FUTURE_OFS_(__VA_ARGS__)})
+#define FUTURE_COUNT_(...) ((size_t)FUTURE_NARG_(__VA_ARGS__))
 
 /* Wait for every child. Results stay in the children. */
 #define FUTURE_JOIN(cx, ...)                                                   \

@@ -701,7 +701,14 @@ typedef struct sync_mutex {
 /* A lock future: it waits for the lock, and is then the guard that holds it
  * (what Rust calls the MutexGuard): unlock through it. */
 typedef struct sync_mutex_lock {
-    sync_sem_acquire_t acq; /* future_t first */
+#ifdef FUTURE_HAVE_ALIAS_
+    FUTURE_EXT_ union {
+        sync_sem_acquire_t acq; /* future_t first */
+        future_t fut;           /* the same header, for FUTURE_OF */
+    };
+#else
+    sync_sem_acquire_t acq;
+#endif
     sync_mutex_t *m;
 } sync_mutex_lock_t;
 

@@ -247,7 +247,7 @@ static int verbose;
 
 #define ID(n) ((int)((n) - N_))
 #define KN(n, i) (&N_[(n)->kid[i]])
-#define KP(n, i) ((void *)KN(n, i))
+#define KP(n, i) FUTURE(KN(n, i))
 
 static uint64_t now_(void) { return exec_now(&ex) - T0; }
 
