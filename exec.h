@@ -145,20 +145,40 @@ enum {
     EXEC_TASK_ABORT_ = 8,   /* abort requested: drop at the next turn */
     EXEC_TASK_BOXED_ = 16,  /* storage from exec_spawn_detached: freed at the end */
     EXEC_TASK_RUNNING_ = 32,/* being polled or dropped */
-    EXEC_TASK_NOTIFIED_ = 64/* woken while running: queue it after the poll */
+    EXEC_TASK_NOTIFIED_ = 64,/* woken while running: queue it after the poll */
+    EXEC_TASK_HELD_ = 128   /* finished, kept by its scope until join_next */
 };
 
-/* A task: 64 bytes beside its future, in memory the caller owns. */
+struct exec_scope;
+
+/* A task, beside its future, in memory the caller owns. */
 struct exec_task {
     future_waker_t waker;       /* the task's waker (first member) */
     exec_task_t *next;          /* in the ready queue */
-    future_link_t live;         /* in the live list, which shutdown walks */
+    future_link_t live;         /* in the live list (or its scope's done list) */
     exec_t *ex;
     future_t *fut;              /* the root future */
     future_waker_t *joiner;     /* the join handle waiting for it, or 0 */
+    future_owned_t own;         /* in its owner's list: a frame's or a scope's */
+    struct exec_scope *scope;   /* the scope it was spawned into, or 0 */
+    exec_task_t *parent;        /* the task whose frame owns it, or 0 */
+    const char *name;           /* for reports (exec_task_set_name), or 0 */
     int err;                    /* the result, once done */
     unsigned state;             /* EXEC_TASK_* bits */
 };
+
+/* A task scope (tokio's JoinSet, a nursery): see "Task scopes" below. */
+typedef struct exec_scope {
+    future_owned_t own;         /* in its owner frame's list, or unlinked */
+    exec_t *ex;
+    future_owned_t *running;    /* its live tasks (their own nodes) */
+    future_list_t done;         /* finished, not yet handed out, in finish order */
+    size_t nrunning, ndone;
+    future_waker_t *waiter;     /* a join_next / wait future waiting, or 0 */
+    exec_task_t *parent;        /* the task whose frame owns the scope, or 0 */
+    const char *name;
+    int closed;                 /* no more spawns */
+} exec_scope_t;
 
 /* A handle that other threads use to wake a future on this executor
  * (libuv's uv_async_t). Many wakes before the executor gets to it count as
@@ -387,16 +407,30 @@ EXEC_COLD_FN_ void exec_boxed_free_(exec_task_t *t, int err) {
     free(b);
 }
 
-/* Mark t finished with err: out of the live list, its joiner woken, its
- * storage freed if it was exec_spawn_detached's. t is not on the queue. */
+/* A scope's task finished: from its running list to its done list, where
+ * join_next finds it; the task record stays the scope's until then. */
+WEFT_API void exec_scope_finished_(exec_scope_t *s, exec_task_t *t) {
+    s->nrunning--;
+    s->ndone++;
+    future_list_push(&s->done, &t->live);
+    t->state |= EXEC_TASK_HELD_;
+    future_wake(s->waiter);
+}
+
+/* Mark t finished with err: out of the live list and its owner's list (or
+ * into its scope's done list), its joiner woken, its storage freed if it
+ * was exec_spawn_detached's. t is not on the queue. */
 WEFT_API void exec_finish_(exec_t *ex, exec_task_t *t, int err) {
-    if (t->state & EXEC_TASK_LIVE_) {
+    unsigned was = t->state;
+    if (was & EXEC_TASK_LIVE_) {
         future_list_unlink(&ex->live, &t->live);
         ex->nlive--;
+        future_owned_unlink(&t->own);
     }
     t->err = err;
-    t->state = (t->state & EXEC_TASK_BOXED_) | EXEC_TASK_DONE_;
+    t->state = (was & EXEC_TASK_BOXED_) | EXEC_TASK_DONE_;
     if (t->fut && t->fut->sibling == (future_t *)(void *)t) t->fut->sibling = 0;
+    if ((was & EXEC_TASK_LIVE_) && t->scope) exec_scope_finished_(t->scope, t);
     future_wake(t->joiner);
     t->joiner = 0;
     if (t->state & EXEC_TASK_BOXED_) exec_boxed_free_(t, err);
@@ -413,6 +447,22 @@ WEFT_API int exec_task_alive_(const exec_task_t *t) {
     return t->live.prev ? t->live.prev->next == &t->live : ex->live.head == &t->live;
 }
 
+/* Is t finished but still kept by its scope (join_next has not handed it
+ * out)? The same care: a scope is followed only from a task record that
+ * has the task waker. */
+WEFT_API int exec_task_held_(const exec_task_t *t) {
+    const exec_scope_t *s = t->scope;
+    if (!(t->state & EXEC_TASK_HELD_) || t->waker.wake != exec_task_wake_ || !s) return 0;
+    return t->live.prev ? t->live.prev->next == &t->live : s->done.head == &t->live;
+}
+
+/* What the owner of a task does when it goes: abort the task (a finished
+ * one is left alone). */
+WEFT_API void exec_abort(exec_task_t *t);
+WEFT_API void exec_task_owner_gone_(future_owned_t *n) {
+    exec_abort(FUTURE_CONTAINER_OF(n, exec_task_t, own));
+}
+
 /* A root future remembers the task that runs it in its sibling link (a
  * root has no siblings), so a second spawn of it is caught. */
 WEFT_API int exec_fut_spawned_(const future_t *fut) {
@@ -420,13 +470,25 @@ WEFT_API int exec_fut_spawned_(const future_t *fut) {
     return o && o->fut == fut && exec_task_alive_(o);
 }
 
-/* exec_spawn, with the boxed flag given by the caller: never read from t,
- * whose memory may hold anything. */
-WEFT_API int exec_spawn_(exec_t *ex, exec_task_t *t, future_t *fut, unsigned boxed) {
+/* exec_spawn, with the boxed flag, the owner frame and the scope given by
+ * the caller: never read from t, whose memory may hold anything. */
+WEFT_API int exec_spawn_(exec_t *ex, exec_task_t *t, future_t *fut, unsigned boxed,
+                         future_t *owner, exec_scope_t *scope) {
     if (!fut) return -EINVAL;
+    if (!fut->poll) {
+        FUTURE_MISUSE("exec_spawn / exec_block_on of a future before its init: "
+                      "call its x_init(&f, ...) first");
+        return -EINVAL;
+    }
     if (exec_task_alive_(t)) {
         FUTURE_MISUSE("exec_spawn: the task is already spawned and alive; give "
                       "each live task its own exec_task_t");
+        return -EBUSY;
+    }
+    if (exec_task_held_(t)) {
+        FUTURE_MISUSE("exec_spawn: the task has finished but its scope still "
+                      "holds it; take it out with join_next (or release the "
+                      "scope) before spawning it again");
         return -EBUSY;
     }
     if (exec_fut_spawned_(fut)) {
@@ -441,11 +503,17 @@ WEFT_API int exec_spawn_(exec_t *ex, exec_task_t *t, future_t *fut, unsigned box
         return -EPERM;
     }
 #endif
+    if (scope && scope->closed) return -EPIPE;
     t->waker.wake = exec_task_wake_;
     t->next = 0;
     t->ex = ex;
     t->fut = fut;
     t->joiner = 0;
+    t->own.next = 0;
+    t->own.pprev = 0;
+    t->scope = 0;
+    t->parent = 0;
+    t->name = 0;
     t->err = 0;
     t->live.next = t->live.prev = 0;
     t->state = boxed;
@@ -459,18 +527,73 @@ WEFT_API int exec_spawn_(exec_t *ex, exec_task_t *t, future_t *fut, unsigned box
     t->state |= EXEC_TASK_LIVE_;
     future_list_insert_after(&ex->live, 0, &t->live);
     ex->nlive++;
+    if (scope) { /* the scope owns it */
+        t->scope = scope;
+        t->parent = scope->parent;
+        t->own.drop = exec_task_owner_gone_;
+        t->own.next = scope->running;
+        t->own.pprev = &scope->running;
+        if (t->own.next) t->own.next->pprev = &t->own.next;
+        scope->running = &t->own;
+        scope->nrunning++;
+    } else if (owner) { /* a frame owns it */
+        t->parent = ex->current;
+        future_own(owner, &t->own, exec_task_owner_gone_);
+    }
     exec_push_(ex, t);
     return 0;
 }
 
+/* The frame that owns what a running task spawns through the plain
+ * functions: the task's root future (0 outside any task). */
+WEFT_API future_t *exec_owner_(const exec_t *ex) {
+    return ex->current ? ex->current->fut : 0;
+}
+
 /* Start fut as a task in storage t; it runs once the loop runs. t may be
  * fresh memory, or a task that has finished; fut must be initialised and
- * not already running as a task. 0; -EBUSY (t alive, or fut already a
- * task); -EINVAL (fut is 0); -ECANCELED (the executor is shutting down:
- * fut is dropped, t finishes with -ECANCELED); -EPERM (another thread). */
+ * not already running as a task. Who owns it (see "Ownership"): called
+ * from inside a task, that task's root frame; outside any task, the
+ * executor. 0; -EBUSY (t alive, or fut already a task); -EINVAL (fut is 0
+ * or not initialised); -ECANCELED (the executor is shutting down: fut is
+ * dropped, t finishes with -ECANCELED); -EPERM (another thread). */
 WEFT_API int exec_spawn(exec_task_t *t, exec_t *ex, future_t *fut) {
-    return exec_spawn_(ex, t, fut, 0);
+    return exec_spawn_(ex, t, fut, 0, exec_owner_(ex), 0);
 }
+#define exec_spawn(t, ex, fut) (exec_spawn)((t), (ex), FUTURE_OF(fut))
+
+/* Inside an async body: spawn fut as a task owned by this very frame,
+ * which aborts it when it is dropped or finishes (tokio's spawn, with the
+ * handle in a JoinSet the frame holds). Same results as exec_spawn. */
+#define EXEC_SPAWN(cx, t, fut)                                                 \
+    exec_spawn_(exec_of(cx), (t), FUTURE_OF(fut), 0, FUTURE_SELF_, 0)
+
+/* Name a spawned task for every report (exec_dump, stalls, the blocked-
+ * executor detector, misuse): call it after the spawn, which clears the
+ * name. name must outlive the task (a string literal). */
+WEFT_API void exec_task_set_name(exec_task_t *t, const char *name) { t->name = name; }
+
+WEFT_API const char *exec_task_name(const exec_task_t *t) { return t->name; }
+
+/* "task "name"" or "task 0x...": how reports name a task. */
+WEFT_API void exec_fmt_task_(future_fmt_t *o, const exec_task_t *t) {
+    future_fmt_str(o, "task ");
+    if (t->name) {
+        future_fmt_str(o, "\"");
+        future_fmt_str(o, t->name);
+        future_fmt_str(o, "\"");
+    } else {
+        char hex[2 + 16 + 1];
+        uintptr_t v = (uintptr_t)(const void *)t;
+        int i = (int)sizeof hex - 1;
+        hex[i] = 0;
+        do hex[--i] = "0123456789abcdef"[v & 15]; while ((v >>= 4) && i > 2);
+        hex[--i] = 'x';
+        hex[--i] = '0';
+        future_fmt_str(o, hex + i);
+    }
+}
+
 
 /* Heap-backed convenience: spawn fut with task storage from malloc, and no
  * join handle (a detached task). When the task finishes or is dropped,
@@ -486,10 +609,12 @@ WEFT_API int exec_spawn_detached(future_t *fut, exec_t *ex,
     memset(b, 0, sizeof *b);
     b->done = done;
     b->arg = arg;
-    rc = exec_spawn_(ex, &b->task, fut, EXEC_TASK_BOXED_);
+    rc = exec_spawn_(ex, &b->task, fut, EXEC_TASK_BOXED_, 0, 0);
     if (rc) free(b);
     return rc;
 }
+#define exec_spawn_detached(fut, ex, done, arg) \
+    (exec_spawn_detached)(FUTURE_OF(fut), (ex), (done), (arg))
 
 /* Drop a task's future and finish it with -ECANCELED. While its futures
  * are dropped it counts as running, so a wake it gives itself is ignored. */
@@ -512,14 +637,14 @@ WEFT_API void exec_set_block_threshold(exec_t *ex, uint64_t ns, FILE *out) {
 /* The co.at of the deepest future in the chain (first children first)
  * that has one: leaf futures (timers, I/O) record no location. */
 WEFT_API const char *exec_block_deepest_(const future_t *f) {
-    const char *at = f->co.at;
+    const char *at = future_at_(f);
     for (f = f->child; f; f = f->child)
-        if (f->co.at) at = f->co.at;
+        if (future_at_(f)) at = future_at_(f);
     return at;
 }
 
 WEFT_API void exec_block_begin_(exec_t *ex, const exec_task_t *t) {
-    ex->block_at[0] = t->fut->co.at;
+    ex->block_at[0] = future_at_(t->fut);
     ex->block_at[1] = exec_block_deepest_(t->fut);
     ex->block_t0 = timer_clock_monotonic();
 }
@@ -527,16 +652,21 @@ WEFT_API void exec_block_begin_(exec_t *ex, const exec_task_t *t) {
 WEFT_API void exec_block_end_(exec_t *ex, const exec_task_t *t, coro_poll_t r) {
     uint64_t took = timer_clock_monotonic() - ex->block_t0;
     FILE *out = ex->block_log ? ex->block_log : stderr;
+    char who[96];
+    future_fmt_t o = {0, 0, 0, 0, 0};
     if (took <= ex->block_ns) return;
     ex->block_reports++;
+    o.buf = who;
+    o.cap = sizeof who;
+    exec_fmt_task_(&o, t);
     fprintf(out,
-            "exec: blocked executor: task %p held the thread for %.1f ms in one "
+            "exec: blocked executor: %s held the thread for %.1f ms in one "
             "poll (threshold %.1f ms)\n"
             "    resumed at %s (root future), %s (deepest child)\n"
             "    stopped at %s\n"
             "    hint: move blocking calls and CPU-heavy work off the executor "
             "with spawn_blocking (blocking_t)\n",
-            (const void *)t, (double)took / 1e6, (double)ex->block_ns / 1e6,
+            who, (double)took / 1e6, (double)ex->block_ns / 1e6,
             ex->block_at[0] ? ex->block_at[0] : "the start",
             ex->block_at[1] ? ex->block_at[1] : "the start",
             r == CORO_READY ? "its end (the task finished)"
@@ -605,6 +735,10 @@ typedef struct exec_join {
     future_waker_t *waiting; /* the waker we left in task->joiner */
 } exec_join_t;
 
+WEFT_API void exec_join_describe_(const future_t *f, future_fmt_t *o) {
+    exec_fmt_task_(o, ((const exec_join_t *)(const void *)f)->task);
+}
+
 WEFT_API coro_poll_t exec_join_poll_(future_t *self, future_cx_t *cx) {
     exec_join_t *j = (exec_join_t *)(void *)self;
     exec_task_t *t = j->task;
@@ -621,6 +755,10 @@ WEFT_API coro_poll_t exec_join_poll_(future_t *self, future_cx_t *cx) {
         return future_finish(self, -EBUSY);
     }
     t->joiner = j->waiting = cx->waker;
+    {
+        static const future_kind_t kind = {FUTURE_KIND_TAG_, "join", exec_join_describe_};
+        future_set_kind(self, &kind);
+    }
     return CORO_PENDING;
 }
 
@@ -635,6 +773,212 @@ WEFT_API void exec_join_init(exec_join_t *j, exec_task_t *t) {
     future_init(&j->fut, exec_join_poll_, exec_join_drop_);
     j->task = t;
     j->waiting = 0;
+}
+
+/* ---- task scopes -------------------------------------------------------
+ * A scope holds any number of tasks, spawned into it at any time (also
+ * while someone awaits it), each in caller storage as usual: tokio's
+ * JoinSet, a nursery. join_next hands out the tasks in the order they
+ * finish, with their results; close + wait is tokio-util's TaskTracker
+ * shutdown; when the scope's owner goes (the frame holding it is dropped
+ * or finishes), every task still in it is aborted. A task stays the
+ * scope's until join_next hands it out (or the scope is released): only
+ * then may its record be spawned again. */
+
+/* Abort every running task of s (each lands in the done list with
+ * -ECANCELED, for join_next), and forget the finished ones. s is closed. */
+WEFT_API void exec_scope_release_all_(exec_scope_t *s) {
+    future_link_t *l;
+    s->closed = 1;
+    future_owned_release_(&s->running);
+    while ((l = future_list_pop(&s->done)) != 0) {
+        exec_task_t *t = FUTURE_CONTAINER_OF(l, exec_task_t, live);
+        t->state &= ~(unsigned)EXEC_TASK_HELD_;
+        s->ndone--;
+    }
+    future_wake(s->waiter);
+    s->waiter = 0;
+}
+
+WEFT_API void exec_scope_owner_gone_(future_owned_t *n) {
+    exec_scope_release_all_(FUTURE_CONTAINER_OF(n, exec_scope_t, own));
+}
+
+/* Set up scope s on ex, owned by frame owner (or by none: 0). */
+WEFT_API void exec_scope_init_(exec_scope_t *s, exec_t *ex, future_t *owner) {
+    memset(s, 0, sizeof *s);
+    s->ex = ex;
+    s->parent = ex->current;
+    if (owner) future_own(owner, &s->own, exec_scope_owner_gone_);
+}
+
+/* An empty scope. Called from inside a task, it belongs to that task's
+ * root frame; outside any task, to nobody: exec_scope_release it before
+ * its memory goes. Inside an async body, EXEC_SCOPE_INIT gives it to the
+ * frame itself. */
+WEFT_API void exec_scope_init(exec_scope_t *s, exec_t *ex) {
+    exec_scope_init_(s, ex, exec_owner_(ex));
+}
+
+/* Inside an async body: an empty scope owned by this frame. */
+#define EXEC_SCOPE_INIT(cx, s) exec_scope_init_((s), exec_of(cx), FUTURE_SELF_)
+
+/* Spawn fut as task t into s. As exec_spawn, and -EPIPE once s is closed
+ * (nothing happened: fut was not polled, t is untouched). */
+WEFT_API int exec_scope_spawn(exec_scope_t *s, exec_task_t *t, future_t *fut) {
+    return exec_spawn_(s->ex, t, fut, 0, 0, s);
+}
+#define exec_scope_spawn(s, t, fut) (exec_scope_spawn)((s), (t), FUTURE_OF(fut))
+
+/* No more spawns (-EPIPE); the tasks in it go on. wait becomes ready once
+ * the running ones have finished. */
+WEFT_API void exec_scope_close(exec_scope_t *s) {
+    s->closed = 1;
+    future_wake(s->waiter);
+}
+
+/* Abort every running task (tokio's abort_all): each finishes with
+ * -ECANCELED and join_next hands it out like any other. */
+WEFT_API void exec_scope_abort(exec_scope_t *s) {
+    while (s->running) exec_abort(FUTURE_CONTAINER_OF(s->running, exec_task_t, own));
+}
+
+/* For a scope owned by nobody, before its memory goes: abort what runs,
+ * forget what finished (their records are free again). An owned scope
+ * does this by itself when its owner goes. */
+WEFT_API void exec_scope_release(exec_scope_t *s) {
+    future_owned_unlink(&s->own);
+    exec_scope_release_all_(s);
+}
+
+WEFT_API size_t exec_scope_running(const exec_scope_t *s) { return s->nrunning; }
+
+/* Tasks not yet handed out: running, or finished and waiting for join_next. */
+WEFT_API size_t exec_scope_len(const exec_scope_t *s) { return s->nrunning + s->ndone; }
+
+WEFT_API void exec_scope_set_name(exec_scope_t *s, const char *name) { s->name = name; }
+
+/* Keep w as the scope's waiter; a second waiter at once is misuse. */
+WEFT_API int exec_scope_wait_on_(exec_scope_t *s, future_waker_t **mine, future_waker_t *w) {
+    if (s->waiter && s->waiter != *mine) {
+        FUTURE_MISUSE("two futures wait on one task scope at once: await its "
+                      "join_next / wait from one place");
+        return -EBUSY;
+    }
+    s->waiter = *mine = w;
+    return 0;
+}
+
+WEFT_API void exec_scope_forget_(exec_scope_t *s, future_waker_t **mine) {
+    if (*mine && s->waiter == *mine) s->waiter = 0;
+    *mine = 0;
+}
+
+WEFT_API void exec_scope_describe_(const exec_scope_t *s, future_fmt_t *o) {
+    future_fmt_str(o, "scope ");
+    if (s->name) {
+        future_fmt_str(o, "\"");
+        future_fmt_str(o, s->name);
+        future_fmt_str(o, "\" ");
+    }
+    future_fmt_str(o, "(");
+    future_fmt_u64(o, s->nrunning);
+    future_fmt_str(o, " running, ");
+    future_fmt_u64(o, s->ndone);
+    future_fmt_str(o, s->closed ? " done, closed)" : " done)");
+}
+
+/* join_next: the next task of the scope to finish (tokio's
+ * JoinSet::join_next). Ready with .task = that task (now out of the scope:
+ * its record is free) and its result in .err and as the future's error (so
+ * AWAIT_TRY stops at a failed task); or with .task = 0 and no error when
+ * the scope has no task left. Cancel-safe: a dropped join_next takes no
+ * task out. */
+typedef struct exec_scope_next {
+    future_t fut;
+    exec_scope_t *scope;
+    exec_task_t *task;
+    int err;
+    future_waker_t *waiting;
+} exec_scope_next_t;
+
+WEFT_API void exec_scope_next_describe_(const future_t *f, future_fmt_t *o) {
+    exec_scope_describe_(((const exec_scope_next_t *)(const void *)f)->scope, o);
+}
+
+WEFT_API coro_poll_t exec_scope_next_poll_(future_t *self, future_cx_t *cx) {
+    exec_scope_next_t *n = (exec_scope_next_t *)(void *)self;
+    exec_scope_t *s = n->scope;
+    if (s->done.head || !s->nrunning) {
+        future_link_t *l;
+        if (!future_coop_spend(cx)) return CORO_PENDING;
+        exec_scope_forget_(s, &n->waiting);
+        if (!(l = future_list_pop(&s->done))) return future_finish(self, 0);
+        n->task = FUTURE_CONTAINER_OF(l, exec_task_t, live);
+        n->task->state &= ~(unsigned)EXEC_TASK_HELD_;
+        s->ndone--;
+        n->err = n->task->err;
+        return future_finish(self, n->err);
+    }
+    if (exec_scope_wait_on_(s, &n->waiting, cx->waker)) return future_finish(self, -EBUSY);
+    {
+        static const future_kind_t kind = {FUTURE_KIND_TAG_, "join_next", exec_scope_next_describe_};
+        future_set_kind(self, &kind);
+    }
+    return CORO_PENDING;
+}
+
+WEFT_API void exec_scope_next_drop_(future_t *self) {
+    exec_scope_next_t *n = (exec_scope_next_t *)(void *)self;
+    exec_scope_forget_(n->scope, &n->waiting);
+}
+
+WEFT_API void exec_scope_next_init(exec_scope_next_t *n, exec_scope_t *s) {
+    future_init(&n->fut, exec_scope_next_poll_, exec_scope_next_drop_);
+    n->scope = s;
+    n->task = 0;
+    n->err = 0;
+    n->waiting = 0;
+}
+
+/* wait: ready once the scope is closed and none of its tasks runs
+ * (tokio-util's TaskTracker::wait). Put it under a timeout for a
+ * shutdown deadline, then exec_scope_abort the rest. */
+typedef struct exec_scope_wait {
+    future_t fut;
+    exec_scope_t *scope;
+    future_waker_t *waiting;
+} exec_scope_wait_t;
+
+WEFT_API void exec_scope_wait_describe_(const future_t *f, future_fmt_t *o) {
+    exec_scope_describe_(((const exec_scope_wait_t *)(const void *)f)->scope, o);
+}
+
+WEFT_API coro_poll_t exec_scope_wait_poll_(future_t *self, future_cx_t *cx) {
+    exec_scope_wait_t *w = (exec_scope_wait_t *)(void *)self;
+    exec_scope_t *s = w->scope;
+    if (s->closed && !s->nrunning) {
+        if (!future_coop_spend(cx)) return CORO_PENDING;
+        exec_scope_forget_(s, &w->waiting);
+        return future_finish(self, 0);
+    }
+    if (exec_scope_wait_on_(s, &w->waiting, cx->waker)) return future_finish(self, -EBUSY);
+    {
+        static const future_kind_t kind = {FUTURE_KIND_TAG_, "scope wait", exec_scope_wait_describe_};
+        future_set_kind(self, &kind);
+    }
+    return CORO_PENDING;
+}
+
+WEFT_API void exec_scope_wait_drop_(future_t *self) {
+    exec_scope_wait_t *w = (exec_scope_wait_t *)(void *)self;
+    exec_scope_forget_(w->scope, &w->waiting);
+}
+
+WEFT_API void exec_scope_wait_init(exec_scope_wait_t *w, exec_scope_t *s) {
+    future_init(&w->fut, exec_scope_wait_poll_, exec_scope_wait_drop_);
+    w->scope = s;
+    w->waiting = 0;
 }
 
 /* ---- wakes from other threads ------------------------------------------- */
@@ -859,21 +1203,94 @@ WEFT_API int exec_epoll_(exec_t *ex, int64_t timeout_ns) {
 
 /* ---- the loop ----------------------------------------------------------- */
 
-WEFT_API void exec_trace_line_(void *ctx, int depth, const future_t *f) {
-    fprintf((FILE *)ctx, "%*s%s\n", 4 + 2 * depth, "",
-            f->co.at ? f->co.at : "(not started)");
+/* The name of the task behind a waker, for descriptions ("held by task
+ * "writer""); 0 if w is not a task's. */
+WEFT_API const char *exec_waker_name_(void *ctx, const future_waker_t *w) {
+    const exec_task_t *t = (const exec_task_t *)(const void *)w;
+    (void)ctx;
+    if (!w || w->wake != exec_task_wake_) return 0;
+    return t->name ? t->name : "(unnamed)";
 }
 
-/* Print every live task with its async backtrace: where each future in the
- * chain is suspended, outermost first. */
+typedef struct exec_dump_cx_ {
+    FILE *out;
+    int indent;
+} exec_dump_cx_t_;
+
+WEFT_API void exec_trace_line_(void *ctx, int depth, const future_t *f) {
+    exec_dump_cx_t_ *d = (exec_dump_cx_t_ *)ctx;
+    char buf[160];
+    future_fmt_t o;
+    o.buf = buf;
+    o.cap = sizeof buf;
+    o.len = 0;
+    o.waker_name = exec_waker_name_;
+    o.ctx = 0;
+    buf[0] = 0;
+    future_describe(f, &o);
+    fprintf(d->out, "%*s%s\n", d->indent + 2 + 2 * depth, "", buf);
+}
+
+WEFT_API void exec_dump_task_(const exec_t *ex, const exec_task_t *t, FILE *out, int indent);
+
+/* The tasks that t's frames own (parent == t), scope by scope: the tree. */
+WEFT_API void exec_dump_children_(const exec_t *ex, const exec_task_t *t, FILE *out,
+                                  int indent) {
+    const future_link_t *l, *m;
+    for (l = ex->live.head; l; l = l->next) {
+        const exec_task_t *c = FUTURE_CONTAINER_OF(l, const exec_task_t, live);
+        int first = 1;
+        if (c->parent != t) continue;
+        if (!c->scope) {
+            exec_dump_task_(ex, c, out, indent);
+            continue;
+        }
+        /* A scope is shown once, at its first task (newest first). */
+        for (m = ex->live.head; m != l; m = m->next) {
+            const exec_task_t *e = FUTURE_CONTAINER_OF(m, const exec_task_t, live);
+            if (e->parent == t && e->scope == c->scope) first = 0;
+        }
+        if (!first) continue;
+        {
+            char buf[128];
+            future_fmt_t o = {0, 0, 0, 0, 0};
+            o.buf = buf;
+            o.cap = sizeof buf;
+            buf[0] = 0;
+            exec_scope_describe_(c->scope, &o);
+            fprintf(out, "%*s%s\n", indent, "", buf);
+        }
+        for (m = l; m; m = m->next) {
+            const exec_task_t *e = FUTURE_CONTAINER_OF(m, const exec_task_t, live);
+            if (e->parent == t && e->scope == c->scope) exec_dump_task_(ex, e, out, indent + 2);
+        }
+    }
+}
+
+WEFT_API void exec_dump_task_(const exec_t *ex, const exec_task_t *t, FILE *out, int indent) {
+    char buf[96];
+    future_fmt_t o = {0, 0, 0, 0, 0};
+    exec_dump_cx_t_ d;
+    o.buf = buf;
+    o.cap = sizeof buf;
+    exec_fmt_task_(&o, t);
+    fprintf(out, "%*s%s%s\n", indent, "", buf,
+            t == ex->current ? " (running)" : t->state & EXEC_TASK_QUEUED_ ? " (queued)" : "");
+    d.out = out;
+    d.indent = indent;
+    future_trace(t->fut, 0, exec_trace_line_, &d);
+    exec_dump_children_(ex, t, out, indent + 2);
+}
+
+/* Print every live task with its async backtrace (where each future in
+ * the chain is suspended, outermost first, and what each library future
+ * waits for), as a tree: under each task, the tasks its frames own,
+ * grouped by scope. */
 WEFT_API void exec_dump(const exec_t *ex, FILE *out) {
-    const exec_task_t *t;
     const future_link_t *l;
     for (l = ex->live.head; l; l = l->next) {
-        t = FUTURE_CONTAINER_OF(l, const exec_task_t, live);
-        fprintf(out, "  task %p%s\n", (const void *)t,
-                t->state & EXEC_TASK_QUEUED_ ? " (queued)" : "");
-        future_trace(t->fut, 0, exec_trace_line_, out);
+        const exec_task_t *t = FUTURE_CONTAINER_OF(l, const exec_task_t, live);
+        if (!t->parent) exec_dump_task_(ex, t, out, 2);
     }
 }
 
@@ -971,6 +1388,7 @@ WEFT_API int exec_block_on(exec_t *ex, future_t *fut) {
     if (rc) return rc;
     t->state = 0;
     rc = exec_spawn(t, ex, fut);
+    if (!rc) t->name = "main";
     while (!rc && !(t->state & EXEC_TASK_DONE_)) rc = exec_turn_(ex, t);
     if (rc && (t->state & EXEC_TASK_LIVE_)) { /* a stall, or a failed wait */
         if (t->state & EXEC_TASK_QUEUED_) exec_unqueue_(ex, t);
@@ -979,6 +1397,7 @@ WEFT_API int exec_block_on(exec_t *ex, future_t *fut) {
     ex->running = 0;
     return rc ? rc : t->err;
 }
+#define exec_block_on(ex, fut) (exec_block_on)((ex), FUTURE_OF(fut))
 
 /* Drop every live task (each finishes with -ECANCELED) and forget pending
  * wakes. Tasks spawned while this runs are dropped at once. The executor

@@ -335,7 +335,9 @@ WEFT_API void future_owned_release_(future_owned_t **head) {
 }
 
 WEFT_API int future_err(const future_t *f) { return f->co.rc; }
+#define future_err(f) (future_err)(FUTURE_OF(f))
 WEFT_API int future_done(const future_t *f) { return coro_done(&f->co); }
+#define future_done(f) (future_done)(FUTURE_OF(f))
 
 /* ---- what a future is doing, in words (the async backtrace) -------------
  * A coroutine's co.at is the "file:line" where it is suspended. A library
@@ -448,6 +450,7 @@ WEFT_API coro_poll_t future_poll(future_t *f, future_cx_t *cx) {
     if (r == CORO_READY && f->owned) future_owned_release_(&f->owned);
     return r;
 }
+#define future_poll(f, cx) (future_poll)(FUTURE_OF(f), (cx))
 
 /* Cancel f wherever it is suspended; see "Drop" above. */
 WEFT_API void future_drop(future_t *f) {
@@ -465,6 +468,7 @@ WEFT_API void future_drop(future_t *f) {
     if (f->drop) f->drop(f);
     coro_finish(&f->co, FUTURE_ECANCELED);
 }
+#define future_drop(f) (future_drop)(FUTURE_OF(f))
 
 /* The async backtrace: calls emit for f and every child it awaits, depth
  * first, with the nesting depth. f->co.at is where each one is suspended. */
@@ -835,6 +839,7 @@ WEFT_API int future_join_all_add(future_join_all_t *j, future_t *child) {
     j->left++;
     return 0;
 }
+#define future_join_all_add(j, c) (future_join_all_add)((j), FUTURE_OF(c))
 
 /* The short names (see coro.h): WEFT_NO_SHORT_NAMES leaves them out. */
 #ifndef WEFT_NO_SHORT_NAMES

@@ -433,6 +433,7 @@ WEFT_API void timer_timeout_init(timer_timeout_t *t, future_t *inner, uint64_t n
     t->inner = inner;
     timer_sleep_init(&t->sleep, ns);
 }
+#define timer_timeout_init(t, inner, ns) (timer_timeout_init)((t), FUTURE_OF(inner), (ns))
 
 /* ---- interval ----------------------------------------------------------- */
 

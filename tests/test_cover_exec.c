@@ -306,7 +306,7 @@ static void test_spawn_misuse(void) {
     memset(&t3, 0, sizeof t3);
     stuck_init(&a);
     stuck_init(&b);
-    CHECK_EQ(exec_spawn(&t1, &ex, 0), -EINVAL);
+    CHECK_EQ((exec_spawn)(&t1, &ex, 0), -EINVAL);
     CHECK_EQ(exec_spawn(&t1, &ex, &a.fut), 0);
     CHECK_EQ(exec_spawn(&t2, &ex, &b.fut), 0);
     /* t1 is alive (and not first in the live list) */
@@ -346,7 +346,7 @@ static void test_spawn_detached_edges(void) {
     CHECK_EQ(f_malloc.hits, 1);
     CHECK_EQ(ex.nlive, 0);
     /* exec_spawn refuses: the box is freed (ASan / valgrind see no leak). */
-    CHECK_EQ(exec_spawn_detached(0, &ex, done_cb, 0), -EINVAL);
+    CHECK_EQ((exec_spawn_detached)(0, &ex, done_cb, 0), -EINVAL);
     /* No done callback: the box is simply freed at the end. */
     CHECK_EQ(exec_spawn_detached(&q.fut, &ex, 0, 0), 0);
     CHECK_EQ(exec_run(&ex), 0);

@@ -519,8 +519,10 @@ static void test_wake_of_a_finished_task_is_harmless(void) {
     exec_destroy(&ex);
 }
 
-static void test_task_is_64_bytes(void) {
-    CHECK(sizeof(exec_task_t) <= 64);
+/* The task record: 14 pointers' worth (112 bytes on 64-bit), owner and
+ * scope links and a name included. A bound, so growth is a decision. */
+static void test_task_record_size(void) {
+    CHECK(sizeof(exec_task_t) <= 14 * sizeof(void *));
 }
 
 static void test_many_tasks_spawn_run_join(void) {
@@ -1204,7 +1206,7 @@ int main(void) {
     RUN(test_nested_block_on_is_refused);
     RUN(test_block_on_leaves_other_tasks_running);
     RUN(test_wake_of_a_finished_task_is_harmless);
-    RUN(test_task_is_64_bytes);
+    RUN(test_task_record_size);
     RUN(test_many_tasks_spawn_run_join);
     RUN(test_ready_queue_is_fifo);
     RUN(test_budget_stops_a_hog_starving_others);

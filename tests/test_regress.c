@@ -91,7 +91,7 @@ static void test_07_spawn_detached_refusals_leave_the_frame_alone(void) {
     setup();
     done_calls = 0;
     sleeper_init(&s, TIMER_MS);
-    CHECK_EQ(exec_spawn_detached(0, &ex, count_done, 0), -EINVAL);
+    CHECK_EQ((exec_spawn_detached)(0, &ex, count_done, 0), -EINVAL);
     CHECK_EQ(done_calls, 0);
     /* -EBUSY: the future already runs as a task */
     memset(&t, 0, sizeof t);
