@@ -28,7 +28,13 @@ LIB_PRESENT  = $(foreach h,$(LIB_HEADERS),$(wildcard $(h)))
 WEFT_VERSION := $(shell cat tools/version.txt)
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
-WARN     = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wpedantic -Werror
+# The line that catches async C's easy mistakes (coro.h, "Mistakes it
+# reports"): -Wall at -Og or higher for gcc (-Wmaybe-uninitialized needs
+# the optimiser: a local assigned before an AWAIT and read after it), and
+# gcc's -Wjump-misses-init (a local declared with an initializer before a
+# suspension). clang -Wall sees the first at every level.
+WARN     = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wpedantic -Werror \
+           $(if $(findstring clang,$(CC)),,-Wjump-misses-init)
 BUILD    = build
 EXAMPLES = $(patsubst examples/%.c,$(BUILD)/%,$(wildcard examples/*.c))
 HEADERS  = $(wildcard *.h)

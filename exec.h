@@ -2,8 +2,8 @@
  * wakes from other threads (Linux).
  *
  * An executor (exec_t) polls tasks when they are woken, and never otherwise.
- * A task is a root future plus a 64-byte exec_task_t, both in memory you
- * provide. The loop runs woken tasks in FIFO order, then looks at I/O and
+ * A task is a root future plus an exec_task_t (112 bytes on 64-bit), both
+ * in memory you provide. The loop runs woken tasks in FIFO order, then looks at I/O and
  * timers, and sleeps in epoll when nothing is ready.
  *
  *     exec_t ex;
@@ -13,19 +13,47 @@
  *
  *     exec_init(&ex);
  *     fetch_init(&job, "a", 100);
- *     exec_spawn(&t, &ex, &job.fut);  // queued: runs once the loop runs
- *     ...                             // inside another task:
- *     exec_join_init(&join, &t);
- *     AWAIT(cx, &join);               // future_err(&join.fut): job's error
+ *     exec_spawn(&t, &ex, &job);      // queued: runs once the loop runs
+ *     ...                             // inside another task's body:
+ *     SPAWN(cx, &f->t, &f->job);      // owned by this frame (see below)
+ *     exec_join_init(&f->join, &f->t);
+ *     AWAIT(cx, &f->join);            // future_err(&f->join): job's error
  *     ...
- *     int err = exec_block_on(&ex, &main_future.fut);  // #[tokio::main]
+ *     int err = exec_block_on(&ex, &main_future);  // #[tokio::main]
  *     exec_destroy(&ex);              // drops every task still alive
+ *
+ * Ownership: who may let a task go
+ *   In C a task's memory (its record and its frame) belongs to someone: so
+ *   does the task. Its owner is fixed at the spawn:
+ *   - SPAWN(cx, &t, &fut) inside an async body: this very frame;
+ *   - exec_scope_spawn(&scope, &t, &fut): the scope (below);
+ *   - exec_spawn from inside a task: that task's root frame;
+ *   - exec_spawn outside any task, exec_spawn_detached: the executor.
+ *   When the owning frame is dropped, or finishes, it aborts the tasks it
+ *   still owns (future_owned_t): a task never outlives the frame that
+ *   holds its memory, and a function cannot leak tasks (structured
+ *   concurrency; tokio's JoinSet drop, where a bare tokio::spawn would
+ *   detach). A join handle (exec_join_t) waits for a task and, dropped
+ *   before the task is done, aborts it. A task meant to outlive its
+ *   spawner goes into a scope that lives longer, or exec_spawn_detached.
+ *
+ * Task scopes (exec_scope_t; tokio's JoinSet, tokio-util's TaskTracker)
+ *   exec_scope_init(&s, &ex) / EXEC_SCOPE_INIT(cx, &s), then any number of
+ *   exec_scope_spawn(&s, &t, &fut), also while it is awaited. An
+ *   exec_scope_next_t (join_next) hands out finished tasks in the order
+ *   they finish, with .task and .err; exec_scope_close + exec_scope_wait_t
+ *   under a timeout, then exec_scope_abort, is the graceful shutdown.
+ *   Dropping the scope's owner aborts every task in it. A scope owned by
+ *   no frame (made outside any task) is exec_scope_release'd by hand.
+ *   exec_dump shows tasks as a tree: each under the task whose frame owns
+ *   it, grouped by scope; exec_task_set_name names them in every report.
  *
  * Lifetimes (caller-owned memory, no hidden allocation)
  *   exec_t        exec_init .. exec_destroy. Do not move it once initialised.
  *   exec_task_t   from exec_spawn until the task has finished (exec_run
- *                 returned, its join handle is ready, or exec_destroy). A
- *                 finished task may be spawned again. Before its first
+ *                 returned, its join handle is ready, or exec_destroy); in
+ *                 a scope, until join_next hands it out or the scope is
+ *                 released. A finished task may be spawned again. Before its first
  *                 spawn, zero it (a zeroed frame, `= {0}`) or
  *                 exec_task_init it: spawn reads it to catch a second
  *                 spawn of a live task. (It trusts no bit of it alone:
@@ -33,6 +61,7 @@
  *                 valgrind rightly reports the read.)
  *   the future    the same as its task. It is dropped (cancelled) by
  *                 exec_abort, exec_shutdown and exec_destroy.
+ *   exec_scope_t  init .. its owner goes (or exec_scope_release).
  *   exec_io_t     exec_io_start .. exec_io_stop (before the fd is closed).
  *   exec_remote_t exec_remote_init .. exec_remote_close, and no other thread
  *                 may call exec_remote_wake on it after the close begins.
@@ -56,7 +85,8 @@
  *     and exec_block_on return -EDEADLK and print each stuck task's async
  *     backtrace to ex->log (stderr by default; 0 silences it).
  *
- * Errors: -EBUSY spawning a task that is alive; -ECANCELED from a join
+ * Errors: -EBUSY spawning a task that is alive (or held by its scope);
+ * -EPIPE spawning into a closed scope; -ECANCELED from a join
  * handle whose task was aborted or shut down, and from spawn during
  * shutdown; -EDEADLK as above and from a nested exec_run / exec_block_on;
  * -EINVAL joining a task never spawned; exec_init returns -errno (EMFILE,
@@ -1379,9 +1409,10 @@ WEFT_API int exec_run(exec_t *ex) {
 }
 
 /* Run fut to completion on this thread and return its error (the
- * #[tokio::main] of C). Spawned tasks run meanwhile; those still alive when
- * fut finishes stay for the next run or for exec_destroy. On a stall fut is
- * dropped and -EDEADLK returned. */
+ * #[tokio::main] of C). Spawned tasks run meanwhile. When fut finishes,
+ * the tasks its frames still own are aborted (see "Ownership"); tasks
+ * spawned outside any task stay for the next run or for exec_destroy. On
+ * a stall fut is dropped and -EDEADLK returned. The task is named "main". */
 WEFT_API int exec_block_on(exec_t *ex, future_t *fut) {
     exec_task_t *t = &ex->main_task;
     int rc = exec_enter_(ex);
@@ -1488,5 +1519,11 @@ WEFT_API void exec_child_sigreset(void) {
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, 0);
 }
+
+/* The short names (see coro.h): WEFT_NO_SHORT_NAMES leaves them out. */
+#ifndef WEFT_NO_SHORT_NAMES
+#define SPAWN(cx, t, fut) EXEC_SPAWN(cx, t, fut)
+#define SCOPE_INIT(cx, s) EXEC_SCOPE_INIT(cx, s)
+#endif
 
 #endif /* EXEC_H */
