@@ -304,6 +304,7 @@ WEFT_API void future_init(future_t *f, future_poll_fn poll, future_drop_fn drop)
     f->sibling = 0;
     f->owned = 0;
 }
+#define future_init(f, poll, drop) (future_init)(FUTURE_OF(f), (poll), (drop))
 
 /* Make n owned by frame f (see future_owned_t): drop(n) runs when f is
  * dropped or finishes, unless n was unlinked first. */

@@ -51,7 +51,7 @@ static coro_poll_t ticker_poll(future_t *self, future_cx_t *cx) {
         }
         f->ticks++;
     }
-    future_drop(&f->iv.fut);
+    future_drop(&f->iv);
     ASYNC_END();
 }
 
@@ -95,15 +95,15 @@ static double run(exec_t *ex, blocking_pool_t *pool, hash_arg_t *arg, int pooled
     int stop = 0;
     memset(&tick, 0, sizeof tick);
     memset(&h, 0, sizeof h);
-    future_init(&tick.fut, ticker_poll, 0);
+    future_init(&tick, ticker_poll, 0);
     tick.stop = &stop;
-    future_init(&h.fut, hasher_poll, 0);
+    future_init(&h, hasher_poll, 0);
     h.pooled = pooled;
     h.stop = &stop;
     h.arg = arg;
     h.pool = pool;
-    exec_spawn(&tt, ex, &tick.fut);
-    exec_spawn(&th, ex, &h.fut);
+    exec_spawn(&tt, ex, &tick);
+    exec_spawn(&th, ex, &h);
     if (exec_run(ex) != 0) return -1;
     printf("  hash %016llx, %d ticks, worst lateness %.0f ms\n",
            (unsigned long long)h.result, tick.ticks, (double)tick.worst / 1e6);

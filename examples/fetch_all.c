@@ -43,7 +43,7 @@ static coro_poll_t all_poll(future_t *self, future_cx_t *cx) {
     ASYNC_BEGIN(f);
     for (i = 0; i < 3; i++) {
         fetch_init(&f->fetch[i], names[i], ms[i]);
-        exec_spawn(&f->task[i], exec_of(cx), &f->fetch[i].fut);
+        SPAWN(cx, &f->task[i], &f->fetch[i]);
         exec_join_init(&f->join[i], &f->task[i]);
     }
     TRY_JOIN(cx, &f->join[0], &f->join[1], &f->join[2]);
@@ -63,12 +63,12 @@ static coro_poll_t main_poll(future_t *self, future_cx_t *cx) {
     int i;
     ASYNC_BEGIN(f);
     f->start = exec_now(exec_of(cx));
-    future_init(&f->all.fut, all_poll, 0);
-    timer_timeout_init(&f->limit, &f->all.fut, 5 * TIMER_SEC);
+    future_init(&f->all, all_poll, 0);
+    timer_timeout_init(&f->limit, &f->all, 5 * TIMER_SEC);
     AWAIT(cx, &f->limit);
-    if (future_err(&f->limit.fut) < 0) {
-        printf("failed: %s\n", strerror(-future_err(&f->limit.fut)));
-        ASYNC_RETURN(future_err(&f->limit.fut));
+    if (future_err(&f->limit) < 0) {
+        printf("failed: %s\n", strerror(-future_err(&f->limit)));
+        ASYNC_RETURN(future_err(&f->limit));
     }
     for (i = 0; i < 3; i++) printf("%s\n", f->all.fetch[i].out);
     printf("elapsed: %.0f ms\n", (double)(exec_now(exec_of(cx)) - f->start) / 1e6);
@@ -80,8 +80,8 @@ int main(void) {
     main_t m = {0}; /* a zeroed frame: its tasks are fresh ones */
     int err = exec_init(&ex);
     if (err) return fprintf(stderr, "exec_init: %s\n", strerror(-err)), 1;
-    future_init(&m.fut, main_poll, 0);
-    err = exec_block_on(&ex, &m.fut);
+    future_init(&m, main_poll, 0);
+    err = exec_block_on(&ex, &m);
     exec_destroy(&ex);
     return err ? 1 : 0;
 }

@@ -25,7 +25,7 @@ static coro_poll_t producer_poll(future_t *self, future_cx_t *cx) {
         sync_chan_send_init(&f->send, f->tx, &f->next);
         AWAIT(cx, &f->send);
         f->waits += f->send.waited; /* it found the channel full */
-        if (future_err(&f->send.fut) == -EPIPE) break; /* receiver gone */
+        if (future_err(&f->send) == -EPIPE) break; /* receiver gone */
         f->sent++;
     }
     printf("producer: sent %d, then the channel closed (%d was handed back)\n", f->sent,
@@ -71,10 +71,10 @@ static coro_poll_t main_poll(future_t *self, future_cx_t *cx) {
     ASYNC_BEGIN(f);
     sync_chan_init(&f->ch, f->buf, CAP, sizeof(int));
     sync_chan_on_drop(&f->ch, release, 0);
-    future_init(&f->prod.fut, producer_poll, 0);
+    future_init(&f->prod, producer_poll, 0);
     f->prod.tx = &f->ch;
     f->prod.sent = f->prod.waits = 0;
-    exec_spawn(&f->prod_task, exec_of(cx), &f->prod.fut);
+    SPAWN(cx, &f->prod_task, &f->prod);
 
     sync_chan_stream_init(&f->rx, &f->ch, &f->slot);
     sync_map_init(&f->sq, &f->rx.st, square, 0, &f->squared);
@@ -101,8 +101,8 @@ int main(void) {
     int err = exec_init(&ex);
     if (err) return fprintf(stderr, "exec_init: %s\n", strerror(-err)), 1;
     memset(&m, 0, sizeof m);
-    future_init(&m.fut, main_poll, 0);
-    err = exec_block_on(&ex, &m.fut);
+    future_init(&m, main_poll, 0);
+    err = exec_block_on(&ex, &m);
     exec_destroy(&ex);
     return err ? 1 : 0;
 }

@@ -37,13 +37,13 @@ static coro_poll_t retry_poll(future_t *self, future_cx_t *cx) {
     f->start = exec_now(ex);
     f->backoff = 10 * TIMER_MS;
     for (f->attempt = 1; f->attempt <= 6; f->attempt++) {
-        future_init(&f->op.fut, flaky_poll, 0);
+        future_init(&f->op, flaky_poll, 0);
         f->op.attempt = f->attempt;
-        timer_timeout_init(&f->limit, &f->op.fut, 50 * TIMER_MS);
+        timer_timeout_init(&f->limit, &f->op, 50 * TIMER_MS);
         AWAIT(cx, &f->limit);
         printf("%4.0f ms  attempt %d: %s\n", (double)(exec_now(ex) - f->start) / 1e6,
-               f->attempt, future_err(&f->limit.fut) ? strerror(-future_err(&f->limit.fut)) : "ok");
-        if (future_err(&f->limit.fut) == 0) ASYNC_RETURN(0);
+               f->attempt, future_err(&f->limit) ? strerror(-future_err(&f->limit)) : "ok");
+        if (future_err(&f->limit) == 0) ASYNC_RETURN(0);
         timer_sleep_init(&f->pause, f->backoff);
         AWAIT(cx, &f->pause);
         f->backoff *= 2;
@@ -57,8 +57,8 @@ int main(void) {
     retry_t r;
     int err;
     if (exec_init(&ex) != 0) return perror("exec_init"), 1;
-    future_init(&r.fut, retry_poll, 0);
-    err = exec_block_on(&ex, &r.fut);
+    future_init(&r, retry_poll, 0);
+    err = exec_block_on(&ex, &r);
     printf("result: %s\n", err ? strerror(-err) : "success");
     exec_destroy(&ex);
     return err ? 1 : 0;

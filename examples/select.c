@@ -63,8 +63,8 @@ int main(void) {
     race_t r;
     int err;
     if (exec_init(&ex) != 0) return perror("exec_init"), 1;
-    future_init(&r.fut, race_poll, 0);
-    err = exec_block_on(&ex, &r.fut);
+    future_init(&r, race_poll, 0);
+    err = exec_block_on(&ex, &r);
     exec_destroy(&ex);
     return err ? 1 : 0;
 }

@@ -28,7 +28,7 @@ static coro_poll_t demo_poll(future_t *self, future_cx_t *cx) {
         JOIN(cx, &f->nap[0], &f->nap[1], &f->nap[2]);
     } else if (f->join) { /* many children: a join whose wakes cost O(1) */
         future_join_all_init(&f->all, f->slots, WIDE, 0);
-        for (f->i = 0; f->i < f->n; f->i++) future_join_all_add(&f->all, &f->nap[f->i].fut);
+        for (f->i = 0; f->i < f->n; f->i++) future_join_all_add(&f->all, &f->nap[f->i]);
         AWAIT(cx, &f->all);
     } else {
         for (f->i = 0; f->i < f->n; f->i++) AWAIT(cx, &f->nap[f->i]);
@@ -40,7 +40,7 @@ static int run(exec_t *ex, int join, int wide) {
     static demo_t d;
     uint64_t t0, x = 2463534242u;
     int i;
-    future_init(&d.fut, demo_poll, 0);
+    future_init(&d, demo_poll, 0);
     d.join = join;
     d.n = wide ? WIDE : 3;
     for (i = 0; i < d.n; i++) { /* xorshift: the same delays every run */
@@ -48,7 +48,7 @@ static int run(exec_t *ex, int join, int wide) {
         d.ms[i] = wide ? 1 + x % 50 : (uint64_t[]){100, 200, 150}[i];
     }
     t0 = timer_clock_monotonic();
-    if (exec_block_on(ex, &d.fut) != 0) return 1;
+    if (exec_block_on(ex, &d) != 0) return 1;
     printf("%s: %.0f ms\n", join ? "join" : "sequential",
            (double)(timer_clock_monotonic() - t0) / 1e6);
     return 0;

@@ -88,9 +88,9 @@ int main(void) {
     sensor_t sensor = {0};
     future_cx_t cx = {0};
     int i, left = NTASKS;
-    future_init(&red.fut, blink_poll, 0), red.led = "red", red.period = 250, red.n = 6;
-    future_init(&green.fut, blink_poll, 0), green.led = "green", green.period = 400, green.n = 4;
-    future_init(&sensor.fut, sensor_poll, 0);
+    future_init(&red, blink_poll, 0), red.led = "red", red.period = 250, red.n = 6;
+    future_init(&green, blink_poll, 0), green.led = "green", green.period = 400, green.n = 4;
+    future_init(&sensor, sensor_poll, 0);
     b.task[0].fut = &red.fut, b.task[1].fut = &green.fut, b.task[2].fut = &sensor.fut;
     cx.exec = &b;
     for (i = 0; i < NTASKS; i++) b.task[i].waker.wake = task_wake, b.task[i].woken = 1;

@@ -49,7 +49,7 @@ static coro_poll_t worker_poll(future_t *self, future_cx_t *cx) {
         sync_chan_recv_init(&f->next, &p->jobs, &f->job);
         sync_notified_init(&f->stop, &p->shutdown);
         SELECT(cx, f->which, &f->next, &f->stop); /* the loser is dropped */
-        if (f->which == 1 || future_err(&f->next.fut) == -EPIPE) break;
+        if (f->which == 1 || future_err(&f->next) == -EPIPE) break;
         timer_sleep_init(&f->work, f->job.ms * TIMER_MS);
         AWAIT(cx, &f->work);
         sync_mutex_lock_init(&f->lock, &p->lock);
@@ -93,10 +93,10 @@ static coro_poll_t main_poll(future_t *self, future_cx_t *cx) {
     sync_mutex_init(&p->lock);
     sync_oneshot_init(&p->all_done, &p->total, sizeof p->total);
     for (f->i = 0; f->i < WORKERS; f->i++) {
-        future_init(&f->w[f->i].fut, worker_poll, 0);
+        future_init(&f->w[f->i], worker_poll, 0);
         f->w[f->i].id = f->i;
         f->w[f->i].pool = p;
-        exec_spawn(&f->task[f->i], exec_of(cx), &f->w[f->i].fut);
+        SPAWN(cx, &f->task[f->i], &f->w[f->i]);
     }
     for (f->i = 0; f->i < JOBS; f->i++) { /* waits while 2 jobs are queued */
         f->job.id = f->i;
@@ -129,8 +129,8 @@ int main(void) {
     if (err) return fprintf(stderr, "exec_init: %s\n", strerror(-err)), 1;
     exec_clock_pause(&ex);
     memset(&m, 0, sizeof m);
-    future_init(&m.fut, main_poll, 0);
-    err = exec_block_on(&ex, &m.fut);
+    future_init(&m, main_poll, 0);
+    err = exec_block_on(&ex, &m);
     exec_destroy(&ex);
     return err ? 1 : 0;
 }
