@@ -315,6 +315,7 @@ WEFT_API void future_own(future_t *f, future_owned_t *n, void (*drop)(future_own
     if (n->next) n->next->pprev = &n->next;
     f->owned = n;
 }
+#define future_own(f, n, drop) (future_own)(FUTURE_OF(f), (n), (drop))
 
 /* Take n out of its owner's list (nothing if it is in none). */
 WEFT_API void future_owned_unlink(future_owned_t *n) {
@@ -409,6 +410,7 @@ WEFT_API void future_describe(const future_t *f, future_fmt_t *out) {
                             : f->co.pc ? "(running)" : "(not started)");
     }
 }
+#define future_describe(f, out) (future_describe)(FUTURE_OF(f), (out))
 
 /* Finish a leaf future with error rc (0 for success). */
 WEFT_API coro_poll_t future_finish(future_t *f, int rc) {
@@ -480,6 +482,7 @@ WEFT_API void future_trace(const future_t *f, int depth,
     emit(ctx, depth, f);
     for (c = f->child; c; c = c->sibling) future_trace(c, depth + 1, emit, ctx);
 }
+#define future_trace(f, depth, emit, ctx) (future_trace)(FUTURE_OF(f), (depth), (emit), (ctx))
 
 /* ---- AWAIT and friends ------------------------------------------------- */
 
