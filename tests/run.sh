@@ -116,6 +116,12 @@ for cxx in g++ clang++; do
   then ok "every header from C++ ($cxx)"; else fail "every header from C++ ($cxx)" "$B/cxx.log"; fi
 done
 
+# 5b. What must not compile (AWAIT of a plain struct...), and the compile
+#     line that catches locals lost across a suspension.
+for s in compile_fail warn_locals; do
+  [ -f "tests/$s.sh" ] && run "$s" bash "tests/$s.sh" "$B/$s"
+done
+
 # 6. The examples build warning-free with both compilers (the README's code
 #    comes from them), and run.
 for e in examples/*.c; do
