@@ -1,5 +1,6 @@
-/* sync.h - channels, async mutex, semaphore, notify and streams for tasks on
- * one executor (tokio::sync and tokio_stream's essentials, in C).
+/* sync.h - channels, async mutex, semaphore, notify, cancellation tokens and
+ * streams for tasks on one executor (tokio::sync, tokio-util's
+ * CancellationToken and tokio_stream's essentials, in C).
  *
  * Tasks own their state and talk through channels. A bounded channel slows
  * a fast producer down instead of filling memory (backpressure): send waits
@@ -27,6 +28,8 @@
  *   sync_mutex_t     fair (FIFO) async mutex; may be held across AWAIT
  *   sync_sem_t       fair async semaphore; acquire several permits at once
  *   sync_notify_t    notify_one (stores one permit) / notify_waiters
+ *   sync_token_t     cancellation tokens in a tree: cancelling one cancels
+ *                    everything below it; sync_cancelled_t waits for it
  *   sync_stream_t    the stream protocol, AWAIT_NEXT, and streams: iter
  *                    (array), chan (a receiver), interval (ticks), map,
  *                    filter, take
@@ -50,6 +53,11 @@
  *   sync_notify_init, sync_notify_one, sync_notify_waiters,
  *   sync_notified_t sync_notified_init(&w, &n)  (a notify_waiters after the
  *   init counts even before the first poll, as tokio's Notified)
+ *   sync_token_init(&t), sync_token_child_init(&c, &parent),
+ *   SYNC_TOKEN_CHILD_INIT(&c, &parent) / SYNC_TOKEN_INIT(&t) (owned by the
+ *   running frame), sync_token_cancel, sync_token_is_cancelled,
+ *   sync_token_drop, sync_token_own(&t, frame),
+ *   sync_cancelled_t sync_cancelled_init(&w, &t)
  *   streams: sync_iter_init(&it, arr, n, elem), sync_chan_stream_init(&s,
  *   &ch, &slot), sync_interval_init(&iv, period, missed), sync_map_init(&m,
  *   &in.st, fn, arg, &out), sync_filter_init(&f, &in.st, pred, arg),
@@ -70,6 +78,8 @@
  *                 woken receiver), -EPIPE (closed and empty)
  *       oneshot   send: -EPIPE when the receiver is gone; recv: -EPIPE when
  *                 the sender was dropped without sending.
+ *       cancelled 0 once the token is cancelled, or -EPIPE: the token was
+ *                 dropped (sync_token_drop, its frame gone) while waiting.
  *   - Fairness: waiters are served first come, first served. A send that
  *     finds senders already waiting queues behind them; a lock or acquire
  *     queues behind earlier waiters even if permits are free meanwhile.
@@ -92,6 +102,12 @@
  *     non-empty channel, lock of a free mutex, ...) spends one unit of the
  *     task's budget (future_coop_spend), so a loop of them cannot starve
  *     the other tasks.
+ *   - Descriptions: a waiting future says what it waits for in exec_dump's
+ *     async backtrace (future_describe): "chan recv (0/4 queued)", "chan
+ *     send (4/4 queued, 2 senders waiting)", "oneshot recv", "semaphore
+ *     acquire 2 (0 of 3 free)", "mutex lock (held by task "writer", 1
+ *     waiting)", "notify wait (2 waiting)", "token wait (3 waiting)",
+ *     "stream take (3 left)", ... Set on the waiting path only.
  *
  * Cancel safety (what dropping the future mid-wait loses; as tokio's docs)
  *   sync_chan_recv_t      safe: no message is lost; it stays queued
@@ -106,6 +122,10 @@
  *   sync_notified_t       loses its place; a notify_one delivered to it is
  *                         passed on (to the next waiter, or kept as the
  *                         permit); a notify_waiters is simply missed
+ *   sync_cancelled_t      safe: it consumes nothing, and a cancel is sticky:
+ *                         a new wait after the drop is ready at once
+ *   a token made with     its frame's drop unlinks it (children set free,
+ *   SYNC_TOKEN_[CHILD_]INIT  waiters finish with -EPIPE): nothing dangles
  *   AWAIT_NEXT on         chan: safe, as recv. iter, take, map, interval:
  *                         safe (nothing is consumed until the item is
  *                         returned). filter: safe (items it rejects are
@@ -114,6 +134,28 @@
  *                         that awaits it: it ends (-ECANCELED), and only a
  *                         new init brings it back (a chan stream loses
  *                         nothing: the messages stay in the channel)
+ *
+ * Cancellation tokens
+ *   Tell a tree of tasks to stop (tokio-util's CancellationToken). Each
+ *   worker takes a child of its parent's token, owned by its frame, and
+ *   races its waits against the token:
+ *
+ *       sync_token_init(&stop);                  // the root, in main's memory
+ *       ...                                      // a worker's body:
+ *       SYNC_TOKEN_CHILD_INIT(&f->tok, &stop);   // unlinked when f goes
+ *       for (;;) {
+ *           sync_cancelled_init(&f->stopped, &f->tok);
+ *           sync_chan_recv_init(&f->recv, &jobs, &f->job);
+ *           SELECT(cx, f->which, &f->stopped, &f->recv);
+ *           if (f->which == 0) break;            // cancelled: clean up
+ *           ...                                  // work on f->job
+ *       }
+ *       ...
+ *       sync_token_cancel(&stop);   // every worker's token, and theirs below
+ *
+ *   A token in a frame's memory must be made with SYNC_TOKEN_CHILD_INIT or
+ *   SYNC_TOKEN_INIT (or dropped by hand with sync_token_drop) before the
+ *   frame goes, or its parent's list would point into freed memory.
  *
  * Streams
  *   A stream is a frame that starts with a sync_stream_t (itself headed by a
@@ -228,6 +270,20 @@ WEFT_API void sync_waitq_wake_all_(sync_waitq_t *q, unsigned char state) {
 WEFT_API coro_poll_t sync_waiter_pending_(sync_waiter_t *w, future_cx_t *cx) {
     w->waker = cx->waker;
     return CORO_PENDING;
+}
+
+/* How many wait (for descriptions only: O(n)). */
+WEFT_API size_t sync_waitq_len_(const sync_waitq_t *q) {
+    size_t n = 0;
+    const future_link_t *l;
+    for (l = q->head; l; l = l->next) n++;
+    return n;
+}
+
+/* "n what" or "n whats" (what: " sender waiting", ...), for descriptions. */
+WEFT_API void sync_fmt_n_(future_fmt_t *o, size_t n, const char *one, const char *many) {
+    future_fmt_u64(o, n);
+    future_fmt_str(o, n == 1 ? one : many);
 }
 
 /* Copy one element. A plain memcpy of n bytes: a copy specialised to fixed
@@ -402,6 +458,23 @@ typedef struct sync_chan_send {
     int waited;      /* 1 if this send had to wait for room */
 } sync_chan_send_t;
 
+/* "(3/4 queued" (the caller closes the parenthesis). */
+WEFT_API void sync_chan_fmt_queued_(future_fmt_t *o, const sync_chan_t *ch) {
+    future_fmt_str(o, "(");
+    future_fmt_u64(o, ch->len);
+    future_fmt_str(o, "/");
+    future_fmt_u64(o, ch->cap);
+    future_fmt_str(o, " queued");
+}
+
+/* "chan send (4/4 queued, 2 senders waiting)" */
+WEFT_API void sync_chan_send_describe_(const future_t *f, future_fmt_t *o) {
+    const sync_chan_t *ch = ((const sync_chan_send_t *)(const void *)f)->ch;
+    sync_chan_fmt_queued_(o, ch);
+    future_fmt_str(o, ", ");
+    sync_fmt_n_(o, sync_waitq_len_(&ch->sendq), " sender waiting)", " senders waiting)");
+}
+
 WEFT_API coro_poll_t sync_chan_send_poll_(future_t *self, future_cx_t *cx) {
     sync_chan_send_t *s = (sync_chan_send_t *)(void *)self;
     sync_chan_t *ch = s->ch;
@@ -416,6 +489,11 @@ WEFT_API coro_poll_t sync_chan_send_poll_(future_t *self, future_cx_t *cx) {
         s->waited = 1;
         ch->send_waits++;
         sync_waitq_push_(&ch->sendq, &s->w, cx->waker);
+        {
+            static const future_kind_t kind = {FUTURE_KIND_TAG_, "chan send",
+                                               sync_chan_send_describe_};
+            future_set_kind(self, &kind);
+        }
         return CORO_PENDING;
     case SYNC_QUEUED_:
         return sync_waiter_pending_(&s->w, cx);
@@ -462,6 +540,12 @@ typedef struct sync_chan_recv {
     sync_waiter_t w;
 } sync_chan_recv_t;
 
+/* "chan recv (0/4 queued)" */
+WEFT_API void sync_chan_recv_describe_(const future_t *f, future_fmt_t *o) {
+    sync_chan_fmt_queued_(o, ((const sync_chan_recv_t *)(const void *)f)->ch);
+    future_fmt_str(o, ")");
+}
+
 WEFT_API coro_poll_t sync_chan_recv_poll_(future_t *self, future_cx_t *cx) {
     sync_chan_recv_t *r = (sync_chan_recv_t *)(void *)self;
     sync_chan_t *ch = r->ch;
@@ -486,6 +570,11 @@ WEFT_API coro_poll_t sync_chan_recv_poll_(future_t *self, future_cx_t *cx) {
     r->w.state = SYNC_IDLE_;
     if (ch->closed) return future_leaf_ready(self, cx, FUTURE_EPIPE);
     sync_waitq_push_(&ch->recvq, &r->w, cx->waker);
+    {
+        static const future_kind_t kind = {FUTURE_KIND_TAG_, "chan recv",
+                                           sync_chan_recv_describe_};
+        future_set_kind(self, &kind);
+    }
     return CORO_PENDING;
 }
 
@@ -579,6 +668,10 @@ WEFT_API coro_poll_t sync_oneshot_recv_poll_(future_t *self, future_cx_t *cx) {
     }
     if (r->w.state == SYNC_QUEUED_) return sync_waiter_pending_(&r->w, cx);
     sync_waitq_push_(&o->q, &r->w, cx->waker);
+    {
+        static const future_kind_t kind = {FUTURE_KIND_TAG_, "oneshot recv", 0};
+        future_set_kind(self, &kind);
+    }
     return CORO_PENDING;
 }
 
@@ -599,11 +692,14 @@ WEFT_API void sync_oneshot_recv_init(sync_oneshot_recv_t *r, sync_oneshot_t *o, 
 
 typedef struct sync_sem {
     size_t permits; /* free permits */
+    size_t held;    /* permits acquired and not released (descriptions:
+                       "0 of 3 free") */
     sync_waitq_t q; /* acquirers waiting, FIFO */
 } sync_sem_t;
 
 WEFT_API void sync_sem_init(sync_sem_t *s, size_t permits) {
     s->permits = permits;
+    s->held = 0;
     sync_waitq_init_(&s->q);
 }
 
@@ -614,6 +710,7 @@ WEFT_API size_t sync_sem_available(const sync_sem_t *s) { return s->permits; }
 WEFT_API void sync_sem_grant_(sync_sem_t *s) {
     while (s->q.head && s->permits >= sync_waitq_first_(&s->q)->need) {
         s->permits -= sync_waitq_first_(&s->q)->need;
+        s->held += sync_waitq_first_(&s->q)->need;
         sync_waitq_wake_one_(&s->q, SYNC_GRANTED_);
     }
 }
@@ -626,6 +723,7 @@ WEFT_API void sync_sem_release(sync_sem_t *s, size_t n) {
         n = (size_t)-1 - s->permits; /* saturate rather than wrap to few */
     }
     s->permits += n;
+    s->held -= n < s->held ? n : s->held; /* releasing more adds permits */
     if (s->q.head) sync_sem_grant_(s);
 }
 
@@ -633,6 +731,7 @@ WEFT_API void sync_sem_release(sync_sem_t *s, size_t n) {
 WEFT_API int sync_sem_try_acquire(sync_sem_t *s, size_t n) {
     if (s->q.head || s->permits < n) return FUTURE_EAGAIN;
     s->permits -= n;
+    s->held += n;
     return 0;
 }
 
@@ -642,6 +741,17 @@ typedef struct sync_sem_acquire {
     sync_waiter_t w; /* w.need: permits wanted */
 } sync_sem_acquire_t;
 
+/* "semaphore acquire 2 (0 of 3 free)" */
+WEFT_API void sync_sem_acquire_describe_(const future_t *f, future_fmt_t *o) {
+    const sync_sem_acquire_t *a = (const sync_sem_acquire_t *)(const void *)f;
+    future_fmt_u64(o, a->w.need);
+    future_fmt_str(o, " (");
+    future_fmt_u64(o, a->sem->permits);
+    future_fmt_str(o, " of ");
+    future_fmt_u64(o, a->sem->permits + a->sem->held);
+    future_fmt_str(o, " free)");
+}
+
 WEFT_API coro_poll_t sync_sem_acquire_poll_(future_t *self, future_cx_t *cx) {
     sync_sem_acquire_t *a = (sync_sem_acquire_t *)(void *)self;
     sync_sem_t *s = a->sem;
@@ -650,9 +760,15 @@ WEFT_API coro_poll_t sync_sem_acquire_poll_(future_t *self, future_cx_t *cx) {
         if (!s->q.head && s->permits >= a->w.need) {
             if (!future_coop_spend(cx)) return CORO_PENDING;
             s->permits -= a->w.need;
+            s->held += a->w.need;
             return future_finish(self, 0);
         }
         sync_waitq_push_(&s->q, &a->w, cx->waker);
+        {
+            static const future_kind_t kind = {FUTURE_KIND_TAG_, "semaphore acquire",
+                                               sync_sem_acquire_describe_};
+            future_set_kind(self, &kind);
+        }
         return CORO_PENDING;
     case SYNC_QUEUED_:
         return sync_waiter_pending_(&a->w, cx);
@@ -696,6 +812,8 @@ WEFT_API void sync_sem_acquire_init(sync_sem_acquire_t *a, sync_sem_t *s, size_t
 typedef struct sync_mutex {
     sync_sem_t sem;
     const void *holder; /* the sync_mutex_lock_t that holds it, or 0 */
+    future_waker_t *holder_waker; /* the waker of the task that took it (0:
+                                     try_lock): "held by task "writer"" */
 } sync_mutex_t;
 
 /* A lock future: it waits for the lock, and is then the guard that holds it
@@ -715,12 +833,38 @@ typedef struct sync_mutex_lock {
 WEFT_API void sync_mutex_init(sync_mutex_t *m) {
     sync_sem_init(&m->sem, 1);
     m->holder = 0;
+    m->holder_waker = 0;
+}
+
+/* "mutex lock (held by task "writer", 1 waiting)": the holder is named when
+ * the executor knows the task behind its waker. Between an unlock and the
+ * first waiter's next poll the lock is "being handed over". */
+WEFT_API void sync_mutex_lock_describe_(const future_t *f, future_fmt_t *o) {
+    const sync_mutex_t *m = ((const sync_mutex_lock_t *)(const void *)f)->m;
+    const char *name = 0;
+    if (m->holder && m->holder_waker && o->waker_name)
+        name = o->waker_name(o->ctx, m->holder_waker);
+    if (name) {
+        future_fmt_str(o, "(held by task \"");
+        future_fmt_str(o, name);
+        future_fmt_str(o, "\", ");
+    } else {
+        future_fmt_str(o, m->holder ? "(held, " : "(being handed over, ");
+    }
+    future_fmt_u64(o, sync_waitq_len_(&m->sem.q));
+    future_fmt_str(o, " waiting)");
 }
 
 WEFT_API coro_poll_t sync_mutex_lock_poll_(future_t *self, future_cx_t *cx) {
     sync_mutex_lock_t *l = (sync_mutex_lock_t *)(void *)self;
-    if (sync_sem_acquire_poll_(self, cx) == CORO_PENDING) return CORO_PENDING;
+    if (sync_sem_acquire_poll_(self, cx) == CORO_PENDING) {
+        static const future_kind_t kind = {FUTURE_KIND_TAG_, "mutex lock",
+                                           sync_mutex_lock_describe_};
+        future_set_kind(self, &kind);
+        return CORO_PENDING;
+    }
     l->m->holder = l;
+    l->m->holder_waker = cx->waker;
     return CORO_READY;
 }
 
@@ -738,6 +882,7 @@ WEFT_API int sync_mutex_try_lock(sync_mutex_lock_t *l) {
     int rc = sync_sem_try_acquire(&l->m->sem, 1);
     if (rc == 0) {
         l->m->holder = l;
+        l->m->holder_waker = 0; /* no task known */
         (void)future_finish(&l->acq.fut, 0);
     }
     return rc;
@@ -759,6 +904,7 @@ WEFT_API int sync_mutex_unlock(sync_mutex_lock_t *l) {
         return FUTURE_EPERM;
     }
     m->holder = 0;
+    m->holder_waker = 0;
     sync_sem_release(&m->sem, 1);
     return 0;
 }
@@ -797,6 +943,13 @@ typedef struct sync_notified {
     sync_waiter_t w;
 } sync_notified_t;
 
+/* "notify wait (2 waiting)" */
+WEFT_API void sync_notified_describe_(const future_t *f, future_fmt_t *o) {
+    future_fmt_str(o, "(");
+    future_fmt_u64(o, sync_waitq_len_(&((const sync_notified_t *)(const void *)f)->n->q));
+    future_fmt_str(o, " waiting)");
+}
+
 WEFT_API coro_poll_t sync_notified_poll_(future_t *self, future_cx_t *cx) {
     sync_notified_t *f = (sync_notified_t *)(void *)self;
     sync_notify_t *n = f->n;
@@ -809,6 +962,11 @@ WEFT_API coro_poll_t sync_notified_poll_(future_t *self, future_cx_t *cx) {
             return future_finish(self, 0);
         }
         sync_waitq_push_(&n->q, &f->w, cx->waker);
+        {
+            static const future_kind_t kind = {FUTURE_KIND_TAG_, "notify wait",
+                                               sync_notified_describe_};
+            future_set_kind(self, &kind);
+        }
         return CORO_PENDING;
     case SYNC_QUEUED_:
         return sync_waiter_pending_(&f->w, cx);
@@ -835,6 +993,196 @@ WEFT_API void sync_notified_init(sync_notified_t *f, sync_notify_t *n) {
     sync_wait_init_(&f->fut, sync_notified_poll_, sync_notified_drop_, &f->w);
     f->n = n;
     f->gen = n->gen;
+}
+
+/* ---- cancellation tokens ------------------------------------------------ */
+
+/* A cancellation token (tokio-util's CancellationToken): a sticky "please
+ * stop" flag that futures can wait for, in a tree. Cancelling a token
+ * cancels every token below it (its children, their children, ...), never
+ * the ones above or beside it. A task that should stop when its parent
+ * does takes a child of the parent's token, and may cancel its own child
+ * to stop just its own helpers.
+ *
+ * Tokens are caller memory, linked into their parent's list and holding
+ * the queue of their waiters, so a token must be dropped (unlinked) before
+ * its memory goes, if it has a parent, children or waiters:
+ *   - sync_token_drop(&t) by hand, or
+ *   - SYNC_TOKEN_CHILD_INIT(&f->tok, parent) (or SYNC_TOKEN_INIT(&f->tok))
+ *     inside an async body: the token is then owned by that frame, and
+ *     dropped when the frame is dropped (a SELECT lost, an aborted task) or
+ *     finishes. A token in a frame's memory should always be made so.
+ * A token that is only a root in long-lived memory (main's) needs no drop.
+ * Init a token again only after a drop (or before it was ever linked).
+ *
+ * Cancelling wakes every waiter of every token it cancels, in FIFO order
+ * per token; it walks the tree without recursion (a chain of any depth),
+ * and skips subtrees already cancelled (they are cancelled all through),
+ * so a second cancel costs nothing. Dropping a token (by hand or with its
+ * frame): it leaves its parent's list; its children become roots of their
+ * own, not cancelled (they keep their state); futures still waiting on it
+ * are woken and finish with -EPIPE (the token is gone: it can never be
+ * cancelled now; nothing refers to it afterwards). */
+typedef struct sync_token {
+    struct sync_token *parent; /* 0: a root (or dropped) */
+    future_list_t children;    /* its live children, oldest first */
+    future_link_t sib;         /* in the parent's children */
+    sync_waitq_t q;            /* sync_cancelled_t waiting, FIFO */
+    future_owned_t own;        /* in the owning frame's list, or unlinked */
+    int cancelled;             /* sticky */
+} sync_token_t;
+
+/* A root token, not cancelled. */
+WEFT_API void sync_token_init(sync_token_t *t) {
+    t->parent = 0;
+    future_list_init(&t->children);
+    t->sib.next = t->sib.prev = 0;
+    sync_waitq_init_(&t->q);
+    t->own.next = 0;
+    t->own.pprev = 0;
+    t->own.drop = 0;
+    t->cancelled = 0;
+}
+
+/* A child of parent: cancelled when parent is (at once if it already is).
+ * Drop it before its memory goes (or make it with SYNC_TOKEN_CHILD_INIT). */
+WEFT_API void sync_token_child_init(sync_token_t *c, sync_token_t *parent) {
+    sync_token_init(c);
+    if (!parent || parent == c) {
+        FUTURE_MISUSE("sync_token_child_init: the parent must be another, "
+                      "initialised token (sync_token_init makes a root)");
+        return;
+    }
+    c->parent = parent;
+    c->cancelled = parent->cancelled;
+    future_list_push(&parent->children, &c->sib);
+}
+
+WEFT_API int sync_token_is_cancelled(const sync_token_t *t) { return t->cancelled; }
+
+#define SYNC_TOKEN_OF_(l) FUTURE_CONTAINER_OF(l, sync_token_t, sib)
+
+/* The first token from sibling link l on that is not cancelled yet, or 0. */
+WEFT_API sync_token_t *sync_token_live_from_(future_link_t *l) {
+    for (; l; l = l->next)
+        if (!SYNC_TOKEN_OF_(l)->cancelled) return SYNC_TOKEN_OF_(l);
+    return 0;
+}
+
+/* Cancel t and every token below it that is not cancelled yet, waking
+ * their waiters. Sticky: cancelling again does nothing. A depth-first walk
+ * through the parent links, without recursion or extra memory. */
+WEFT_API void sync_token_cancel(sync_token_t *t) {
+    sync_token_t *n = t, *next;
+    if (t->cancelled) return; /* and so is everything below it */
+    for (;;) {
+        n->cancelled = 1;
+        sync_waitq_wake_all_(&n->q, SYNC_GRANTED_);
+        next = sync_token_live_from_(n->children.head); /* down */
+        while (!next && n != t) {                        /* else across, or up */
+            next = sync_token_live_from_(n->sib.next);
+            if (!next) n = n->parent;
+        }
+        if (!next) return; /* back at t */
+        n = next;
+    }
+}
+
+/* Unlink t so that its memory may go (see above): out of its parent's list
+ * and its owner frame's, its children made roots, its waiters finished with
+ * -EPIPE. It stays a usable root token (cancelled or not). Dropping twice
+ * does nothing more. */
+WEFT_API void sync_token_drop(sync_token_t *t) {
+    future_link_t *l;
+    future_owned_unlink(&t->own);
+    if (t->parent) {
+        future_list_unlink(&t->parent->children, &t->sib);
+        t->parent = 0;
+    }
+    while ((l = future_list_pop(&t->children))) SYNC_TOKEN_OF_(l)->parent = 0;
+    sync_waitq_wake_all_(&t->q, SYNC_WOKEN_);
+}
+
+WEFT_API void sync_token_owner_gone_(future_owned_t *n) {
+    sync_token_drop(FUTURE_CONTAINER_OF(n, sync_token_t, own));
+}
+
+/* Make t owned by frame owner: dropped (sync_token_drop) when owner is
+ * dropped or finishes. The macros below do it for the running frame. */
+WEFT_API void sync_token_own(sync_token_t *t, future_t *owner) {
+    future_owned_unlink(&t->own);
+    future_own(owner, &t->own, sync_token_owner_gone_);
+}
+
+WEFT_API void sync_token_child_init_owned_(sync_token_t *c, sync_token_t *parent,
+                                           future_t *owner) {
+    sync_token_child_init(c, parent);
+    sync_token_own(c, owner);
+}
+
+WEFT_API void sync_token_init_owned_(sync_token_t *t, future_t *owner) {
+    sync_token_init(t);
+    sync_token_own(t, owner);
+}
+
+/* Inside an async body, tokens owned by this frame (dropped when it is
+ * dropped or finishes): SYNC_TOKEN_CHILD_INIT(c, parent) makes c a child
+ * of parent, SYNC_TOKEN_INIT(t) makes t a root (whose children may live in
+ * other frames: they are set free when this one goes). To make the same
+ * token again (in a loop), sync_token_drop it first. */
+#define SYNC_TOKEN_CHILD_INIT(c, parent)                                       \
+    sync_token_child_init_owned_((c), (parent), FUTURE_SELF_)
+#define SYNC_TOKEN_INIT(t) sync_token_init_owned_((t), FUTURE_SELF_)
+
+/* Wait for a token to be cancelled (tokio's CancellationToken::cancelled).
+ * Ready (error 0) once the token is cancelled, at once if it already is:
+ * unlike a notify, a cancel is never missed. -EPIPE if the token is
+ * dropped while this waits. */
+typedef struct sync_cancelled {
+    future_t fut;
+    sync_token_t *tok;
+    sync_waiter_t w;
+} sync_cancelled_t;
+
+/* "token wait (3 waiting)" */
+WEFT_API void sync_cancelled_describe_(const future_t *f, future_fmt_t *o) {
+    future_fmt_str(o, "(");
+    future_fmt_u64(o, sync_waitq_len_(&((const sync_cancelled_t *)(const void *)f)->tok->q));
+    future_fmt_str(o, " waiting)");
+}
+
+WEFT_API coro_poll_t sync_cancelled_poll_(future_t *self, future_cx_t *cx) {
+    sync_cancelled_t *c = (sync_cancelled_t *)(void *)self;
+    switch (c->w.state) {
+    case SYNC_IDLE_:
+        if (c->tok->cancelled) return future_leaf_ready(self, cx, 0);
+        sync_waitq_push_(&c->tok->q, &c->w, cx->waker);
+        {
+            static const future_kind_t kind = {FUTURE_KIND_TAG_, "token wait",
+                                               sync_cancelled_describe_};
+            future_set_kind(self, &kind);
+        }
+        return CORO_PENDING;
+    case SYNC_QUEUED_:
+        return sync_waiter_pending_(&c->w, cx);
+    case SYNC_GRANTED_: /* cancelled (the token is not read again: it may
+                           have been dropped since) */
+        return future_leaf_ready(self, cx, 0);
+    default: /* the token was dropped */
+        return future_leaf_ready(self, cx, FUTURE_EPIPE);
+    }
+}
+
+WEFT_API void sync_cancelled_drop_(future_t *self) {
+    sync_cancelled_t *c = (sync_cancelled_t *)(void *)self;
+    if (c->w.state == SYNC_QUEUED_) sync_waitq_unlink_(&c->tok->q, &c->w);
+    c->w.state = SYNC_IDLE_;
+}
+
+/* Wait for t to be cancelled. */
+WEFT_API void sync_cancelled_init(sync_cancelled_t *c, sync_token_t *t) {
+    sync_wait_init_(&c->fut, sync_cancelled_poll_, sync_cancelled_drop_, &c->w);
+    c->tok = t;
 }
 
 /* ---- streams ------------------------------------------------------------ */
@@ -909,10 +1257,25 @@ typedef struct sync_iter {
     size_t n, elem, i;
 } sync_iter_t;
 
+/* "stream iter (3 of 10 taken)": it waits only for its budget. */
+WEFT_API void sync_iter_describe_(const future_t *f, future_fmt_t *o) {
+    const sync_iter_t *it = (const sync_iter_t *)(const void *)f;
+    future_fmt_str(o, "(");
+    future_fmt_u64(o, it->i);
+    future_fmt_str(o, " of ");
+    future_fmt_u64(o, it->n);
+    future_fmt_str(o, " taken)");
+}
+
 WEFT_API coro_poll_t sync_iter_poll_(future_t *self, future_cx_t *cx) {
     sync_iter_t *it = (sync_iter_t *)(void *)self;
     if (it->i == it->n) return sync_stream_end(&it->st, 0);
-    if (!future_coop_spend(cx)) return CORO_PENDING;
+    if (!future_coop_spend(cx)) {
+        static const future_kind_t kind = {FUTURE_KIND_TAG_, "stream iter",
+                                           sync_iter_describe_};
+        future_set_kind(self, &kind);
+        return CORO_PENDING;
+    }
     return sync_stream_yield(&it->st, it->base + it->elem * it->i++);
 }
 
@@ -937,7 +1300,9 @@ WEFT_API coro_poll_t sync_chan_stream_poll_(future_t *self, future_cx_t *cx) {
     sync_chan_stream_t *s = (sync_chan_stream_t *)(void *)self;
     int rc;
     if (future_poll(&s->rx.fut, cx) == CORO_PENDING) {
-        self->child = &s->rx.fut; /* dropped with us */
+        static const future_kind_t kind = {FUTURE_KIND_TAG_, "stream chan", 0};
+        future_set_kind(self, &kind); /* its child says the rest */
+        self->child = &s->rx.fut;     /* dropped with us */
         s->rx.fut.sibling = 0;
         return CORO_PENDING;
     }
@@ -967,9 +1332,26 @@ typedef struct sync_interval {
     uint64_t tick;
 } sync_interval_t;
 
+/* "stream interval (every 10 ms, 3 ticks)" */
+WEFT_API void sync_interval_describe_(const future_t *f, future_fmt_t *o) {
+    const timer_interval_t *iv = &((const sync_interval_t *)(const void *)f)->iv;
+    future_fmt_str(o, "(every ");
+    if (iv->period % TIMER_MS == 0) {
+        future_fmt_u64(o, iv->period / TIMER_MS);
+        future_fmt_str(o, " ms, ");
+    } else {
+        future_fmt_u64(o, iv->period);
+        future_fmt_str(o, " ns, ");
+    }
+    sync_fmt_n_(o, iv->ticks, " tick)", " ticks)");
+}
+
 WEFT_API coro_poll_t sync_interval_poll_(future_t *self, future_cx_t *cx) {
     sync_interval_t *s = (sync_interval_t *)(void *)self;
     if (future_poll(&s->iv.fut, cx) == CORO_PENDING) {
+        static const future_kind_t kind = {FUTURE_KIND_TAG_, "stream interval",
+                                           sync_interval_describe_};
+        future_set_kind(self, &kind);
         self->child = &s->iv.fut;
         s->iv.fut.sibling = 0;
         return CORO_PENDING;
@@ -1000,7 +1382,11 @@ typedef struct sync_map {
 
 WEFT_API coro_poll_t sync_map_poll_(future_t *self, future_cx_t *cx) {
     sync_map_t *m = (sync_map_t *)(void *)self;
-    if (sync_stream_poll_inner_(&m->st, m->in, cx) == CORO_PENDING) return CORO_PENDING;
+    if (sync_stream_poll_inner_(&m->st, m->in, cx) == CORO_PENDING) {
+        static const future_kind_t kind = {FUTURE_KIND_TAG_, "stream map", 0};
+        future_set_kind(self, &kind);
+        return CORO_PENDING;
+    }
     if (!m->in->item) return sync_stream_end(&m->st, future_err(&m->in->fut));
     m->fn(m->in->item, m->out, m->arg);
     return sync_stream_yield(&m->st, m->out);
@@ -1028,11 +1414,16 @@ typedef struct sync_filter {
 WEFT_API coro_poll_t sync_filter_poll_(future_t *self, future_cx_t *cx) {
     sync_filter_t *f = (sync_filter_t *)(void *)self;
     for (;;) {
-        if (sync_stream_poll_inner_(&f->st, f->in, cx) == CORO_PENDING) return CORO_PENDING;
+        if (sync_stream_poll_inner_(&f->st, f->in, cx) == CORO_PENDING) break;
         if (!f->in->item) return sync_stream_end(&f->st, future_err(&f->in->fut));
         if (f->pred(f->in->item, f->arg)) return sync_stream_yield(&f->st, f->in->item);
-        if (!future_coop_spend(cx)) return CORO_PENDING; /* rejects cost too */
+        if (!future_coop_spend(cx)) break; /* rejects cost too */
     }
+    {
+        static const future_kind_t kind = {FUTURE_KIND_TAG_, "stream filter", 0};
+        future_set_kind(self, &kind);
+    }
+    return CORO_PENDING;
 }
 
 WEFT_API void sync_filter_init(sync_filter_t *f, sync_stream_t *in, sync_pred_fn pred,
@@ -1051,10 +1442,22 @@ typedef struct sync_take {
     size_t left;
 } sync_take_t;
 
+/* "stream take (3 left)" */
+WEFT_API void sync_take_describe_(const future_t *f, future_fmt_t *o) {
+    future_fmt_str(o, "(");
+    future_fmt_u64(o, ((const sync_take_t *)(const void *)f)->left);
+    future_fmt_str(o, " left)");
+}
+
 WEFT_API coro_poll_t sync_take_poll_(future_t *self, future_cx_t *cx) {
     sync_take_t *t = (sync_take_t *)(void *)self;
     if (t->left == 0) return sync_stream_end(&t->st, 0);
-    if (sync_stream_poll_inner_(&t->st, t->in, cx) == CORO_PENDING) return CORO_PENDING;
+    if (sync_stream_poll_inner_(&t->st, t->in, cx) == CORO_PENDING) {
+        static const future_kind_t kind = {FUTURE_KIND_TAG_, "stream take",
+                                           sync_take_describe_};
+        future_set_kind(self, &kind);
+        return CORO_PENDING;
+    }
     if (!t->in->item) return sync_stream_end(&t->st, future_err(&t->in->fut));
     t->left--;
     return sync_stream_yield(&t->st, t->in->item);

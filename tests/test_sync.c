@@ -1,7 +1,9 @@
 /* Tests of sync.h: channels (order, backpressure, close from each side,
  * FIFO senders, a million messages), oneshot, mutex, semaphore, notify,
- * streams and their adapters, and dropping every waiting operation at its
- * suspension point (no dangling node, no lost wake, no lost message). */
+ * streams and their adapters, dropping every waiting operation at its
+ * suspension point (no dangling node, no lost wake, no lost message), and
+ * what each waiting future says in exec_dump. (Cancellation tokens:
+ * tests/test_token.c.) */
 #include "check.h"
 #include "../exec.h"
 #include "../sync.h"
@@ -1554,6 +1556,208 @@ static void test_select_job_or_shutdown(void) {
     exec_destroy(&ex);
 }
 
+/* ---- descriptions (exec_dump's async backtrace) ------------------------- */
+
+/* What f is doing, in words, task names resolved as exec_dump does. */
+static const char *describe_named(const void *f, int names) {
+    static char buf[160];
+    future_fmt_t o = {0, 0, 0, 0, 0};
+    o.buf = buf;
+    o.cap = sizeof buf;
+    buf[0] = 0;
+    if (names) o.waker_name = exec_waker_name_;
+    future_describe((const future_t *)f, &o);
+    return buf;
+}
+#define DESCRIBED(f, text) (strcmp(describe_named((f), 1), (text)) == 0)
+
+static void test_chan_and_oneshot_waits_describe_themselves(void) {
+    int rbuf[4], sbuf[4], i, v = 0;
+    sync_chan_t rch, sch;
+    receiver_t r;
+    sender_t s1, s2;
+    sync_oneshot_t o;
+    sync_oneshot_recv_t orx;
+    exec_task_t tr, t1, t2;
+    setup();
+    sync_chan_init(&rch, rbuf, 4, sizeof(int));
+    sync_chan_init(&sch, sbuf, 4, sizeof(int));
+    for (i = 0; i < 4; i++) CHECK_EQ(sync_chan_try_send(&sch, &i), 0);
+    receiver_init(&r, &rch, 0, 1);
+    sender_init(&s1, &sch, 0, 1, 0);
+    sender_init(&s2, &sch, 0, 1, 0);
+    exec_task_init(&tr);
+    exec_task_init(&t1);
+    exec_task_init(&t2);
+    exec_spawn(&tr, &ex, &r.fut);
+    exec_spawn(&t1, &ex, &s1.fut);
+    settle();
+    CHECK(DESCRIBED(&r.recv, "chan recv (0/4 queued)"));
+    CHECK(DESCRIBED(&s1.send, "chan send (4/4 queued, 1 sender waiting)"));
+    exec_spawn(&t2, &ex, &s2.fut);
+    settle();
+    CHECK(DESCRIBED(&s1.send, "chan send (4/4 queued, 2 senders waiting)"));
+    /* The task itself: where its body waits. */
+    CHECK(strstr(describe_named(&r, 1), "test_sync.c:") != 0);
+    sync_chan_close(&sch);
+    sync_chan_close(&rch);
+    CHECK_EQ(exec_run(&ex), 0);
+    /* oneshot, by hand */
+    sync_oneshot_init(&o, &v, sizeof v);
+    sync_oneshot_recv_init(&orx, &o, &v);
+    {
+        future_cx_t cx;
+        future_cx_init(&cx, 0); /* no waker: nothing will be woken */
+        CHECK_EQ(future_poll(&orx, &cx), CORO_PENDING);
+    }
+    CHECK(DESCRIBED(&orx, "oneshot recv"));
+    future_drop(&orx);
+    exec_destroy(&ex);
+}
+
+static void test_sem_mutex_notify_waits_describe_themselves(void) {
+    sync_sem_t sem;
+    sync_mutex_t m;
+    sync_notify_t n;
+    acquirer_t a, b;
+    locker_t w, l;
+    notwait_t n1, n2;
+    sync_mutex_lock_t tl;
+    exec_task_t ta, tb, tw, tlk, tn1, tn2;
+    char *text = 0;
+    size_t len = 0;
+    FILE *out;
+    setup();
+    sync_sem_init(&sem, 3);
+    sync_mutex_init(&m);
+    sync_notify_init(&n);
+    acquirer_init(&a, &sem, 3, 100, 0);
+    acquirer_init(&b, &sem, 2, 0, 0);
+    locker_init(&w, &m, 100, 0);
+    locker_init(&l, &m, 0, 0);
+    notwait_init(&n1, &n, 0);
+    notwait_init(&n2, &n, 0);
+    exec_task_init(&ta);
+    exec_task_init(&tb);
+    exec_task_init(&tw);
+    exec_task_init(&tlk);
+    exec_task_init(&tn1);
+    exec_task_init(&tn2);
+    exec_spawn(&ta, &ex, &a.fut);
+    exec_spawn(&tb, &ex, &b.fut);
+    exec_spawn(&tw, &ex, &w.fut);
+    exec_task_set_name(&tw, "writer");
+    exec_spawn(&tlk, &ex, &l.fut);
+    exec_task_set_name(&tlk, "reader");
+    exec_spawn(&tn1, &ex, &n1.fut);
+    exec_spawn(&tn2, &ex, &n2.fut);
+    settle();
+    CHECK(DESCRIBED(&b.acq, "semaphore acquire 2 (0 of 3 free)"));
+    CHECK(DESCRIBED(&l.lock, "mutex lock (held by task \"writer\", 1 waiting)"));
+    CHECK(strcmp(describe_named(&l.lock, 0), "mutex lock (held, 1 waiting)") == 0);
+    CHECK(DESCRIBED(&n1.w, "notify wait (2 waiting)"));
+    /* exec_dump shows it in the task tree. */
+    out = open_memstream(&text, &len);
+    CHECK(out != 0);
+    exec_dump(&ex, out);
+    fclose(out);
+    CHECK(strstr(text, "reader") != 0);
+    CHECK(strstr(text, "mutex lock (held by task \"writer\", 1 waiting)") != 0);
+    CHECK(strstr(text, "semaphore acquire 2 (0 of 3 free)") != 0);
+    free(text);
+    sync_notify_waiters(&n);
+    CHECK_EQ(exec_run(&ex), 0);
+    CHECK(a.got && b.got && w.got == 1 && l.got == 1);
+    CHECK_EQ(sync_sem_available(&sem), 3);
+    CHECK_EQ(sem.held, 0);
+    /* A lock taken by try_lock has no task to name; a lock granted to a
+     * waiter that has not run yet is being handed over. */
+    sync_mutex_lock_init(&tl, &m);
+    CHECK_EQ(sync_mutex_try_lock(&tl), 0);
+    locker_init(&l, &m, 0, 0);
+    exec_spawn(&tlk, &ex, &l.fut);
+    settle();
+    CHECK(DESCRIBED(&l.lock, "mutex lock (held, 1 waiting)"));
+    CHECK_EQ(sync_mutex_unlock(&tl), 0);
+    CHECK(DESCRIBED(&l.lock, "mutex lock (being handed over, 0 waiting)"));
+    CHECK_EQ(exec_run(&ex), 0);
+    CHECK_EQ(l.got, 1);
+    /* Over-released permits are added, not held. */
+    sync_sem_release(&sem, 2);
+    CHECK_EQ(sync_sem_available(&sem), 5);
+    CHECK_EQ(sem.held, 0);
+    exec_destroy(&ex);
+}
+
+static void nop_wake(future_waker_t *w) { (void)w; }
+
+static void test_stream_waits_describe_themselves(void) {
+    static const int nums[3] = {1, 2, 3};
+    int b1[2], b2[2], b3[2], s1, s2, s3, sq_out;
+    sync_chan_t c1, c2, c3;
+    sync_chan_stream_t r1, r2, r3;
+    sync_take_t take;
+    sync_map_t map;
+    sync_filter_t filt;
+    sync_iter_t it;
+    sync_interval_t iv;
+    consume_t k1, k2, k3, k4;
+    exec_task_t t1, t2, t3, t4;
+    future_waker_t nop = {nop_wake};
+    future_cx_t cx;
+    int zero = 0;
+    setup();
+    sync_chan_init(&c1, b1, 2, sizeof(int));
+    sync_chan_init(&c2, b2, 2, sizeof(int));
+    sync_chan_init(&c3, b3, 2, sizeof(int));
+    sync_chan_stream_init(&r1, &c1, &s1);
+    sync_chan_stream_init(&r2, &c2, &s2);
+    sync_chan_stream_init(&r3, &c3, &s3);
+    sync_take_init(&take, &r1.st, 3);
+    sync_map_init(&map, &r2.st, square, 0, &sq_out);
+    sync_filter_init(&filt, &r3.st, is_odd, 0);
+    sync_interval_init(&iv, 10 * TIMER_MS, TIMER_MISSED_BURST);
+    consume_init(&k1, &take.st);
+    consume_init(&k2, &map.st);
+    consume_init(&k3, &filt.st);
+    consume_init(&k4, &iv.st);
+    exec_task_init(&t1);
+    exec_task_init(&t2);
+    exec_task_init(&t3);
+    exec_task_init(&t4);
+    exec_spawn(&t1, &ex, &k1.fut);
+    exec_spawn(&t2, &ex, &k2.fut);
+    exec_spawn(&t3, &ex, &k3.fut);
+    exec_spawn(&t4, &ex, &k4.fut);
+    settle();
+    CHECK(DESCRIBED(&take, "stream take (3 left)"));
+    CHECK(DESCRIBED(&r1, "stream chan"));
+    CHECK(DESCRIBED(&r1.rx, "chan recv (0/2 queued)"));
+    CHECK(take.st.fut.child == &r1.st.fut && r1.st.fut.child == &r1.rx.fut);
+    CHECK(DESCRIBED(&map, "stream map"));
+    CHECK(DESCRIBED(&filt, "stream filter"));
+    CHECK_EQ(k4.n, 1); /* the first tick comes at once */
+    CHECK(DESCRIBED(&iv, "stream interval (every 10 ms, 1 tick)"));
+    exec_abort(&t4);
+    sync_interval_init(&iv, 1500000, TIMER_MISSED_BURST);
+    consume_init(&k4, &iv.st);
+    exec_spawn(&t4, &ex, &k4.fut);
+    settle();
+    CHECK(DESCRIBED(&iv, "stream interval (every 1500000 ns, 1 tick)"));
+    exec_abort(&t4);
+    sync_chan_close(&c1);
+    sync_chan_close(&c2);
+    sync_chan_close(&c3);
+    CHECK_EQ(exec_run(&ex), 0);
+    /* iter waits only for its budget */
+    sync_iter_init(&it, nums, 3, sizeof(int));
+    future_cx_init(&cx, &nop);
+    cx.budget = &zero;
+    CHECK_EQ(sync_stream_poll_next(&it.st, &cx), CORO_PENDING);
+    CHECK(DESCRIBED(&it, "stream iter (0 of 3 taken)"));
+    exec_destroy(&ex);
+}
+
 int main(void) {
     RUN(test_chan_messages_arrive_in_order);
     RUN(test_chan_backpressure_slows_the_producer);
@@ -1595,5 +1799,8 @@ int main(void) {
     RUN(test_drop_stream_inside_await_next);
     RUN(test_drop_interval_stream_inside_await_next);
     RUN(test_select_job_or_shutdown);
+    RUN(test_chan_and_oneshot_waits_describe_themselves);
+    RUN(test_sem_mutex_notify_waits_describe_themselves);
+    RUN(test_stream_waits_describe_themselves);
     return check_summary();
 }
