@@ -48,6 +48,8 @@
  *     task" for the stall report.
  *   - One pool serves one executor (the one given to blocking_pool_init); its
  *     futures are polled there.
+ *   - While it waits, exec_dump's async backtrace says "spawn_blocking
+ *     (queued)" or "spawn_blocking (running, submitted 12 ms ago)".
  *
  * Cancellation: what dropping the future does (a job cannot be interrupted;
  * blocking_stopping(job) turns true so a long job may return early)
@@ -170,6 +172,7 @@ typedef struct blocking {
     int waiting;                       /* a scoped drop waits (pool lock) */
     int held;                          /* remote open, clock held */
     int ran;                           /* fn ran: out is its result */
+    uint64_t submitted;                /* the executor's now at submit */
     exec_remote_t remote;              /* the completion wake */
 } blocking_t;
 
@@ -510,7 +513,28 @@ WEFT_API void blocking_unregister_(blocking_t *b) {
     exec_clock_unhold(b->pool->ex);
 }
 
+/* What it is doing, in words (exec_dump): "(queued)", "(running,
+ * submitted 12 ms ago)" (once the executor's clock has moved), "(done)".
+ * The state is read atomically (the pool threads write it). */
+WEFT_API void blocking_describe_(const future_t *f, future_fmt_t *o) {
+    const blocking_t *b = (const blocking_t *)(const void *)f;
+    int st = EXEC_LOAD_(&b->state);
+    uint64_t now = b->pool->ex->timers.now;
+    if (st != BLOCKING_QUEUED_ && st != BLOCKING_RUNNING_) {
+        future_fmt_str(o, "(done)"); /* the wake is on its way */
+        return;
+    }
+    future_fmt_str(o, st == BLOCKING_QUEUED_ ? "(queued" : "(running");
+    if (now > b->submitted) {
+        future_fmt_str(o, ", submitted ");
+        timer_fmt_duration(o, now - b->submitted);
+        future_fmt_str(o, " ago");
+    }
+    future_fmt_str(o, ")");
+}
+
 WEFT_API coro_poll_t blocking_poll_(future_t *self, future_cx_t *cx) {
+    static const future_kind_t kind = {FUTURE_KIND_TAG_, "spawn_blocking", blocking_describe_};
     blocking_t *b = (blocking_t *)(void *)self;
     exec_t *ex;
     int rc;
@@ -525,6 +549,7 @@ WEFT_API coro_poll_t blocking_poll_(future_t *self, future_cx_t *cx) {
         }
         exec_remote_init(&b->remote, ex);
         exec_remote_set_waker(&b->remote, cx->waker);
+        b->submitted = ex->timers.now;
         rc = blocking_pool_submit_(b->pool, b);
         if (rc) {
             exec_remote_close(&b->remote);
@@ -532,6 +557,7 @@ WEFT_API coro_poll_t blocking_poll_(future_t *self, future_cx_t *cx) {
         }
         b->held = 1;
         exec_clock_hold(ex); /* the paused clock waits for the job */
+        future_set_kind(self, &kind);
         return CORO_PENDING;
     case BLOCKING_QUEUED_:
     case BLOCKING_RUNNING_:
@@ -609,6 +635,7 @@ WEFT_API void blocking_setup_(blocking_t *b, blocking_pool_t *pool,
     b->waiting = 0;
     b->held = 0;
     b->ran = 0;
+    b->submitted = 0;
 }
 
 /* spawn_blocking(fn, arg) on pool: lazy, runs at the first poll. If the

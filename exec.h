@@ -606,6 +606,15 @@ WEFT_API void exec_task_set_name(exec_task_t *t, const char *name) { t->name = n
 WEFT_API const char *exec_task_name(const exec_task_t *t) { return t->name; }
 
 /* "task "name"" or "task 0x...": how reports name a task. */
+/* The name of the task behind a waker, for descriptions ("held by task
+ * "writer""); 0 if w is not a task's. */
+WEFT_API const char *exec_waker_name_(void *ctx, const future_waker_t *w) {
+    const exec_task_t *t = (const exec_task_t *)(const void *)w;
+    (void)ctx;
+    if (!w || w->wake != exec_task_wake_) return 0;
+    return t->name ? t->name : "(unnamed)";
+}
+
 WEFT_API void exec_fmt_task_(future_fmt_t *o, const exec_task_t *t) {
     future_fmt_str(o, "task ");
     if (t->name) {
@@ -686,14 +695,26 @@ WEFT_API void exec_block_end_(exec_t *ex, const exec_task_t *t, coro_poll_t r) {
     future_fmt_t o = {0, 0, 0, 0, 0};
     if (took <= ex->block_ns) return;
     ex->block_reports++;
+    const future_t *deep = t->fut;
+    char what[160];
+    future_fmt_t w = {0, 0, 0, exec_waker_name_, 0};
     o.buf = who;
     o.cap = sizeof who;
     exec_fmt_task_(&o, t);
+    /* What the deepest future waits for, if it is a library leaf. */
+    while (deep->child) deep = deep->child;
+    w.buf = what;
+    w.cap = sizeof what;
+    what[0] = 0;
+    if (r != CORO_READY && future_kind_of_(deep)) {
+        future_fmt_str(&w, ", waiting on ");
+        future_describe(deep, &w);
+    }
     fprintf(out,
             "exec: blocked executor: %s held the thread for %.1f ms in one "
             "poll (threshold %.1f ms)\n"
             "    resumed at %s (root future), %s (deepest child)\n"
-            "    stopped at %s\n"
+            "    stopped at %s%s\n"
             "    hint: move blocking calls and CPU-heavy work off the executor "
             "with spawn_blocking (blocking_t)\n",
             who, (double)took / 1e6, (double)ex->block_ns / 1e6,
@@ -701,7 +722,8 @@ WEFT_API void exec_block_end_(exec_t *ex, const exec_task_t *t, coro_poll_t r) {
             ex->block_at[1] ? ex->block_at[1] : "the start",
             r == CORO_READY ? "its end (the task finished)"
                             : (exec_block_deepest_(t->fut) ? exec_block_deepest_(t->fut)
-                                                           : "the start"));
+                                                           : "the start"),
+            what);
     fflush(out);
 }
 
@@ -1233,15 +1255,6 @@ WEFT_API int exec_epoll_(exec_t *ex, int64_t timeout_ns) {
 
 /* ---- the loop ----------------------------------------------------------- */
 
-/* The name of the task behind a waker, for descriptions ("held by task
- * "writer""); 0 if w is not a task's. */
-WEFT_API const char *exec_waker_name_(void *ctx, const future_waker_t *w) {
-    const exec_task_t *t = (const exec_task_t *)(const void *)w;
-    (void)ctx;
-    if (!w || w->wake != exec_task_wake_) return 0;
-    return t->name ? t->name : "(unnamed)";
-}
-
 typedef struct exec_dump_cx_ {
     FILE *out;
     int indent;
@@ -1317,11 +1330,7 @@ WEFT_API void exec_dump_task_(const exec_t *ex, const exec_task_t *t, FILE *out,
  * waits for), as a tree: under each task, the tasks its frames own,
  * grouped by scope. */
 WEFT_API void exec_dump(const exec_t *ex, FILE *out) {
-    const future_link_t *l;
-    for (l = ex->live.head; l; l = l->next) {
-        const exec_task_t *t = FUTURE_CONTAINER_OF(l, const exec_task_t, live);
-        if (!t->parent) exec_dump_task_(ex, t, out, 2);
-    }
+    exec_dump_children_(ex, 0, out, 2); /* the tasks no task owns, then theirs */
 }
 
 /* Nothing is runnable. Wait for I/O, timers or remote wakes, or jump the

@@ -60,6 +60,10 @@
  *                     aborted anywhere without leaking an fd. Stop early
  *                     by simply not awaiting it again.
  *
+ * While one waits, exec_dump's async backtrace says what for: `fs read
+ * "a.txt" (running)`, `fs write "a.txt" (100 bytes, queued)`, `fs chunks
+ * "a.log" (chunk at 65536, running)`, with its job beneath it.
+ *
  * The knob: FS_SLICE (256 KiB): the most one read or write call moves,
  * which bounds how long a drop waits.
  */
@@ -107,17 +111,35 @@ typedef struct fs_op {
     blocking_t job;
 } fs_op_t;
 
+/* What a helper is doing, in words (exec_dump): `"a.txt" (` here, then
+ * what it moves, then the job's state from fs_fmt_state_. */
+WEFT_API void fs_fmt_path_(future_fmt_t *o, const char *path) {
+    future_fmt_str(o, "\"");
+    future_fmt_str(o, path);
+    future_fmt_str(o, "\" (");
+}
+
+/* "running)": read atomically, a pool thread writes it. */
+WEFT_API void fs_fmt_state_(future_fmt_t *o, const fs_op_t *op) {
+    int st = EXEC_LOAD_(&op->job.state);
+    future_fmt_str(o, st == BLOCKING_QUEUED_ ? "queued)"
+                      : st == BLOCKING_RUNNING_ ? "running)" : "done)");
+}
+
 /* The poll of a helper that is one scoped job: start fn(arg) on the pool
  * at the first poll (the job is the helper's child: dropped with it, shown
- * in its backtrace), then finish with the job's error. */
+ * in its backtrace), then finish with the job's error. While it waits it
+ * is of the given kind. */
 WEFT_API coro_poll_t fs_run_(future_t *self, future_cx_t *cx, fs_op_t *op, blocking_fn fn,
-                             void *arg) {
+                             void *arg, const future_kind_t *kind) {
     if (!self->child) {
         blocking_init_scoped(&op->job, op->pool, fn, arg);
         self->child = &op->job.fut;
-        self->co.at = __FILE__ ":job";
     }
-    if (future_poll(&op->job.fut, cx) == CORO_PENDING) return CORO_PENDING;
+    if (future_poll(&op->job.fut, cx) == CORO_PENDING) {
+        future_set_kind(self, kind);
+        return CORO_PENDING;
+    }
     self->child = 0;
     return future_finish(self, future_err(&op->job.fut));
 }
@@ -192,9 +214,17 @@ WEFT_API int64_t fs_read_job_(void *arg, blocking_job_t *job) {
     return (int64_t)len;
 }
 
+/* `"a.txt" (running)` */
+WEFT_API void fs_read_describe_(const future_t *f, future_fmt_t *o) {
+    const fs_read_t *r = (const fs_read_t *)(const void *)f;
+    fs_fmt_path_(o, r->path);
+    fs_fmt_state_(o, &r->op);
+}
+
 WEFT_API coro_poll_t fs_read_poll_(future_t *self, future_cx_t *cx) {
+    static const future_kind_t kind = {FUTURE_KIND_TAG_, "fs read", fs_read_describe_};
     fs_read_t *r = (fs_read_t *)(void *)self;
-    return fs_run_(self, cx, &r->op, fs_read_job_, r);
+    return fs_run_(self, cx, &r->op, fs_read_job_, r, &kind);
 }
 
 /* Dropped before the end (the job, our child, is dropped first): a buffer
@@ -260,9 +290,19 @@ WEFT_API int64_t fs_write_job_(void *arg, blocking_job_t *job) {
     return (int64_t)done;
 }
 
+/* `"a.txt" (100 bytes, running)` */
+WEFT_API void fs_write_describe_(const future_t *f, future_fmt_t *o) {
+    const fs_write_t *w = (const fs_write_t *)(const void *)f;
+    fs_fmt_path_(o, w->path);
+    future_fmt_u64(o, w->len);
+    future_fmt_str(o, " bytes, ");
+    fs_fmt_state_(o, &w->op);
+}
+
 WEFT_API coro_poll_t fs_write_poll_(future_t *self, future_cx_t *cx) {
+    static const future_kind_t kind = {FUTURE_KIND_TAG_, "fs write", fs_write_describe_};
     fs_write_t *w = (fs_write_t *)(void *)self;
-    return fs_run_(self, cx, &w->op, fs_write_job_, w);
+    return fs_run_(self, cx, &w->op, fs_write_job_, w, &kind);
 }
 
 /* Create or truncate path and write data[0..len) to it. path and data must
@@ -313,7 +353,18 @@ WEFT_API int64_t fs_chunks_job_(void *arg, blocking_job_t *job) {
     return got;
 }
 
+/* `"a.log" (chunk at 65536, running)` */
+WEFT_API void fs_chunks_describe_(const future_t *f, future_fmt_t *o) {
+    const fs_chunks_t *c = (const fs_chunks_t *)(const void *)f;
+    fs_fmt_path_(o, c->path);
+    future_fmt_str(o, "chunk at ");
+    future_fmt_u64(o, c->next);
+    future_fmt_str(o, ", ");
+    fs_fmt_state_(o, &c->op);
+}
+
 WEFT_API coro_poll_t fs_chunks_poll_(future_t *self, future_cx_t *cx) {
+    static const future_kind_t kind = {FUTURE_KIND_TAG_, "fs chunks", fs_chunks_describe_};
     fs_chunks_t *c = (fs_chunks_t *)(void *)self;
     int err;
     if (c->ended) { /* over: every further chunk is empty (and costs) */
@@ -326,9 +377,11 @@ WEFT_API coro_poll_t fs_chunks_poll_(future_t *self, future_cx_t *cx) {
         blocking_init_scoped(&c->op.job, c->op.pool, fs_chunks_job_, c);
         c->busy = 1;
         self->child = &c->op.job.fut; /* dropped with us; in the backtrace */
-        self->co.at = __FILE__ ":chunk";
     }
-    if (future_poll(&c->op.job.fut, cx) == CORO_PENDING) return CORO_PENDING;
+    if (future_poll(&c->op.job.fut, cx) == CORO_PENDING) {
+        future_set_kind(self, &kind);
+        return CORO_PENDING;
+    }
     self->child = 0;
     c->busy = 0;
     err = future_err(&c->op.job.fut);

@@ -60,6 +60,10 @@
  *                   or a drop is always safe)
  *   io_signal_recv_t io_signal_recv_init(&r, &s)   r.signo
  *   r.n (read_exact, write_all) is also the progress made when they fail.
+ *   While one waits, exec_dump's async backtrace says what for: "read fd 7",
+ *   "write fd 7 (100 bytes)", "read_exact fd 7 (3/8 bytes)", "readable fd
+ *   7", "accept fd 5", "connect fd 9 to 127.0.0.1:6379", "signal wait
+ *   (SIGINT, SIGTERM)".
  *
  * The contract
  *   - One registration per fd: epoll_ctl is called at open and close, and
@@ -160,6 +164,24 @@ typedef struct io_addr {
 
 /* ---- addresses ----------------------------------------------------------- */
 
+/* A port in network byte order and back, by its bytes: glibc's htons is a
+ * static function at -O2, which an extern inline function may not call
+ * (WEFT_EXTERN_INLINE builds). */
+WEFT_API uint16_t io_port_to_net_(int port) {
+    unsigned char b[2];
+    uint16_t v;
+    b[0] = (unsigned char)(port >> 8);
+    b[1] = (unsigned char)port;
+    memcpy(&v, b, sizeof v);
+    return v;
+}
+
+WEFT_API int io_port_from_net_(uint16_t v) {
+    unsigned char b[2];
+    memcpy(b, &v, sizeof b);
+    return b[0] << 8 | b[1];
+}
+
 /* A numeric IPv4 ("127.0.0.1") or IPv6 ("::1") host and a port; host 0
  * means 127.0.0.1. -EINVAL if host is not numeric (no DNS here). */
 WEFT_API int io_addr_parse(io_addr_t *a, const char *host, int port) {
@@ -170,13 +192,13 @@ WEFT_API int io_addr_parse(io_addr_t *a, const char *host, int port) {
     if (port < 0 || port > 65535) return -EINVAL;
     if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
         v4->sin_family = AF_INET;
-        v4->sin_port = htons((uint16_t)port);
+        v4->sin_port = io_port_to_net_(port);
         a->len = sizeof *v4;
         return 0;
     }
     if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
         v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons((uint16_t)port);
+        v6->sin6_port = io_port_to_net_(port);
         a->len = sizeof *v6;
         return 0;
     }
@@ -185,9 +207,9 @@ WEFT_API int io_addr_parse(io_addr_t *a, const char *host, int port) {
 
 WEFT_API int io_addr_port(const io_addr_t *a) {
     if (a->ss.ss_family == AF_INET)
-        return ntohs(((const struct sockaddr_in *)(const void *)&a->ss)->sin_port);
+        return io_port_from_net_(((const struct sockaddr_in *)(const void *)&a->ss)->sin_port);
     if (a->ss.ss_family == AF_INET6)
-        return ntohs(((const struct sockaddr_in6 *)(const void *)&a->ss)->sin6_port);
+        return io_port_from_net_(((const struct sockaddr_in6 *)(const void *)&a->ss)->sin6_port);
     return -1;
 }
 
@@ -406,6 +428,24 @@ WEFT_API void io_unwait_(io_fd_t *f, unsigned dir, future_waker_t **waiting) {
     *waiting = 0;
 }
 
+/* What a waiting future is doing, in words (exec_dump's async backtrace):
+ * "read fd 7", "write_all fd 7 (12/100 bytes)". Each poll function keeps
+ * its kind (future_kind_t) and sets it when it returns pending. The
+ * descriptions read only the frame and its io_fd_t: no system call. */
+WEFT_API coro_poll_t io_pending_(future_t *self, const future_kind_t *kind) {
+    future_set_kind(self, kind);
+    return CORO_PENDING;
+}
+
+WEFT_API void io_fmt_fd_(future_fmt_t *o, const io_fd_t *f) {
+    if (f->io.fd < 0) {
+        future_fmt_str(o, "(closed fd)");
+        return;
+    }
+    future_fmt_str(o, "fd ");
+    future_fmt_u64(o, (unsigned)f->io.fd);
+}
+
 /* ---- readable / writable ------------------------------------------------- */
 
 typedef struct io_ready {
@@ -417,10 +457,18 @@ typedef struct io_ready {
 typedef io_ready_t io_readable_t;
 typedef io_ready_t io_writable_t;
 
+/* "fd 7" */
+WEFT_API void io_ready_describe_(const future_t *f, future_fmt_t *o) {
+    io_fmt_fd_(o, ((const io_ready_t *)(const void *)f)->fd);
+}
+
 WEFT_API coro_poll_t io_ready_poll_(future_t *self, future_cx_t *cx) {
+    static const future_kind_t kinds[2] = {
+        {FUTURE_KIND_TAG_, "readable", io_ready_describe_},
+        {FUTURE_KIND_TAG_, "writable", io_ready_describe_}};
     io_ready_t *r = (io_ready_t *)(void *)self;
     int g = io_gate_(r->fd, cx, r->dir, &r->waiting);
-    if (g == 0) return CORO_PENDING;
+    if (g == 0) return io_pending_(self, &kinds[r->dir == EXEC_IO_WRITE]);
     io_unwait_(r->fd, r->dir, &r->waiting);
     return future_finish(self, g < 0 ? g : 0);
 }
@@ -464,7 +512,27 @@ typedef io_rw_t io_write_t;
 typedef io_rw_t io_read_exact_t;
 typedef io_rw_t io_write_all_t;
 
+/* "fd 7" (read), "fd 7 (100 bytes)" (write), "fd 7 (3/8 bytes)" (read_exact,
+ * write_all: the progress so far). */
+WEFT_API void io_rw_describe_(const future_t *f, future_fmt_t *o) {
+    const io_rw_t *r = (const io_rw_t *)(const void *)f;
+    io_fmt_fd_(o, r->fd);
+    if (!r->exact && r->dir == EXEC_IO_READ) return;
+    future_fmt_str(o, " (");
+    if (r->exact) {
+        future_fmt_u64(o, r->n);
+        future_fmt_str(o, "/");
+    }
+    future_fmt_u64(o, r->len);
+    future_fmt_str(o, " bytes)");
+}
+
 WEFT_API coro_poll_t io_rw_poll_(future_t *self, future_cx_t *cx) {
+    static const future_kind_t kinds[4] = {
+        {FUTURE_KIND_TAG_, "read", io_rw_describe_},
+        {FUTURE_KIND_TAG_, "write", io_rw_describe_},
+        {FUTURE_KIND_TAG_, "read_exact", io_rw_describe_},
+        {FUTURE_KIND_TAG_, "write_all", io_rw_describe_}};
     io_rw_t *r = (io_rw_t *)(void *)self;
     int rc = 0;
     for (;;) {
@@ -472,7 +540,7 @@ WEFT_API coro_poll_t io_rw_poll_(future_t *self, future_cx_t *cx) {
         int g;
         if (r->exact && r->n == r->len) break;
         g = io_gate_(r->fd, cx, r->dir, &r->waiting);
-        if (g == 0) return CORO_PENDING;
+        if (g == 0) return io_pending_(self, &kinds[(r->dir == EXEC_IO_WRITE) + 2 * (r->exact != 0)]);
         if (g < 0) {
             rc = g;
             break;
@@ -564,17 +632,29 @@ WEFT_API void io_accept_drain_(io_accept_t *a) {
     l->spare = open(IO_SPARE_PATH, O_RDONLY | O_CLOEXEC);
 }
 
+/* "fd 5", "fd 5 (out of fds: retrying in 100 ms)" */
+WEFT_API void io_accept_describe_(const future_t *f, future_fmt_t *o) {
+    const io_accept_t *a = (const io_accept_t *)(const void *)f;
+    io_fmt_fd_(o, a->lis);
+    if (a->backing_off) {
+        future_fmt_str(o, " (out of fds: retrying in ");
+        future_fmt_u64(o, IO_ACCEPT_BACKOFF_MS);
+        future_fmt_str(o, " ms)");
+    }
+}
+
 WEFT_API coro_poll_t io_accept_poll_(future_t *self, future_cx_t *cx) {
+    static const future_kind_t kind = {FUTURE_KIND_TAG_, "accept", io_accept_describe_};
     io_accept_t *a = (io_accept_t *)(void *)self;
     int rc;
     for (;;) {
         int g, c, e;
         if (a->backing_off) {
-            if (future_poll(&a->backoff.fut, cx) == CORO_PENDING) return CORO_PENDING;
+            if (future_poll(&a->backoff.fut, cx) == CORO_PENDING) return io_pending_(self, &kind);
             a->backing_off = 0;
         }
         g = io_gate_(a->lis, cx, EXEC_IO_READ, &a->waiting);
-        if (g == 0) return CORO_PENDING;
+        if (g == 0) return io_pending_(self, &kind);
         if (g < 0) {
             rc = g;
             break;
@@ -639,7 +719,24 @@ typedef struct io_connect {
     int started;
 } io_connect_t;
 
+/* "fd 9 to 127.0.0.1:6379", "fd 9 to [::1]:80" */
+WEFT_API void io_connect_describe_(const future_t *f, future_fmt_t *o) {
+    const io_connect_t *c = (const io_connect_t *)(const void *)f;
+    const struct sockaddr_storage *ss = &c->addr->ss;
+    int v6 = ss->ss_family == AF_INET6, port = io_addr_port(c->addr);
+    const void *ip = v6 ? (const void *)&((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr
+                        : (const void *)&((const struct sockaddr_in *)(const void *)ss)->sin_addr;
+    char host[INET6_ADDRSTRLEN];
+    io_fmt_fd_(o, c->fd);
+    if (port < 0 || !inet_ntop(ss->ss_family, ip, host, sizeof host)) return; /* not IP */
+    future_fmt_str(o, v6 ? " to [" : " to ");
+    future_fmt_str(o, host);
+    future_fmt_str(o, v6 ? "]:" : ":");
+    future_fmt_u64(o, (unsigned)port);
+}
+
 WEFT_API coro_poll_t io_connect_poll_(future_t *self, future_cx_t *cx) {
+    static const future_kind_t kind = {FUTURE_KIND_TAG_, "connect", io_connect_describe_};
     io_connect_t *c = (io_connect_t *)(void *)self;
     int rc, g, s, err = 0;
     socklen_t len = sizeof err;
@@ -669,7 +766,7 @@ WEFT_API coro_poll_t io_connect_poll_(future_t *self, future_cx_t *cx) {
         c->started = 1;
     }
     g = io_gate_(c->fd, cx, EXEC_IO_WRITE, &c->waiting);
-    if (g == 0) return CORO_PENDING;
+    if (g == 0) return io_pending_(self, &kind);
     io_unwait_(c->fd, EXEC_IO_WRITE, &c->waiting);
     if (g < 0) rc = g;
     else if (getsockopt(c->fd->io.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) rc = -errno;
@@ -760,14 +857,40 @@ typedef struct io_signal_recv {
     int signo; /* the signal received */
 } io_signal_recv_t;
 
+/* "(SIGINT, SIGTERM)": the signals of the set, by name where it is a
+ * common one, else by number. */
+WEFT_API void io_signal_recv_describe_(const future_t *f, future_fmt_t *o) {
+    static const struct {
+        int signo;
+        const char *name;
+    } names[] = {{SIGHUP, "SIGHUP"},   {SIGINT, "SIGINT"},     {SIGQUIT, "SIGQUIT"},
+                 {SIGTERM, "SIGTERM"}, {SIGUSR1, "SIGUSR1"},   {SIGUSR2, "SIGUSR2"},
+                 {SIGCHLD, "SIGCHLD"}, {SIGWINCH, "SIGWINCH"}, {SIGALRM, "SIGALRM"},
+                 {SIGPIPE, "SIGPIPE"}};
+    const sigset_t *set = &((const io_signal_recv_t *)(const void *)f)->sig->set;
+    const char *sep = "(";
+    int sig;
+    for (sig = 1; sig < NSIG; sig++) {
+        size_t i = 0;
+        if (sigismember(set, sig) != 1) continue;
+        while (i < sizeof names / sizeof names[0] && names[i].signo != sig) i++;
+        future_fmt_str(o, sep);
+        if (i < sizeof names / sizeof names[0]) future_fmt_str(o, names[i].name);
+        else future_fmt_u64(o, (unsigned)sig);
+        sep = ", ";
+    }
+    future_fmt_str(o, *sep == '(' ? "(no signal)" : ")");
+}
+
 WEFT_API coro_poll_t io_signal_recv_poll_(future_t *self, future_cx_t *cx) {
+    static const future_kind_t kind = {FUTURE_KIND_TAG_, "signal wait", io_signal_recv_describe_};
     io_signal_recv_t *r = (io_signal_recv_t *)(void *)self;
     struct signalfd_siginfo si;
     int rc = 0;
     for (;;) {
         ssize_t n;
         int g = io_gate_(&r->sig->fd, cx, EXEC_IO_READ, &r->waiting);
-        if (g == 0) return CORO_PENDING;
+        if (g == 0) return io_pending_(self, &kind);
         if (g < 0) {
             rc = g;
             break;

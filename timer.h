@@ -37,6 +37,11 @@
  *   - Dropping a sleep, timeout or interval unlinks its timer.
  *   - The futures need cx->timers (the executor sets it); polled without
  *     one they finish at once with -EINVAL, and FUTURE_MISUSE reports it.
+ *   - While they wait they say what for, in exec_dump's async backtrace
+ *     (future_describe): "sleep 10 ms (3 ms left)", "sleep until 1234 ms
+ *     (3 ms left)", "timeout 5000 ms (40 ms left)" (its inner future shows
+ *     beneath it), "interval every 10 ms (3 ticks)". timer_fmt_duration(o,
+ *     ns) writes a duration the same way ("12 ms", "340 us", "25 ns").
  *
  * Futures
  *   timer_sleep_t      timer_sleep_init(&s, ns), timer_sleep_until_init(&s, t)
@@ -317,11 +322,55 @@ WEFT_API uint64_t timer_add_sat(uint64_t a, uint64_t b) {
 
 typedef struct timer_sleep {
     future_t fut;
-    uint64_t arg;      /* duration, or deadline when absolute */
-    int absolute;      /* arg is a deadline (always so after the first poll) */
-    timer_entry_t entry;
+    uint64_t arg;      /* duration, or deadline when absolute (as given) */
+    int absolute;      /* arg is a deadline */
+    timer_entry_t entry;  /* entry.deadline: the deadline once fixed, or never */
     timer_wheel_t *wheel; /* where the entry is linked, for drop */
 } timer_sleep_t;
+
+/* ---- what a timer future is doing, in words (exec_dump) ----------------
+ * No libc here: timer.h also builds freestanding. */
+
+/* Append ns as a duration in whole units, the largest that fits: "12 ms",
+ * "340 us", "25 ns". */
+WEFT_API void timer_fmt_duration(future_fmt_t *o, uint64_t ns) {
+    const char *unit = " ns";
+    if (ns >= TIMER_MS) {
+        ns /= TIMER_MS;
+        unit = " ms";
+    } else if (ns >= TIMER_US) {
+        ns /= TIMER_US;
+        unit = " us";
+    }
+    future_fmt_u64(o, ns);
+    future_fmt_str(o, unit);
+}
+
+/* "10 ms (3 ms left)", "until 1234 ms (3 ms left)", "forever". The time
+ * left is counted from the wheel's now (the latest advance). */
+WEFT_API void timer_sleep_describe_(const future_t *f, future_fmt_t *o) {
+    const timer_sleep_t *s = (const timer_sleep_t *)(const void *)f;
+    uint64_t deadline = s->entry.deadline;
+    if (deadline == TIMER_NEVER) {
+        future_fmt_str(o, "forever");
+        return;
+    }
+    if (s->absolute) future_fmt_str(o, "until ");
+    timer_fmt_duration(o, s->arg);
+    if (s->entry.state == TIMER_LINKED_ && deadline > s->wheel->now) {
+        future_fmt_str(o, " (");
+        timer_fmt_duration(o, deadline - s->wheel->now);
+        future_fmt_str(o, " left)");
+    } else if (s->entry.state != TIMER_IDLE_) {
+        future_fmt_str(o, " (due)"); /* fired, not yet polled */
+    }
+}
+
+WEFT_API coro_poll_t timer_sleep_pending_(future_t *self) {
+    static const future_kind_t kind = {FUTURE_KIND_TAG_, "sleep", timer_sleep_describe_};
+    future_set_kind(self, &kind);
+    return CORO_PENDING;
+}
 
 WEFT_API coro_poll_t timer_no_wheel_(future_t *self) {
     FUTURE_MISUSE("timer future polled without cx->timers: run it on an "
@@ -337,15 +386,14 @@ WEFT_API coro_poll_t timer_sleep_poll_(future_t *self, future_cx_t *cx) {
         uint64_t deadline;
         if (!w) return timer_no_wheel_(self);
         deadline = s->absolute ? s->arg : timer_add_sat(w->now, s->arg);
-        s->arg = deadline; /* from now on the deadline is fixed */
-        s->absolute = 1;
+        s->entry.deadline = deadline; /* from now on the deadline is fixed */
         if (deadline == TIMER_NEVER) { /* never fires: register nothing */
             s->entry.state = TIMER_FIRED_ + 1;
-            return CORO_PENDING;
+            return timer_sleep_pending_(self);
         }
         if (timer_wheel_insert(w, &s->entry, deadline, cx->waker) == 0) {
             s->wheel = w;
-            return CORO_PENDING;
+            return timer_sleep_pending_(self);
         }
         s->entry.state = TIMER_FIRED_; /* already due */
     }
@@ -371,6 +419,7 @@ WEFT_API void timer_sleep_setup_(timer_sleep_t *s, uint64_t arg, int absolute) {
     future_init(&s->fut, timer_sleep_poll_, timer_sleep_drop_);
     s->arg = arg;
     s->absolute = absolute;
+    s->entry.deadline = absolute ? arg : TIMER_NEVER; /* fixed at the first poll */
     s->entry.state = TIMER_IDLE_;
     s->entry.waker = 0;
     s->wheel = 0;
@@ -393,9 +442,7 @@ WEFT_API void timer_sleep_reset(timer_sleep_t *s, uint64_t deadline) {
 
 /* The deadline (ns) of a sleep: fixed at its first poll (or by _until_init
  * or _reset); TIMER_NEVER before that. */
-WEFT_API uint64_t timer_sleep_deadline(const timer_sleep_t *s) {
-    return s->absolute ? s->arg : TIMER_NEVER;
-}
+WEFT_API uint64_t timer_sleep_deadline(const timer_sleep_t *s) { return s->entry.deadline; }
 
 /* ---- timeout ------------------------------------------------------------ */
 
@@ -404,6 +451,11 @@ typedef struct timer_timeout {
     future_t *inner;
     timer_sleep_t sleep;
 } timer_timeout_t;
+
+/* "100 ms (40 ms left)": its sleep's words. */
+WEFT_API void timer_timeout_describe_(const future_t *f, future_fmt_t *o) {
+    timer_sleep_describe_(&((const timer_timeout_t *)(const void *)f)->sleep.fut, o);
+}
 
 WEFT_API coro_poll_t timer_timeout_poll_(future_t *self, future_cx_t *cx) {
     timer_timeout_t *t = (timer_timeout_t *)(void *)self;
@@ -422,6 +474,10 @@ WEFT_API coro_poll_t timer_timeout_poll_(future_t *self, future_cx_t *cx) {
         int rc = t->sleep.fut.co.rc < 0 ? t->sleep.fut.co.rc : FUTURE_ETIMEDOUT;
         future_drop_children_(self, &t->sleep.fut);
         return future_finish(self, rc);
+    }
+    {
+        static const future_kind_t kind = {FUTURE_KIND_TAG_, "timeout", timer_timeout_describe_};
+        future_set_kind(self, &kind); /* the inner shows beneath, as a child */
     }
     return CORO_PENDING;
 }
@@ -453,6 +509,16 @@ typedef struct timer_interval {
     timer_sleep_t sleep;
 } timer_interval_t;
 
+/* "every 10 ms (3 ticks)"; the next tick's sleep shows beneath. */
+WEFT_API void timer_interval_describe_(const future_t *f, future_fmt_t *o) {
+    const timer_interval_t *iv = (const timer_interval_t *)(const void *)f;
+    future_fmt_str(o, "every ");
+    timer_fmt_duration(o, iv->period);
+    future_fmt_str(o, " (");
+    future_fmt_u64(o, iv->ticks);
+    future_fmt_str(o, iv->ticks == 1 ? " tick)" : " ticks)");
+}
+
 WEFT_API coro_poll_t timer_interval_poll_(future_t *self, future_cx_t *cx) {
     timer_interval_t *iv = (timer_interval_t *)(void *)self;
     uint64_t now;
@@ -465,9 +531,13 @@ WEFT_API coro_poll_t timer_interval_poll_(future_t *self, future_cx_t *cx) {
     if (iv->ticks == 0 && iv->sleep.entry.state == TIMER_IDLE_ && !iv->sleep.absolute)
         timer_sleep_reset(&iv->sleep, now); /* the first tick is immediate */
     self->child = &iv->sleep.fut; /* shows in the async backtrace */
-    if (future_poll(&iv->sleep.fut, cx) == CORO_PENDING) return CORO_PENDING;
+    if (future_poll(&iv->sleep.fut, cx) == CORO_PENDING) {
+        static const future_kind_t kind = {FUTURE_KIND_TAG_, "interval", timer_interval_describe_};
+        future_set_kind(self, &kind);
+        return CORO_PENDING;
+    }
     self->child = 0;
-    iv->last = iv->sleep.arg;
+    iv->last = iv->sleep.entry.deadline;
     iv->ticks++;
     now = cx->timers->now;
     iv->next = timer_add_sat(iv->last, iv->period);

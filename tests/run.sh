@@ -76,7 +76,7 @@ for t in coro future; do
 done
 
 # 3. Code with threads, under ThreadSanitizer.
-for t in exec sync token pool io regress; do
+for t in exec sync token trace pool io regress; do
   [ -f "tests/test_$t.c" ] || continue
   build "${t}_tsan" clang $WARN -O1 -fsanitize=thread "tests/test_$t.c" && run "${t}_tsan" env TSAN_OPTIONS=halt_on_error=1 "$B/${t}_tsan"
 done
