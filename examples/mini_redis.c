@@ -9,8 +9,10 @@
  * plus what the redis tools send on their own: CONFIG GET, COMMAND, QUIT.
  * Requests may be pipelined, in RESP multibulk or inline ("PING\r\n") form.
  *
- * How it works: one task per connection (exec_spawn_detached, its frame
- * malloc'd). An idle connection waits in io_readable and holds no buffer:
+ * How it works: one task per connection, its frame (task record included)
+ * malloc'd, in a task scope that the accept loop owns; the loop also takes
+ * each ended connection out of the scope (join_next) and frees its frame.
+ * An idle connection waits in io_readable and holds no buffer:
  * when bytes come, they are read into one shared 64 KiB scratch buffer,
  * every complete command is executed and its reply appended to one shared
  * output buffer, and the replies go out in one write. Only what is left
@@ -41,10 +43,12 @@
  * that echo client bytes turn CR and LF into spaces, as Redis does, so no
  * client can add replies of its own.
  *
- * Shutdown: SIGINT or SIGTERM stops accepting; idle connections are closed
- * at once; a connection busy with requests it has already read answers all
- * of them, then closes; after --grace-ms (10 s) the rest are dropped. Then
- * the process exits 0.
+ * Shutdown: SIGINT or SIGTERM cancels the server's token (a signal task
+ * does that); the accept loop stops accepting; idle connections are closed
+ * at once (each waits for its next bytes or the token, whichever comes
+ * first); a connection busy with requests it has already read answers all
+ * of them, then closes; after --grace-ms (10 s) the scope aborts the rest.
+ * Then the process exits 0.
  */
 #include "../io.h"
 #include "../sync.h"
@@ -93,13 +97,11 @@ struct server {
     int argc;
     const char *proto_err;      /* the parser's complaint */
     char proto_buf[64];
-    conn_t *conns;              /* every live connection */
-    size_t nconns;
     uint64_t served;            /* connections accepted */
     size_t max_query;           /* cap on one client's unfinished command */
     uint64_t grace_ms;          /* how long busy connections may finish */
-    int closing;
-    sync_notify_t drained;      /* the last connection went, while closing */
+    sync_token_t shutdown;      /* cancelled by SIGINT / SIGTERM */
+    int signo;                  /* the signal that did it */
     io_fd_t lis;
     io_signal_t sig;
 };
@@ -568,23 +570,25 @@ static int execute(server_t *s) {
 
 /* ---- connections ---------------------------------------------------------- */
 
-enum { PHASE_NEW, PHASE_READING, PHASE_BUSY, PHASE_WRITING };
-
 struct conn {
     future_t fut;
-    conn_t *prev, *next; /* in the server's list */
+    exec_task_t task;    /* in the serve loop's scope, until join_next */
+    future_owned_t owns; /* the socket and buffers: released when the task ends */
     server_t *srv;
-    exec_task_t *task;   /* ours (set at the first poll), for shutdown */
     io_fd_t sock;
     union {
-        io_readable_t rd;
+        struct {
+            io_readable_t rd;
+            sync_cancelled_t stop;
+        } wait;          /* the next bytes, or the shutdown */
         io_write_all_t wa;
     } op;
     char *in;            /* a partial command (or commands not yet run) */
     size_t in_len, in_cap, need;
     char *pend;          /* replies the socket has not taken yet */
     size_t pend_len;
-    unsigned char phase, more, quit;
+    unsigned char more, quit;
+    int which;
 };
 
 /* Execute every complete command of buf[0..len) (the shared scratch
@@ -718,27 +722,24 @@ static coro_poll_t conn_poll(future_t *self, future_cx_t *cx) {
     conn_t *c = (conn_t *)self;
     ssize_t n;
     ASYNC_BEGIN(c);
-    c->task = exec_of(cx)->current;
     for (;;) {
         if (c->more) {
             conn_run(c, c->in, c->in_len);
             conn_flush(c);
         } else {
-            if (c->srv->closing || c->quit) break;
-            c->phase = PHASE_READING;
-            io_readable_init(&c->op.rd, &c->sock);
-            AWAIT(cx, &c->op.rd);
-            c->phase = PHASE_BUSY;
-            if (future_err(&c->op.rd.fut) < 0) break;
+            if (c->quit) break;
+            sync_cancelled_init(&c->op.wait.stop, &c->srv->shutdown);
+            io_readable_init(&c->op.wait.rd, &c->sock);
+            SELECT_BIASED(cx, c->which, &c->op.wait.stop, &c->op.wait.rd);
+            if (c->which == 0) break; /* shutting down: all read is answered */
+            if (future_err(&c->op.wait.rd.fut) < 0) break;
             n = conn_read(c);
             if (n == -EAGAIN) continue;
             if (n <= 0) break; /* the end, or an error: either way, done */
         }
         if (c->pend_len) {
-            c->phase = PHASE_WRITING;
             io_write_all_init(&c->op.wa, &c->sock, c->pend, c->pend_len);
             AWAIT(cx, &c->op.wa);
-            c->phase = PHASE_BUSY;
             free(c->pend);
             c->pend = 0;
             c->pend_len = 0;
@@ -749,26 +750,20 @@ static coro_poll_t conn_poll(future_t *self, future_cx_t *cx) {
     ASYNC_END();
 }
 
-/* The task is over (finished or dropped): close and free everything. */
-static void conn_done(future_t *fut, int err, void *arg) {
-    conn_t *c = (conn_t *)arg;
-    server_t *s = c->srv;
-    (void)fut;
-    (void)err;
+/* The connection's task is over (finished or aborted): the frame owns the
+ * socket and the buffers, and lets them go at once, so the peer sees the
+ * close now. The frame itself is freed when join_next hands its task out. */
+static void conn_release(future_owned_t *n) {
+    conn_t *c = FUTURE_CONTAINER_OF(n, conn_t, owns);
     io_fd_close(&c->sock);
     free(c->in);
     free(c->pend);
-    if (c->prev) c->prev->next = c->next;
-    else s->conns = c->next;
-    if (c->next) c->next->prev = c->prev;
-    s->nconns--;
-    free(c);
-    if (s->closing && !s->nconns) sync_notify_one(&s->drained);
+    c->in = c->pend = 0;
 }
 
-static void conn_start(server_t *s, int fd) {
-    conn_t *c = (conn_t *)calloc(1, sizeof *c);
-    int rc;
+/* A new connection: a task in the scope. */
+static void conn_start(server_t *s, exec_scope_t *conns, int fd) {
+    conn_t *c = (conn_t *)calloc(1, sizeof *c); /* (a zeroed task record) */
     if (!c) {
         close(fd);
         return;
@@ -780,58 +775,92 @@ static void conn_start(server_t *s, int fd) {
     }
     io_tcp_nodelay(&c->sock, 1);
     future_init(&c->fut, conn_poll, 0);
+    future_own(&c->fut, &c->owns, conn_release);
     c->srv = s;
-    c->next = s->conns;
-    if (s->conns) s->conns->prev = c;
-    s->conns = c;
-    s->nconns++;
     s->served++;
-    rc = exec_spawn_detached(&c->fut, s->ex, conn_done, c);
-    if (rc == -ENOMEM) conn_done(&c->fut, rc, c); /* (other errors ran conn_done) */
+    if (exec_scope_spawn(conns, &c->task, c) < 0) { /* (the scope is open: never) */
+        conn_release(&c->owns);
+        free(c);
+    }
 }
 
 /* ---- the server: accept until a signal, then shut down gracefully -------- */
 
+/* async fn on_signal(): the first SIGINT / SIGTERM cancels the token */
 typedef struct {
     future_t fut;
     server_t *srv;
+    io_signal_recv_t got;
+} on_signal_t;
+
+static coro_poll_t on_signal_poll(future_t *self, future_cx_t *cx) {
+    on_signal_t *f = (on_signal_t *)self;
+    ASYNC_BEGIN(f);
+    io_signal_recv_init(&f->got, &f->srv->sig);
+    AWAIT_TRY(cx, &f->got);
+    f->srv->signo = f->got.signo;
+    sync_token_cancel(&f->srv->shutdown);
+    ASYNC_END();
+}
+
+enum { STOP, ENDED, ACCEPTED }; /* the accept loop's SELECT branches */
+
+typedef struct {
+    future_t fut;
+    server_t *srv;
+    exec_scope_t conns;       /* a task per connection */
+    on_signal_t on_signal;
+    exec_task_t signal_task;
+    sync_cancelled_t stop;
+    exec_scope_next_t ended;
     io_accept_t acc;
-    io_signal_recv_t sig;
-    sync_notified_t drained;
-    timer_sleep_t grace;
+    exec_scope_wait_t drained;
+    timer_timeout_t grace;
     int which;
 } serve_t;
 
 static coro_poll_t serve_poll(future_t *self, future_cx_t *cx) {
     serve_t *f = (serve_t *)self;
     server_t *s = f->srv;
-    conn_t *c, *next;
     ASYNC_BEGIN(f);
-    for (;;) { /* select! { conn = accept() => spawn, _ = ctrl_c() => break } */
+    EXEC_SCOPE_INIT(cx, &f->conns);
+    exec_scope_set_name(&f->conns, "connections");
+    future_init(&f->on_signal.fut, on_signal_poll, 0);
+    f->on_signal.srv = s;
+    EXEC_SPAWN(cx, &f->signal_task, &f->on_signal);
+    exec_task_set_name(&f->signal_task, "signals");
+    for (;;) {
+        /* select! { biased; _ = shutdown.cancelled() => break, Some(end) =
+         * conns.join_next() => free it, conn = accept() => spawn it } */
+        sync_cancelled_init(&f->stop, &s->shutdown);
+        exec_scope_next_init(&f->ended, &f->conns);
         io_accept_init(&f->acc, &s->lis);
-        io_signal_recv_init(&f->sig, &s->sig);
-        SELECT(cx, f->which, &f->acc, &f->sig);
-        if (f->which == 1) break;
-        if (future_err(&f->acc.fut) == 0) conn_start(s, f->acc.fd);
+        if (exec_scope_len(&f->conns)) {
+            SELECT_BIASED(cx, f->which, &f->stop, &f->ended, &f->acc);
+        } else { /* join_next of an empty scope is ready at once: left out */
+            SELECT_BIASED(cx, f->which, &f->stop, &f->acc);
+            if (f->which == 1) f->which = ACCEPTED;
+        }
+        if (f->which == STOP) break;
+        if (f->which == ENDED) free(FUTURE_CONTAINER_OF(f->ended.task, conn_t, task));
+        else if (future_err(&f->acc.fut) == 0) conn_start(s, &f->conns, f->acc.fd);
         else if (future_err(&f->acc.fut) == -EBADF) break;
     }
     fprintf(stderr, "mini_redis: %s, shutting down (%zu connections open)\n",
-            strsignal(f->sig.signo), s->nconns);
-    s->closing = 1;
+            s->signo ? strsignal(s->signo) : "listener closed", exec_scope_len(&f->conns));
     io_fd_close(&s->lis);
-    for (c = s->conns; c; c = next) { /* idle ones go now; busy ones finish */
-        next = c->next;
-        if (c->phase == PHASE_READING && !c->more && c->task) exec_abort(c->task);
-    }
-    timer_sleep_init(&f->grace, s->grace_ms * TIMER_MS); /* (main keeps it in range) */
-    while (s->nconns) {
-        sync_notified_init(&f->drained, &s->drained);
-        SELECT(cx, f->which, &f->drained, &f->grace);
-        if (f->which == 1) break;
-    }
-    for (c = s->conns; c; c = next) { /* past the grace: drop the rest */
-        next = c->next;
-        if (c->task) exec_abort(c->task);
+    sync_token_cancel(&s->shutdown); /* (the listener may have gone first) */
+    exec_scope_close(&f->conns);     /* idle ones end now; busy ones finish */
+    exec_scope_wait_init(&f->drained, &f->conns);
+    /* (main keeps grace_ms * TIMER_MS in range) */
+    timer_timeout_init(&f->grace, &f->drained, s->grace_ms * TIMER_MS);
+    AWAIT(cx, &f->grace);        /* all ended, or -ETIMEDOUT */
+    exec_scope_abort(&f->conns); /* past the grace: drop the rest */
+    for (;;) {                   /* and free every frame */
+        exec_scope_next_init(&f->ended, &f->conns);
+        AWAIT(cx, &f->ended);
+        if (!f->ended.task) break;
+        free(FUTURE_CONTAINER_OF(f->ended.task, conn_t, task));
     }
     ASYNC_END();
 }
@@ -846,7 +875,7 @@ static int server_init(server_t *s, exec_t *ex) {
     s->out = (char *)malloc(s->out_cap);
     s->max_query = MR_MAX_QUERY;
     s->grace_ms = MR_GRACE_MS;
-    sync_notify_init(&s->drained);
+    sync_token_init(&s->shutdown); /* a root in long-lived memory: no drop */
     return s->tab && s->scratch && s->out ? 0 : -ENOMEM;
 }
 
@@ -881,7 +910,7 @@ static int parse_count(const char *a, unsigned long long max, unsigned long long
 int main(int argc, char **argv) {
     static server_t srv;
     exec_t ex;
-    serve_t sv;
+    serve_t sv = {0}; /* (zeroed task records) */
     io_addr_t addr;
     const char *bind_to = "127.0.0.1";
     int port = 6379, i, rc;

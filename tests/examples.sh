@@ -7,7 +7,7 @@ check() { # check NAME PATTERN: the example's output matches the ERE
   if grep -Eq "$2" "$B/ex_$1.out"; then p=$((p + 1)); echo "ok   $1: /$2/"
   else f=$((f + 1)); echo "FAIL $1: /$2/"; sed 's/^/    /' "$B/ex_$1.out"; fi
 }
-for n in fetch_all seq_vs_join select retry superloop pipeline workers blocking; do
+for n in fetch_all seq_vs_join select retry superloop pipeline workers blocking spawn_n; do
   [ -x "$B/ex_${n}_gcc" ] && "$B/ex_${n}_gcc" >"$B/ex_$n.out" 2>&1
 done
 check fetch_all '^prices: OK$'
@@ -27,11 +27,18 @@ check pipeline '^producer waited for room 7 times'
 check workers '^elapsed: 64 ms$'
 check blocking 'hint: .*spawn_blocking|blocking'
 check blocking '^spawn_blocking: worst lateness [0-9] ms$'
+# N tasks collected in finish order (paused clock: exact times); job 3's
+# error comes out through join_next like any result.
+check spawn_n '^  10 ms  job 0 finished: 0$'
+check spawn_n '^  20 ms  job 3 failed: Input/output error$'
+check spawn_n '^  50 ms  job 2 finished: 4$'
+check spawn_n '^5 jobs: 4 ok, 1 failed$'
+check spawn_n '^elapsed: 50 ms \(one after another: 150 ms\)$'
 # Every example that ends by itself runs clean under valgrind: no invalid
 # access, no uninitialised value, no leak (the servers are checked by
 # their own tests).
 if command -v valgrind >/dev/null 2>&1; then
-  for n in fetch_all seq_vs_join select retry superloop pipeline workers blocking; do
+  for n in fetch_all seq_vs_join select retry superloop pipeline workers blocking spawn_n; do
     [ -x "$B/ex_${n}_gcc" ] || continue
     if valgrind -q --leak-check=full --errors-for-leak-kinds=all --error-exitcode=9 \
          "$B/ex_${n}_gcc" >"$B/ex_$n.vg" 2>&1

@@ -494,6 +494,31 @@ elif what == "shutdown":
         check(False, "still accepting after SIGTERM")
     except OSError: pass
     print("SIGTERM: 20 idle connections closed, 40 MiB of in-flight replies delivered, no new connections")
+
+elif what == "deadline":
+    # A client that stops reading its replies holds its connection past
+    # --grace-ms: the server aborts it then (never before) and exits.
+    grace = int(sys.argv[4]) / 1000.0
+    def gone():  # exited (a zombie until the shell reaps it), or no more
+        try: return open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[0] == "Z"
+        except OSError: return True
+    idle = conn(); check(ping_ok(), "ping")
+    busy = conn(); v = b"y" * (1 << 20)
+    busy.sendall(cmd("SET", "sv", v)); check(busy.recv(100) == b"+OK\r\n", "set")
+    busy.sendall(cmd("GET", "sv") * 40)  # 40 MiB of replies, read no further
+    first = read_until(busy, 1)
+    t0 = time.time()
+    os.kill(pid, 15)
+    idle.settimeout(T); check(idle.recv(10) == b"", "idle connection closed")
+    end = t0 + T
+    while not gone() and time.time() < end: time.sleep(0.02)
+    dt = time.time() - t0
+    check(gone(), "the server still runs %.0f s after SIGTERM" % dt)
+    check(dt >= grace, "the server exited after %.3f s, before the %.3f s grace" % (dt, grace))
+    got, _ = read_to_eof(busy)  # only now: reading earlier would unstick it
+    check(len(first) + len(got) < 40 * (len(v) + 12), "the stuck client got all its replies")
+    print("SIGTERM: a client not reading its replies aborted at the deadline; exit after %.3f s "
+          "(--grace-ms %d)" % (dt, int(grace * 1000)))
 PYEOF
 
 pyrun() { # pyrun NAME WHAT [PORT [ARG]]: run a python3 scenario against a server
@@ -566,5 +591,21 @@ else fail "shutdown with clients connected" "$out"; fi
 wait "$SPID2"; rc=$?
 SPID2=
 if [ $rc = 0 ]; then ok "shutdown with clients connected: exit 0"; else fail "shutdown exit code $rc" "$(cat "$LOG")"; fi
+if grep -q 'shutting down (21 connections open)' "$LOG"; then ok "shutdown: the count of open connections is logged"
+else fail "shutdown: no count of 21 open connections" "$(cat "$LOG")"; fi
+
+# ---- the grace deadline: a client that does not read is aborted --------------
+PORT=$(free_port)
+"$BIN" --port "$PORT" --grace-ms 1000 >"$LOG" 2>&1 &
+SPID2=$!
+if wait_ready "$LOG" "$SPID2"; then
+  if out=$(timeout 300 python3 "$PY" deadline "$PORT" "$SPID2" 1000 2>&1); then ok "deadline: $(echo "$out" | tail -n 1)"
+  else fail "shutdown deadline" "$out"; fi
+  for _ in $(seq 1 200); do kill -0 "$SPID2" 2>/dev/null && [ "$(cut -d' ' -f3 /proc/$SPID2/stat 2>/dev/null)" != Z ] || break; sleep 0.1; done
+  kill -9 "$SPID2" 2>/dev/null
+  wait "$SPID2"; rc=$?
+  SPID2=
+  if [ $rc = 0 ]; then ok "shutdown deadline: exit 0"; else fail "shutdown deadline: exit code $rc" "$(cat "$LOG")"; fi
+else fail "server did not start" "$(cat "$LOG")"; fi
 if [ -n "$RPID" ]; then kill -TERM "$RPID" 2>/dev/null; wait "$RPID" 2>/dev/null; RPID=; fi
 finish
