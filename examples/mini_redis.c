@@ -582,13 +582,18 @@ struct conn {
             sync_cancelled_t stop;
         } wait;          /* the next bytes, or the shutdown */
         io_write_all_t wa;
+        struct {
+            io_read_t rd;
+            timer_timeout_t limit;
+        } linger;        /* after an error reply: drain until the peer closes */
     } op;
     char *in;            /* a partial command (or commands not yet run) */
     size_t in_len, in_cap, need;
     char *pend;          /* replies the socket has not taken yet */
     size_t pend_len;
-    unsigned char more, quit;
+    unsigned char more, quit, linger;
     int which;
+    char sink[512];      /* where lingering input goes */
 };
 
 /* Execute every complete command of buf[0..len) (the shared scratch
@@ -612,7 +617,7 @@ static void conn_run(conn_t *c, char *buf, size_t len) {
             char msg[96];
             snprintf(msg, sizeof msg, "ERR %s", s->proto_err);
             add_err(s, msg);
-            c->quit = 1;
+            c->quit = c->linger = 1;
             pos = len;
             break;
         }
@@ -622,7 +627,7 @@ static void conn_run(conn_t *c, char *buf, size_t len) {
     left = len - pos;
     if (left > s->max_query && !c->more && !c->quit) { /* one unfinished command */
         add_err(s, "ERR query buffer limit reached (--max-query)");
-        c->quit = 1;
+        c->quit = c->linger = 1;
         pos = len;
         left = 0;
     }
@@ -746,6 +751,18 @@ static coro_poll_t conn_poll(future_t *self, future_cx_t *cx) {
             if (future_err(&c->op.wa.fut) < 0) break; /* -EPIPE, -ECONNRESET */
         }
         if (c->quit) break;
+    }
+    /* Closed on the client after an error reply, with its input still
+     * coming: closing now would answer that input with a reset, which can
+     * destroy the reply before the client reads it. Say "no more" (FIN),
+     * then read and drop what comes until the client closes, for at most a
+     * second (a lingering close, as HTTP servers do). */
+    if (c->linger && shutdown(c->sock.io.fd, SHUT_WR) == 0) {
+        do {
+            io_read_init(&c->op.linger.rd, &c->sock, c->sink, sizeof c->sink);
+            timer_timeout_init(&c->op.linger.limit, &c->op.linger.rd, TIMER_SEC);
+            AWAIT(cx, &c->op.linger.limit);
+        } while (future_err(&c->op.linger.limit) == 0 && c->op.linger.rd.n > 0);
     }
     ASYNC_END();
 }
