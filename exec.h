@@ -61,7 +61,10 @@
  *                 valgrind rightly reports the read.)
  *   the future    the same as its task. It is dropped (cancelled) by
  *                 exec_abort, exec_shutdown and exec_destroy.
- *   exec_scope_t  init .. its owner goes (or exec_scope_release).
+ *   exec_scope_t  init .. its owner goes (or exec_scope_release). Zero it
+ *                 before its first init (a zeroed frame): an init again
+ *                 while its frame still owns it (a scope per round) first
+ *                 lets the old one go, and it looks for that.
  *   exec_io_t     exec_io_start .. exec_io_stop (before the fd is closed).
  *   exec_remote_t exec_remote_init .. exec_remote_close, and no other thread
  *                 may call exec_remote_wake on it after the close begins.
@@ -505,6 +508,11 @@ WEFT_API int exec_fut_spawned_(const future_t *fut) {
 WEFT_API int exec_spawn_(exec_t *ex, exec_task_t *t, future_t *fut, unsigned boxed,
                          future_t *owner, exec_scope_t *scope) {
     if (!fut) return -EINVAL;
+    if (!ex) {
+        FUTURE_MISUSE("spawn without an executor (SPAWN in a future polled by "
+                      "hand, cx->exec == 0): run it on an exec_t");
+        return -EINVAL;
+    }
     if (!fut->poll) {
         FUTURE_MISUSE("exec_spawn / exec_block_on of a future before its init: "
                       "call its x_init(&f, ...) first");
@@ -840,9 +848,17 @@ WEFT_API void exec_join_init(exec_join_t *j, exec_task_t *t) {
 /* Abort every running task of s (each lands in the done list with
  * -ECANCELED, for join_next), and forget the finished ones. s is closed. */
 WEFT_API void exec_scope_release_all_(exec_scope_t *s) {
+    future_owned_t *n;
     future_link_t *l;
     s->closed = 1;
-    future_owned_release_(&s->running);
+    while ((n = s->running) != 0) {
+        exec_task_t *t = FUTURE_CONTAINER_OF(n, exec_task_t, own);
+        future_owned_unlink(n);
+        s->nrunning--;
+        t->scope = 0; /* its end (now, or after its poll if it is the one
+                         running) is reported to nobody: s may be gone */
+        exec_abort(t);
+    }
     while ((l = future_list_pop(&s->done)) != 0) {
         exec_task_t *t = FUTURE_CONTAINER_OF(l, exec_task_t, live);
         t->state &= ~(unsigned)EXEC_TASK_HELD_;
@@ -858,9 +874,18 @@ WEFT_API void exec_scope_owner_gone_(future_owned_t *n) {
 
 /* Set up scope s on ex, owned by frame owner (or by none: 0). */
 WEFT_API void exec_scope_init_(exec_scope_t *s, exec_t *ex, future_t *owner) {
+    if (!ex) FUTURE_MISUSE("a task scope without an executor (SCOPE_INIT in a "
+                           "future polled by hand, cx->exec == 0): run it on an exec_t");
+    /* Initialised again while a frame still owns it (a scope per round in
+     * one frame field): let go of the old one first, as its owner would.
+     * The drop function is checked before any pointer is followed. */
+    if (s->own.drop == exec_scope_owner_gone_ && s->own.pprev && *s->own.pprev == &s->own) {
+        future_owned_unlink(&s->own);
+        exec_scope_release_all_(s);
+    }
     memset(s, 0, sizeof *s);
     s->ex = ex;
-    s->parent = ex->current;
+    s->parent = ex ? ex->current : 0;
     if (owner) future_own(owner, &s->own, exec_scope_owner_gone_);
 }
 
@@ -892,7 +917,17 @@ WEFT_API void exec_scope_close(exec_scope_t *s) {
 /* Abort every running task (tokio's abort_all): each finishes with
  * -ECANCELED and join_next hands it out like any other. */
 WEFT_API void exec_scope_abort(exec_scope_t *s) {
-    while (s->running) exec_abort(FUTURE_CONTAINER_OF(s->running, exec_task_t, own));
+    future_owned_t *n = s->running;
+    while (n) {
+        exec_task_t *t = FUTURE_CONTAINER_OF(n, exec_task_t, own);
+        if (t->state & EXEC_TASK_RUNNING_) { /* the caller: after its poll */
+            t->state |= EXEC_TASK_ABORT_;
+            n = n->next;
+        } else {
+            exec_abort(t); /* unlinks it; its drop may unlink others */
+            n = s->running;
+        }
+    }
 }
 
 /* For a scope owned by nobody, before its memory goes: abort what runs,

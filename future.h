@@ -446,11 +446,22 @@ WEFT_API coro_poll_t future_poll_misuse_(future_t *f) {
 /* Poll f once. A frame that finishes lets go of what it still owns (the
  * tasks it spawned and did not join are aborted: they must not outlive
  * it). */
+WEFT_API void future_drop_children_(future_t *self, const future_t *keep);
+
+/* A future that finished still holding something: what it owns, and any
+ * child it was awaiting when it stopped without reaching it (a resume
+ * point lost to a mistake coro.h reported: the children are still
+ * registered). */
+WEFT_API void future_finished_(future_t *f) {
+    if (f->child) future_drop_children_(f, 0);
+    if (f->owned) future_owned_release_(&f->owned);
+}
+
 WEFT_API coro_poll_t future_poll(future_t *f, future_cx_t *cx) {
     coro_poll_t r;
     if (coro_done(&f->co) || !f->poll) return future_poll_misuse_(f);
     r = f->poll(f, cx);
-    if (r == CORO_READY && f->owned) future_owned_release_(&f->owned);
+    if (r == CORO_READY && (f->owned || f->child)) future_finished_(f);
     return r;
 }
 #define future_poll(f, cx) (future_poll)(FUTURE_OF(f), (cx))
