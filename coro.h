@@ -173,16 +173,24 @@ WEFT_API void coro_finish(coro_t *co, int rc) {
 #elif defined(NDEBUG)
 #define CORO_MISUSE(at, msg) ((void)(at), (void)(msg))
 #elif defined(CORO_HOSTED_UNIX_)
-/* Flush first: the program's own output must not be lost. */
-#define CORO_MISUSE(at, msg)                                                   \
-    (fflush(stdout), fprintf(stderr, "%s%smisuse: %s\n", (at) ? (at) : "",    \
-                             (at) ? ": " : "", (msg)),                         \
-     abort())
+#define CORO_MISUSE(at, msg) coro_misuse_report_((at), (msg))
+#define CORO_MISUSE_REPORT_ 1
 #elif defined(__GNUC__)
 #define CORO_MISUSE(at, msg) ((void)(at), (void)(msg), __builtin_trap())
 #else
 #define CORO_MISUSE(at, msg) ((void)(at), (void)(msg))
 #endif
+#endif
+
+#ifdef CORO_MISUSE_REPORT_
+/* The default report: flush first (the program's own output must not be
+ * lost), then "file:line: misuse: what to do" on stderr, then abort. */
+WEFT_API void coro_misuse_report_(const char *at, const char *msg) {
+    fflush(stdout);
+    if (at) fprintf(stderr, "%s: misuse: %s\n", at, msg);
+    else fprintf(stderr, "misuse: %s\n", msg);
+    abort();
+}
 #endif
 
 /* ASYNC_END's checks (switch backend), out of line so they cost the normal

@@ -43,7 +43,7 @@ mkdir -p "$B/html" "$B/src/tests"
 cp -p ./*.h "$B/src/"
 cp -p tests/*.c tests/*.h "$B/src/tests/"
 
-CFLAGS="-std=c11 -D_GNU_SOURCE -g -O0 --coverage -fkeep-static-functions -Wall -Wextra -Wpedantic"
+CFLAGS="-std=c11 -D_GNU_SOURCE -DCHECK_COVERAGE -g -O0 --coverage -fkeep-static-functions -Wall -Wextra -Wpedantic"
 if [ -n "${COVERAGE_ONLY:-}" ]; then tests=$COVERAGE_ONLY
 else tests=$(ls tests/test_*.c | sed 's|tests/test_||; s|\.c$||'); fi
 

@@ -80,6 +80,22 @@ static void slurp_(FILE *f, char *buf, size_t cap) {
  * prints `before` (no newline, no flush) first. fn returns 0 when the
  * values after the misuse are the documented ones (reached only when the
  * report does not abort: -DNDEBUG). */
+
+/* A coverage build (gcc --coverage) writes its counts at exit, which an
+ * abort skips: the report's own lines would count as never run. Write
+ * them first (tests/coverage.sh defines CHECK_COVERAGE), then die of
+ * SIGABRT as the parent expects. */
+#ifdef CHECK_COVERAGE /* tests/coverage.sh */
+extern void __gcov_dump(void);
+#endif
+static void coverage_dump_then_abort_(int sig) {
+#ifdef CHECK_COVERAGE
+    __gcov_dump();
+#endif
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 static void run_child(int (*fn)(void), const char *before, death_t *d) {
     FILE *o = tmpfile(), *e = tmpfile();
     pid_t pid;
@@ -100,6 +116,7 @@ static void run_child(int (*fn)(void), const char *before, death_t *d) {
         struct rlimit nocore = {0, 0};
         int rc;
         setrlimit(RLIMIT_CORE, &nocore); /* an expected abort leaves no core */
+        signal(SIGABRT, coverage_dump_then_abort_);
         if (dup2(fileno(o), 1) < 0 || dup2(fileno(e), 2) < 0) _exit(4);
         fclose(o); /* fds 1 and 2 are copies: valgrind sees no leak */
         fclose(e);
