@@ -568,11 +568,7 @@ WEFT_API int exec_spawn_(exec_t *ex, exec_task_t *t, future_t *fut, unsigned box
     if (scope) { /* the scope owns it */
         t->scope = scope;
         t->parent = scope->parent;
-        t->own.drop = exec_task_owner_gone_;
-        t->own.next = scope->running;
-        t->own.pprev = &scope->running;
-        if (t->own.next) t->own.next->pprev = &t->own.next;
-        scope->running = &t->own;
+        future_owned_push(&scope->running, &t->own, exec_task_owner_gone_);
         scope->nrunning++;
     } else if (owner) { /* a frame owns it */
         t->parent = ex->current;

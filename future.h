@@ -306,14 +306,21 @@ WEFT_API void future_init(future_t *f, future_poll_fn poll, future_drop_fn drop)
 }
 #define future_init(f, poll, drop) (future_init)(FUTURE_OF(f), (poll), (drop))
 
+/* Link n at the front of a list of owned nodes (a frame's, or any
+ * owner's that keeps one: a task scope). */
+WEFT_API void future_owned_push(future_owned_t **head, future_owned_t *n,
+                                void (*drop)(future_owned_t *)) {
+    n->drop = drop;
+    n->next = *head;
+    n->pprev = head;
+    if (n->next) n->next->pprev = &n->next;
+    *head = n;
+}
+
 /* Make n owned by frame f (see future_owned_t): drop(n) runs when f is
  * dropped or finishes, unless n was unlinked first. */
 WEFT_API void future_own(future_t *f, future_owned_t *n, void (*drop)(future_owned_t *)) {
-    n->drop = drop;
-    n->next = f->owned;
-    n->pprev = &f->owned;
-    if (n->next) n->next->pprev = &n->next;
-    f->owned = n;
+    future_owned_push(&f->owned, n, drop);
 }
 #define future_own(f, n, drop) (future_own)(FUTURE_OF(f), (n), (drop))
 
