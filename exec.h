@@ -1560,6 +1560,44 @@ WEFT_API void exec_child_sigreset(void) {
     sigprocmask(SIG_SETMASK, &none, 0);
 }
 
+/* ---- an entry point (#[tokio::main]) -------------------------------------
+ *
+ *     ASYNC_FN(app, int argc; char **argv; ...) { ... }
+ *     EXEC_MAIN(app, .argc = argc, .argv = argv)
+ *
+ * defines main(argc, argv): an executor, the frame ASYNC_NEW(app, ...)
+ * (static storage: it may be large), exec_block_on, exec_destroy. The exit
+ * code is 0 if the future's error is 0; otherwise the error is printed by
+ * name ("prog: error: Connection refused (ECONNREFUSED)") and the exit
+ * code is 1, as a Rust main returning Err. */
+WEFT_API int exec_main_run_(future_t *fut, const char *prog) {
+    exec_t ex;
+    int err = exec_init(&ex);
+    const char *what = "exec_init";
+    if (!err) {
+        what = "error";
+        err = exec_block_on(&ex, fut);
+        exec_destroy(&ex);
+    }
+    if (!err) return 0;
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+    fprintf(stderr, "%s: %s: %s (%s)\n", prog, what, strerror(-err),
+            strerrorname_np(-err) ? strerrorname_np(-err) : "?");
+#else
+    fprintf(stderr, "%s: %s: %s (%d)\n", prog, what, strerror(-err), err);
+#endif
+    return 1;
+}
+
+#define EXEC_MAIN(...) EXEC_MAIN_(__VA_ARGS__, )
+#define EXEC_MAIN_(name, ...)                                                  \
+    int main(int argc, char **argv) {                                          \
+        static name##_t exec_main_;                                            \
+        (void)argc;                                                            \
+        exec_main_ = FUTURE_NEW_(name, __VA_ARGS__);                           \
+        return exec_main_run_(&exec_main_.fut, argc > 0 ? argv[0] : #name);    \
+    }
+
 /* The short names (see coro.h): WEFT_NO_SHORT_NAMES leaves them out. */
 #ifndef WEFT_NO_SHORT_NAMES
 #define SPAWN(cx, t, fut) EXEC_SPAWN(cx, t, fut)

@@ -22,8 +22,20 @@
  *         f->n *= 2;
  *         ASYNC_END();
  *     }
- *     // twice_t t = {0}; future_init(&t.fut, twice_poll, 0); t.n = 21;
- *     // exec_block_on(&ex, &t.fut);                  // t.n == 42
+ *     // twice_t t = {0}; future_init(&t, twice_poll, 0); t.n = 21;
+ *     // exec_block_on(&ex, &t);                      // t.n == 42
+ *
+ * The same in one declaration (ASYNC_FN, below), created with named
+ * arguments:
+ *
+ *     ASYNC_FN(twice, int n; timer_sleep_t nap;) {
+ *         ASYNC_BEGIN(f);
+ *         timer_sleep_init(&f->nap, 10 * TIMER_MS);
+ *         AWAIT(cx, &f->nap);
+ *         f->n *= 2;
+ *         ASYNC_END();
+ *     }
+ *     // twice_t t = ASYNC_NEW(twice, .n = 21);
  *
  * The contract
  *   Lazy     x_init(&f, args) stores the arguments and does nothing else.
@@ -863,8 +875,55 @@ WEFT_API int future_join_all_add(future_join_all_t *j, future_t *child) {
 }
 #define future_join_all_add(j, c) (future_join_all_add)((j), FUTURE_OF(c))
 
+/* ---- an async function in one declaration -----------------------------
+ *
+ *     ASYNC_FN(fetch, const char *name; uint64_t ms; timer_sleep_t nap;) {
+ *         ASYNC_BEGIN(f);                     // f: the frame, cx: the context
+ *         timer_sleep_init(&f->nap, f->ms * TIMER_MS);
+ *         AWAIT(cx, &f->nap);
+ *         ASYNC_END();
+ *     }
+ *     ...
+ *     fetch_t job = ASYNC_NEW(fetch, .name = "users", .ms = 100);
+ *
+ * FUTURE_FN(name, members) declares the frame, `struct name` / name_t: a
+ * future_t fut first, then the members (the arguments and every local
+ * that lives across a suspension, in one list: write them as struct
+ * members, `;` after each), the poll function name_poll, and opens the
+ * body, in which `f` is the frame and `cx` the context. It is all plain C
+ * you could write by hand: sizeof(name_t) is the memory it needs, and a
+ * hand-written future works beside it. With no members: FUTURE_FN(name, ).
+ * FUTURE_NEW(name, .member = value, ...) makes a fresh frame (C99
+ * designated initializers: members not named are zero), ready to be
+ * awaited, joined or spawned; assign it to caller storage (a local, a
+ * member of the parent's frame, an array element). The body is static:
+ * one translation unit's (see coro.h on bodies in headers). */
+#if defined(__GNUC__)
+#define FUTURE_MAYBE_UNUSED_ __attribute__((unused))
+#else
+#define FUTURE_MAYBE_UNUSED_
+#endif
+#define FUTURE_FN(name, ...)                                                   \
+    typedef struct name {                                                      \
+        future_t fut;                                                          \
+        __VA_ARGS__                                                            \
+    } name##_t;                                                                \
+    static coro_poll_t name##_body_(name##_t *f, future_cx_t *cx);             \
+    static coro_poll_t name##_poll(future_t *self, future_cx_t *cx) {          \
+        return name##_body_((name##_t *)(void *)self, cx);                     \
+    }                                                                          \
+    static coro_poll_t name##_body_(name##_t *f, future_cx_t *cx FUTURE_MAYBE_UNUSED_)
+
+/* A future_t initializer: {poll, no drop function, fresh}. */
+#define FUTURE_INITIALIZER(poll_fn) {.poll = (poll_fn)}
+
+#define FUTURE_NEW(...) FUTURE_NEW_(__VA_ARGS__, )
+#define FUTURE_NEW_(name, ...) ((name##_t){.fut = FUTURE_INITIALIZER(name##_poll), __VA_ARGS__})
+
 /* The short names (see coro.h): WEFT_NO_SHORT_NAMES leaves them out. */
 #ifndef WEFT_NO_SHORT_NAMES
+#define ASYNC_FN(name, ...) FUTURE_FN(name, __VA_ARGS__)
+#define ASYNC_NEW(...) FUTURE_NEW(__VA_ARGS__)
 #define AWAIT(cx, c) FUTURE_AWAIT(cx, c)
 #define AWAIT_TRY(cx, c) FUTURE_AWAIT_TRY(cx, c)
 #define YIELD_NOW(cx) FUTURE_YIELD_NOW(cx)
