@@ -56,6 +56,42 @@
  *                      ticks back to back until caught up; TIMER_MISSED_DELAY
  *                      restarts the period from now; TIMER_MISSED_SKIP drops
  *                      them and keeps to the original schedule.
+ *   timer_retry_t      timer_retry_init(&r, &policy, make, ctx): run an
+ *                      operation until it succeeds or the policy gives up
+ *                      (tokio-retry's Retry::spawn), backing off between
+ *                      attempts. See below.
+ *
+ * Retry with backoff
+ *     static future_t *start_fetch(void *ctx, unsigned attempt) {
+ *         fetch_t *op = ctx;        // caller storage, reused by each attempt
+ *         fetch_init(op, "db1");    // a fresh attempt (attempt = 1, 2, ...)
+ *         return &op->fut;
+ *     }
+ *     ...
+ *     timer_retry_init(&f->retry, &(timer_retry_policy_t){
+ *                          .max_attempts = 5, .base = 100 * TIMER_MS,
+ *                          .max_delay = 2 * TIMER_SEC,      // 100, 200, 400, 800 ms
+ *                          .jitter = TIMER_JITTER_FULL, .seed = 42,
+ *                          .attempt_timeout = TIMER_SEC},
+ *                      start_fetch, &f->fetch);
+ *     AWAIT(cx, &f->retry);    // 0, or the last attempt's error
+ *     // f->retry.attempts: how many ran; f->retry.last_err
+ *   - The delay before attempt k+1 is min(max_delay, base * factor^(k-1)),
+ *     factor_pct / 100 (200 by default: doubling), counted from the end of
+ *     attempt k; then jitter: FULL waits a random time in [0, delay],
+ *     EQUAL in [delay/2, delay], from a generator seeded by .seed and kept
+ *     in the frame (the same seed, the same waits).
+ *   - An attempt fails when its error is negative. The retry stops at the
+ *     first success, after max_attempts, or at an error retry_on(ctx, err)
+ *     refuses (0 = retry every error); it finishes with the last attempt's
+ *     result. A timed-out attempt is dropped and fails with -ETIMEDOUT.
+ *   - Cancel-safe: dropping the retry drops the attempt in flight (and its
+ *     timeout) or the backoff sleep; nothing stays registered. An attempt
+ *     is never running while make builds the next one.
+ *   - Misuse (reported, then -EINVAL): max_attempts 0, no policy, no make,
+ *     or make returning no future.
+ *   - exec_dump shows "retry attempt 3/5 (running)" over the attempt, or
+ *     "retry attempt 3/5 (backoff 40 ms left)" over its sleep.
  */
 #ifndef TIMER_H
 #define TIMER_H
@@ -571,6 +607,199 @@ WEFT_API void timer_interval_init(timer_interval_t *iv, uint64_t period,
     iv->ticks = 0;
     iv->missed = missed;
     timer_sleep_init(&iv->sleep, 0);
+}
+
+/* ---- retry with backoff ------------------------------------------------- */
+
+typedef enum timer_jitter {
+    TIMER_JITTER_NONE = 0, /* wait the delay as computed */
+    TIMER_JITTER_FULL,     /* a random wait in [0, delay] (AWS "full jitter") */
+    TIMER_JITTER_EQUAL     /* a random wait in [delay / 2, delay] ("equal") */
+} timer_jitter_t;
+
+/* When to try again. Zeroed fields are the defaults, so a designated
+ * initializer names only what it changes. */
+typedef struct timer_retry_policy {
+    unsigned max_attempts;    /* attempts in all, the first included: >= 1 */
+    uint64_t base;            /* the first delay (ns), before attempt 2 */
+    unsigned factor_pct;      /* each delay is the one before times this / 100:
+                                 200 doubles (0 means 200), 150 is x1.5,
+                                 100 keeps it constant */
+    uint64_t max_delay;       /* cap on a delay (ns), before jitter; 0: none */
+    timer_jitter_t jitter;
+    uint64_t seed;            /* the jitter's generator starts here */
+    uint64_t attempt_timeout; /* ns an attempt may take, 0: no limit; a late
+                                 attempt is dropped and fails with -ETIMEDOUT */
+    /* Is err (< 0) worth another attempt? 0: every error is. ctx is the
+     * one given to timer_retry_init. Asked only while attempts remain. */
+    int (*retry_on)(void *ctx, int err);
+} timer_retry_policy_t;
+
+/* (Re)initialise attempt number `attempt` (1, 2, ...) in the caller's
+ * storage and return its future. The previous attempt is finished or
+ * dropped by then, so one frame can serve every attempt. */
+typedef future_t *(*timer_retry_make_fn)(void *ctx, unsigned attempt);
+
+enum { TIMER_RETRY_START_, TIMER_RETRY_RUNNING_, TIMER_RETRY_BACKOFF_ };
+
+typedef struct timer_retry {
+    future_t fut;
+    timer_retry_policy_t policy; /* a copy */
+    timer_retry_make_fn make;
+    void *ctx;
+    unsigned attempts;   /* attempts started so far */
+    int last_err;        /* the latest finished attempt's error */
+    uint64_t last_delay; /* the latest backoff waited (ns), jitter included */
+    uint64_t delay;      /* the next backoff, before jitter */
+    uint64_t rng;        /* the jitter's generator state */
+    int phase;           /* TIMER_RETRY_START_, _RUNNING_, _BACKOFF_ */
+    future_t *attempt;   /* the attempt in flight (or its timeout) */
+    timer_timeout_t limit;
+    timer_sleep_t pause;
+} timer_retry_t;
+
+/* The next pseudo-random number (splitmix64: any seed works, 0 too). */
+WEFT_API uint64_t timer_retry_rand_(uint64_t *state) {
+    uint64_t z = (*state += UINT64_C(0x9E3779B97F4A7C15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return z ^ (z >> 31);
+}
+
+/* A number in [0, n], inclusive. */
+WEFT_API uint64_t timer_retry_upto_(uint64_t *state, uint64_t n) {
+    uint64_t r = timer_retry_rand_(state);
+    return n == UINT64_MAX ? r : r % (n + 1);
+}
+
+/* d grown by factor_pct percent, without overflow: past the end of time it
+ * is "never" (the cap, if any, brings it back). */
+WEFT_API uint64_t timer_retry_grow_(uint64_t d, unsigned pct) {
+    uint64_t whole = d / 100, part = (d % 100) * pct / 100;
+    if (pct && whole > (UINT64_MAX - part) / pct) return TIMER_NEVER;
+    return whole * pct + part;
+}
+
+WEFT_API uint64_t timer_retry_cap_(const timer_retry_policy_t *p, uint64_t d) {
+    return p->max_delay && d > p->max_delay ? p->max_delay : d;
+}
+
+/* "attempt 3/5 (backoff 40 ms left)", "attempt 3/5 (running)": in a
+ * backoff, the number is that of the attempt waited for. */
+WEFT_API void timer_retry_describe_(const future_t *f, future_fmt_t *o) {
+    const timer_retry_t *r = (const timer_retry_t *)(const void *)f;
+    const timer_sleep_t *s = &r->pause;
+    int backoff = r->phase == TIMER_RETRY_BACKOFF_;
+    future_fmt_str(o, "attempt ");
+    future_fmt_u64(o, r->attempts + (backoff ? 1u : 0u));
+    future_fmt_str(o, "/");
+    future_fmt_u64(o, r->policy.max_attempts);
+    if (!backoff) {
+        future_fmt_str(o, " (running)");
+    } else if (s->entry.deadline == TIMER_NEVER) {
+        future_fmt_str(o, " (backoff forever)");
+    } else if (s->entry.state == TIMER_LINKED_ && s->entry.deadline > s->wheel->now) {
+        future_fmt_str(o, " (backoff ");
+        timer_fmt_duration(o, s->entry.deadline - s->wheel->now);
+        future_fmt_str(o, " left)");
+    } else {
+        future_fmt_str(o, " (backoff due)");
+    }
+}
+
+WEFT_API coro_poll_t timer_retry_pending_(future_t *self) {
+    static const future_kind_t kind = {FUTURE_KIND_TAG_, "retry", timer_retry_describe_};
+    future_set_kind(self, &kind); /* the attempt or the sleep shows beneath */
+    return CORO_PENDING;
+}
+
+/* Start the next attempt: make it, put it under its timeout, if any, and
+ * make it our child (dropped with us, shown beneath us). */
+WEFT_API int timer_retry_start_(timer_retry_t *r) {
+    future_t *a = r->make(r->ctx, ++r->attempts);
+    if (!a) {
+        FUTURE_MISUSE("timer_retry's make returned no future: initialise the "
+                      "attempt in your storage and return its future");
+        return FUTURE_EINVAL;
+    }
+    if (r->policy.attempt_timeout) {
+        timer_timeout_init(&r->limit, a, r->policy.attempt_timeout);
+        a = &r->limit.fut;
+    }
+    r->attempt = a;
+    r->fut.child = a;
+    a->sibling = 0;
+    r->phase = TIMER_RETRY_RUNNING_;
+    return 0;
+}
+
+/* The attempt finished with err: 1 if another one is due (the backoff is
+ * armed), 0 if err is the answer. */
+WEFT_API int timer_retry_again_(timer_retry_t *r, int err) {
+    const timer_retry_policy_t *p = &r->policy;
+    uint64_t wait = r->delay;
+    r->last_err = err;
+    if (err >= 0 || r->attempts >= p->max_attempts) return 0;
+    if (p->retry_on && !p->retry_on(r->ctx, err)) return 0;
+    if (p->jitter == TIMER_JITTER_FULL)
+        wait = timer_retry_upto_(&r->rng, wait);
+    else if (p->jitter == TIMER_JITTER_EQUAL)
+        wait = wait - wait / 2 + timer_retry_upto_(&r->rng, wait / 2);
+    r->last_delay = wait;
+    r->delay = timer_retry_cap_(p, timer_retry_grow_(r->delay, p->factor_pct ? p->factor_pct : 200));
+    timer_sleep_init(&r->pause, wait);
+    r->fut.child = &r->pause.fut;
+    r->pause.fut.sibling = 0;
+    r->phase = TIMER_RETRY_BACKOFF_;
+    return 1;
+}
+
+WEFT_API coro_poll_t timer_retry_poll_(future_t *self, future_cx_t *cx) {
+    timer_retry_t *r = (timer_retry_t *)(void *)self;
+    int err;
+    if (r->phase == TIMER_RETRY_START_) {
+        if (!r->make || r->policy.max_attempts == 0) {
+            FUTURE_MISUSE(r->make ? "timer_retry with max_attempts 0 (or no policy): allow at least 1 attempt"
+                                  : "timer_retry_init without a make function: pass the "
+                                    "function that starts each attempt");
+            return future_finish(self, FUTURE_EINVAL);
+        }
+        if (!cx->timers) return timer_no_wheel_(self);
+        r->rng = r->policy.seed;
+        r->delay = timer_retry_cap_(&r->policy, r->policy.base);
+        if ((err = timer_retry_start_(r)) < 0) return future_finish(self, err);
+    }
+    for (;;) {
+        if (r->phase == TIMER_RETRY_BACKOFF_) {
+            if (future_poll(&r->pause.fut, cx) == CORO_PENDING) return timer_retry_pending_(self);
+            self->child = 0;
+            if ((err = future_err(&r->pause.fut)) < 0) return future_finish(self, err);
+            if ((err = timer_retry_start_(r)) < 0) return future_finish(self, err);
+        }
+        if (future_poll(r->attempt, cx) == CORO_PENDING) return timer_retry_pending_(self);
+        self->child = 0;
+        err = future_err(r->attempt);
+        r->attempt = 0;
+        if (!timer_retry_again_(r, err)) return future_finish(self, err);
+    }
+}
+
+/* Run the attempts make(ctx, 1), make(ctx, 2), ... one at a time until one
+ * succeeds (error >= 0) or the policy gives up; policy is copied. The
+ * retry finishes with the successful attempt's result, or the last
+ * attempt's error. */
+WEFT_API void timer_retry_init(timer_retry_t *r, const timer_retry_policy_t *policy,
+                               timer_retry_make_fn make, void *ctx) {
+    static const timer_retry_policy_t none = {0, 0, 0, 0, TIMER_JITTER_NONE, 0, 0, 0};
+    future_init(&r->fut, timer_retry_poll_, 0);
+    r->policy = policy ? *policy : none; /* none: max_attempts 0, reported */
+    r->make = make;
+    r->ctx = ctx;
+    r->attempts = 0;
+    r->last_err = 0;
+    r->last_delay = r->delay = r->rng = 0;
+    r->phase = TIMER_RETRY_START_;
+    r->attempt = 0;
 }
 
 #endif /* TIMER_H */

@@ -31,16 +31,7 @@ static int64_t hash_job(void *arg, blocking_job_t *job) {
 }
 
 /* async fn ticker(): tick every 100 ms until *stop; note the worst lateness */
-typedef struct {
-    future_t fut;
-    const int *stop;
-    uint64_t worst;
-    int ticks;
-    timer_interval_t iv;
-} ticker_t;
-
-static coro_poll_t ticker_poll(future_t *self, future_cx_t *cx) {
-    ticker_t *f = (ticker_t *)self;
+ASYNC_FN(ticker, const int *stop; uint64_t worst; int ticks; timer_interval_t iv;) {
     ASYNC_BEGIN(f);
     timer_interval_init(&f->iv, 100 * TIMER_MS, TIMER_MISSED_SKIP);
     while (!*f->stop) {
@@ -57,19 +48,8 @@ static coro_poll_t ticker_poll(future_t *self, future_cx_t *cx) {
 
 /* async fn hasher(pooled): wait 250 ms, hash (here or on the pool), wait
  * 250 ms more, then stop the ticker. */
-typedef struct {
-    future_t fut;
-    int pooled;
-    int *stop;
-    hash_arg_t *arg;
-    blocking_pool_t *pool;
-    uint64_t result;
-    timer_sleep_t nap;
-    blocking_t job;
-} hasher_t;
-
-static coro_poll_t hasher_poll(future_t *self, future_cx_t *cx) {
-    hasher_t *f = (hasher_t *)self;
+ASYNC_FN(hasher, int pooled; int *stop; hash_arg_t *arg; blocking_pool_t *pool; uint64_t result;
+         timer_sleep_t nap; blocking_t job;) {
     ASYNC_BEGIN(f);
     timer_sleep_init(&f->nap, 250 * TIMER_MS);
     AWAIT(cx, &f->nap);
@@ -90,18 +70,9 @@ static coro_poll_t hasher_poll(future_t *self, future_cx_t *cx) {
 /* One run: both tasks side by side. Returns the worst lateness in ms. */
 static double run(exec_t *ex, blocking_pool_t *pool, hash_arg_t *arg, int pooled) {
     exec_task_t tt = {0}, th = {0};
-    ticker_t tick;
-    hasher_t h;
     int stop = 0;
-    memset(&tick, 0, sizeof tick);
-    memset(&h, 0, sizeof h);
-    future_init(&tick, ticker_poll, 0);
-    tick.stop = &stop;
-    future_init(&h, hasher_poll, 0);
-    h.pooled = pooled;
-    h.stop = &stop;
-    h.arg = arg;
-    h.pool = pool;
+    ticker_t tick = ASYNC_NEW(ticker, .stop = &stop);
+    hasher_t h = ASYNC_NEW(hasher, .pooled = pooled, .stop = &stop, .arg = arg, .pool = pool);
     exec_spawn(&tt, ex, &tick);
     exec_spawn(&th, ex, &h);
     if (exec_run(ex) != 0) return -1;

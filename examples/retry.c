@@ -1,15 +1,17 @@
-/* retry: call a flaky operation until it succeeds, waiting 10, 20, 40 ...
- * ms between attempts (exponential backoff), each attempt under a 50 ms
- * timeout, giving up after 6 attempts. The fake operation fails with
- * -ECONNREFUSED three times, then hangs once (the timeout cuts it off),
- * then succeeds. */
+/* retry: call a flaky operation until it succeeds, with timer.h's
+ * timer_retry_t: at most 6 attempts, each under a 50 ms timeout, waiting
+ * 10, 20, 40 ... ms between them (exponential backoff). The fake operation
+ * fails with -ECONNREFUSED three times, then hangs once (the timeout cuts
+ * it off), then succeeds. */
 #include "../exec.h"
 
 /* async fn flaky(attempt): fails, hangs or succeeds depending on attempt */
 typedef struct {
     future_t fut;
-    int attempt;
+    unsigned attempt;
     timer_sleep_t work;
+    exec_t *ex; /* for the log's timestamps */
+    uint64_t t0;
 } flaky_t;
 
 static coro_poll_t flaky_poll(future_t *self, future_cx_t *cx) {
@@ -21,44 +23,39 @@ static coro_poll_t flaky_poll(future_t *self, future_cx_t *cx) {
     ASYNC_END();
 }
 
-typedef struct {
-    future_t fut;
-    int attempt;
-    uint64_t backoff, start;
-    flaky_t op;
-    timer_timeout_t limit;
-    timer_sleep_t pause;
-} retry_t;
+/* make: a fresh attempt, in the same storage each time */
+static future_t *start_flaky(void *ctx, unsigned attempt) {
+    flaky_t *op = ctx;
+    future_init(op, flaky_poll, 0);
+    op->attempt = attempt;
+    return &op->fut;
+}
 
-static coro_poll_t retry_poll(future_t *self, future_cx_t *cx) {
-    retry_t *f = (retry_t *)self;
-    exec_t *ex = exec_of(cx);
-    ASYNC_BEGIN(f);
-    f->start = exec_now(ex);
-    f->backoff = 10 * TIMER_MS;
-    for (f->attempt = 1; f->attempt <= 6; f->attempt++) {
-        future_init(&f->op, flaky_poll, 0);
-        f->op.attempt = f->attempt;
-        timer_timeout_init(&f->limit, &f->op, 50 * TIMER_MS);
-        AWAIT(cx, &f->limit);
-        printf("%4.0f ms  attempt %d: %s\n", (double)(exec_now(ex) - f->start) / 1e6,
-               f->attempt, future_err(&f->limit) ? strerror(-future_err(&f->limit)) : "ok");
-        if (future_err(&f->limit) == 0) ASYNC_RETURN(0);
-        timer_sleep_init(&f->pause, f->backoff);
-        AWAIT(cx, &f->pause);
-        f->backoff *= 2;
-    }
-    ASYNC_RETURN(-ETIMEDOUT); /* gave up */
-    ASYNC_END();
+static void log_attempt(flaky_t *op, int err) {
+    printf("%4.0f ms  attempt %u: %s\n", (double)(exec_now(op->ex) - op->t0) / 1e6,
+           op->attempt, err ? strerror(-err) : "ok");
+}
+
+/* retry_on: any error is worth another try; say which one it was */
+static int log_and_retry(void *ctx, int err) {
+    log_attempt(ctx, err);
+    return 1;
 }
 
 int main(void) {
     exec_t ex;
-    retry_t r;
+    flaky_t op = {.ex = &ex};
+    timer_retry_t retry;
+    timer_retry_policy_t policy = {.max_attempts = 6,
+                                   .base = 10 * TIMER_MS, /* x2 each time */
+                                   .attempt_timeout = 50 * TIMER_MS,
+                                   .retry_on = log_and_retry};
     int err;
     if (exec_init(&ex) != 0) return perror("exec_init"), 1;
-    future_init(&r, retry_poll, 0);
-    err = exec_block_on(&ex, &r);
+    op.t0 = exec_now(&ex);
+    timer_retry_init(&retry, &policy, start_flaky, &op);
+    err = exec_block_on(&ex, &retry);
+    log_attempt(&op, err); /* the last attempt: retry_on is not asked */
     printf("result: %s\n", err ? strerror(-err) : "success");
     exec_destroy(&ex);
     return err ? 1 : 0;

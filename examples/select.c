@@ -4,7 +4,8 @@
  * slow and the timeout wins. */
 #include "../exec.h"
 
-/* async fn source(name, ms): answers after ms; reports cancellation */
+/* async fn source(name, ms): answers after ms; reports cancellation. Written
+ * by hand, as any future can be, because it has a drop function of its own. */
 typedef struct {
     future_t fut;
     const char *name;
@@ -32,17 +33,11 @@ static void source_init(source_t *s, const char *name, uint64_t ms) {
     s->ms = ms;
 }
 
-typedef struct {
-    future_t fut;
-    int round, which;
-    source_t primary, backup;
-    timer_sleep_t deadline;
-} race_t;
-
-static coro_poll_t race_poll(future_t *self, future_cx_t *cx) {
+/* The race, three times SELECT: the sources and the deadline live in the
+ * frame and are made fresh each round. */
+ASYNC_FN(race, int round, which; source_t primary, backup; timer_sleep_t deadline;) {
     static const uint64_t ms[2][3] = {{300, 120, 1000}, {800, 900, 250}};
     static const char *const who[3] = {"primary", "backup", "timeout"};
-    race_t *f = (race_t *)self;
     ASYNC_BEGIN(f);
     for (f->round = 0; f->round < 2; f->round++) {
         printf("round %d: primary %llu ms, backup %llu ms, timeout %llu ms\n", f->round + 1,
@@ -58,13 +53,4 @@ static coro_poll_t race_poll(future_t *self, future_cx_t *cx) {
     ASYNC_END();
 }
 
-int main(void) {
-    exec_t ex;
-    race_t r;
-    int err;
-    if (exec_init(&ex) != 0) return perror("exec_init"), 1;
-    future_init(&r, race_poll, 0);
-    err = exec_block_on(&ex, &r);
-    exec_destroy(&ex);
-    return err ? 1 : 0;
-}
+EXEC_MAIN(race)

@@ -11,17 +11,8 @@
 
 enum { WIDE = 100 };
 
-typedef struct {
-    future_t fut;
-    int join, n, i;
-    uint64_t ms[WIDE];
-    timer_sleep_t nap[WIDE];
-    future_join_slot_t slots[WIDE];
-    future_join_all_t all;
-} demo_t;
-
-static coro_poll_t demo_poll(future_t *self, future_cx_t *cx) {
-    demo_t *f = (demo_t *)self;
+ASYNC_FN(demo, int join, n, i; uint64_t ms[WIDE]; timer_sleep_t nap[WIDE];
+         future_join_slot_t slots[WIDE]; future_join_all_t all;) {
     ASYNC_BEGIN(f);
     for (f->i = 0; f->i < f->n; f->i++) timer_sleep_init(&f->nap[f->i], f->ms[f->i] * TIMER_MS);
     if (f->join && f->n == 3) {
@@ -40,9 +31,7 @@ static int run(exec_t *ex, int join, int wide) {
     static demo_t d;
     uint64_t t0, x = 2463534242u;
     int i;
-    future_init(&d, demo_poll, 0);
-    d.join = join;
-    d.n = wide ? WIDE : 3;
+    d = ASYNC_NEW(demo, .join = join, .n = wide ? WIDE : 3);
     for (i = 0; i < d.n; i++) { /* xorshift: the same delays every run */
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
         d.ms[i] = wide ? 1 + x % 50 : (uint64_t[]){100, 200, 150}[i];

@@ -30,19 +30,8 @@ typedef struct {
 } pool_t;
 
 /* async fn worker(id, pool) */
-typedef struct {
-    future_t fut;
-    int id, which;
-    pool_t *pool;
-    job_t job;
-    sync_chan_recv_t next;
-    sync_notified_t stop;
-    timer_sleep_t work;
-    sync_mutex_lock_t lock;
-} worker_t;
-
-static coro_poll_t worker_poll(future_t *self, future_cx_t *cx) {
-    worker_t *f = (worker_t *)self;
+ASYNC_FN(worker, int id, which; pool_t *pool; job_t job; sync_chan_recv_t next;
+         sync_notified_t stop; timer_sleep_t work; sync_mutex_lock_t lock;) {
     pool_t *p = f->pool;
     ASYNC_BEGIN(f);
     while (!p->stopping) {
@@ -69,33 +58,21 @@ static coro_poll_t worker_poll(future_t *self, future_cx_t *cx) {
     ASYNC_END();
 }
 
-/* async fn main() */
-typedef struct {
-    future_t fut;
-    pool_t pool;
-    job_t buf[2], job;
-    int i;
-    worker_t w[WORKERS];
-    exec_task_t task[WORKERS];
-    exec_join_t join[WORKERS];
-    sync_chan_send_t send;
-    sync_oneshot_recv_t finished;
-} main_t;
-
-static coro_poll_t main_poll(future_t *self, future_cx_t *cx) {
+/* #[tokio::main(start_paused = true)] async fn main() */
+ASYNC_FN(app, pool_t pool; job_t buf[2], job; int i; worker_t w[WORKERS];
+         exec_task_t task[WORKERS]; exec_join_t join[WORKERS]; sync_chan_send_t send;
+         sync_oneshot_recv_t finished;) {
     static const uint64_t cost[JOBS] = {30, 10, 20, 10, 40, 10, 20, 30};
-    main_t *f = (main_t *)self;
     pool_t *p = &f->pool;
     ASYNC_BEGIN(f);
+    exec_clock_pause(exec_of(cx));
     p->start = exec_now(exec_of(cx));
     sync_chan_init(&p->jobs, f->buf, 2, sizeof(job_t));
     sync_notify_init(&p->shutdown);
     sync_mutex_init(&p->lock);
     sync_oneshot_init(&p->all_done, &p->total, sizeof p->total);
     for (f->i = 0; f->i < WORKERS; f->i++) {
-        future_init(&f->w[f->i], worker_poll, 0);
-        f->w[f->i].id = f->i;
-        f->w[f->i].pool = p;
+        f->w[f->i] = ASYNC_NEW(worker, .id = f->i, .pool = p);
         SPAWN(cx, &f->task[f->i], &f->w[f->i]);
     }
     for (f->i = 0; f->i < JOBS; f->i++) { /* waits while 2 jobs are queued */
@@ -122,15 +99,4 @@ static coro_poll_t main_poll(future_t *self, future_cx_t *cx) {
     ASYNC_END();
 }
 
-int main(void) {
-    exec_t ex;
-    main_t m;
-    int err = exec_init(&ex);
-    if (err) return fprintf(stderr, "exec_init: %s\n", strerror(-err)), 1;
-    exec_clock_pause(&ex);
-    memset(&m, 0, sizeof m);
-    future_init(&m, main_poll, 0);
-    err = exec_block_on(&ex, &m);
-    exec_destroy(&ex);
-    return err ? 1 : 0;
-}
+EXEC_MAIN(app)

@@ -26,7 +26,7 @@ check superloop '^all done at 1601 ms$'
 check pipeline '^producer waited for room 7 times'
 check workers '^elapsed: 64 ms$'
 check blocking 'hint: .*spawn_blocking|blocking'
-check blocking '^spawn_blocking: worst lateness [0-9] ms$'
+check blocking '^spawn_blocking: worst lateness [0-9]{1,2} ms$' # under 100 ms, loaded or not
 # N tasks collected in finish order (paused clock: exact times); job 3's
 # error comes out through join_next like any result.
 check spawn_n '^  10 ms  job 0 finished: 0$'
