@@ -18,7 +18,7 @@
  *             }
  *             s += b->v[i];
  *         }
- *         return s;                              // the future's .result
+ *         return s;                              // the future's .out
  *     }
  *
  *     blocking_pool_t pool;
@@ -26,14 +26,14 @@
  *     ...                                        // in an async body:
  *     blocking_init(&f->job, &pool, sum_job, &big);
  *     AWAIT_TRY(cx, &f->job);                    // the job's error, as `?`
- *     total = f->job.result;
+ *     total = f->job.out;
  *     ...
  *     exec_destroy(&ex);                         // then (or before):
  *     blocking_pool_destroy(&pool);                  // joins every thread
  *
  * The contract
  *   - A job is fn(arg, job) on a pool thread. Its return value becomes the
- *     future's .result; job->err (0 on entry; set it to a negative errno)
+ *     future's .out; job->err (0 on entry; set it to a negative errno)
  *     becomes the future's error. The job is submitted at the first poll
  *     (lazy); it composes like any future: under timer_timeout, in JOIN,
  *     TRY_JOIN, SELECT, future_join_all_t.
@@ -133,7 +133,7 @@ typedef struct blocking_job {
     void (*discard_)(void *arg, int64_t result);
 } blocking_job_t;
 
-/* A job: runs on a pool thread; returns the future's .result. */
+/* A job: runs on a pool thread; returns the future's .out. */
 typedef int64_t (*blocking_fn)(void *arg, blocking_job_t *job);
 
 /* In a job: has the future been dropped (or the pool cancelled)? A job that
@@ -155,7 +155,10 @@ typedef struct blocking_pool blocking_pool_t;
 /* spawn_blocking as a future. */
 typedef struct blocking {
     future_t fut;
-    int64_t result; /* the job's return value, once ready */
+    FUTURE_EXT_ union {
+        int64_t out;    /* the job's return value, once ready */
+        int64_t result; /* the same (its older name) */
+    };
     int detached;   /* dropped while running (not scoped): arg is the job's */
     /* set before the first poll, if wanted: gets a detached job's result */
     void (*discard)(void *arg, int64_t result);
@@ -165,13 +168,13 @@ typedef struct blocking {
     blocking_pool_t *pool;
     future_link_t link;                /* in the pool's queue (pool lock) */
     blocking_job_t *job;          /* while running (pool lock) */
-    int64_t out;                       /* written by the pool thread... */
+    int64_t out_;                      /* written by the pool thread... */
     int out_err;                       /* ...before it stores DONE */
     int state;                         /* BLOCKING_* (atomic) */
     int scoped;                        /* drop waits for a running job */
     int waiting;                       /* a scoped drop waits (pool lock) */
     int held;                          /* remote open, clock held */
-    int ran;                           /* fn ran: out is its result */
+    int ran;                           /* fn ran: out_ is its result */
     uint64_t submitted;                /* the executor's now at submit */
     exec_remote_t remote;              /* the completion wake */
 } blocking_t;
@@ -227,7 +230,7 @@ WEFT_API void blocking_pool_complete_(blocking_pool_t *pool, blocking_t *b, int6
                                        int err, int ran) {
     b->job = 0;
     b->ran = ran;
-    b->out = out;
+    b->out_ = out;
     b->out_err = err;
     EXEC_STORE_(&b->state, BLOCKING_WAKING_);
     exec_remote_wake(&b->remote);
@@ -575,7 +578,7 @@ WEFT_API coro_poll_t blocking_poll_(future_t *self, future_cx_t *cx) {
         if (!future_coop_spend(cx)) return CORO_PENDING;
         blocking_unregister_(b);
         EXEC_STORE_(&b->state, BLOCKING_IDLE_);
-        b->result = b->out;
+        b->out = b->out_;
         return future_finish(self, b->out_err);
     }
 }
@@ -612,7 +615,7 @@ WEFT_API void blocking_drop_(future_t *self) {
     }
     /* Done but never seen: hand the result to .discard, as a drop while
      * running would, so a resource the job made does not leak by timing. */
-    if (s == BLOCKING_DONE_ && b->ran && b->discard) b->discard(b->arg, b->out);
+    if (s == BLOCKING_DONE_ && b->ran && b->discard) b->discard(b->arg, b->out_);
     blocking_unregister_(b);
     EXEC_STORE_(&b->state, BLOCKING_IDLE_);
 }
@@ -620,7 +623,7 @@ WEFT_API void blocking_drop_(future_t *self) {
 WEFT_API void blocking_setup_(blocking_t *b, blocking_pool_t *pool,
                                         blocking_fn fn, void *arg, int scoped) {
     future_init(&b->fut, blocking_poll_, blocking_drop_);
-    b->result = 0;
+    b->out = 0;
     b->detached = 0;
     b->discard = 0;
     b->fn = fn;
@@ -628,7 +631,7 @@ WEFT_API void blocking_setup_(blocking_t *b, blocking_pool_t *pool,
     b->pool = pool;
     b->link.next = b->link.prev = 0;
     b->job = 0;
-    b->out = 0;
+    b->out_ = 0;
     b->out_err = 0;
     b->state = BLOCKING_IDLE_;
     b->scoped = scoped;

@@ -980,7 +980,10 @@ WEFT_API void exec_scope_describe_(const exec_scope_t *s, future_fmt_t *o) {
 typedef struct exec_scope_next {
     future_t fut;
     exec_scope_t *scope;
-    exec_task_t *task;
+    FUTURE_EXT_ union {
+        exec_task_t *out;  /* the task that finished, or 0: none left */
+        exec_task_t *task; /* the same */
+    };
     int err;
     future_waker_t *waiting;
 } exec_scope_next_t;

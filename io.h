@@ -503,7 +503,10 @@ typedef struct io_rw {
     future_waker_t *waiting;
     char *buf;
     size_t len;
-    size_t n;        /* bytes moved: the result, and the progress on error */
+    FUTURE_EXT_ union {
+        size_t out;  /* bytes moved: the result, and the progress on error */
+        size_t n;    /* the same (its older name) */
+    };
     unsigned dir;    /* EXEC_IO_READ or EXEC_IO_WRITE */
     unsigned exact;  /* read_exact / write_all */
 } io_rw_t;
@@ -607,7 +610,10 @@ typedef struct io_accept {
     future_t fut;
     io_fd_t *lis;
     future_waker_t *waiting;
-    int fd;           /* the new connection (non-blocking, close-on-exec) */
+    FUTURE_EXT_ union {
+        int out;      /* the new connection (non-blocking, close-on-exec) */
+        int fd;       /* the same (its older name) */
+    };
     int backing_off;  /* waiting on `backoff` (EMFILE, no spare fd) */
     unsigned dropped; /* connections closed by the EMFILE drain */
     io_addr_t peer;   /* its address */
@@ -854,7 +860,10 @@ typedef struct io_signal_recv {
     future_t fut;
     io_signal_t *sig;
     future_waker_t *waiting;
-    int signo; /* the signal received */
+    FUTURE_EXT_ union {
+        int out;   /* the signal received */
+        int signo; /* the same (its older name) */
+    };
 } io_signal_recv_t;
 
 /* "(SIGINT, SIGTERM)": the signals of the set, by name where it is a
