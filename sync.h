@@ -30,9 +30,11 @@
  *   sync_notify_t    notify_one (stores one permit) / notify_waiters
  *   sync_token_t     cancellation tokens in a tree: cancelling one cancels
  *                    everything below it; sync_cancelled_t waits for it
- *   sync_stream_t    the stream protocol, AWAIT_NEXT, and streams: iter
- *                    (array), chan (a receiver), interval (ticks), map,
- *                    filter, take
+ *   sync_stream_t    the stream protocol, AWAIT_NEXT, generators (a stream
+ *                    written as an async body: STREAM_YIELD), streams: iter
+ *                    (array), chan (a receiver), interval (ticks), and the
+ *                    combinators map, filter, take, then, merge, zip,
+ *                    chunks, buffer_unordered, and fold (a future)
  *
  * At a glance (futures: *_t frames, set up with *_init, then AWAITed)
  *   sync_chan_init(&ch, buf, cap, elem)   sync_chan_on_drop(&ch, fn, arg)
@@ -62,6 +64,12 @@
  *   &ch, &slot), sync_interval_init(&iv, period, missed), sync_map_init(&m,
  *   &in.st, fn, arg, &out), sync_filter_init(&f, &in.st, pred, arg),
  *   sync_take_init(&t, &in.st, n); AWAIT_NEXT(cx, &stream, item_ptr)
+ *   generators: sync_stream_init(&g.st, body, drop), STREAM_YIELD(cx, p)
+ *   sync_then_init(&t, &in.st, make_fut, ctx), sync_merge_init(&m, &a.st,
+ *   &b.st), sync_zip_init(&z, &a.st, &b.st) (items: sync_pair_t),
+ *   sync_chunks_init(&c, &in.st, buf, n, elem) (items: sync_chunk_t),
+ *   sync_buffer_unordered_init(&b, &in.st, slots, n) (items: finished
+ *   futures), sync_fold_t sync_fold_init(&f, &in.st, fn, &acc, ctx)
  *
  * The contract
  *   - Single executor: every operation runs on the thread that polls the
@@ -134,6 +142,31 @@
  *                         that awaits it: it ends (-ECANCELED), and only a
  *                         new init brings it back (a chan stream loses
  *                         nothing: the messages stay in the channel)
+ *   Streams dropped (future_drop, or the frame inside AWAIT_NEXT on them)
+ *   between items / mid-item (while they wait for the next one):
+ *   a generator           between: nothing (it is suspended at a yield);
+ *                         mid-item: what its body was awaiting is dropped
+ *                         (cancelled), and whatever it had half done
+ *   then                  between: nothing; mid-item: the item taken from
+ *                         the input, and its future (dropped, cancelled)
+ *   merge                 between: nothing lost, but an input still
+ *                         waiting is its child, dropped with it (a chan
+ *                         stream loses no message); mid-item: the same
+ *   zip                   between: nothing; mid-item: the half of the pair
+ *                         already taken, and the waiting input is dropped.
+ *                         At the end, an item already taken from the
+ *                         longer input is lost, and it is dropped if it
+ *                         was waiting
+ *   chunks                between: nothing; mid-item: the items gathered
+ *                         for the unfinished chunk (taken from the input)
+ *   buffer_unordered      both: every future in flight is dropped
+ *                         (cancelled), and the input if it was waiting
+ *   fold (a future)       the items folded so far stay in *acc; the
+ *                         stream, if it was waiting, is dropped with it
+ *   Combinators that are left between items and never dropped: merge and
+ *   buffer_unordered keep registrations there (a waiting input, the
+ *   futures in flight): future_drop them before their memory goes. The
+ *   others, like every stream above, hold nothing between items.
  *
  * Cancellation tokens
  *   Tell a tree of tasks to stop (tokio-util's CancellationToken). Each
@@ -177,9 +210,14 @@
  *   The item pointer is valid until the stream is polled again. Between
  *   items a stream holds no registration (like a finished future), so only
  *   a stream dropped inside AWAIT_NEXT has anything to release, and the
- *   drop of the awaiting frame does it. AWAIT_NEXT after the end gives 0
- *   again (it does not poll a finished stream). Write your own stream with
- *   sync_stream_init, sync_stream_yield and sync_stream_end.
+ *   drop of the awaiting frame does it (merge and buffer_unordered are the
+ *   exceptions: see the cancel-safety table). AWAIT_NEXT after the end
+ *   gives 0 again (it does not poll a finished stream). Write your own
+ *   stream as a generator (an async body with STREAM_YIELD, see
+ *   "generators" below), or by hand with sync_stream_init,
+ *   sync_stream_yield and sync_stream_end. A combinator's inputs are
+ *   streams you own; items that are futures (then's output,
+ *   buffer_unordered's input and output) point at the future's frame.
  *
  * The knobs: none. Include after future.h's knobs (FUTURE_MISUSE). C and
  * C++ may include the header; AWAIT_NEXT, like AWAIT, is for async bodies.
@@ -1191,11 +1229,16 @@ WEFT_API void sync_cancelled_init(sync_cancelled_t *c, sync_token_t *t) {
 typedef struct sync_stream {
     future_t fut;     /* first: a stream is a future that yields many times */
     const void *item; /* the latest item, or 0 at the end */
+    /* What the stream is, for its waits (set by the library's streams on
+     * every poll; sync_stream_poll_next shows it while it waits), or 0: a
+     * generator of yours is shown by the file:line where it waits. */
+    const future_kind_t *kind;
 } sync_stream_t;
 
 WEFT_API void sync_stream_init(sync_stream_t *s, future_poll_fn poll, future_drop_fn drop) {
     future_init(&s->fut, poll, drop);
     s->item = 0;
+    s->kind = 0;
 }
 
 /* For a stream's poll function: here is an item (ready, not finished). */
@@ -1211,13 +1254,24 @@ WEFT_API coro_poll_t sync_stream_end(sync_stream_t *s, int rc) {
 }
 
 /* Poll for the next item: CORO_PENDING, or CORO_READY with s->item set (0
- * at the end). Safe to call after the end: it stays at the end. */
+ * at the end). Safe to call after the end: it stays at the end. A stream
+ * that ends lets go of what it still holds, as a future that finishes
+ * does (an input of a zip still waiting when the other ended, what the
+ * frame owns). */
 WEFT_API coro_poll_t sync_stream_poll_next(sync_stream_t *s, future_cx_t *cx) {
-    if (future_done(&s->fut)) {
+    coro_poll_t r;
+    if (future_done(&s->fut) || !s->fut.poll) {
+        if (!s->fut.poll) (void)future_poll_misuse_(&s->fut); /* never initialised */
         s->item = 0;
         return CORO_READY;
     }
-    return s->fut.poll(&s->fut, cx);
+    r = s->fut.poll(&s->fut, cx);
+    if (r == CORO_PENDING) {
+        if (s->kind) future_set_kind(&s->fut, s->kind);
+    } else if (future_done(&s->fut) && (s->fut.child || s->fut.owned)) {
+        future_finished_(&s->fut);
+    }
+    return r;
 }
 
 /* Has the stream ended? (Then future_err(&s->fut) says how.) */
@@ -1225,29 +1279,121 @@ WEFT_API int sync_stream_ended(const sync_stream_t *s) { return future_done(&s->
 
 #define SYNC_STREAM_(s) ((sync_stream_t *)(void *)(s))
 
-/* Wait for the next item of stream s (a pointer to a frame headed by a
- * sync_stream_t) and set p (a const T * lvalue in the frame) to it, or to 0
- * at the end. */
-#define SYNC_AWAIT_NEXT(cx, s, p)                                              \
+/* AWAIT_NEXT with its resume point numbered n (see the generators below). */
+#define SYNC_AWAIT_NEXT_N_(cx, s, p, n)                                        \
     do {                                                                       \
         future_adopt_(FUTURE_SELF_, FUTURE(s));                                \
-        CORO_AWAIT_UNTIL(sync_stream_poll_next(SYNC_STREAM_(FUTURE_SELF_->child), \
-                                          (cx)) == CORO_READY);                \
+        CORO_WAIT_(sync_stream_poll_next(SYNC_STREAM_(FUTURE_SELF_->child),    \
+                                         (cx)) == CORO_READY, n);              \
         (p) = SYNC_STREAM_(FUTURE_SELF_->child)->item;                         \
         FUTURE_SELF_->child = 0;                                               \
     } while (0)
 
-/* An adapter polls its inner stream; while that waits it is the adapter's
- * child, so dropping the adapter drops it (and the backtrace shows it). */
-WEFT_API coro_poll_t sync_stream_poll_inner_(sync_stream_t *self, sync_stream_t *in,
-                                                  future_cx_t *cx) {
-    if (sync_stream_poll_next(in, cx) == CORO_PENDING) {
-        self->fut.child = &in->fut;
-        in->fut.sibling = 0;
-        return CORO_PENDING;
-    }
-    self->fut.child = 0;
-    return CORO_READY;
+/* Wait for the next item of stream s (a pointer to a frame headed by a
+ * sync_stream_t) and set p (a const T * lvalue in the frame) to it, or to 0
+ * at the end. */
+#define SYNC_AWAIT_NEXT(cx, s, p) SYNC_AWAIT_NEXT_N_(cx, s, p, CORO_NEXT_)
+
+/* ---- generators: a stream written as an async body ----------------------
+ * The stream's poll function is an async body (ASYNC_BEGIN ... ASYNC_END
+ * on a frame headed by a sync_stream_t, set up with sync_stream_init) that
+ * hands out items with STREAM_YIELD and may AWAIT anything in between:
+ *
+ *     typedef struct { sync_stream_t st; int i, n; timer_sleep_t nap; } count_t;
+ *
+ *     static coro_poll_t count_poll(future_t *self, future_cx_t *cx) {
+ *         count_t *g = (count_t *)self;
+ *         ASYNC_BEGIN(g);
+ *         for (g->i = 0; g->i < g->n; g->i++) {
+ *             timer_sleep_init(&g->nap, TIMER_MS);
+ *             AWAIT(cx, &g->nap);
+ *             STREAM_YIELD(cx, &g->i);   // the consumer gets &g->i
+ *         }
+ *         ASYNC_END();                   // the end: AWAIT_NEXT gives 0
+ *     }
+ *     // count_t g; sync_stream_init(&g.st, count_poll, 0); g.n = 3;
+ *     // ... AWAIT_NEXT(cx, &g, f->p);  (0, 1, 2, then 0: the end)
+ *
+ * STREAM_YIELD(cx, p) hands out p (a pointer to the item, not 0: it must
+ * stay valid until the next poll, so keep the item in the frame) and
+ * resumes right after itself on the consumer's next AWAIT_NEXT. Like a
+ * ready leaf it spends one unit of the task's budget first (waiting for
+ * the next turn when it is spent), so a generator that only computes
+ * cannot starve the other tasks. ASYNC_RETURN(rc) ends the stream with
+ * error rc. Locals do not survive a yield (as after AWAIT). Dropping the
+ * stream (future_drop(&g.st.fut), or the frame of the AWAIT_NEXT that
+ * waits for it) drops the body where it is suspended, its awaited child
+ * with it. Between items the body is suspended at a STREAM_YIELD and waits
+ * for nothing: unless its frame owns something (EXEC_SPAWN...), there is
+ * nothing to release there. */
+
+/* The resume point n of a yield: hand out p and return ready; resumed, go
+ * on (with s->item back at 0, so that falling off the end, or returning,
+ * reads as the end). `spend` is tested first, and again on each resume
+ * while it fails (the budget: pending, the task was woken). One resume
+ * point for both: inside the body s->item is 0, except between handing an
+ * item out and the next poll, which is how the two are told apart. Written
+ * for each of coro.h's backends, as its own yield is. */
+#if defined(CORO_USE_LABELS) && CORO_USE_LABELS
+#define SYNC_YIELD_N_(spend, p, n)                                             \
+    do {                                                                       \
+        CORO_PEDANTIC_OFF_ CORO_SELF_->pc = &&CORO_CAT_(coro_l_, n);           \
+        CORO_PEDANTIC_ON_ CORO_SELF_->at = CORO_HERE_;                         \
+        CORO_CAT_(coro_l_, n) :                                                \
+            if (SYNC_STREAM_(CORO_SELF_)->item) SYNC_STREAM_(CORO_SELF_)->item = 0; \
+        else if (!(spend)) return CORO_PENDING;                                \
+        else return sync_stream_yield(SYNC_STREAM_(CORO_SELF_), (p));          \
+    } while (0)
+#else
+#define SYNC_YIELD_N_(spend, p, n)                                             \
+    do {                                                                       \
+        CORO_SELF_->pc = (n) + 1;                                              \
+        CORO_SELF_->at = CORO_HERE_;                                           \
+        CORO_FALLTHROUGH_;                                                     \
+    case (n) + 1:                                                              \
+        if (SYNC_STREAM_(CORO_SELF_)->item) SYNC_STREAM_(CORO_SELF_)->item = 0; \
+        else if (!(spend)) return CORO_PENDING;                                \
+        else return sync_stream_yield(SYNC_STREAM_(CORO_SELF_), (p));          \
+    } while (0)
+#endif
+
+/* Hand item p to the consumer; see above. */
+#define SYNC_STREAM_YIELD(cx, p) SYNC_YIELD_N_(future_coop_spend(cx), p, CORO_NEXT_)
+
+/* The library's own generators live in this header, which every file of
+ * a program compiles: their resume points are numbered by __LINE__ (the
+ * same in every file) instead of __COUNTER__ (which depends on what each
+ * file included first), so a frame started by one file's copy resumes
+ * correctly in another's (WEFT_EXTERN_INLINE). One suspension per line. */
+#define SYNC_AWAIT_L_(cx, c)                                                   \
+    do {                                                                       \
+        CORO_WAIT2_(future_poll(future_adopt_(FUTURE_SELF_, FUTURE_OF(c)), (cx)) == CORO_READY, \
+                    future_poll(FUTURE_SELF_->child, (cx)) == CORO_READY, __LINE__); \
+        (void)future_disown_(FUTURE_SELF_);                                    \
+    } while (0)
+#define SYNC_NEXT_L_(cx, s, p) SYNC_AWAIT_NEXT_N_(cx, s, p, __LINE__)
+#define SYNC_YIELD_L_(p) SYNC_YIELD_N_(1, p, __LINE__) /* the item spent already */
+#define SYNC_WAIT_L_(cond) CORO_WAIT_(cond, __LINE__)
+
+/* A library stream's kind (see sync_stream_t), declared in its poll
+ * function (function-local: WEFT_EXTERN_INLINE builds). */
+#define SYNC_STREAM_KIND_(s, name, describe)                                   \
+    do {                                                                       \
+        static const future_kind_t sync_kind_ = {FUTURE_KIND_TAG_, name, describe}; \
+        (s)->kind = &sync_kind_;                                               \
+    } while (0)
+
+/* Make the inputs of self named by mask (bit i: in[i]) its children: they
+ * wait, so dropping self must drop them (and the backtrace shows them). */
+WEFT_API void sync_stream_adopt_(sync_stream_t *self, sync_stream_t *const *in, unsigned mask) {
+    future_t **pp = &self->fut.child;
+    int i;
+    for (i = 0; i < 2; i++)
+        if (mask & (1u << i)) {
+            *pp = &in[i]->fut;
+            pp = &in[i]->fut.sibling;
+        }
+    *pp = 0;
 }
 
 /* -- iter: the elements of an array (tokio_stream::iter) -- */
@@ -1269,14 +1415,11 @@ WEFT_API void sync_iter_describe_(const future_t *f, future_fmt_t *o) {
 
 WEFT_API coro_poll_t sync_iter_poll_(future_t *self, future_cx_t *cx) {
     sync_iter_t *it = (sync_iter_t *)(void *)self;
-    if (it->i == it->n) return sync_stream_end(&it->st, 0);
-    if (!future_coop_spend(cx)) {
-        static const future_kind_t kind = {FUTURE_KIND_TAG_, "stream iter",
-                                           sync_iter_describe_};
-        future_set_kind(self, &kind);
-        return CORO_PENDING;
-    }
-    return sync_stream_yield(&it->st, it->base + it->elem * it->i++);
+    SYNC_STREAM_KIND_(&it->st, "stream iter", sync_iter_describe_);
+    CORO_BEGIN(it);
+    while (it->i < it->n)
+        SYNC_YIELD_N_(future_coop_spend(cx), it->base + it->elem * it->i++, __LINE__);
+    CORO_END();
 }
 
 /* A stream of the n elements (elem bytes each) of the array at base. */
@@ -1298,21 +1441,16 @@ typedef struct sync_chan_stream {
 
 WEFT_API coro_poll_t sync_chan_stream_poll_(future_t *self, future_cx_t *cx) {
     sync_chan_stream_t *s = (sync_chan_stream_t *)(void *)self;
-    int rc;
-    if (future_poll(&s->rx.fut, cx) == CORO_PENDING) {
-        static const future_kind_t kind = {FUTURE_KIND_TAG_, "stream chan", 0};
-        future_set_kind(self, &kind); /* its child says the rest */
-        self->child = &s->rx.fut;     /* dropped with us */
-        s->rx.fut.sibling = 0;
-        return CORO_PENDING;
+    SYNC_STREAM_KIND_(&s->st, "stream chan", 0); /* its child says the rest */
+    CORO_BEGIN(s);
+    for (;;) {
+        sync_chan_recv_init(&s->rx, s->ch, s->slot);
+        SYNC_AWAIT_L_(cx, &s->rx);
+        if (future_err(&s->rx) == FUTURE_EPIPE) CORO_RETURN(0); /* closed: the end */
+        if (future_err(&s->rx)) CORO_RETURN(future_err(&s->rx));
+        SYNC_YIELD_L_(s->slot);
     }
-    self->child = 0;
-    rc = future_err(&s->rx.fut);
-    if (rc == 0) {
-        sync_chan_recv_init(&s->rx, s->ch, s->slot); /* lazy: for the next item */
-        return sync_stream_yield(&s->st, s->slot);
-    }
-    return sync_stream_end(&s->st, rc == FUTURE_EPIPE ? 0 : rc); /* closed: the end */
+    CORO_END();
 }
 
 /* A stream of ch's values, each received into slot (elem bytes). It ends
@@ -1348,18 +1486,15 @@ WEFT_API void sync_interval_describe_(const future_t *f, future_fmt_t *o) {
 
 WEFT_API coro_poll_t sync_interval_poll_(future_t *self, future_cx_t *cx) {
     sync_interval_t *s = (sync_interval_t *)(void *)self;
-    if (future_poll(&s->iv.fut, cx) == CORO_PENDING) {
-        static const future_kind_t kind = {FUTURE_KIND_TAG_, "stream interval",
-                                           sync_interval_describe_};
-        future_set_kind(self, &kind);
-        self->child = &s->iv.fut;
-        s->iv.fut.sibling = 0;
-        return CORO_PENDING;
+    SYNC_STREAM_KIND_(&s->st, "stream interval", sync_interval_describe_);
+    CORO_BEGIN(s);
+    for (;;) {
+        SYNC_AWAIT_L_(cx, &s->iv); /* a tick: ready, never finished */
+        if (future_done(&s->iv)) CORO_RETURN(future_err(&s->iv)); /* misuse */
+        s->tick = s->iv.last;
+        SYNC_YIELD_L_(&s->tick);
     }
-    self->child = 0;
-    if (future_done(&s->iv.fut)) return sync_stream_end(&s->st, future_err(&s->iv.fut));
-    s->tick = s->iv.last;
-    return sync_stream_yield(&s->st, &s->tick);
+    CORO_END();
 }
 
 /* Tick every period ns, the first tick at once (timer.h's interval). */
@@ -1378,18 +1513,20 @@ typedef struct sync_map {
     sync_map_fn fn;
     void *arg;
     void *out; /* one output's storage: items point here */
+    const void *p;
 } sync_map_t;
 
 WEFT_API coro_poll_t sync_map_poll_(future_t *self, future_cx_t *cx) {
     sync_map_t *m = (sync_map_t *)(void *)self;
-    if (sync_stream_poll_inner_(&m->st, m->in, cx) == CORO_PENDING) {
-        static const future_kind_t kind = {FUTURE_KIND_TAG_, "stream map", 0};
-        future_set_kind(self, &kind);
-        return CORO_PENDING;
+    SYNC_STREAM_KIND_(&m->st, "stream map", 0);
+    CORO_BEGIN(m);
+    for (;;) {
+        SYNC_NEXT_L_(cx, m->in, m->p);
+        if (!m->p) CORO_RETURN(future_err(&m->in->fut));
+        m->fn(m->p, m->out, m->arg);
+        SYNC_YIELD_L_(m->out);
     }
-    if (!m->in->item) return sync_stream_end(&m->st, future_err(&m->in->fut));
-    m->fn(m->in->item, m->out, m->arg);
-    return sync_stream_yield(&m->st, m->out);
+    CORO_END();
 }
 
 WEFT_API void sync_map_init(sync_map_t *m, sync_stream_t *in, sync_map_fn fn, void *arg,
@@ -1399,6 +1536,7 @@ WEFT_API void sync_map_init(sync_map_t *m, sync_stream_t *in, sync_map_fn fn, vo
     m->fn = fn;
     m->arg = arg;
     m->out = out;
+    m->p = 0;
 }
 
 /* -- filter: only the items for which pred(item, arg) is non-zero -- */
@@ -1409,21 +1547,22 @@ typedef struct sync_filter {
     sync_stream_t *in;
     sync_pred_fn pred;
     void *arg;
+    const void *p;
 } sync_filter_t;
 
 WEFT_API coro_poll_t sync_filter_poll_(future_t *self, future_cx_t *cx) {
     sync_filter_t *f = (sync_filter_t *)(void *)self;
+    SYNC_STREAM_KIND_(&f->st, "stream filter", 0);
+    CORO_BEGIN(f);
     for (;;) {
-        if (sync_stream_poll_inner_(&f->st, f->in, cx) == CORO_PENDING) break;
-        if (!f->in->item) return sync_stream_end(&f->st, future_err(&f->in->fut));
-        if (f->pred(f->in->item, f->arg)) return sync_stream_yield(&f->st, f->in->item);
-        if (!future_coop_spend(cx)) break; /* rejects cost too */
+        SYNC_NEXT_L_(cx, f->in, f->p);
+        if (!f->p) CORO_RETURN(future_err(&f->in->fut));
+        if (f->pred(f->p, f->arg))
+            SYNC_YIELD_L_(f->p);
+        else
+            SYNC_WAIT_L_(future_coop_spend(cx)); /* rejects cost too */
     }
-    {
-        static const future_kind_t kind = {FUTURE_KIND_TAG_, "stream filter", 0};
-        future_set_kind(self, &kind);
-    }
-    return CORO_PENDING;
+    CORO_END();
 }
 
 WEFT_API void sync_filter_init(sync_filter_t *f, sync_stream_t *in, sync_pred_fn pred,
@@ -1432,6 +1571,7 @@ WEFT_API void sync_filter_init(sync_filter_t *f, sync_stream_t *in, sync_pred_fn
     f->in = in;
     f->pred = pred;
     f->arg = arg;
+    f->p = 0;
 }
 
 /* -- take: the first n items, then the end (the inner stream is left as it
@@ -1440,6 +1580,7 @@ typedef struct sync_take {
     sync_stream_t st;
     sync_stream_t *in;
     size_t left;
+    const void *p;
 } sync_take_t;
 
 /* "stream take (3 left)" */
@@ -1451,27 +1592,380 @@ WEFT_API void sync_take_describe_(const future_t *f, future_fmt_t *o) {
 
 WEFT_API coro_poll_t sync_take_poll_(future_t *self, future_cx_t *cx) {
     sync_take_t *t = (sync_take_t *)(void *)self;
-    if (t->left == 0) return sync_stream_end(&t->st, 0);
-    if (sync_stream_poll_inner_(&t->st, t->in, cx) == CORO_PENDING) {
-        static const future_kind_t kind = {FUTURE_KIND_TAG_, "stream take",
-                                           sync_take_describe_};
-        future_set_kind(self, &kind);
-        return CORO_PENDING;
+    SYNC_STREAM_KIND_(&t->st, "stream take", sync_take_describe_);
+    CORO_BEGIN(t);
+    while (t->left) {
+        SYNC_NEXT_L_(cx, t->in, t->p);
+        if (!t->p) CORO_RETURN(future_err(&t->in->fut));
+        t->left--;
+        SYNC_YIELD_L_(t->p);
     }
-    if (!t->in->item) return sync_stream_end(&t->st, future_err(&t->in->fut));
-    t->left--;
-    return sync_stream_yield(&t->st, t->in->item);
+    CORO_END();
 }
 
 WEFT_API void sync_take_init(sync_take_t *t, sync_stream_t *in, size_t n) {
     sync_stream_init(&t->st, sync_take_poll_, 0);
     t->in = in;
     t->left = n;
+    t->p = 0;
 }
 
-/* The short name (see coro.h): WEFT_NO_SHORT_NAMES leaves it out. */
+/* -- then: an async map. fn(item, ctx) makes the item's future (in
+ *    storage it owns: one is enough, the next is made only once this one
+ *    has finished and been handed on); it is awaited, and the finished
+ *    future is the item (read its result from its frame, and future_err).
+ *    (StreamExt::then) -- */
+typedef future_t *(*sync_then_fn)(const void *item, void *ctx);
+
+typedef struct sync_then {
+    sync_stream_t st;
+    sync_stream_t *in;
+    sync_then_fn fn;
+    void *ctx;
+    const void *p;
+    future_t *job; /* the current item's future */
+} sync_then_t;
+
+/* "stream then (running an item's future)" / "(waiting for an item)" */
+WEFT_API void sync_then_describe_(const future_t *f, future_fmt_t *o) {
+    const sync_then_t *t = (const sync_then_t *)(const void *)f;
+    future_fmt_str(o, t->job && f->child == t->job ? "(running an item's future)"
+                                                   : "(waiting for an item)");
+}
+
+WEFT_API coro_poll_t sync_then_poll_(future_t *self, future_cx_t *cx) {
+    sync_then_t *t = (sync_then_t *)(void *)self;
+    SYNC_STREAM_KIND_(&t->st, "stream then", sync_then_describe_);
+    CORO_BEGIN(t);
+    for (;;) {
+        t->job = 0;
+        SYNC_NEXT_L_(cx, t->in, t->p);
+        if (!t->p) CORO_RETURN(future_err(&t->in->fut));
+        t->job = t->fn(t->p, t->ctx);
+        if (!t->job) {
+            FUTURE_MISUSE("sync_then: the callback returned no future: return the "
+                          "item's future, initialised (the stream ends with -EINVAL)");
+            CORO_RETURN(FUTURE_EINVAL);
+        }
+        SYNC_AWAIT_L_(cx, t->job);
+        SYNC_YIELD_L_(t->job);
+    }
+    CORO_END();
+}
+
+WEFT_API void sync_then_init(sync_then_t *t, sync_stream_t *in, sync_then_fn fn, void *ctx) {
+    sync_stream_init(&t->st, sync_then_poll_, 0);
+    t->in = in;
+    t->fn = fn;
+    t->ctx = ctx;
+    t->p = 0;
+    t->job = 0;
+}
+
+/* -- merge: the items of two streams as they come; it ends when both have
+ *    ended (its error: the first input's, else the second's). Fair: when
+ *    both have an item, they take turns. (StreamExt::merge) -- */
+typedef struct sync_merge {
+    sync_stream_t st;
+    sync_stream_t *in[2];
+    unsigned waiting; /* bit i: in[i] is pending (registered: our child) */
+    int turn;         /* which input is polled first */
+} sync_merge_t;
+
+/* "stream merge (2 open)" */
+WEFT_API void sync_merge_describe_(const future_t *f, future_fmt_t *o) {
+    const sync_merge_t *m = (const sync_merge_t *)(const void *)f;
+    future_fmt_str(o, "(");
+    future_fmt_u64(o, (unsigned)!sync_stream_ended(m->in[0]) +
+                          (unsigned)!sync_stream_ended(m->in[1]));
+    future_fmt_str(o, " open)");
+}
+
+WEFT_API coro_poll_t sync_merge_poll_(future_t *self, future_cx_t *cx) {
+    sync_merge_t *m = (sync_merge_t *)(void *)self;
+    int k, e;
+    SYNC_STREAM_KIND_(&m->st, "stream merge", sync_merge_describe_);
+    for (k = 0; k < 2; k++) {
+        int i = (m->turn + k) & 1;
+        sync_stream_t *s = m->in[i];
+        if (sync_stream_ended(s)) continue;
+        if (sync_stream_poll_next(s, cx) == CORO_PENDING) {
+            m->waiting |= 1u << i;
+            continue;
+        }
+        m->waiting &= ~(1u << i);
+        if (s->item) {
+            m->turn = i ^ 1; /* the other one first next time */
+            sync_stream_adopt_(&m->st, m->in, m->waiting);
+            return sync_stream_yield(&m->st, s->item);
+        }
+    }
+    sync_stream_adopt_(&m->st, m->in, m->waiting);
+    if (!sync_stream_ended(m->in[0]) || !sync_stream_ended(m->in[1])) return CORO_PENDING;
+    e = future_err(&m->in[0]->fut);
+    return sync_stream_end(&m->st, e ? e : future_err(&m->in[1]->fut));
+}
+
+WEFT_API void sync_merge_init(sync_merge_t *m, sync_stream_t *a, sync_stream_t *b) {
+    sync_stream_init(&m->st, sync_merge_poll_, 0);
+    m->in[0] = a;
+    m->in[1] = b;
+    m->waiting = 0;
+    m->turn = 0;
+}
+
+/* -- zip: pairs (one item of each) until either ends; the item is a
+ *    sync_pair_t. The end is the first input's end (its error); the other,
+ *    if it was waiting then, is dropped. (StreamExt::zip) -- */
+typedef struct sync_pair {
+    const void *first, *second;
+} sync_pair_t;
+
+typedef struct sync_zip {
+    sync_stream_t st;
+    sync_stream_t *in[2];
+    const void *got[2]; /* the half of the next pair already here */
+    sync_pair_t pair;
+    unsigned waiting;
+} sync_zip_t;
+
+/* "stream zip (1 of 2 here)" */
+WEFT_API void sync_zip_describe_(const future_t *f, future_fmt_t *o) {
+    const sync_zip_t *z = (const sync_zip_t *)(const void *)f;
+    future_fmt_str(o, "(");
+    future_fmt_u64(o, (unsigned)(z->got[0] != 0) + (unsigned)(z->got[1] != 0));
+    future_fmt_str(o, " of 2 here)");
+}
+
+WEFT_API coro_poll_t sync_zip_poll_(future_t *self, future_cx_t *cx) {
+    sync_zip_t *z = (sync_zip_t *)(void *)self;
+    int i;
+    SYNC_STREAM_KIND_(&z->st, "stream zip", sync_zip_describe_);
+    for (i = 0; i < 2; i++) {
+        if (z->got[i]) continue;
+        if (sync_stream_poll_next(z->in[i], cx) == CORO_PENDING) {
+            z->waiting |= 1u << i;
+            continue;
+        }
+        z->waiting &= ~(1u << i);
+        if (!z->in[i]->item) { /* the end; the other is dropped if it waits */
+            sync_stream_adopt_(&z->st, z->in, z->waiting);
+            return sync_stream_end(&z->st, future_err(&z->in[i]->fut));
+        }
+        z->got[i] = z->in[i]->item;
+    }
+    sync_stream_adopt_(&z->st, z->in, z->waiting);
+    if (!z->got[0] || !z->got[1]) return CORO_PENDING;
+    z->pair.first = z->got[0];
+    z->pair.second = z->got[1];
+    z->got[0] = z->got[1] = 0;
+    return sync_stream_yield(&z->st, &z->pair);
+}
+
+WEFT_API void sync_zip_init(sync_zip_t *z, sync_stream_t *a, sync_stream_t *b) {
+    sync_stream_init(&z->st, sync_zip_poll_, 0);
+    z->in[0] = a;
+    z->in[1] = b;
+    z->got[0] = z->got[1] = 0;
+    z->pair.first = z->pair.second = 0;
+    z->waiting = 0;
+}
+
+/* -- chunks: the items copied into arrays of up to n (elem bytes each);
+ *    the item is a sync_chunk_t; the last chunk may be short, an empty
+ *    one is never handed out. (StreamExt::chunks) -- */
+typedef struct sync_chunk {
+    void *data; /* the caller's buf: len items of elem bytes */
+    size_t len;
+} sync_chunk_t;
+
+typedef struct sync_chunks {
+    sync_stream_t st;
+    sync_stream_t *in;
+    unsigned char *buf;
+    size_t cap, elem;
+    sync_chunk_t chunk;
+    const void *p;
+} sync_chunks_t;
+
+/* "stream chunks (2 of 4 gathered)" */
+WEFT_API void sync_chunks_describe_(const future_t *f, future_fmt_t *o) {
+    const sync_chunks_t *c = (const sync_chunks_t *)(const void *)f;
+    future_fmt_str(o, "(");
+    future_fmt_u64(o, c->chunk.len);
+    future_fmt_str(o, " of ");
+    future_fmt_u64(o, c->cap);
+    future_fmt_str(o, " gathered)");
+}
+
+WEFT_API coro_poll_t sync_chunks_poll_(future_t *self, future_cx_t *cx) {
+    sync_chunks_t *c = (sync_chunks_t *)(void *)self;
+    SYNC_STREAM_KIND_(&c->st, "stream chunks", sync_chunks_describe_);
+    CORO_BEGIN(c);
+    for (;;) {
+        c->chunk.len = 0;
+        while (c->chunk.len < c->cap) {
+            SYNC_NEXT_L_(cx, c->in, c->p);
+            if (!c->p) break;
+            sync_copy_(c->buf + c->elem * c->chunk.len++, c->p, c->elem);
+        }
+        if (c->chunk.len) SYNC_YIELD_L_(&c->chunk);
+        if (!c->p) CORO_RETURN(future_err(&c->in->fut));
+    }
+    CORO_END();
+}
+
+/* Chunks of up to n items of elem bytes, gathered in buf (n * elem bytes).
+ * n == 0 (or no buf) is a misuse: the stream ends at once with -EINVAL. */
+WEFT_API void sync_chunks_init(sync_chunks_t *c, sync_stream_t *in, void *buf, size_t n,
+                               size_t elem) {
+    sync_stream_init(&c->st, sync_chunks_poll_, 0);
+    c->in = in;
+    c->buf = (unsigned char *)buf;
+    c->cap = n;
+    c->elem = elem;
+    c->chunk.data = buf;
+    c->chunk.len = 0;
+    c->p = 0;
+    if (!n || !buf) {
+        FUTURE_MISUSE("sync_chunks_init: chunks of 0 items, or no buf: give it n >= 1 "
+                      "and n * elem bytes of storage (the stream ends with -EINVAL)");
+        future_finish(&c->st.fut, FUTURE_EINVAL);
+    }
+}
+
+/* -- buffer_unordered: a stream whose items are futures (each item points
+ *    at a future_t-headed frame, initialised and not started, which stays
+ *    valid until it finishes); up to n of them run at once, and each
+ *    finished future is an item, in the order they finish. The end: the
+ *    input has ended and every future has finished (the input's error).
+ *    Each wake polls every future in flight: for a handful, as JOIN.
+ *    (StreamExt::buffer_unordered) -- */
+typedef struct sync_buffer_unordered {
+    sync_stream_t st;
+    sync_stream_t *in;
+    future_t **slots; /* the caller's: n places for the futures in flight */
+    size_t cap, n, turn;
+    int in_waiting;   /* the input is pending (registered: our child) */
+} sync_buffer_unordered_t;
+
+/* "stream buffer_unordered (2 of 3 in flight)" */
+WEFT_API void sync_buffer_unordered_describe_(const future_t *f, future_fmt_t *o) {
+    const sync_buffer_unordered_t *b = (const sync_buffer_unordered_t *)(const void *)f;
+    future_fmt_str(o, "(");
+    future_fmt_u64(o, b->n);
+    future_fmt_str(o, " of ");
+    future_fmt_u64(o, b->cap);
+    future_fmt_str(o, " in flight)");
+}
+
+/* The futures in flight and a waiting input are our children. */
+WEFT_API void sync_buffer_unordered_adopt_(sync_buffer_unordered_t *b) {
+    future_t **pp = &b->st.fut.child;
+    size_t i;
+    for (i = 0; i < b->n; i++) {
+        *pp = b->slots[i];
+        pp = &b->slots[i]->sibling;
+    }
+    if (b->in_waiting) {
+        *pp = &b->in->fut;
+        pp = &b->in->fut.sibling;
+    }
+    *pp = 0;
+}
+
+WEFT_API coro_poll_t sync_buffer_unordered_poll_(future_t *self, future_cx_t *cx) {
+    sync_buffer_unordered_t *b = (sync_buffer_unordered_t *)(void *)self;
+    size_t k;
+    SYNC_STREAM_KIND_(&b->st, "stream buffer_unordered", sync_buffer_unordered_describe_);
+    while (b->n < b->cap && !sync_stream_ended(b->in)) { /* fill the free places */
+        b->in_waiting = sync_stream_poll_next(b->in, cx) == CORO_PENDING;
+        if (b->in_waiting || !b->in->item) break;
+        b->slots[b->n++] = (future_t *)(void *)b->in->item;
+    }
+    for (k = 0; k < b->n; k++) {
+        size_t i = (b->turn + k) % b->n;
+        future_t *f = b->slots[i];
+        if (future_poll(f, cx) == CORO_READY) {
+            b->slots[i] = b->slots[--b->n];
+            b->turn = i + 1; /* start after it next time */
+            sync_buffer_unordered_adopt_(b);
+            return sync_stream_yield(&b->st, f);
+        }
+    }
+    sync_buffer_unordered_adopt_(b);
+    if (b->n || !sync_stream_ended(b->in)) return CORO_PENDING;
+    return sync_stream_end(&b->st, future_err(&b->in->fut));
+}
+
+/* Run up to n of in's futures at once; slots: n places (future_t *).
+ * n == 0 (or no slots) is a misuse: the stream ends at once with -EINVAL. */
+WEFT_API void sync_buffer_unordered_init(sync_buffer_unordered_t *b, sync_stream_t *in,
+                                         future_t **slots, size_t n) {
+    sync_stream_init(&b->st, sync_buffer_unordered_poll_, 0);
+    b->in = in;
+    b->slots = slots;
+    b->cap = n;
+    b->n = b->turn = 0;
+    b->in_waiting = 0;
+    if (!n || !slots) {
+        FUTURE_MISUSE("sync_buffer_unordered_init: n == 0 (or no slots) would never "
+                      "run anything: give it n >= 1 places (the stream ends with -EINVAL)");
+        future_finish(&b->st.fut, FUTURE_EINVAL);
+    }
+}
+
+/* -- fold: a future that reduces a stream to one value: fn(acc, item, ctx)
+ *    for each item, into the caller's *acc (set its first value before).
+ *    Ready at the end, with the stream's error. (StreamExt::fold) -- */
+typedef void (*sync_fold_fn)(void *acc, const void *item, void *ctx);
+
+typedef struct sync_fold {
+    future_t fut;
+    sync_stream_t *in;
+    sync_fold_fn fn;
+    void *acc, *ctx;
+    size_t n; /* items folded so far */
+} sync_fold_t;
+
+/* "stream fold (5 items so far)" */
+WEFT_API void sync_fold_describe_(const future_t *f, future_fmt_t *o) {
+    future_fmt_str(o, "(");
+    sync_fmt_n_(o, ((const sync_fold_t *)(const void *)f)->n, " item so far)",
+                " items so far)");
+}
+
+WEFT_API coro_poll_t sync_fold_poll_(future_t *self, future_cx_t *cx) {
+    sync_fold_t *f = (sync_fold_t *)(void *)self;
+    for (;;) {
+        if (sync_stream_poll_next(f->in, cx) == CORO_PENDING) {
+            static const future_kind_t kind = {FUTURE_KIND_TAG_, "stream fold",
+                                               sync_fold_describe_};
+            future_set_kind(self, &kind);
+            future_adopt_(self, &f->in->fut); /* dropped with us */
+            return CORO_PENDING;
+        }
+        self->child = 0;
+        if (!f->in->item) return future_finish(self, future_err(&f->in->fut));
+        f->fn(f->acc, f->in->item, f->ctx);
+        f->n++;
+    }
+}
+
+WEFT_API void sync_fold_init(sync_fold_t *f, sync_stream_t *in, sync_fold_fn fn, void *acc,
+                             void *ctx) {
+    future_init(&f->fut, sync_fold_poll_, 0);
+    f->in = in;
+    f->fn = fn;
+    f->acc = acc;
+    f->ctx = ctx;
+    f->n = 0;
+}
+
+/* The short names (see coro.h): WEFT_NO_SHORT_NAMES leaves them out. */
 #ifndef WEFT_NO_SHORT_NAMES
 #define AWAIT_NEXT(cx, s, p) SYNC_AWAIT_NEXT(cx, s, p)
+#define STREAM_YIELD(cx, p) SYNC_STREAM_YIELD(cx, p)
 #endif
 
 #endif /* SYNC_H */
