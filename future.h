@@ -744,6 +744,141 @@ WEFT_API int future_select_first_(future_cx_t *cx, int which) {
 #define FUTURE_SELECT(cx, which, ...) FUTURE_SELECT_(cx, which, 0, __VA_ARGS__)
 #define FUTURE_SELECT_BIASED(cx, which, ...) FUTURE_SELECT_(cx, which, 1, __VA_ARGS__)
 
+/* ---- SELECT in a loop, without losing work ------------------------------
+ * tokio's `select!` on `&mut fut` inside a loop: the branches that lose
+ * stay in flight and are polled again by the next SELECT_KEEP, instead of
+ * being dropped; only the winner is done, and only it is made fresh for
+ * the next round. The branch futures live in the frame as always; a
+ * future_select_t (zeroed, or future_select_init) remembers which are in
+ * flight, and belongs to the frame: when the frame is dropped or finishes,
+ * the branches still in flight are dropped with it.
+ *
+ *     sync_chan_recv_init(&f->recv, &ch, &f->v);
+ *     timer_sleep_init(&f->deadline, 10 * TIMER_SEC);   // once, before the loop
+ *     for (;;) {
+ *         SELECT_KEEP(cx, &f->sel, &f->deadline, SELECT_IF(f->open, &f->recv));
+ *         if (f->sel.which == 0 || f->sel.which == SELECT_ELSE) break;
+ *         ...                                           // use f->v
+ *         sync_chan_recv_init(&f->recv, &ch, &f->v);    // the winner, fresh
+ *     }
+ *
+ * SELECT_IF(cond, fut) is a branch that takes part only when cond holds
+ * (tokio's `, if cond`); when no branch takes part, which is SELECT_ELSE
+ * at once (tokio's `else`). A branch that won an earlier round and was not
+ * made fresh is misuse (it would win every round): reported, and left
+ * out. A branch in flight that a round leaves out (SELECT_IF false, or
+ * another future in its place) is dropped. Never init a branch again
+ * while it is in flight: drop it first. future_select_drop(&sel) drops
+ * the branches in flight early. */
+#define FUTURE_SELECT_MAX 16
+#define FUTURE_SELECT_ELSE (-1)
+
+typedef struct future_select {
+    future_owned_t own;                   /* in the frame's owned list */
+    future_t *kids[FUTURE_SELECT_MAX];    /* the branches in flight (0: none) */
+    unsigned n;                           /* branches in the last SELECT_KEEP */
+    int which;                            /* the winner, or FUTURE_SELECT_ELSE */
+} future_select_t;
+
+WEFT_API void future_select_init(future_select_t *s) {
+    s->own.next = 0;
+    s->own.pprev = 0;
+    s->own.drop = 0;
+    s->n = 0;
+    s->which = 0;
+    {
+        unsigned i;
+        for (i = 0; i < FUTURE_SELECT_MAX; i++) s->kids[i] = 0;
+    }
+}
+
+/* Drop every branch still in flight, and let go of the frame. */
+WEFT_API void future_select_drop(future_select_t *s) {
+    unsigned i;
+    future_owned_unlink(&s->own);
+    for (i = 0; i < FUTURE_SELECT_MAX; i++)
+        if (s->kids[i]) {
+            future_t *c = s->kids[i];
+            s->kids[i] = 0;
+            future_drop(c);
+        }
+}
+
+WEFT_API void future_select_owner_gone_(future_owned_t *n) {
+    future_select_drop(FUTURE_CONTAINER_OF(n, future_select_t, own));
+}
+
+/* A branch left out by SELECT_IF: a finished future with no poll, made
+ * where the macro stands (it is never stored). */
+#define FUTURE_SELECT_OFF_ (&(future_t){.co = {CORO_PC_DONE_, 0, 0}})
+#define FUTURE_SELECT_IF(cond, p) ((cond) ? FUTURE_OF(p) : FUTURE_SELECT_OFF_)
+
+WEFT_API int future_select_is_off_(const future_t *c) { return !c->poll && coro_done(&c->co); }
+
+/* Set up a round: the branches that take part, chained as self's children
+ * (drop, backtrace). 0 when none does: which is FUTURE_SELECT_ELSE. */
+WEFT_API int future_select_keep_start_(future_t *self, future_select_t *s, future_t *const *kids,
+                                       size_t n) {
+    future_t *prev = 0;
+    size_t i;
+    self->child = 0;
+    s->n = (unsigned)n;
+    for (i = 0; i < FUTURE_SELECT_MAX; i++) {
+        future_t *c = i < n ? kids[i] : 0;
+        if (c && future_select_is_off_(c)) c = 0;
+        if (c && coro_done(&c->co)) {
+            FUTURE_MISUSE_AT(self, "SELECT_KEEP: a branch that won before was not made "
+                                   "fresh (it would win every round): init it again, "
+                                   "or leave it out with SELECT_IF");
+            c = 0;
+        }
+        if (s->kids[i] && s->kids[i] != c) /* in flight, now left out: dropped */
+            future_drop(s->kids[i]);
+        s->kids[i] = c;
+        if (!c) continue;
+        c->sibling = 0;
+        if (prev) prev->sibling = c;
+        else self->child = c;
+        prev = c;
+    }
+    if (!self->child) {
+        s->which = FUTURE_SELECT_ELSE;
+        return 0;
+    }
+    if (!s->own.pprev) future_own(self, &s->own, future_select_owner_gone_);
+    return 1;
+}
+
+/* One round's poll: the first branch ready wins (starting one further on
+ * each time, as SELECT); the rest stay in flight, out of the chain. */
+WEFT_API int future_select_keep_step_(future_t *self, future_select_t *s, future_cx_t *cx) {
+    unsigned n = s->n, k, start = (unsigned)(future_select_first_(cx, s->which) + 1) % n;
+    for (k = 0; k < n; k++) {
+        unsigned i = (start + k) % n;
+        future_t *c = s->kids[i], *l;
+        if (!c || future_poll(c, cx) == CORO_PENDING) continue;
+        s->which = (int)i;
+        s->kids[i] = 0; /* done: no longer in flight */
+        for (l = self->child; l;) { /* the others leave the chain, not the frame */
+            future_t *next = l->sibling;
+            l->sibling = 0;
+            l = next;
+        }
+        self->child = 0;
+        return 1;
+    }
+    return 0;
+}
+
+/* Wait for the first branch to finish; the others go on (see above).
+ * sel->which is the winner's index, or FUTURE_SELECT_ELSE. */
+#define FUTURE_SELECT_KEEP(cx, sel, ...)                                       \
+    do {                                                                       \
+        if (future_select_keep_start_(FUTURE_SELF_, (sel), FUTURE_LIST_(__VA_ARGS__), \
+                                      FUTURE_COUNT_(__VA_ARGS__)))             \
+            CORO_AWAIT_UNTIL(future_select_keep_step_(FUTURE_SELF_, (sel), (cx))); \
+    } while (0)
+
 /* ---- join over an array, O(1) per wake ---------------------------------- */
 
 struct future_join_all;
@@ -931,6 +1066,9 @@ WEFT_API int future_join_all_add(future_join_all_t *j, future_t *child) {
 #define TRY_JOIN(cx, ...) FUTURE_TRY_JOIN(cx, __VA_ARGS__)
 #define SELECT(cx, which, ...) FUTURE_SELECT(cx, which, __VA_ARGS__)
 #define SELECT_BIASED(cx, which, ...) FUTURE_SELECT_BIASED(cx, which, __VA_ARGS__)
+#define SELECT_KEEP(cx, sel, ...) FUTURE_SELECT_KEEP(cx, sel, __VA_ARGS__)
+#define SELECT_IF(cond, p) FUTURE_SELECT_IF(cond, p)
+#define SELECT_ELSE FUTURE_SELECT_ELSE
 #endif
 
 #endif /* FUTURE_H */

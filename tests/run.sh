@@ -69,7 +69,7 @@ if [ -n "$QUICK" ]; then
 fi
 
 # 2. The labels-as-values resume backend.
-for t in coro future misuse owner asyncfn; do
+for t in coro future misuse owner asyncfn select_keep; do
   [ -f "tests/test_$t.c" ] || continue
   build "${t}_labels_gcc" gcc $WARN $SAN -DCORO_USE_LABELS=1 "tests/test_$t.c" && run "${t}_labels_gcc" "$B/${t}_labels_gcc"
   build "${t}_labels_clang" clang $WARN $SAN -DCORO_USE_LABELS=1 "tests/test_$t.c" && run "${t}_labels_clang" "$B/${t}_labels_clang"
