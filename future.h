@@ -66,6 +66,10 @@
  *                             the losers are dropped. Fair: the first child
  *                             polled rotates from one poll to the next
  *   SELECT_BIASED(...)        as SELECT, always polling in argument order
+ *   SELECT_KEEP(cx, &sel, ...) SELECT in a loop: the losers stay in flight
+ *                             for the next round (see below); SELECT_IF
+ *                             (cond, c) a branch with a precondition;
+ *                             sel.which == SELECT_ELSE when none takes part
  *   future_join_all_t         join over an array of n children in which a
  *                             wake costs O(1): each child gets its own
  *                             waker, and only woken children are re-polled
