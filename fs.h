@@ -148,7 +148,10 @@ WEFT_API coro_poll_t fs_run_(future_t *self, future_cx_t *cx, fs_op_t *op, block
 
 typedef struct fs_read {
     future_t fut;
-    char *data; /* the bytes: the caller's buf, or malloc'd (buf = 0) */
+    FUTURE_EXT_ union {
+        char *out;  /* the bytes: the caller's buf, or malloc'd (buf = 0) */
+        char *data; /* the same (its older name) */
+    };
     size_t len;
     /* private */
     const char *path;
@@ -253,7 +256,10 @@ WEFT_API void fs_read_init(fs_read_t *r, blocking_pool_t *pool, const char *path
 
 typedef struct fs_write {
     future_t fut;
-    size_t written; /* bytes written, also on error */
+    FUTURE_EXT_ union {
+        size_t out;     /* bytes written, also on error */
+        size_t written; /* the same (its older name) */
+    };
     /* private */
     const char *path;
     const char *data;
