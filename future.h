@@ -452,8 +452,20 @@ WEFT_API coro_poll_t future_leaf_ready(future_t *f, future_cx_t *cx, int rc) {
     return future_finish(f, rc);
 }
 
-/* The misuse paths of future_poll, out of line. */
-WEFT_API coro_poll_t future_poll_misuse_(future_t *f) {
+/* Cold paths kept out of line, so that future_poll stays small enough to
+ * inline, and AWAIT's first poll of a child of known type stays a direct
+ * call the compiler may inline in turn. (An inline function may not be
+ * noinline: with WEFT_EXTERN_INLINE it is only cold.) */
+#if defined(__GNUC__) && defined(WEFT_EXTERN_INLINE) && !defined(__cplusplus)
+#define FUTURE_COLD_FN_ WEFT_API __attribute__((cold))
+#elif defined(__GNUC__)
+#define FUTURE_COLD_FN_ static __attribute__((cold, noinline, unused))
+#else
+#define FUTURE_COLD_FN_ WEFT_API
+#endif
+
+/* The misuse paths of future_poll. */
+FUTURE_COLD_FN_ coro_poll_t future_poll_misuse_(future_t *f) {
     if (!f->poll) {
         /* A zeroed frame: calling through poll would jump to address 0. */
         FUTURE_MISUSE("future polled (awaited, joined or spawned) before its "
@@ -474,8 +486,10 @@ WEFT_API void future_drop_children_(future_t *self, const future_t *keep);
 /* A future that finished still holding something: what it owns, and any
  * child it was awaiting when it stopped without reaching it (a resume
  * point lost to a mistake coro.h reported: the children are still
- * registered). */
-WEFT_API void future_finished_(future_t *f) {
+ * registered). future_poll looks for the second case by its result code,
+ * CORO_EMISUSE, which the finished child's parent reads anyway: one load
+ * (owned) on the ready path, not two. */
+FUTURE_COLD_FN_ void future_finished_(future_t *f) {
     if (f->child) future_drop_children_(f, 0);
     if (f->owned) future_owned_release_(&f->owned);
 }
@@ -484,7 +498,7 @@ WEFT_API coro_poll_t future_poll(future_t *f, future_cx_t *cx) {
     coro_poll_t r;
     if (coro_done(&f->co) || !f->poll) return future_poll_misuse_(f);
     r = f->poll(f, cx);
-    if (r == CORO_READY && (f->owned || f->child)) future_finished_(f);
+    if (r == CORO_READY && (f->owned || f->co.rc == CORO_EMISUSE)) future_finished_(f);
     return r;
 }
 #define future_poll(f, cx) (future_poll)(FUTURE_OF(f), (cx))
