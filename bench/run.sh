@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench: join against sequential awaits under hyperfine, then the micro
 # benchmarks beside the peers (tokio, libuv, pthreads, redis-server), as one
-# table: printed, and written as Markdown to build/bench.md.
+# table: printed, and written as Markdown to build/bench.md; then each
+# example's lines of code against its tokio twin (bench/lines.sh), appended.
 #   bench/run.sh           the full run (about 2-3 minutes on 2 cores)
 #   bench/run.sh --quick   everything once, at a small size (for CI)
 set -u
@@ -81,6 +82,9 @@ fi
 
 # ---- 5. the table -------------------------------------------------------
 bash bench/table.sh "$B" "$machine" | tee build/bench.md
+
+# ---- 6. lines of code: each example against its tokio twin ---------------
+bash bench/lines.sh --build build/peers/tokio-target | tee -a build/bench.md
 if [ ${#missing[@]} -gt 0 ]; then
   echo; echo "skipped what needs: ${missing[*]}  (install: apt-get install ${missing[*]})"
 fi
