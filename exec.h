@@ -674,6 +674,7 @@ WEFT_API void exec_cancel_(exec_t *ex, exec_task_t *t) {
 WEFT_API void exec_set_block_threshold(exec_t *ex, uint64_t ns, FILE *out) {
     ex->block_ns = ns;
     ex->block_log = out ? out : stderr;
+    ex->block_t0 = timer_clock_monotonic(); /* called in a poll: time it from here */
 }
 
 

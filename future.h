@@ -869,8 +869,10 @@ WEFT_API int future_select_keep_start_(future_t *self, future_select_t *s, futur
 
 /* One round's poll: the first branch ready wins (starting one further on
  * each time, as SELECT); the rest stay in flight, out of the chain. */
-WEFT_API int future_select_keep_step_(future_t *self, future_select_t *s, future_cx_t *cx) {
-    unsigned n = s->n, k, start = (unsigned)(future_select_first_(cx, s->which) + 1) % n;
+WEFT_API int future_select_keep_step_(future_t *self, future_select_t *s, future_cx_t *cx,
+                                      int biased) {
+    unsigned n = s->n, k;
+    unsigned start = biased ? 0 : (unsigned)(future_select_first_(cx, s->which) + 1) % n;
     for (k = 0; k < n; k++) {
         unsigned i = (start + k) % n;
         future_t *c = s->kids[i], *l;
@@ -890,12 +892,15 @@ WEFT_API int future_select_keep_step_(future_t *self, future_select_t *s, future
 
 /* Wait for the first branch to finish; the others go on (see above).
  * sel->which is the winner's index, or FUTURE_SELECT_ELSE. */
-#define FUTURE_SELECT_KEEP(cx, sel, ...)                                       \
+#define FUTURE_SELECT_KEEP_(cx, sel, biased, ...)                              \
     do {                                                                       \
         if (future_select_keep_start_(FUTURE_SELF_, (sel), FUTURE_LIST_(__VA_ARGS__), \
                                       FUTURE_COUNT_(__VA_ARGS__)))             \
-            CORO_AWAIT_UNTIL(future_select_keep_step_(FUTURE_SELF_, (sel), (cx))); \
+            CORO_AWAIT_UNTIL(future_select_keep_step_(FUTURE_SELF_, (sel), (cx), biased)); \
     } while (0)
+#define FUTURE_SELECT_KEEP(cx, sel, ...) FUTURE_SELECT_KEEP_(cx, sel, 0, __VA_ARGS__)
+/* As SELECT_KEEP, always polling in argument order (tokio's `biased;`). */
+#define FUTURE_SELECT_KEEP_BIASED(cx, sel, ...) FUTURE_SELECT_KEEP_(cx, sel, 1, __VA_ARGS__)
 
 /* ---- join over an array, O(1) per wake ---------------------------------- */
 
@@ -1085,6 +1090,7 @@ WEFT_API int future_join_all_add(future_join_all_t *j, future_t *child) {
 #define SELECT(cx, which, ...) FUTURE_SELECT(cx, which, __VA_ARGS__)
 #define SELECT_BIASED(cx, which, ...) FUTURE_SELECT_BIASED(cx, which, __VA_ARGS__)
 #define SELECT_KEEP(cx, sel, ...) FUTURE_SELECT_KEEP(cx, sel, __VA_ARGS__)
+#define SELECT_KEEP_BIASED(cx, sel, ...) FUTURE_SELECT_KEEP_BIASED(cx, sel, __VA_ARGS__)
 #define SELECT_IF(cond, p) FUTURE_SELECT_IF(cond, p)
 #define SELECT_ELSE FUTURE_SELECT_ELSE
 #endif

@@ -85,6 +85,8 @@
  *     first success, after max_attempts, or at an error retry_on(ctx, err)
  *     refuses (0 = retry every error); it finishes with the last attempt's
  *     result. A timed-out attempt is dropped and fails with -ETIMEDOUT.
+ *     on_attempt(ctx, k, err), if set, hears of each finished attempt k
+ *     (a log line per attempt).
  *   - Cancel-safe: dropping the retry drops the attempt in flight (and its
  *     timeout) or the backoff sleep; nothing stays registered. An attempt
  *     is never running while make builds the next one.
@@ -633,6 +635,12 @@ typedef struct timer_retry_policy {
     /* Is err (< 0) worth another attempt? 0: every error is. ctx is the
      * one given to timer_retry_init. Asked only while attempts remain. */
     int (*retry_on)(void *ctx, int err);
+    /* Told of every attempt that finishes, the last one included: its
+     * number (1, 2, ...) and its result (-ETIMEDOUT: cut off by
+     * attempt_timeout), before retry_on is asked; for a log or a metric
+     * (tokio-retry's notify). 0: nobody is. Not called for an attempt
+     * dropped with the retry. */
+    void (*on_attempt)(void *ctx, unsigned attempt, int err);
 } timer_retry_policy_t;
 
 /* (Re)initialise attempt number `attempt` (1, 2, ...) in the caller's
@@ -739,6 +747,7 @@ WEFT_API int timer_retry_again_(timer_retry_t *r, int err) {
     const timer_retry_policy_t *p = &r->policy;
     uint64_t wait = r->delay;
     r->last_err = err;
+    if (p->on_attempt) p->on_attempt(r->ctx, r->attempts, err);
     if (err >= 0 || r->attempts >= p->max_attempts) return 0;
     if (p->retry_on && !p->retry_on(r->ctx, err)) return 0;
     if (p->jitter == TIMER_JITTER_FULL)
@@ -790,7 +799,7 @@ WEFT_API coro_poll_t timer_retry_poll_(future_t *self, future_cx_t *cx) {
  * attempt's error. */
 WEFT_API void timer_retry_init(timer_retry_t *r, const timer_retry_policy_t *policy,
                                timer_retry_make_fn make, void *ctx) {
-    static const timer_retry_policy_t none = {0, 0, 0, 0, TIMER_JITTER_NONE, 0, 0, 0};
+    static const timer_retry_policy_t none = {0, 0, 0, 0, TIMER_JITTER_NONE, 0, 0, 0, 0};
     future_init(&r->fut, timer_retry_poll_, 0);
     r->policy = policy ? *policy : none; /* none: max_attempts 0, reported */
     r->make = make;

@@ -11,15 +11,7 @@
 enum { CAP = 4, WANTED = 6 };
 
 /* async fn producer(tx): send 1, 2, 3, ... until the channel is closed */
-typedef struct {
-    future_t fut;
-    sync_chan_t *tx;
-    int next, sent, waits;
-    sync_chan_send_t send;
-} producer_t;
-
-static coro_poll_t producer_poll(future_t *self, future_cx_t *cx) {
-    producer_t *f = (producer_t *)self;
+ASYNC_FN(producer, sync_chan_t *tx; int next, sent, waits; sync_chan_send_t send;) {
     ASYNC_BEGIN(f);
     for (f->next = 1;; f->next++) {
         sync_chan_send_init(&f->send, f->tx, &f->next);
@@ -33,6 +25,7 @@ static coro_poll_t producer_poll(future_t *self, future_cx_t *cx) {
     ASYNC_END();
 }
 
+/* The stage's closures: |x| x * x and |x| x % 10 == 1 || x % 10 == 9 */
 static void square(const void *in, void *out, void *arg) {
     (void)arg;
     *(int *)out = *(const int *)in * *(const int *)in;
@@ -44,36 +37,20 @@ static int ends_in_1_or_9(const void *item, void *arg) {
     return d == 1 || d == 9;
 }
 
-static int released;
-static void release(void *item, void *arg) {
-    (void)arg;
+/* The channel hands each value still queued at the receiver's drop here. */
+static void release(void *item, void *released) {
     printf("released unread value %d\n", *(int *)item);
-    released++;
+    ++*(int *)released;
 }
 
 /* async fn main(): the stream take(filter(map(ReceiverStream))) */
-typedef struct {
-    future_t fut;
-    int buf[CAP], slot, squared, n;
-    sync_chan_t ch;
-    producer_t prod;
-    exec_task_t prod_task;
-    exec_join_t prod_join;
-    sync_chan_stream_t rx;
-    sync_map_t sq;
-    sync_filter_t keep;
-    sync_take_t first;
-    const int *item;
-} main_t;
-
-static coro_poll_t main_poll(future_t *self, future_cx_t *cx) {
-    main_t *f = (main_t *)self;
+ASYNC_FN(app, int buf[CAP]; int slot, squared, n, released; const int *item; sync_chan_t ch;
+         producer_t prod; exec_task_t prod_task; exec_join_t prod_join; sync_chan_stream_t rx;
+         sync_map_t sq; sync_filter_t keep; sync_take_t first;) {
     ASYNC_BEGIN(f);
     sync_chan_init(&f->ch, f->buf, CAP, sizeof(int));
-    sync_chan_on_drop(&f->ch, release, 0);
-    future_init(&f->prod, producer_poll, 0);
-    f->prod.tx = &f->ch;
-    f->prod.sent = f->prod.waits = 0;
+    sync_chan_on_drop(&f->ch, release, &f->released);
+    f->prod = ASYNC_NEW(producer, .tx = &f->ch);
     SPAWN(cx, &f->prod_task, &f->prod);
 
     sync_chan_stream_init(&f->rx, &f->ch, &f->slot);
@@ -91,18 +68,8 @@ static coro_poll_t main_poll(future_t *self, future_cx_t *cx) {
     AWAIT(cx, &f->prod_join);
     printf("producer waited for room %d times (%zu waits seen by the channel)\n",
            f->prod.waits, f->ch.send_waits);
-    printf("released %d unread values\n", released);
+    printf("released %d unread values\n", f->released);
     ASYNC_END();
 }
 
-int main(void) {
-    exec_t ex;
-    main_t m;
-    int err = exec_init(&ex);
-    if (err) return fprintf(stderr, "exec_init: %s\n", strerror(-err)), 1;
-    memset(&m, 0, sizeof m);
-    future_init(&m, main_poll, 0);
-    err = exec_block_on(&ex, &m);
-    exec_destroy(&ex);
-    return err ? 1 : 0;
-}
+EXEC_MAIN(app)

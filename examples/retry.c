@@ -6,16 +6,7 @@
 #include "../exec.h"
 
 /* async fn flaky(attempt): fails, hangs or succeeds depending on attempt */
-typedef struct {
-    future_t fut;
-    unsigned attempt;
-    timer_sleep_t work;
-    exec_t *ex; /* for the log's timestamps */
-    uint64_t t0;
-} flaky_t;
-
-static coro_poll_t flaky_poll(future_t *self, future_cx_t *cx) {
-    flaky_t *f = (flaky_t *)self;
+ASYNC_FN(flaky, unsigned attempt; timer_sleep_t work;) {
     ASYNC_BEGIN(f);
     timer_sleep_init(&f->work, (f->attempt == 4 ? 10000 : 5) * TIMER_MS);
     AWAIT(cx, &f->work);
@@ -23,40 +14,37 @@ static coro_poll_t flaky_poll(future_t *self, future_cx_t *cx) {
     ASYNC_END();
 }
 
+static future_t *start_flaky(void *app, unsigned attempt);
+static void log_attempt(void *app, unsigned attempt, int err);
+
+/* async fn main(): retry flaky, a log line per attempt, then the result */
+ASYNC_FN(app, flaky_t op; timer_retry_t retry; exec_t *ex; uint64_t t0; int err;) {
+    ASYNC_BEGIN(f);
+    f->ex = exec_of(cx);
+    f->t0 = exec_now(f->ex);
+    timer_retry_init(&f->retry, &(timer_retry_policy_t){.max_attempts = 6,
+                                                        .base = 10 * TIMER_MS, /* x2 each time */
+                                                        .attempt_timeout = 50 * TIMER_MS,
+                                                        .on_attempt = log_attempt},
+                     start_flaky, f);
+    AWAIT(cx, &f->retry);
+    f->err = future_err(&f->retry); /* 0, or the last attempt's error */
+    printf("result: %s\n", f->err ? strerror(-f->err) : "success");
+    ASYNC_RETURN(f->err);
+    ASYNC_END();
+}
+
 /* make: a fresh attempt, in the same storage each time */
-static future_t *start_flaky(void *ctx, unsigned attempt) {
-    flaky_t *op = ctx;
-    future_init(op, flaky_poll, 0);
-    op->attempt = attempt;
+static future_t *start_flaky(void *app, unsigned attempt) {
+    flaky_t *op = &((app_t *)app)->op;
+    *op = ASYNC_NEW(flaky, .attempt = attempt);
     return &op->fut;
 }
 
-static void log_attempt(flaky_t *op, int err) {
-    printf("%4.0f ms  attempt %u: %s\n", (double)(exec_now(op->ex) - op->t0) / 1e6,
-           op->attempt, err ? strerror(-err) : "ok");
+static void log_attempt(void *app, unsigned attempt, int err) {
+    app_t *f = app;
+    printf("%4.0f ms  attempt %u: %s\n", (double)(exec_now(f->ex) - f->t0) / 1e6, attempt,
+           err ? strerror(-err) : "ok");
 }
 
-/* retry_on: any error is worth another try; say which one it was */
-static int log_and_retry(void *ctx, int err) {
-    log_attempt(ctx, err);
-    return 1;
-}
-
-int main(void) {
-    exec_t ex;
-    flaky_t op = {.ex = &ex};
-    timer_retry_t retry;
-    timer_retry_policy_t policy = {.max_attempts = 6,
-                                   .base = 10 * TIMER_MS, /* x2 each time */
-                                   .attempt_timeout = 50 * TIMER_MS,
-                                   .retry_on = log_and_retry};
-    int err;
-    if (exec_init(&ex) != 0) return perror("exec_init"), 1;
-    op.t0 = exec_now(&ex);
-    timer_retry_init(&retry, &policy, start_flaky, &op);
-    err = exec_block_on(&ex, &retry);
-    log_attempt(&op, err); /* the last attempt: retry_on is not asked */
-    printf("result: %s\n", err ? strerror(-err) : "success");
-    exec_destroy(&ex);
-    return err ? 1 : 0;
-}
+EXEC_MAIN(app)

@@ -4,48 +4,40 @@
  * slow and the timeout wins. */
 #include "../exec.h"
 
-/* async fn source(name, ms): answers after ms; reports cancellation. Written
- * by hand, as any future can be, because it has a drop function of its own. */
-typedef struct {
-    future_t fut;
-    const char *name;
-    uint64_t ms;
-    timer_sleep_t delay;
-} source_t;
+static void on_cancel(future_owned_t *guard);
 
-static coro_poll_t source_poll(future_t *self, future_cx_t *cx) {
-    source_t *f = (source_t *)self;
+/* async fn source(name, ms): answers after ms. Its guard says "cancelled"
+ * if the frame goes before it answered (a Drop guard in Rust): the frame
+ * owns it, and answering lets go of it first. */
+ASYNC_FN(source, const char *name; unsigned ms; timer_sleep_t delay; future_owned_t guard;) {
     ASYNC_BEGIN(f);
+    future_own(f, &f->guard, on_cancel);
     timer_sleep_init(&f->delay, f->ms * TIMER_MS);
     AWAIT(cx, &f->delay);
-    printf("  %s answered after %llu ms\n", f->name, (unsigned long long)f->ms);
+    future_owned_unlink(&f->guard); /* answered: no longer cancellable */
+    printf("  %s answered after %u ms\n", f->name, f->ms);
     ASYNC_END();
 }
 
 /* Runs when a pending source is dropped (its timer is unlinked by then). */
-static void source_drop(future_t *self) {
-    printf("  %s cancelled\n", ((source_t *)self)->name);
+static void on_cancel(future_owned_t *guard) {
+    printf("  %s cancelled\n", FUTURE_CONTAINER_OF(guard, source_t, guard)->name);
 }
 
-static void source_init(source_t *s, const char *name, uint64_t ms) {
-    future_init(&s->fut, source_poll, source_drop);
-    s->name = name;
-    s->ms = ms;
-}
-
-/* The race, three times SELECT: the sources and the deadline live in the
- * frame and are made fresh each round. */
-ASYNC_FN(race, int round, which; source_t primary, backup; timer_sleep_t deadline;) {
-    static const uint64_t ms[2][3] = {{300, 120, 1000}, {800, 900, 250}};
+/* The race, twice SELECT: the sources and the deadline live in the frame
+ * and are made fresh each round. */
+ASYNC_FN(race, int round, which; const unsigned *t; source_t primary, backup;
+         timer_sleep_t deadline;) {
+    static const unsigned ms[2][3] = {{300, 120, 1000}, {800, 900, 250}};
     static const char *const who[3] = {"primary", "backup", "timeout"};
     ASYNC_BEGIN(f);
     for (f->round = 0; f->round < 2; f->round++) {
-        printf("round %d: primary %llu ms, backup %llu ms, timeout %llu ms\n", f->round + 1,
-               (unsigned long long)ms[f->round][0], (unsigned long long)ms[f->round][1],
-               (unsigned long long)ms[f->round][2]);
-        source_init(&f->primary, "primary", ms[f->round][0]);
-        source_init(&f->backup, "backup", ms[f->round][1]);
-        timer_sleep_init(&f->deadline, ms[f->round][2] * TIMER_MS);
+        f->t = ms[f->round]; /* this round's times */
+        printf("round %d: primary %u ms, backup %u ms, timeout %u ms\n", f->round + 1, f->t[0],
+               f->t[1], f->t[2]);
+        f->primary = ASYNC_NEW(source, .name = "primary", .ms = f->t[0]);
+        f->backup = ASYNC_NEW(source, .name = "backup", .ms = f->t[1]);
+        timer_sleep_init(&f->deadline, f->t[2] * TIMER_MS);
         SELECT(cx, f->which, &f->primary, &f->backup, &f->deadline);
         printf("  winner: %s; timers still registered: %zu\n", who[f->which],
                timer_wheel_count(cx->timers));

@@ -904,6 +904,31 @@ static coro_poll_t outer_poll(future_t *self, future_cx_t *cx) {
     ASYNC_END();
 }
 
+/* Turning the detector on from inside a poll (EXEC_MAIN's programs can
+ * only do it there): that poll is timed from the call, not from 0. */
+typedef struct {
+    future_t fut;
+    FILE *out;
+} turn_on_t;
+
+static coro_poll_t turn_on_poll(future_t *self, future_cx_t *cx) {
+    turn_on_t *f = (turn_on_t *)(void *)self;
+    exec_set_block_threshold(exec_of(cx), 50 * TIMER_MS, f->out);
+    return future_finish(self, 0);
+}
+
+static void test_block_detector_turned_on_in_a_poll(void) {
+    turn_on_t t;
+    setup();
+    t.out = tmpfile();
+    CHECK(t.out != 0);
+    future_init(&t, turn_on_poll, 0);
+    CHECK_EQ(exec_block_on(&ex, &t), 0);
+    CHECK_EQ(ex.block_reports, 0); /* a quick poll: no report */
+    fclose(t.out);
+    exec_destroy(&ex);
+}
+
 static void test_block_detector_reports(void) {
     FILE *out = tmpfile();
     outer_t o;
@@ -951,5 +976,6 @@ int main(void) {
     RUN(test_pool_grow_failure_waits_its_turn);
     RUN(test_pool_done_job_respects_the_budget);
     RUN(test_block_detector_reports);
+    RUN(test_block_detector_turned_on_in_a_poll);
     return check_summary();
 }

@@ -59,6 +59,11 @@ typedef struct {
     int asked[MAXN];            /* the errors retry_on was asked about */
     int nasked;
     int refuse;                 /* the error retry_on refuses, or 0 */
+    unsigned heard[MAXN];       /* the attempts on_attempt heard of, in order */
+    int heard_err[MAXN];        /* with their results */
+    uint64_t heard_at[MAXN];    /* when */
+    int heard_asked[MAXN];      /* how many retry_on questions came before */
+    int nheard;
     int make_null;              /* make returns 0 */
     op_t op;
 } script_t;
@@ -90,6 +95,15 @@ static int retry_on_script(void *ctx, int err) {
     script_t *s = (script_t *)ctx;
     if (s->nasked < MAXN) s->asked[s->nasked++] = err;
     return err != s->refuse;
+}
+
+static void on_attempt_script(void *ctx, unsigned attempt, int err) {
+    script_t *s = (script_t *)ctx;
+    if (s->nheard >= MAXN) return;
+    s->heard[s->nheard] = attempt;
+    s->heard_err[s->nheard] = err;
+    s->heard_at[s->nheard] = s->wheel->now;
+    s->heard_asked[s->nheard++] = s->nasked;
 }
 
 static timer_retry_policy_t policy(unsigned max, uint64_t base, unsigned pct, uint64_t cap) {
@@ -375,6 +389,67 @@ static void test_jitter_bounds_and_seed(void) {
     exec_destroy(&ex);
 }
 
+/* ---- on_attempt -------------------------------------------------------------- */
+
+/* on_attempt hears of every attempt as it finishes, the last one included
+ * (success or failure), before retry_on is asked; a cut-off attempt as
+ * -ETIMEDOUT. */
+static void test_on_attempt_hears_each_attempt(void) {
+    static const int errs[3] = {-ECONNREFUSED, -ETIMEDOUT, 0};
+    static const uint64_t at[3] = {5, 65, 86}; /* ms: 0+5; 15+50; 85+1 */
+    script_t s;
+    timer_retry_t r;
+    timer_retry_policy_t p = policy(5, 10 * MS, 200, 0);
+    uint64_t t0;
+    int k;
+    CHECK(setup());
+    t0 = exec_now(&ex);
+    script_init(&s, &ex.timers, -ECONNREFUSED);
+    s.ns[1] = 5 * MS;
+    s.hang[2] = 1;
+    s.rc[3] = 0;
+    s.ns[3] = 1 * MS;
+    p.attempt_timeout = 50 * MS;
+    p.retry_on = retry_on_script;
+    p.on_attempt = on_attempt_script;
+    timer_retry_init(&r, &p, make_op, &s);
+    CHECK_EQ(exec_block_on(&ex, &r), 0);
+    CHECK_EQ(s.nheard, 3);
+    for (k = 0; k < 3; k++) {
+        CHECK_EQ(s.heard[k], (unsigned)k + 1);
+        CHECK_EQ(s.heard_err[k], errs[k]);
+        CHECK_EQ(s.heard_at[k] - t0, at[k] * MS);
+        CHECK_EQ(s.heard_asked[k], k); /* before retry_on's question about it */
+    }
+    CHECK_EQ(s.nasked, 2); /* a success is not asked about */
+
+    /* Exhausted: the last failure is heard of too, and retry_on is not
+     * asked about it; a refused error is heard of before the refusal. */
+    exec_destroy(&ex);
+    CHECK(setup());
+    script_init(&s, &ex.timers, -EIO);
+    p = policy(3, 1 * MS, 200, 0);
+    p.retry_on = retry_on_script;
+    p.on_attempt = on_attempt_script;
+    timer_retry_init(&r, &p, make_op, &s);
+    CHECK_EQ(exec_block_on(&ex, &r), -EIO);
+    CHECK_EQ(s.nheard, 3);
+    CHECK_EQ(s.heard[2], 3);
+    CHECK_EQ(s.heard_err[2], -EIO);
+    CHECK_EQ(s.nasked, 2);
+    exec_destroy(&ex);
+    CHECK(setup());
+    script_init(&s, &ex.timers, -EIO);
+    s.refuse = -EIO;
+    timer_retry_init(&r, &p, make_op, &s);
+    CHECK_EQ(exec_block_on(&ex, &r), -EIO);
+    CHECK_EQ(r.attempts, 1);
+    CHECK_EQ(s.nheard, 1);
+    CHECK_EQ(s.heard_asked[0], 0);
+    CHECK_EQ(s.nasked, 1);
+    exec_destroy(&ex);
+}
+
 /* ---- drop ------------------------------------------------------------------- */
 
 /* async fn race(retry, ns): SELECT(retry, sleep(ns)); the sleep wins and
@@ -442,6 +517,7 @@ static void test_drop_during_attempt(void) {
     s.ns[2] = 500 * MS;
     s.spawn[2] = 1;
     p.attempt_timeout = TIMER_SEC;
+    p.on_attempt = on_attempt_script;
     timer_retry_init(&r, &p, make_op, &s);
     race_init(&race, &r, 30 * MS);
     CHECK_EQ(watch_spawn(&w, 20 * MS), 0);
@@ -461,6 +537,7 @@ static void test_drop_during_attempt(void) {
     CHECK_EQ(timer_wheel_count(&ex.timers), 0);
     CHECK_EQ(ex.nlive, 0);
     CHECK_EQ(s.made, 2);
+    CHECK_EQ(s.nheard, 1); /* attempt 2 was dropped, not finished: unheard of */
     exec_destroy(&ex);
 }
 
@@ -604,6 +681,7 @@ int main(void) {
     RUN(test_predicate_stops_on_refused_error);
     RUN(test_attempt_timeout_retries);
     RUN(test_jitter_bounds_and_seed);
+    RUN(test_on_attempt_hears_each_attempt);
     RUN(test_drop_during_attempt);
     RUN(test_drop_during_backoff);
     RUN(test_describe);

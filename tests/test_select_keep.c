@@ -180,7 +180,7 @@ static void test_select_drop(void) {
     timer_sleep_init(&a, TIMER_MS);
     kids[0] = &a.fut;
     CHECK_EQ(future_select_keep_start_(&parent, &sel, kids, 1), 1);
-    CHECK_EQ(future_select_keep_step_(&parent, &sel, &cx), 0);
+    CHECK_EQ(future_select_keep_step_(&parent, &sel, &cx, 0), 0);
     CHECK_EQ(timer_wheel_count(&w), 1);
     future_select_drop(&sel);
     CHECK_EQ(timer_wheel_count(&w), 0);
