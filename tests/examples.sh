@@ -56,5 +56,10 @@ while IFS= read -r line; do
 done <"$B/readme_code.txt"
 if [ $readme_ok = 1 ] && [ -s "$B/readme_code.txt" ]; then p=$((p + 1)); echo "ok   README code comes from examples/"
 else f=$((f + 1)); echo "FAIL README code comes from examples/"; fi
+# The README's lines-against-tokio table is bench/lines.sh's, today.
+if bash bench/lines.sh >"$B/lines.md" 2>&1 &&
+   diff <(grep '^| ' "$B/lines.md") <(awk '/^## As short as Rust/{on=1} /^## Performance/{on=0} on && /^\| /' README.md) >"$B/lines.diff"
+then p=$((p + 1)); echo "ok   README's lines table matches bench/lines.sh"
+else f=$((f + 1)); echo "FAIL README's lines table differs from bench/lines.sh:"; sed 's/^/    /' "$B/lines.diff"; fi
 echo "$p passed, $f failed"
 [ $f = 0 ]
