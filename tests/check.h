@@ -41,6 +41,13 @@ static inline void check_misuse(const char *msg) {
 
 #define FUTURE_MISUSE(msg) check_misuse(msg)
 
+/* A slow target: under valgrind, or emulated by qemu-user (tests/matrix.sh
+ * defines CHECK_EMULATED for its cross builds). The stress loops run
+ * fewer rounds there, so a loaded machine stays inside the time limit. */
+#if defined(CHECK_UNDER_VALGRIND) || defined(CHECK_EMULATED)
+#define CHECK_SLOW 1
+#endif
+
 #define CHECK(cond)                                                            \
     do {                                                                       \
         if (!(cond)) {                                                         \

@@ -180,7 +180,7 @@ cross() {
     skip "$target: $why"; return
   fi
   echo "== $target: $cc${flags:+ $flags} -O2 -static${runner:+, run under $runner}"
-  build_all "$target" "$cc" $flags $WARN -Wjump-misses-init -O2 -static
+  build_all "$target" "$cc" $flags $WARN -Wjump-misses-init -O2 -static -DCHECK_EMULATED
   run_all "$target" "$target" $runner
   stamp "$target"
 }

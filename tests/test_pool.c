@@ -5,7 +5,7 @@
 #include "../fs.h"
 #include <sys/syscall.h>
 
-#ifdef CHECK_UNDER_VALGRIND
+#ifdef CHECK_SLOW
 enum { JOBS = 10000, STRESS = 300, STORM_ROUNDS = 8, BUSY_JOBS = 60 };
 #else
 enum { JOBS = 10000, STRESS = 3000, STORM_ROUNDS = 400, BUSY_JOBS = 3000 };

@@ -217,7 +217,7 @@ static void *remote_waker(void *p) {
 }
 
 static void test_02_remote_close_waits_for_wakes_in_flight(void) {
-#ifdef CHECK_UNDER_VALGRIND
+#ifdef CHECK_SLOW
     int rounds = 50;
 #else
     int rounds = 1000;

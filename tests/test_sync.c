@@ -8,7 +8,7 @@
 #include "../exec.h"
 #include "../sync.h"
 
-#ifdef CHECK_UNDER_VALGRIND
+#ifdef CHECK_SLOW
 enum { MILLION = 100000 };
 #else
 enum { MILLION = 1000000 };

@@ -6,7 +6,7 @@
 #include "check.h"
 #include "../exec.h"
 
-#ifdef CHECK_UNDER_VALGRIND
+#ifdef CHECK_SLOW
 enum { NRANDOM = 20000 };
 #else
 enum { NRANDOM = 100000 };
