@@ -503,6 +503,18 @@ WEFT_API coro_poll_t future_poll(future_t *f, future_cx_t *cx) {
 }
 #define future_poll(f, cx) (future_poll)(FUTURE_OF(f), (cx))
 
+/* future_poll spelled out as an expression, for AWAIT's first poll (f is
+ * a plain variable: it is evaluated more than once). An inline function's
+ * body is only seen once the inliner has run; this is seen by the very
+ * first optimisations, so a poll pointer just stored by the child's init
+ * becomes a direct call early enough for that call to be inlined in turn
+ * (gcc resolves it too late for its inlining decisions otherwise). */
+#define FUTURE_POLL_NOW_(f, cx)                                                \
+    (coro_done(&(f)->co) || !(f)->poll ? future_poll_misuse_(f)                \
+     : (f)->poll((f), (cx)) == CORO_PENDING ? CORO_PENDING                     \
+     : ((f)->owned || (f)->co.rc == CORO_EMISUSE) ? (future_finished_(f), CORO_READY) \
+                                                  : CORO_READY)
+
 /* Cancel f wherever it is suspended; see "Drop" above. */
 WEFT_API void future_drop(future_t *f) {
     future_t *c;
@@ -550,30 +562,41 @@ WEFT_API int future_disown_(future_t *self) {
     return rc;
 }
 
-/* Poll the new child once on the way in (c is evaluated once, here), then
- * once per resume. The first poll follows the child's init in straight-line
- * code, so for a child of known type the compiler sees which poll function
- * it calls and can inline it: awaiting a ready child costs a direct call at
- * most. Later polls, after a suspension, go through the header's pointer. */
-#define FUTURE_AWAIT_(cx, c)                                                   \
-    CORO_WAIT2_(future_poll(future_adopt_(FUTURE_SELF_, FUTURE_OF(c)), (cx)) == CORO_READY, \
-                future_poll(FUTURE_SELF_->child, (cx)) == CORO_READY, CORO_NEXT_)
+/* AWAIT with its resume point numbered n; afterwards future_c_ is the
+ * finished child (c is evaluated once, into it).
+ *
+ * The first poll follows the child's init in straight-line code, so for a
+ * child of known type the compiler sees which poll function it calls and
+ * can inline it. A child that is ready at once is never linked: this frame
+ * adopts it (as its child, for drop and the backtrace) only when it is
+ * pending, so awaiting a ready child stores nothing in this frame. Later
+ * polls, after a suspension, go through the child's header, and the one
+ * that finds it ready unlinks it again.
+ *
+ * future_c_ is a local of the do-block that the resume jumps into past its
+ * assignment (legal C and C++: no initializer), so it is set again there. */
+#define FUTURE_AWAIT_N_(cx, c, n)                                              \
+    future_t *future_c_;                                                       \
+    future_c_ = FUTURE_OF(c);                                                  \
+    CORO_WAIT2_(FUTURE_POLL_NOW_(future_c_, (cx)) == CORO_READY ||             \
+                    (future_adopt_(FUTURE_SELF_, future_c_), 0),               \
+                (future_c_ = FUTURE_SELF_->child,                              \
+                 future_poll(future_c_, (cx)) == CORO_READY &&                 \
+                     (FUTURE_SELF_->child = 0, 1)),                            \
+                n)
 
 /* Wait for child future c (evaluated once). */
 #define FUTURE_AWAIT(cx, c)                                                    \
     do {                                                                       \
-        FUTURE_AWAIT_(cx, c);                                                  \
-        (void)future_disown_(FUTURE_SELF_);                                    \
+        FUTURE_AWAIT_N_(cx, c, CORO_NEXT_);                                    \
+        (void)future_c_;                                                       \
     } while (0)
 
 /* Wait for c; if it failed, finish this future with its error (Rust's `?`). */
 #define FUTURE_AWAIT_TRY(cx, c)                                                \
     do {                                                                       \
-        FUTURE_AWAIT_(cx, c);                                                  \
-        {                                                                      \
-            int future_rc_ = future_disown_(FUTURE_SELF_);                     \
-            if (future_rc_ < 0) CORO_RETURN(future_rc_);                       \
-        }                                                                      \
+        FUTURE_AWAIT_N_(cx, c, CORO_NEXT_);                                    \
+        if (future_c_->co.rc < 0) CORO_RETURN(future_c_->co.rc);               \
     } while (0)
 
 /* Give way: wake ourselves and suspend once, so that every task already

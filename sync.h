@@ -1367,9 +1367,8 @@ WEFT_API int sync_stream_ended(const sync_stream_t *s) { return future_done(&s->
  * correctly in another's (WEFT_EXTERN_INLINE). One suspension per line. */
 #define SYNC_AWAIT_L_(cx, c)                                                   \
     do {                                                                       \
-        CORO_WAIT2_(future_poll(future_adopt_(FUTURE_SELF_, FUTURE_OF(c)), (cx)) == CORO_READY, \
-                    future_poll(FUTURE_SELF_->child, (cx)) == CORO_READY, __LINE__); \
-        (void)future_disown_(FUTURE_SELF_);                                    \
+        FUTURE_AWAIT_N_(cx, c, __LINE__);                                      \
+        (void)future_c_;                                                       \
     } while (0)
 #define SYNC_NEXT_L_(cx, s, p) SYNC_AWAIT_NEXT_N_(cx, s, p, __LINE__)
 #define SYNC_YIELD_L_(p) SYNC_YIELD_N_(1, p, __LINE__) /* the item spent already */

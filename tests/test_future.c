@@ -218,6 +218,18 @@ static void test_await_try_propagates_the_error(void) {
     CHECK_EQ(f.c.polls, 0);  /* c was never started */
     CHECK(f.fut.child == 0); /* b was let go */
     CHECK_EQ(f.b.drops, 0);  /* b finished: nothing to drop */
+    /* A child that fails at its first poll stops us in that same poll. */
+    memset(&f, 0, sizeof f);
+    future_init(&f.fut, trier_poll, 0);
+    gate_init(&f.a, 1, 0);
+    gate_init(&f.b, 1, -EPERM);
+    gate_init(&f.c, 1, 0);
+    CHECK_EQ(future_poll(&f.fut, &cx), CORO_READY);
+    CHECK_EQ(future_err(&f.fut), -EPERM);
+    CHECK_EQ(f.after_a, 1);
+    CHECK_EQ(f.after_b, 0);
+    CHECK_EQ(f.c.polls, 0);
+    CHECK(f.fut.child == 0);
     /* All succeed: runs to the end with 0. A positive rc is no error. */
     memset(&f, 0, sizeof f);
     future_init(&f.fut, trier_poll, 0);
