@@ -1095,6 +1095,29 @@ WEFT_API int future_join_all_add(future_join_all_t *j, future_t *child) {
     }                                                                          \
     static coro_poll_t name##_body_(name##_t *f, future_cx_t *cx FUTURE_MAYBE_UNUSED_)
 
+/* FUTURE_FN_INLINE(name, members): the same, for a small async function on
+ * a hot path: its poll is inlined into every AWAIT that polls it first (a
+ * child of known type), so a chain of them that is ready at once becomes
+ * one function, as rustc makes of a chain of async fns. It costs code
+ * size at each such AWAIT. clang inlines it; gcc (12) decides before it
+ * knows which function the AWAIT calls, so there it is FUTURE_FN. */
+#if defined(__GNUC__)
+#define FUTURE_INLINE_POLL_ static inline __attribute__((always_inline))
+#else
+#define FUTURE_INLINE_POLL_ static
+#endif
+#define FUTURE_FN_INLINE(name, ...)                                            \
+    typedef struct name {                                                      \
+        future_t fut;                                                          \
+        __VA_ARGS__                                                            \
+    } name##_t;                                                                \
+    FUTURE_INLINE_POLL_ coro_poll_t name##_body_(name##_t *f, future_cx_t *cx); \
+    FUTURE_INLINE_POLL_ coro_poll_t name##_poll(future_t *self, future_cx_t *cx) { \
+        return name##_body_((name##_t *)(void *)self, cx);                     \
+    }                                                                          \
+    FUTURE_INLINE_POLL_ coro_poll_t name##_body_(name##_t *f,                  \
+                                                 future_cx_t *cx FUTURE_MAYBE_UNUSED_)
+
 /* A future_t initializer: {poll, no drop function, fresh}. */
 #define FUTURE_INITIALIZER(poll_fn) {.poll = (poll_fn)}
 
@@ -1104,6 +1127,7 @@ WEFT_API int future_join_all_add(future_join_all_t *j, future_t *child) {
 /* The short names (see coro.h): WEFT_NO_SHORT_NAMES leaves them out. */
 #ifndef WEFT_NO_SHORT_NAMES
 #define ASYNC_FN(name, ...) FUTURE_FN(name, __VA_ARGS__)
+#define ASYNC_FN_INLINE(name, ...) FUTURE_FN_INLINE(name, __VA_ARGS__)
 #define ASYNC_NEW(...) FUTURE_NEW(__VA_ARGS__)
 #define AWAIT(cx, c) FUTURE_AWAIT(cx, c)
 #define AWAIT_TRY(cx, c) FUTURE_AWAIT_TRY(cx, c)
