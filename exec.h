@@ -2,7 +2,7 @@
  * wakes from other threads (Linux).
  *
  * An executor (exec_t) polls tasks when they are woken, and never otherwise.
- * A task is a root future plus an exec_task_t (112 bytes on 64-bit), both
+ * A task is a root future plus an exec_task_t (96 bytes on 64-bit), both
  * in memory you provide. The loop runs woken tasks in FIFO order, then looks at I/O and
  * timers, and sleeps in epoll when nothing is ready.
  *
@@ -179,26 +179,50 @@ enum {
     EXEC_TASK_BOXED_ = 16,  /* storage from exec_spawn_detached: freed at the end */
     EXEC_TASK_RUNNING_ = 32,/* being polled or dropped */
     EXEC_TASK_NOTIFIED_ = 64,/* woken while running: queue it after the poll */
-    EXEC_TASK_HELD_ = 128   /* finished, kept by its scope until join_next */
+    EXEC_TASK_HELD_ = 128,  /* finished, kept by its scope until join_next */
+    EXEC_TASK_SCOPED_ = 256,/* scope_ (not parent_) is set: spawned into a scope */
+    EXEC_TASK_JOINED_ = 512 /* a join handle waits: join_ (not name_) is set */
 };
 
 struct exec_scope;
+struct exec_join;
 
-/* A task, beside its future, in memory the caller owns. */
+/* A task, beside its future, in memory the caller owns: 96 bytes on 64-bit
+ * (52 on 32-bit), as each union below holds one word that two uses share,
+ * never needed at once (a state bit says which one is there). Read the
+ * task through the functions (exec_task_name...), not the fields. (No
+ * union on the ready-queue link: a store through a union may alias the
+ * state, and clang then reloads it on every wake.) */
 struct exec_task {
     future_waker_t waker;       /* the task's waker (first member) */
     exec_task_t *next;          /* in the ready queue */
     future_link_t live;         /* in the live list (or its scope's done list) */
     exec_t *ex;
     future_t *fut;              /* the root future */
-    future_waker_t *joiner;     /* the join handle waiting for it, or 0 */
     future_owned_t own;         /* in its owner's list: a frame's or a scope's */
-    struct exec_scope *scope;   /* the scope it was spawned into, or 0 */
-    exec_task_t *parent;        /* the task whose frame owns it, or 0 */
-    const char *name;           /* for reports (exec_task_set_name), or 0 */
+    FUTURE_EXT_ union {         /* who it belongs to (exec_task_parent_) */
+        struct exec_scope *scope_; /* SCOPED: the scope it was spawned into,
+                                      whose parent is the task's */
+        exec_task_t *parent_;   /* otherwise: the task whose frame owns it, or 0 */
+    };
+    FUTURE_EXT_ union {         /* exec_task_name */
+        const char *name_;      /* for reports (exec_task_set_name), or 0 */
+        struct exec_join *join_;/* JOINED: the join handle waiting for the
+                                   task; it keeps the name meanwhile */
+    };
     int err;                    /* the result, once done */
     unsigned state;             /* EXEC_TASK_* bits */
 };
+
+/* A future that waits for a task and yields its result: see "join
+ * handles" below. */
+typedef struct exec_join {
+    future_t fut;
+    exec_task_t *task;
+    future_waker_t *waiting; /* whom the task's end wakes, while registered */
+    const char *name;        /* the task's name while registered (the task's
+                                name_ word points at this handle instead) */
+} exec_join_t;
 
 /* A task scope (tokio's JoinSet, a nursery): see "Task scopes" below. */
 typedef struct exec_scope {
@@ -450,6 +474,15 @@ WEFT_API void exec_scope_finished_(exec_scope_t *s, exec_task_t *t) {
     future_wake(s->waiter);
 }
 
+/* The join handle waiting for t lets go of it: the name goes back to the
+ * task's word. Returns the waker the handle left (t's end wakes it). */
+WEFT_API future_waker_t *exec_join_leave_(exec_task_t *t) {
+    exec_join_t *j = t->join_;
+    t->name_ = j->name;
+    t->state &= ~(unsigned)EXEC_TASK_JOINED_;
+    return j->waiting;
+}
+
 /* Mark t finished with err: out of the live list and its owner's list (or
  * into its scope's done list), its joiner woken, its storage freed if it
  * was exec_spawn_detached's. t is not on the queue. */
@@ -461,11 +494,11 @@ WEFT_API void exec_finish_(exec_t *ex, exec_task_t *t, int err) {
         future_owned_unlink(&t->own);
     }
     t->err = err;
-    t->state = (was & EXEC_TASK_BOXED_) | EXEC_TASK_DONE_;
+    t->state = (was & (EXEC_TASK_BOXED_ | EXEC_TASK_SCOPED_)) | EXEC_TASK_DONE_;
     if (t->fut && t->fut->sibling == (future_t *)(void *)t) t->fut->sibling = 0;
-    if ((was & EXEC_TASK_LIVE_) && t->scope) exec_scope_finished_(t->scope, t);
-    future_wake(t->joiner);
-    t->joiner = 0;
+    if ((was & (EXEC_TASK_LIVE_ | EXEC_TASK_SCOPED_)) == (EXEC_TASK_LIVE_ | EXEC_TASK_SCOPED_))
+        exec_scope_finished_(t->scope_, t);
+    if (was & EXEC_TASK_JOINED_) future_wake(exec_join_leave_(t));
     if (t->state & EXEC_TASK_BOXED_) exec_boxed_free_(t, err);
 }
 
@@ -484,8 +517,10 @@ WEFT_API int exec_task_alive_(const exec_task_t *t) {
  * out)? The same care: a scope is followed only from a task record that
  * has the task waker. */
 WEFT_API int exec_task_held_(const exec_task_t *t) {
-    const exec_scope_t *s = t->scope;
-    if (!(t->state & EXEC_TASK_HELD_) || t->waker.wake != exec_task_wake_ || !s) return 0;
+    const exec_scope_t *s = t->scope_;
+    if ((t->state & (EXEC_TASK_HELD_ | EXEC_TASK_SCOPED_)) != (EXEC_TASK_HELD_ | EXEC_TASK_SCOPED_) ||
+        t->waker.wake != exec_task_wake_ || !s)
+        return 0;
     return t->live.prev ? t->live.prev->next == &t->live : s->done.head == &t->live;
 }
 
@@ -546,12 +581,10 @@ WEFT_API int exec_spawn_(exec_t *ex, exec_task_t *t, future_t *fut, unsigned box
     t->next = 0;
     t->ex = ex;
     t->fut = fut;
-    t->joiner = 0;
     t->own.next = 0;
     t->own.pprev = 0;
-    t->scope = 0;
-    t->parent = 0;
-    t->name = 0;
+    t->parent_ = 0;
+    t->name_ = 0;
     t->err = 0;
     t->live.next = t->live.prev = 0;
     t->state = boxed;
@@ -566,12 +599,12 @@ WEFT_API int exec_spawn_(exec_t *ex, exec_task_t *t, future_t *fut, unsigned box
     future_list_insert_after(&ex->live, 0, &t->live);
     ex->nlive++;
     if (scope) { /* the scope owns it */
-        t->scope = scope;
-        t->parent = scope->parent;
+        t->scope_ = scope; /* its parent is the scope's */
+        t->state |= EXEC_TASK_SCOPED_;
         future_owned_push(&scope->running, &t->own, exec_task_owner_gone_);
         scope->nrunning++;
     } else if (owner) { /* a frame owns it */
-        t->parent = ex->current;
+        t->parent_ = ex->current;
         future_own(owner, &t->own, exec_task_owner_gone_);
     }
     exec_push_(ex, t);
@@ -605,9 +638,14 @@ WEFT_API int exec_spawn(exec_task_t *t, exec_t *ex, future_t *fut) {
 /* Name a spawned task for every report (exec_dump, stalls, the blocked-
  * executor detector, misuse): call it after the spawn, which clears the
  * name. name must outlive the task (a string literal). */
-WEFT_API void exec_task_set_name(exec_task_t *t, const char *name) { t->name = name; }
+WEFT_API void exec_task_set_name(exec_task_t *t, const char *name) {
+    if (t->state & EXEC_TASK_JOINED_) t->join_->name = name;
+    else t->name_ = name;
+}
 
-WEFT_API const char *exec_task_name(const exec_task_t *t) { return t->name; }
+WEFT_API const char *exec_task_name(const exec_task_t *t) {
+    return t->state & EXEC_TASK_JOINED_ ? t->join_->name : t->name_;
+}
 
 /* "task "name"" or "task 0x...": how reports name a task. */
 /* The name of the task behind a waker, for descriptions ("held by task
@@ -615,15 +653,18 @@ WEFT_API const char *exec_task_name(const exec_task_t *t) { return t->name; }
 WEFT_API const char *exec_waker_name_(void *ctx, const future_waker_t *w) {
     const exec_task_t *t = (const exec_task_t *)(const void *)w;
     (void)ctx;
+    const char *name;
     if (!w || w->wake != exec_task_wake_) return 0;
-    return t->name ? t->name : "(unnamed)";
+    name = exec_task_name(t);
+    return name ? name : "(unnamed)";
 }
 
 WEFT_API void exec_fmt_task_(future_fmt_t *o, const exec_task_t *t) {
+    const char *name = exec_task_name(t);
     future_fmt_str(o, "task ");
-    if (t->name) {
+    if (name) {
         future_fmt_str(o, "\"");
-        future_fmt_str(o, t->name);
+        future_fmt_str(o, name);
         future_fmt_str(o, "\"");
     } else {
         char hex[2 + 16 + 1];
@@ -779,18 +820,16 @@ WEFT_API void exec_abort(exec_task_t *t) {
 
 /* ---- join handles ------------------------------------------------------- */
 
-/* A future that waits for a task and yields its result (tokio's
- * JoinHandle). Dropping it before the task is done aborts the task, as
- * drop is cancellation everywhere here (tokio-util's AbortOnDropHandle):
- * the task's memory is yours, so it must not outlive the frame that joins
- * it. A task that should outlive its spawner is simply not joined (or
- * spawned with exec_spawn_detached). One join handle at a time may wait
- * for a task; once the task is done, any may read its result. */
-typedef struct exec_join {
-    future_t fut;
-    exec_task_t *task;
-    future_waker_t *waiting; /* the waker we left in task->joiner */
-} exec_join_t;
+/* exec_join_t (declared beside exec_task_t, whose end reads it): a future
+ * that waits for a task and yields its result (tokio's JoinHandle). While
+ * it waits, the task's name word points at the handle, which keeps the
+ * name: a task that nobody joins needs no word for its joiner. Dropping
+ * it before the task is done aborts the task, as drop is cancellation
+ * everywhere here (tokio-util's AbortOnDropHandle): the task's memory is
+ * yours, so it must not outlive the frame that joins it. A task that
+ * should outlive its spawner is simply not joined (or spawned with
+ * exec_spawn_detached). One join handle at a time may wait for a task;
+ * once the task is done, any may read its result. */
 
 WEFT_API void exec_join_describe_(const future_t *f, future_fmt_t *o) {
     exec_fmt_task_(o, ((const exec_join_t *)(const void *)f)->task);
@@ -807,11 +846,15 @@ WEFT_API coro_poll_t exec_join_poll_(future_t *self, future_cx_t *cx) {
         FUTURE_MISUSE("exec_join on a task that was never spawned: spawn it first");
         return future_finish(self, -EINVAL);
     }
-    if (t->joiner && t->joiner != j->waiting) {
+    if (!(t->state & EXEC_TASK_JOINED_)) { /* register: take the name word */
+        j->name = t->name_;
+        t->join_ = j;
+        t->state |= EXEC_TASK_JOINED_;
+    } else if (t->join_ != j) {
         FUTURE_MISUSE("two join handles wait for one task: await it from one place");
         return future_finish(self, -EBUSY);
     }
-    t->joiner = j->waiting = cx->waker;
+    j->waiting = cx->waker;
     {
         static const future_kind_t kind = {FUTURE_KIND_TAG_, "join", exec_join_describe_};
         future_set_kind(self, &kind);
@@ -821,15 +864,17 @@ WEFT_API coro_poll_t exec_join_poll_(future_t *self, future_cx_t *cx) {
 
 WEFT_API void exec_join_drop_(future_t *self) {
     exec_join_t *j = (exec_join_t *)(void *)self;
-    if (j->waiting && j->task->joiner == j->waiting) j->task->joiner = 0;
+    exec_task_t *t = j->task;
+    if ((t->state & EXEC_TASK_JOINED_) && t->join_ == j) exec_join_leave_(t);
     j->waiting = 0;
-    exec_abort(j->task);
+    exec_abort(t);
 }
 
 WEFT_API void exec_join_init(exec_join_t *j, exec_task_t *t) {
     future_init(&j->fut, exec_join_poll_, exec_join_drop_);
     j->task = t;
     j->waiting = 0;
+    j->name = 0;
 }
 
 /* ---- task scopes -------------------------------------------------------
@@ -852,8 +897,10 @@ WEFT_API void exec_scope_release_all_(exec_scope_t *s) {
         exec_task_t *t = FUTURE_CONTAINER_OF(n, exec_task_t, own);
         future_owned_unlink(n);
         s->nrunning--;
-        t->scope = 0; /* its end (now, or after its poll if it is the one
-                         running) is reported to nobody: s may be gone */
+        t->parent_ = s->parent; /* its end (now, or after its poll if it is
+                                   the one running) is reported to nobody:
+                                   s may be gone */
+        t->state &= ~(unsigned)EXEC_TASK_SCOPED_;
         exec_abort(t);
     }
     while ((l = future_list_pop(&s->done)) != 0) {
@@ -1311,6 +1358,16 @@ WEFT_API void exec_trace_line_(void *ctx, int depth, const future_t *f) {
 
 WEFT_API void exec_dump_task_(const exec_t *ex, const exec_task_t *t, FILE *out, int indent);
 
+/* The scope t was spawned into, or 0 (also once the scope let it go). */
+WEFT_API const exec_scope_t *exec_task_scope_(const exec_task_t *t) {
+    return t->state & EXEC_TASK_SCOPED_ ? t->scope_ : 0;
+}
+
+/* The task whose frame owns t (a scope's task: the scope's), or 0. */
+WEFT_API const exec_task_t *exec_task_parent_(const exec_task_t *t) {
+    return t->state & EXEC_TASK_SCOPED_ ? t->scope_->parent : t->parent_;
+}
+
 /* The tasks that t's frames own (parent == t), scope by scope: the tree. */
 WEFT_API void exec_dump_children_(const exec_t *ex, const exec_task_t *t, FILE *out,
                                   int indent) {
@@ -1318,15 +1375,16 @@ WEFT_API void exec_dump_children_(const exec_t *ex, const exec_task_t *t, FILE *
     for (l = ex->live.head; l; l = l->next) {
         const exec_task_t *c = FUTURE_CONTAINER_OF(l, const exec_task_t, live);
         int first = 1;
-        if (c->parent != t) continue;
-        if (!c->scope) {
+        const exec_scope_t *cs = exec_task_scope_(c);
+        if (exec_task_parent_(c) != t) continue;
+        if (!cs) {
             exec_dump_task_(ex, c, out, indent);
             continue;
         }
         /* A scope is shown once, at its first task (newest first). */
         for (m = ex->live.head; m != l; m = m->next) {
             const exec_task_t *e = FUTURE_CONTAINER_OF(m, const exec_task_t, live);
-            if (e->parent == t && e->scope == c->scope) first = 0;
+            if (exec_task_parent_(e) == t && exec_task_scope_(e) == cs) first = 0;
         }
         if (!first) continue;
         {
@@ -1335,12 +1393,13 @@ WEFT_API void exec_dump_children_(const exec_t *ex, const exec_task_t *t, FILE *
             o.buf = buf;
             o.cap = sizeof buf;
             buf[0] = 0;
-            exec_scope_describe_(c->scope, &o);
+            exec_scope_describe_(cs, &o);
             fprintf(out, "%*s%s\n", indent, "", buf);
         }
         for (m = l; m; m = m->next) {
             const exec_task_t *e = FUTURE_CONTAINER_OF(m, const exec_task_t, live);
-            if (e->parent == t && e->scope == c->scope) exec_dump_task_(ex, e, out, indent + 2);
+            if (exec_task_parent_(e) == t && exec_task_scope_(e) == cs)
+                exec_dump_task_(ex, e, out, indent + 2);
         }
     }
 }
@@ -1463,7 +1522,7 @@ WEFT_API int exec_block_on(exec_t *ex, future_t *fut) {
     if (rc) return rc;
     t->state = 0;
     rc = exec_spawn(t, ex, fut);
-    if (!rc) t->name = "main";
+    if (!rc) t->name_ = "main"; /* just spawned: not joined */
     while (!rc && !(t->state & EXEC_TASK_DONE_)) rc = exec_turn_(ex, t);
     if (rc && (t->state & EXEC_TASK_LIVE_)) { /* a stall, or a failed wait */
         if (t->state & EXEC_TASK_QUEUED_) exec_unqueue_(ex, t);

@@ -1099,6 +1099,80 @@ static void test_task_names_and_held_tasks(void) {
     exec_destroy(&ex);
 }
 
+/* A join handle waiting for a task holds the task's name word (the record
+ * has no word of its own for a joiner): the name reads the same while it
+ * waits, a rename goes through it, and it comes back to the task when the
+ * task ends or the handle is dropped. Reports (exec_dump, waker names)
+ * show it throughout. */
+typedef struct {
+    future_t fut;
+    exec_task_t t;
+    nap_t k;
+    exec_join_t join;
+    char *dump;
+    size_t dump_len;
+} joined_name_t;
+
+static int name_is(const exec_task_t *t, const char *name) {
+    return exec_task_name(t) && !strcmp(exec_task_name(t), name);
+}
+
+static coro_poll_t joined_name_poll(future_t *self, future_cx_t *cx) {
+    joined_name_t *f = (joined_name_t *)self;
+    ASYNC_BEGIN(f);
+    nap_init(&f->k, 5, -7);
+    EXPECT_EQ(exec_spawn(&f->t, exec_of(cx), &f->k), 0);
+    exec_task_set_name(&f->t, "joined");
+    exec_join_init(&f->join, &f->t);
+    EXPECT_EQ(future_poll(&f->join, cx), CORO_PENDING); /* it waits now */
+    EXPECT(f->t.state & EXEC_TASK_JOINED_);
+    EXPECT(name_is(&f->t, "joined"));
+    EXPECT(exec_waker_name_(0, &f->t.waker) && !strcmp(exec_waker_name_(0, &f->t.waker), "joined"));
+    exec_task_set_name(&f->t, "renamed"); /* kept by the handle meanwhile */
+    EXPECT(name_is(&f->t, "renamed"));
+    {
+        FILE *mem = open_memstream(&f->dump, &f->dump_len);
+        if (mem) {
+            exec_dump(&ex, mem);
+            fclose(mem);
+        }
+    }
+    AWAIT(cx, &f->join);
+    EXPECT_EQ(future_err(&f->join), -7);
+    EXPECT(!(f->t.state & EXEC_TASK_JOINED_));
+    EXPECT(name_is(&f->t, "renamed"));
+    /* Dropped while it waits: the name is the task's again, and the task
+     * is aborted. */
+    nap_init(&f->k, 5, 0);
+    EXPECT_EQ(exec_spawn(&f->t, exec_of(cx), &f->k), 0);
+    exec_task_set_name(&f->t, "dropped");
+    exec_join_init(&f->join, &f->t);
+    EXPECT_EQ(future_poll(&f->join, cx), CORO_PENDING);
+    EXPECT(f->t.state & EXEC_TASK_JOINED_);
+    future_drop(&f->join);
+    EXPECT(!(f->t.state & EXEC_TASK_JOINED_));
+    EXPECT(name_is(&f->t, "dropped"));
+    EXPECT_EQ(exec_task_err(&f->t), -ECANCELED);
+    EXPECT_EQ(f->k.drops, 1);
+    ASYNC_END();
+}
+
+static void test_joined_task_keeps_its_name(void) {
+    static joined_name_t f;
+    setup();
+    body_failures = 0;
+    memset(&f, 0, sizeof f);
+    future_init(&f.fut, joined_name_poll, 0);
+    CHECK_EQ(exec_block_on(&ex, &f), 0);
+    CHECK_EQ(body_failures, 0);
+    CHECK(f.dump != NULL);
+    if (f.dump && !strstr(f.dump, "task \"renamed\"")) printf("%s", f.dump);
+    CHECK(f.dump && strstr(f.dump, "task \"renamed\"") != NULL);
+    CHECK(f.dump && strstr(f.dump, "task \"main\"") != NULL);
+    free(f.dump);
+    CHECK_EQ(ex.nlive, 0);
+    exec_destroy(&ex);
+}
 /* A scope owned by nobody (made outside any task): release frees what it
  * holds, running or finished. */
 static void test_unowned_scope_release(void) {
@@ -1248,14 +1322,24 @@ static void scope_aborted_by_its_task(void) {
 static void test_scope_aborted_by_one_of_its_tasks(void) { in_child(scope_aborted_by_its_task, 20); }
 
 /* A task of a scope releases it (or drops the scope's owner) and the
- * memory goes at once: the task's own end must not touch the scope. */
+ * memory goes at once: the task's own end must not touch the scope, nor
+ * exec_dump meanwhile (the task is out of any scope). */
 typedef struct {
     future_t fut;
     exec_scope_t **scope;  /* released and freed here (how 0) */
     exec_task_t *owner;    /* or this task, whose frame owns the scope, aborted (how 1) */
     void **owner_mem;      /* ...and its frame freed */
     int how;
+    char *dump;            /* exec_dump after the scope went */
+    size_t dump_len;
 } releaser_t;
+
+static void releaser_dump(releaser_t *f) {
+    FILE *mem = open_memstream(&f->dump, &f->dump_len);
+    if (!mem) return;
+    exec_dump(&ex, mem);
+    fclose(mem);
+}
 
 static coro_poll_t releaser_poll(future_t *self, future_cx_t *cx) {
     releaser_t *f = (releaser_t *)self;
@@ -1270,6 +1354,7 @@ static coro_poll_t releaser_poll(future_t *self, future_cx_t *cx) {
         free(*f->owner_mem);
         *f->owner_mem = 0;
     }
+    releaser_dump(f);
     ASYNC_END();
 }
 
@@ -1310,6 +1395,11 @@ static void scope_released_by_its_task(void) {
     CHECK_EQ(exec_scope_spawn(s, &t, &r), 0);
     CHECK_EQ(exec_run(&ex), 0);
     CHECK(s == 0);
+    /* Shown as a task no one owns, in no scope. */
+    CHECK(r.dump && strstr(r.dump, "task 0x") == r.dump + 2 && !strstr(r.dump, "scope"));
+    if (r.dump && strstr(r.dump, "scope")) printf("%s", r.dump);
+    free(r.dump);
+    r.dump = 0;
     CHECK(!exec_task_held_(&t)); /* its record is free */
     future_ready_init(&again, 0);
     CHECK_EQ(exec_spawn(&t, &ex, &again), 0);
@@ -1333,6 +1423,10 @@ static void scope_released_by_its_task(void) {
     CHECK_EQ(exec_spawn(&towner, &ex, o), 0);
     CHECK_EQ(exec_run(&ex), 0);
     CHECK(mem == 0);
+    /* Its owner task is gone: the tree no longer reaches it. */
+    CHECK(r.dump && !strstr(r.dump, "scope"));
+    free(r.dump);
+    r.dump = 0;
     CHECK_EQ(exec_task_err(&towner), -ECANCELED);
     CHECK(!exec_task_held_(&t));
     CHECK_EQ(ex.nlive, 0);
@@ -1741,6 +1835,7 @@ int main(void) {
     RUN(test_nested_scopes_abort_reaches_the_inner_scope);
     RUN(test_dropping_a_scope_owner_aborts_every_task);
     RUN(test_task_names_and_held_tasks);
+    RUN(test_joined_task_keeps_its_name);
     RUN(test_unowned_scope_release);
     RUN(test_scope_aborted_by_one_of_its_tasks);
     RUN(test_scope_released_by_one_of_its_tasks);
