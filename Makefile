@@ -69,10 +69,10 @@ fuzz: | $(BUILD)
 coverage:
 	@bash tests/coverage.sh
 
-bench: examples
+bench: $(BUILD)/seq_vs_join $(BUILD)/mini_redis
 	@bash bench/run.sh
 
-bench-quick: examples
+bench-quick: $(BUILD)/seq_vs_join $(BUILD)/mini_redis
 	@bash bench/run.sh --quick
 
 clean:

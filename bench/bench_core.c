@@ -2,11 +2,14 @@
  * Prints "name value" lines (ns per operation unless the name says
  * otherwise), each the median of 5 runs; the same names as the peers in
  * bench/peers/, so bench/run.sh can put them side by side.
+ * --runs N: the median of N runs (1..5) instead; bench/run.sh passes
+ * --runs 1 and takes the median over its rounds.
  * --quick: tiny sizes, one run each (for CI). */
 #include "../exec.h"
 #include <sys/resource.h>
 
 static int quick;
+static int runs = 5; /* repetitions per figure: 1..5 (--runs N) */
 static exec_t ex;
 
 static double now_s(void) {
@@ -23,7 +26,7 @@ static int cmp_d(const void *a, const void *b) {
 /* Median of the runs of fn (each returns its own figure). */
 static double median(double (*fn)(long), long n) {
     double r[5];
-    int i, runs = quick ? 1 : 5;
+    int i;
     for (i = 0; i < runs; i++) r[i] = fn(n);
     qsort(r, (size_t)runs, sizeof r[0], cmp_d);
     return r[runs / 2];
@@ -124,6 +127,63 @@ static double run_await(long n) {
     l.n = n;
     t0 = now_s();
     exec_block_on(&ex, &l.fut);
+    if (l.sum == 42) puts(""); /* keep the result alive */
+    return (now_s() - t0) * 1e9 / (double)n;
+}
+
+/* The same chains with ASYNC_FN_INLINE: each link's poll is inlined where
+ * its parent first polls it (clang; gcc 12 keeps the calls). */
+ASYNC_FN_INLINE(ileaf, long x, out;) {
+    ASYNC_BEGIN(f);
+    f->out = f->x + 1;
+    ASYNC_END();
+}
+#define ILINK(N, C)                                                            \
+    ASYNC_FN_INLINE(il##N, long x, out; C##_t child;) {                        \
+        ASYNC_BEGIN(f);                                                        \
+        future_init(&f->child, C##_poll, 0);                                   \
+        f->child.x = f->x;                                                     \
+        AWAIT(cx, &f->child);                                                  \
+        f->out = f->child.out;                                                 \
+        ASYNC_END();                                                           \
+    }
+ILINK(1, ileaf)
+ILINK(2, il1)
+ILINK(3, il2)
+ILINK(4, il3)
+ILINK(5, il4)
+ILINK(6, il5)
+ILINK(7, il6)
+ILINK(8, il7)
+ILINK(9, il8)
+
+ASYNC_FN(iloop, long i, n, sum; int deep; ileaf_t d1; il9_t d10;) {
+    ASYNC_BEGIN(f);
+    for (f->i = 0; f->i < f->n; f->i++) {
+        if (f->deep) {
+            future_init(&f->d10, il9_poll, 0);
+            f->d10.x = f->i;
+            AWAIT(cx, &f->d10);
+            f->sum += f->d10.out;
+        } else {
+            future_init(&f->d1, ileaf_poll, 0);
+            f->d1.x = f->i;
+            AWAIT(cx, &f->d1);
+            f->sum += f->d1.out;
+        }
+    }
+    ASYNC_END();
+}
+
+static double run_await_inline(long n) {
+    iloop_t l;
+    double t0;
+    memset(&l, 0, sizeof l);
+    future_init(&l, iloop_poll, 0);
+    l.n = n;
+    l.deep = await_depth == 10;
+    t0 = now_s();
+    exec_block_on(&ex, &l);
     if (l.sum == 42) puts(""); /* keep the result alive */
     return (now_s() - t0) * 1e9 / (double)n;
 }
@@ -379,7 +439,16 @@ static double run_select(long n) {
 
 int main(int argc, char **argv) {
     long M = 1000000;
-    quick = argc > 1 && !strcmp(argv[1], "--quick");
+    int a;
+    for (a = 1; a < argc; a++) {
+        if (!strcmp(argv[a], "--quick")) quick = 1, runs = 1;
+        else if (!strcmp(argv[a], "--runs") && a + 1 < argc) runs = atoi(argv[++a]);
+        else runs = 0;
+    }
+    if (runs < 1 || runs > 5) {
+        fprintf(stderr, "usage: %s [--quick] [--runs 1..5]\n", argv[0]);
+        return 2;
+    }
     if (quick) M = 10000;
     if (exec_init(&ex) != 0) return 1;
     printf("# this library (%s)\n",
@@ -393,6 +462,10 @@ int main(int argc, char **argv) {
     printf("await_ready_d1 %.2f\n", median(run_await, 10 * M));
     await_depth = 10;
     printf("await_ready_d10 %.2f\n", median(run_await, 10 * M));
+    await_depth = 1;
+    printf("await_inline_d1 %.2f\n", median(run_await_inline, 10 * M));
+    await_depth = 10;
+    printf("await_inline_d10 %.2f\n", median(run_await_inline, 10 * M));
     printf("yield_rt %.2f\n", median(run_yield, M));
     tasks = (exec_task_t *)calloc((size_t)M, sizeof *tasks);
     readies = (future_ready_t *)calloc((size_t)M, sizeof *readies);
@@ -418,8 +491,8 @@ int main(int argc, char **argv) {
     {
         /* 1M tasks, each sleeping a random 0..1000 ms; all fire */
         double r[5];
-        int i, runs = quick ? 1 : 3;
-        for (i = 0; i < runs; i++) {
+        int i, nr = runs < 3 ? runs : 3; /* a run takes over 2 s */
+        for (i = 0; i < nr; i++) {
             idle_t *f;
             exec_task_t *t;
             uint64_t x = 88172645463325252ull, span = quick ? 100 : 1000;
@@ -439,8 +512,8 @@ int main(int argc, char **argv) {
             free(f);
             free(t);
         }
-        qsort(r, (size_t)runs, sizeof r[0], cmp_d);
-        printf("timers_fire_1m_late_ms %.1f\n", r[runs / 2]);
+        qsort(r, (size_t)nr, sizeof r[0], cmp_d);
+        printf("timers_fire_1m_late_ms %.1f\n", r[nr / 2]);
     }
     printf("join_wake_n10 %.2f\n", median(run_join, 10));
     printf("join_wake_n1000 %.2f\n", median(run_join, 1000));

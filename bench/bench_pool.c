@@ -3,8 +3,9 @@
  * (a future_join_all_t over n blocking_t), timed until every result
  * is back on the executor. The pool (default options: one thread per CPU,
  * growing on demand) is made once and reused, as tokio's runtime is.
- * Prints "spawn_blocking_100k <ns per job>", the median of 5 runs.
- * --quick: one run of 1000 jobs (for CI). */
+ * Prints "spawn_blocking_100k <ns per job>", the median of 5 runs
+ * (--runs N: of N, 1..5; bench/run.sh passes --runs 1 and takes the median
+ * over its rounds). --quick: one run of 1000 jobs (for CI). */
 #include "../exec.h"
 #include "../blocking.h"
 
@@ -52,13 +53,24 @@ static double run(long n, blocking_t *b, future_join_slot_t *slots) {
 }
 
 int main(int argc, char **argv) {
-    int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
-    long n = quick ? 1000 : 100000;
-    int runs = quick ? 1 : 5, i;
+    int quick = 0, runs = 5, i;
+    long n;
     double r[5];
-    blocking_t *b = (blocking_t *)calloc((size_t)n, sizeof *b);
-    future_join_slot_t *slots = (future_join_slot_t *)calloc((size_t)n, sizeof *slots);
+    blocking_t *b;
+    future_join_slot_t *slots;
     blocking_pool_stats_t st;
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0) quick = 1, runs = 1;
+        else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) runs = atoi(argv[++i]);
+        else runs = 0;
+    }
+    if (runs < 1 || runs > 5) {
+        fprintf(stderr, "usage: %s [--quick] [--runs 1..5]\n", argv[0]);
+        return 2;
+    }
+    n = quick ? 1000 : 100000;
+    b = (blocking_t *)calloc((size_t)n, sizeof *b);
+    slots = (future_join_slot_t *)calloc((size_t)n, sizeof *slots);
     if (!b || !slots || exec_init(&ex) || blocking_pool_init(&pool, &ex, 0)) {
         fprintf(stderr, "bench_pool: setup failed\n");
         return 1;

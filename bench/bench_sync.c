@@ -6,8 +6,9 @@
  *   mutex_uncontended  AWAIT a lock of a free mutex, then unlock it; ns per
  *                      lock + unlock
  *
- * Each prints the median of 5 runs. --quick: tiny sizes, numbers not
- * meaningful (a smoke test).
+ * Each prints the median of 5 runs (--runs N: of N, 1..5; bench/run.sh
+ * passes --runs 1 and takes the median over its rounds). --quick: tiny
+ * sizes, one run, numbers not meaningful (a smoke test).
  *
  *   gcc -std=c11 -D_GNU_SOURCE -O2 bench/bench_sync.c -o build/bench_sync -lpthread
  */
@@ -144,17 +145,26 @@ static double mutex_uncontended(exec_t *ex, uint64_t n) {
 }
 
 int main(int argc, char **argv) {
-    int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
-    uint64_t n_ping = quick ? 1000 : 2000000, n_lock = quick ? 1000 : 20000000;
+    int quick = 0, runs = RUNS, r;
+    uint64_t n_ping, n_lock;
     double v[RUNS];
     exec_t ex;
-    int r;
+    for (r = 1; r < argc; r++) {
+        if (strcmp(argv[r], "--quick") == 0) quick = 1, runs = 1;
+        else if (strcmp(argv[r], "--runs") == 0 && r + 1 < argc) runs = atoi(argv[++r]);
+        else runs = 0;
+    }
+    if (runs < 1 || runs > RUNS) {
+        fprintf(stderr, "usage: %s [--quick] [--runs 1..%d]\n", argv[0], RUNS);
+        return 2;
+    }
+    n_ping = quick ? 1000 : 2000000, n_lock = quick ? 1000 : 20000000;
     if (exec_init(&ex) != 0) return perror("exec_init"), 1;
     if (quick) printf("# quick mode: tiny sizes (numbers not meaningful)\n");
-    for (r = 0; r < RUNS; r++) v[r] = chan_pingpong(&ex, n_ping);
-    printf("chan_pingpong %.1f\n", median(v, RUNS));
-    for (r = 0; r < RUNS; r++) v[r] = mutex_uncontended(&ex, n_lock);
-    printf("mutex_uncontended %.2f\n", median(v, RUNS));
+    for (r = 0; r < runs; r++) v[r] = chan_pingpong(&ex, n_ping);
+    printf("chan_pingpong %.1f\n", median(v, runs));
+    for (r = 0; r < runs; r++) v[r] = mutex_uncontended(&ex, n_lock);
+    printf("mutex_uncontended %.2f\n", median(v, runs));
     exec_destroy(&ex);
     return 0;
 }

@@ -1,27 +1,51 @@
 #!/usr/bin/env bash
 # mini_redis against redis-server under redis-benchmark, on loopback.
 #   bench/redis_bench.sh MINI_REDIS_BINARY [--quick]
-# Starts redis-server (persistence off) and mini_redis on free ports, runs
-#   redis-benchmark -t ping,set,get -n 1000000 -c 50 -P 16 -q
-#   redis-benchmark -t ping,set,get -n 200000  -c 50 -P 1  -q
-# against each (--quick: -n 20000 for both), stops both, and prints one line
-# per test: redis_<test>_p16 / _p1, mini_redis rps, redis-server rps, ratio.
+# Starts redis-server (persistence off) and mini_redis on free ports, each
+# pinned (taskset) to the same one CPU, redis-benchmark pinned to another, so
+# the client never steals the server's core and both servers get the same
+# one. Then for each test group
+#   redis-benchmark -t ping,set,get -n $N16 -c 50 -P 16 -q   (N16 = 200000)
+#   redis-benchmark -t ping,set,get -n $N1  -c 50 -P 1  -q   (N1  =  50000)
+# (the same options for both servers) it runs ROUNDS rounds (REDIS_ROUNDS,
+# default 5), alternating the servers: mini_redis first in rounds 1, 3, 5,
+# redis-server first in rounds 2, 4 (AB BA AB ...), so a slow stretch of a
+# shared machine hits both. --quick: one round, -n 20000 and 5000.
+# At about 500k and 45k requests/s a test takes 0.4 s and 1.1 s, 5 rounds
+# of both servers about 2 minutes (3 on a busy machine).
+# Prints one line per test and round
+#   redis_<test>_p16|_p1 ROUND mini_redis-rps redis-server-rps
+# then, per test, "# median" lines: the median over the rounds of each and
+# the spread (half of (max - min) / median, in %).
 # (-t ping runs two tests: ping_inline and ping_mbulk.)
 set -u
 MINI=${1:?usage: redis_bench.sh MINI_REDIS_BINARY [--quick]}
-N16=1000000 N1=200000
-[ "${2:-}" = --quick ] && N16=20000 N1=20000
+N16=200000 N1=50000 ROUNDS=${REDIS_ROUNDS:-5}
+[ "${2:-}" = --quick ] && N16=20000 N1=5000 ROUNDS=1
 for c in redis-server redis-benchmark redis-cli python3; do
   command -v $c >/dev/null 2>&1 || { echo "# missing $c: apt-get install -y redis-server redis-tools"; exit 1; }
 done
 [ -x "$MINI" ] || { echo "# $MINI is not built"; exit 1; }
 
+# Two CPUs we may run on: the servers get the first, the client the second.
+# With one CPU (or no taskset) nothing is pinned.
+SRV=() CLI=() PIN="not pinned"
+if command -v taskset >/dev/null 2>&1; then
+  cpus=$(python3 -c 'import os; print(" ".join(map(str, sorted(os.sched_getaffinity(0))[:2])))')
+  set -- $cpus
+  if [ $# = 2 ]; then
+    SRV=(taskset -c "$1") CLI=(taskset -c "$2") PIN="servers on CPU $1, redis-benchmark on CPU $2"
+  fi
+fi
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 MPID= RPID=
+TMP=$(mktemp -d)
 cleanup() {
   [ -n "$MPID" ] && kill "$MPID" 2>/dev/null
   [ -n "$RPID" ] && kill "$RPID" 2>/dev/null
   wait 2>/dev/null
+  rm -rf "$TMP"
 }
 trap cleanup EXIT
 
@@ -34,26 +58,51 @@ wait_up() { # wait_up PORT
 }
 
 MPORT=$(free_port)
-"$MINI" --port "$MPORT" >/dev/null 2>&1 &
+"${SRV[@]}" "$MINI" --port "$MPORT" >/dev/null 2>&1 &
 MPID=$!
 RPORT=$(free_port)
-redis-server --save '' --appendonly no --port "$RPORT" --bind 127.0.0.1 --daemonize no >/dev/null 2>&1 &
+"${SRV[@]}" redis-server --save '' --appendonly no --port "$RPORT" --bind 127.0.0.1 --daemonize no >/dev/null 2>&1 &
 RPID=$!
 wait_up "$MPORT"
 wait_up "$RPORT"
 
-# run PORT P N -> "test rps" lines
+# run PORT P N -> "test rps" lines (the one command line for both servers)
 run() {
-  redis-benchmark -p "$1" -t ping,set,get -n "$3" -c 50 -P "$2" -q 2>/dev/null | tr '\r' '\n' |
+  "${CLI[@]}" redis-benchmark -p "$1" -t ping,set,get -n "$3" -c 50 -P "$2" -q 2>/dev/null | tr '\r' '\n' |
     awk '/requests per second/ { t = tolower($1); sub(":", "", t); print t, $2 }'
 }
 
-echo "# redis-benchmark -c 50 -t ping,set,get; columns: test mini_redis redis-server ratio"
+echo "# redis-benchmark -c 50 -t ping,set,get -q, $ROUNDS round(s) AB BA ..., $PIN"
+echo "# columns: test round mini_redis-rps redis-server-rps"
 for P in 16 1; do
   n=$N16; [ $P = 1 ] && n=$N1
-  run "$MPORT" $P $n >"${TMPDIR:-/tmp}/rb_mini.$$"
-  run "$RPORT" $P $n >"${TMPDIR:-/tmp}/rb_redis.$$"
-  paste -d' ' "${TMPDIR:-/tmp}/rb_mini.$$" "${TMPDIR:-/tmp}/rb_redis.$$" |
-    awk -v p=$P '$1 == $3 { printf "redis_%s_p%s %.0f %.0f %.2f\n", $1, p, $2, $4, ($4 > 0 ? $2 / $4 : 0) }'
-  rm -f "${TMPDIR:-/tmp}/rb_mini.$$" "${TMPDIR:-/tmp}/rb_redis.$$"
+  for r in $(seq 1 "$ROUNDS"); do
+    if [ $((r % 2)) = 1 ]; then
+      run "$MPORT" $P $n >"$TMP/mini"; run "$RPORT" $P $n >"$TMP/redis"
+    else
+      run "$RPORT" $P $n >"$TMP/redis"; run "$MPORT" $P $n >"$TMP/mini"
+    fi
+    paste -d' ' "$TMP/mini" "$TMP/redis" |
+      awk -v p=$P -v r=$r '$1 == $3 { printf "redis_%s_p%s %d %.0f %.0f\n", $1, p, r, $2, $4 }' | tee -a "$TMP/all"
+  done
 done
+
+# Median and spread over the rounds, per test and server.
+echo "# median over $ROUNDS round(s), spread = half of (max - min) / median:"
+echo "# test mini_redis spread redis-server spread ratio"
+awk '
+  function med(s,   v, n, i, j, t) {
+    n = split(s, v, " ")
+    for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+    lo = v[1]; hi = v[n]
+    return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+  }
+  { if (!($1 in m)) order[++k] = $1; m[$1] = m[$1] " " $3; s[$1] = s[$1] " " $4 }
+  END {
+    for (i = 1; i <= k; i++) {
+      t = order[i]
+      a = med(m[t]); as = a > 0 ? 50 * (hi - lo) / a : 0
+      b = med(s[t]); bs = b > 0 ? 50 * (hi - lo) / b : 0
+      printf "# median %s %.0f %.1f%% %.0f %.1f%% %.2f\n", t, a, as, b, bs, (b > 0 ? a / b : 0)
+    }
+  }' "$TMP/all"

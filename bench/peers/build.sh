@@ -4,7 +4,7 @@
 #   bench/peers/build.sh [OUTDIR]        (default OUTDIR: build/peers)
 #
 # Produces OUTDIR/tokio_bench, OUTDIR/uv_bench and OUTDIR/threads_idle, one
-# status line per peer.  A peer whose dependency is missing is skipped with a
+# status line per peer; a peer newer than its sources is left as it is.  A peer whose dependency is missing is skipped with a
 # message naming the Debian package to install; the exit status is non-zero
 # only when a build that could run actually failed.
 # Environment: CC (default cc), CARGO (default cargo), RUSTC (default rustc).
@@ -18,6 +18,13 @@ cc=${CC:-cc}
 cargo=${CARGO:-cargo}
 registry=/usr/share/cargo/registry
 failed=0
+
+# Is OUTDIR/$1 there and newer than every file under the other arguments?
+up_to_date() {
+	bin=$out/$1
+	shift
+	[ -x "$bin" ] && [ -z "$(find "$@" -newer "$bin" 2>/dev/null)" ]
+}
 
 # Does the C compiler find header $1?
 have_header() {
@@ -36,6 +43,8 @@ if [ -n "$missing" ]; then
 	echo "peers: tokio   SKIPPED (apt-get install$missing)"
 elif [ "${rustc_minor:-0}" -lt 66 ]; then
 	echo "peers: tokio   SKIPPED (needs rustc >= 1.66, found: ${rustc_ver:-none})"
+elif up_to_date tokio_bench "$here/tokio/src" "$here/tokio/Cargo.toml" "$here/tokio/Cargo.lock"; then
+	echo "peers: tokio   up to date $out/tokio_bench"
 else
 	log=$out/tokio-build.log
 	start=$(date +%s)
@@ -53,6 +62,8 @@ fi
 # --- libuv -----------------------------------------------------------------
 if ! have_header uv.h; then
 	echo "peers: libuv   SKIPPED (apt-get install libuv1-dev)"
+elif up_to_date uv_bench "$here/uv_bench.c"; then
+	echo "peers: libuv   up to date $out/uv_bench"
 elif "$cc" -O2 -o "$out/uv_bench" "$here/uv_bench.c" -luv; then
 	echo "peers: libuv   built $out/uv_bench"
 else
@@ -63,6 +74,8 @@ fi
 # --- pthreads --------------------------------------------------------------
 if ! have_header pthread.h; then
 	echo "peers: threads SKIPPED (apt-get install libc6-dev)"
+elif up_to_date threads_idle "$here/threads_idle.c"; then
+	echo "peers: threads up to date $out/threads_idle"
 elif "$cc" -O2 -o "$out/threads_idle" "$here/threads_idle.c" -pthread; then
 	echo "peers: threads built $out/threads_idle"
 else

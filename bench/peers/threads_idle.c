@@ -5,7 +5,7 @@
  * number given as argument) are created with the default attributes and each
  * blocks on a condition variable.  Once all are blocked we read RSS and
  * virtual size, then wake and join them all.  Prints, median of 5 runs
- * (--quick: 1):
+ * (--runs N: of N, 1..5, as bench/run.sh passes --runs 1; --quick: 1):
  *   idle_task_bytes        RSS delta per thread (user-space pages only: the
  *                          kernel's per-thread stack and task_struct are not
  *                          in RSS)
@@ -107,12 +107,18 @@ int main(int argc, char **argv)
 	nthreads = 10000;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--quick") == 0)
-			quick = 1, nthreads = 100;
+			quick = 1, nthreads = 100, runs = 1;
+		else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
+			runs = atoi(argv[++i]);
+		else if (argv[i][0] == '-')
+			runs = 0; /* an unknown option: the usage line */
 		else
 			nthreads = atol(argv[i]);
 	}
-	if (quick)
-		runs = 1;
+	if (runs < 1 || runs > RUNS_MAX) {
+		fprintf(stderr, "usage: %s [--quick] [--runs 1..%d] [THREADS]\n", argv[0], RUNS_MAX);
+		return 2;
+	}
 	if (nthreads < 1)
 		nthreads = 1;
 

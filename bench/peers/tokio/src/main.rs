@@ -2,8 +2,9 @@
 //!
 //! Prints `# tokio 1.24 current_thread`, then one `name value` line per
 //! workload: ns per operation unless the name says otherwise (`_ms`,
-//! `_bytes`).  Each value is the median of 5 in-process runs (`--quick`: tiny
-//! sizes, one run).  Every workload runs on a current-thread runtime, inside
+//! `_bytes`).  Each value is the median of 5 in-process runs (`--runs N`: of
+//! N, 1..5; bench/run.sh passes `--runs 1` and takes the median over its
+//! rounds; `--quick`: tiny sizes, one run).  Every workload runs on a current-thread runtime, inside
 //! a spawned task (not the `block_on` future), one runtime per workload.
 //! PEER_DEBUG=1 in the environment adds progress/timing lines on stderr.
 
@@ -319,9 +320,26 @@ async fn chan_pingpong(n: u64) -> f64 {
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick");
     let s = if quick { &QUICK } else { &FULL };
-    let r = s.runs;
+    let mut r = s.runs;
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--quick" => {}
+            "--runs" if i + 1 < args.len() => {
+                i += 1;
+                r = args[i].parse().unwrap_or(0);
+            }
+            _ => r = 0,
+        }
+        i += 1;
+    }
+    if !(1..=5).contains(&r) {
+        eprintln!("usage: tokio_bench [--quick] [--runs 1..5]");
+        std::process::exit(2);
+    }
     println!("# tokio 1.24 current_thread");
     if quick {
         println!("# quick mode: tiny sizes, one run each (numbers not meaningful)");
