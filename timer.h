@@ -118,8 +118,14 @@
  * levels cover every 64-bit nanosecond deadline. As time passes, a slot of a
  * high level comes due and its timers move down ("cascade") to where they
  * belong relative to the new position, until they fire from level 0 (or at
- * once, if due). Each level keeps a bitmap of non-empty slots, so finding
- * the next deadline is a few bit operations.
+ * once, if due). Each level keeps a bitmap of the slots that may hold
+ * timers, so finding the next deadline is a few bit operations.
+ *
+ * Registering and cancelling are the hot path (a timeout around every
+ * operation, cancelled when the operation wins): a registration is a
+ * table lookup for the slot, a link at the back of the slot's ring and a
+ * bit set; a cancel is an unlink (four pointer moves) and a count. No
+ * division, no branch on the list's shape, no walk.
  */
 #define TIMER_TICK_SHIFT 10
 #define TIMER_LEVELS 9
@@ -129,14 +135,18 @@ typedef future_link_t timer_link_t;
 
 enum { TIMER_IDLE_, TIMER_LINKED_, TIMER_FIRED_ };
 
+/* A timer node, embedded in whatever waits (40 bytes on a 64-bit target).
+ * Its tick, which decides its slot, is deadline >> TIMER_TICK_SHIFT: one
+ * shift where it is needed, rather than 8 more bytes in every timer. A
+ * zeroed entry is idle (timer_wheel_cancel of it does nothing). */
 typedef struct timer_entry {
-    timer_link_t link;     /* in its slot's list (first member) */
-    uint64_t when;         /* deadline, in ticks (rounded down) */
+    timer_link_t link;     /* in its slot's ring (first member) */
     uint64_t deadline;     /* deadline, in ns: the exact one */
     future_waker_t *waker; /* woken when it fires */
     uint32_t seq;          /* registration order (wraps; compared as a delta) */
-    unsigned short slot;   /* level * 64 + slot, while linked */
     unsigned char state;   /* TIMER_IDLE_, TIMER_LINKED_, TIMER_FIRED_ */
+    unsigned char tag;     /* the owner's byte, never touched by the wheel
+                              (timer_sleep_t: TIMER_SLEEP_UNTIL_) */
 } timer_entry_t;
 
 /* The extra slot past the levels: timers due in this advance wait here, in
@@ -144,13 +154,25 @@ typedef struct timer_entry {
  * like the others, so a waker may cancel any timer, this list's included. */
 #define TIMER_DUE_SLOT_ (TIMER_LEVELS * TIMER_SLOTS)
 
+/* Each slot is a ring closed through its own node in the wheel: an empty
+ * slot's node points at itself. So linking and unlinking take no branch
+ * and need no list head, and a slot is empty again when the node an
+ * unlinked timer leaves behind points at itself both ways. The wheel
+ * holds pointers into itself: initialise it where it stays (do not copy
+ * a live wheel). */
 typedef struct timer_wheel {
     uint64_t now;     /* ns: the clock as of the latest advance */
     uint64_t elapsed; /* ticks: the wheel's position */
-    uint64_t occupied[TIMER_LEVELS + 1]; /* the last: the due slot's bit */
-    size_t count; /* live (linked) timers */
-    uint32_t seq; /* the next registration's number */
-    future_list_t slots[TIMER_LEVELS * TIMER_SLOTS + 1];
+    /* A set bit: the slot may hold timers. A timer's registration sets
+     * its slot's bit; unlinking leaves it (a cancel is then four stores),
+     * and the search for the next slot drops the bits of slots it finds
+     * empty. The last word: the due slot's bit. */
+    uint64_t occupied[TIMER_LEVELS + 1];
+    /* Registrations so far (the next one's number) and timers unlinked
+     * for good (cancelled or fired): the live ones are the difference,
+     * so a registration counts itself with the number it takes. */
+    uint32_t seq, gone;
+    timer_link_t slots[TIMER_LEVELS * TIMER_SLOTS + 1];
 } timer_wheel_t;
 
 WEFT_API int timer_clz64_(uint64_t x) {
@@ -178,90 +200,133 @@ WEFT_API void timer_wheel_init(timer_wheel_t *w, uint64_t now) {
     size_t i;
     w->now = now;
     w->elapsed = now >> TIMER_TICK_SHIFT;
-    w->count = 0;
-    w->seq = 0;
+    w->seq = w->gone = 0;
     for (i = 0; i <= TIMER_LEVELS; i++) w->occupied[i] = 0;
-    for (i = 0; i <= TIMER_DUE_SLOT_; i++) future_list_init(&w->slots[i]);
+    for (i = 0; i <= TIMER_DUE_SLOT_; i++) w->slots[i].next = w->slots[i].prev = &w->slots[i];
 }
 
-WEFT_API size_t timer_wheel_count(const timer_wheel_t *w) { return w->count; }
+/* Live (linked) timers. */
+WEFT_API size_t timer_wheel_count(const timer_wheel_t *w) { return (uint32_t)(w->seq - w->gone); }
 
-/* Which level * 64 + slot a deadline (ticks, >= elapsed) belongs in. */
-WEFT_API unsigned timer_slot_for_(uint64_t elapsed, uint64_t when) {
-    int level = (63 - timer_clz64_((elapsed ^ when) | (TIMER_SLOTS - 1))) / 6;
-    return (unsigned)(level * TIMER_SLOTS + ((when >> (6 * level)) & (TIMER_SLOTS - 1)));
+/* Which level * 64 + slot a deadline (ticks, >= elapsed) belongs in: the
+ * level is the 6-bit digit holding the highest bit b where they differ.
+ * One load from a table gives both that level * 64 (bits 6 up) and the
+ * digit's shift, 6 * level (the low 6 bits). Ticks have 54 bits, so b
+ * stays below 54: the table's last ten entries are never used. */
+#define TIMER_LV_(l) (unsigned short)((l) << 12 | 6 * (l))
+#define TIMER_LV6_(l) TIMER_LV_(l), TIMER_LV_(l), TIMER_LV_(l), TIMER_LV_(l), TIMER_LV_(l), TIMER_LV_(l)
+WEFT_API size_t timer_slot_for_(uint64_t elapsed, uint64_t when) {
+    static const unsigned short lv[64] = {
+        TIMER_LV6_(0), TIMER_LV6_(1), TIMER_LV6_(2), TIMER_LV6_(3), TIMER_LV6_(4),
+        TIMER_LV6_(5), TIMER_LV6_(6), TIMER_LV6_(7), TIMER_LV6_(8), TIMER_LV6_(8),
+        TIMER_LV_(8),  TIMER_LV_(8),  TIMER_LV_(8),  TIMER_LV_(8)};
+    unsigned v = lv[63 - timer_clz64_((elapsed ^ when) | (TIMER_SLOTS - 1))];
+    return (size_t)(v >> 6) + (size_t)((when >> (v & 63)) & (TIMER_SLOTS - 1));
+}
+#undef TIMER_LV6_
+#undef TIMER_LV_
+
+/* Link l into a ring after node at, before node next (at->next). The
+ * stores alternate between l and its neighbours: they may alias, so the
+ * compiler keeps them four plain stores (not a vector shuffle). */
+WEFT_API void timer_ring_insert_(timer_link_t *at, timer_link_t *next, timer_link_t *l) {
+    l->next = next;
+    next->prev = l;
+    l->prev = at;
+    at->next = l;
 }
 
-/* Put e in slot s, in registration order: behind every entry registered
- * before it. A new timer goes to the back at once; one moving down a level
- * may have to pass a few registered after it. So timers with equal
- * deadlines (one tick, one slot) fire in the order they were registered,
- * whatever path each took through the levels. The due slot is filled tick
- * by tick, each tick in that order: there e goes to the back. */
-WEFT_API void timer_link_at_(timer_wheel_t *w, timer_entry_t *e, unsigned s) {
-    future_list_t *q = &w->slots[s];
-    future_link_t *after = q->tail;
-    while (s != TIMER_DUE_SLOT_ && after &&
-           (int32_t)(((timer_entry_t *)(void *)after)->seq - e->seq) > 0)
-        after = after->prev;
-    e->slot = (unsigned short)s;
-    future_list_insert_after(q, after, &e->link);
+WEFT_API void timer_occupy_(timer_wheel_t *w, size_t s) {
     w->occupied[s / TIMER_SLOTS] |= (uint64_t)1 << (s % TIMER_SLOTS);
 }
 
-WEFT_API void timer_link_(timer_wheel_t *w, timer_entry_t *e) {
-    timer_link_at_(w, e, timer_slot_for_(w->elapsed, e->when));
+/* Put e in slot s, in registration order: behind every entry registered
+ * before it. A new timer goes to the back at once (timer_link_new_); one
+ * moving down a level may have to pass a few registered after it. So
+ * timers with equal deadlines (one tick, one slot) fire in the order they
+ * were registered, whatever path each took through the levels. The due
+ * slot is filled tick by tick, each tick in that order: there e goes to
+ * the back. */
+WEFT_API void timer_link_at_(timer_wheel_t *w, timer_entry_t *e, size_t s) {
+    timer_link_t *q = &w->slots[s], *after = q->prev;
+    if (s != TIMER_DUE_SLOT_)
+        while (after != q && (int32_t)(((timer_entry_t *)(void *)after)->seq - e->seq) > 0)
+            after = after->prev;
+    timer_ring_insert_(after, after->next, &e->link);
+    timer_occupy_(w, s);
 }
 
-WEFT_API void timer_unlink_(timer_wheel_t *w, timer_entry_t *e) {
-    future_list_t *q = &w->slots[e->slot];
-    future_list_unlink(q, &e->link);
-    if (!q->head)
-        w->occupied[e->slot / TIMER_SLOTS] &= ~((uint64_t)1 << (e->slot % TIMER_SLOTS));
+WEFT_API void timer_link_(timer_wheel_t *w, timer_entry_t *e) {
+    timer_link_at_(w, e, timer_slot_for_(w->elapsed, e->deadline >> TIMER_TICK_SHIFT));
+}
+
+/* Register e, due at deadline (> w->now). It has the newest number, so it
+ * goes to the back of its slot with no search: the whole of a
+ * registration is these few stores. */
+WEFT_API void timer_link_new_(timer_wheel_t *w, timer_entry_t *e, uint64_t deadline,
+                              future_waker_t *waker) {
+    size_t s = timer_slot_for_(w->elapsed, deadline >> TIMER_TICK_SHIFT);
+    timer_link_t *q = &w->slots[s];
+    e->deadline = deadline;
+    e->waker = waker;
+    e->seq = w->seq++;
+    e->state = TIMER_LINKED_;
+    timer_ring_insert_(q->prev, q, &e->link);
+    timer_occupy_(w, s);
+}
+
+/* Take e out of its slot's ring (the slot's bit stays: see occupied). */
+WEFT_API void timer_unlink_(timer_entry_t *e) {
+    timer_link_t *next = e->link.next, *prev = e->link.prev;
+    prev->next = next;
+    next->prev = prev;
 }
 
 /* Register e to wake waker at deadline (ns). Returns 0 when linked, 1 when
- * the deadline has already come (nothing is linked: the caller is ready). */
+ * the deadline has already come (nothing is linked: the caller is ready).
+ * The slot comes from the tick rounded down; the exact deadline decides
+ * when it fires (timer_wheel_advance), so it is never late by a tick and
+ * the paused clock lands on it exactly. */
 WEFT_API int timer_wheel_insert(timer_wheel_t *w, timer_entry_t *e, uint64_t deadline,
                                      future_waker_t *waker) {
     if (deadline <= w->now) return 1;
-    /* The slot comes from the tick rounded down; the exact deadline decides
-     * when it fires (timer_wheel_advance), so it is never late by a tick
-     * and the paused clock lands on it exactly. */
-    e->deadline = deadline;
-    e->when = deadline >> TIMER_TICK_SHIFT;
-    e->waker = waker;
-    e->state = TIMER_LINKED_;
-    e->seq = w->seq++;
-    timer_link_(w, e);
-    w->count++;
+    timer_link_new_(w, e, deadline, waker);
     return 0;
 }
 
 /* Unlink e if it is linked. O(1). */
 WEFT_API void timer_wheel_cancel(timer_wheel_t *w, timer_entry_t *e) {
     if (e->state != TIMER_LINKED_) return;
-    timer_unlink_(w, e);
+    timer_unlink_(e);
     e->state = TIMER_IDLE_;
-    w->count--;
+    w->gone++;
 }
 
 /* The earliest non-empty slot: its level * 64 + slot, and the tick it comes
- * due. The lowest non-empty level always holds the earliest. -1 if none. */
-WEFT_API int timer_next_slot_(const timer_wheel_t *w, uint64_t *due) {
+ * due. The lowest non-empty level always holds the earliest. -1 if none.
+ * The bits of empty slots it meets on the way are skipped, and dropped if
+ * clean (the wheel is then written to: never with clean from a const
+ * wheel). */
+WEFT_API int timer_next_slot_(timer_wheel_t *w, uint64_t *due, int clean) {
     int level;
     for (level = 0; level < TIMER_LEVELS; level++) {
-        uint64_t occ = w->occupied[level], rot, span, start;
-        unsigned pos, slot;
-        if (!occ) continue;
-        pos = (unsigned)(w->elapsed >> (6 * level)) & (TIMER_SLOTS - 1);
-        rot = pos ? (occ >> pos) | (occ << (64 - pos)) : occ;
-        slot = (pos + (unsigned)timer_ctz64_(rot)) & (TIMER_SLOTS - 1);
-        span = (uint64_t)1 << (6 * level); /* ticks per slot at this level */
-        start = level == TIMER_LEVELS - 1 ? 0 : w->elapsed & ~(span * TIMER_SLOTS - 1);
-        *due = start + slot * span;
-        if (*due < w->elapsed) *due += span * TIMER_SLOTS; /* wrapped round */
-        return level * TIMER_SLOTS + (int)slot;
+        uint64_t occ = w->occupied[level];
+        unsigned pos = (unsigned)(w->elapsed >> (6 * level)) & (TIMER_SLOTS - 1);
+        while (occ) {
+            uint64_t rot = pos ? (occ >> pos) | (occ << (64 - pos)) : occ, span, start;
+            unsigned slot = (pos + (unsigned)timer_ctz64_(rot)) & (TIMER_SLOTS - 1);
+            const timer_link_t *q = &w->slots[level * TIMER_SLOTS + (int)slot];
+            if (q->next == q) { /* emptied since its bit was set */
+                occ &= ~((uint64_t)1 << slot);
+                if (clean) w->occupied[level] = occ;
+                continue;
+            }
+            span = (uint64_t)1 << (6 * level); /* ticks per slot at this level */
+            start = level == TIMER_LEVELS - 1 ? 0 : w->elapsed & ~(span * TIMER_SLOTS - 1);
+            *due = start + slot * span;
+            if (*due < w->elapsed) *due += span * TIMER_SLOTS; /* wrapped round */
+            return level * TIMER_SLOTS + (int)slot;
+        }
     }
     return -1;
 }
@@ -271,12 +336,14 @@ WEFT_API int timer_next_slot_(const timer_wheel_t *w, uint64_t *due) {
  * to it only moves them down. */
 WEFT_API uint64_t timer_wheel_next(const timer_wheel_t *w) {
     uint64_t due, min = TIMER_NEVER;
-    const timer_link_t *l;
-    int s = timer_next_slot_(w, &due);
+    const timer_link_t *l, *q;
+    /* The cast only reads: clean is 0. */
+    int s = timer_next_slot_((timer_wheel_t *)(uintptr_t)w, &due, 0);
     if (s < 0) return TIMER_NEVER;
     if (s >= TIMER_SLOTS) return due << TIMER_TICK_SHIFT;
     /* Level 0: one slot is one tick; its earliest exact deadline (> now). */
-    for (l = w->slots[s].head; l; l = l->next)
+    q = &w->slots[s];
+    for (l = q->next; l != q; l = l->next)
         if (((const timer_entry_t *)(const void *)l)->deadline < min)
             min = ((const timer_entry_t *)(const void *)l)->deadline;
     return min;
@@ -285,7 +352,10 @@ WEFT_API uint64_t timer_wheel_next(const timer_wheel_t *w) {
 /* Move the clock to now (ns) and fire every timer due by then: each is
  * unlinked, marked fired and its waker called, in deadline order (ticks),
  * and in registration order among equal deadlines. Returns how many fired.
- * A clock that goes backwards is ignored.
+ * A clock that goes backwards is ignored. (One reservation on the order:
+ * a slot of a higher level that comes due whole within one advance fires
+ * its due timers in registration order, not sorted by tick; an advance of
+ * a tick or to timer_wheel_next, as with the paused clock, is exact.)
  *
  * It works in two steps. First, with no waker called, every slot that
  * comes due is emptied: its timers that are due move to the due slot, the
@@ -298,26 +368,26 @@ WEFT_API size_t timer_wheel_advance(timer_wheel_t *w, uint64_t now) {
     uint64_t target, due;
     size_t fired = 0;
     int s, stay = -1; /* stay: the current tick's slot, left with timers */
-    future_list_t *q = &w->slots[TIMER_DUE_SLOT_];
+    timer_link_t *q = &w->slots[TIMER_DUE_SLOT_];
     if (now > w->now) {
         w->now = now;
         target = now >> TIMER_TICK_SHIFT;
-        while ((s = timer_next_slot_(w, &due)) >= 0 && due <= target) {
-            future_list_t *slot = &w->slots[s];
-            timer_link_t *l = slot->head;
+        while ((s = timer_next_slot_(w, &due, 1)) >= 0 && due <= target) {
+            timer_link_t *slot = &w->slots[s];
+            timer_link_t *l = slot->next;
             if (due > w->elapsed) w->elapsed = due;
-            while (l) {
+            while (l != slot) {
                 timer_entry_t *e = (timer_entry_t *)(void *)l;
                 l = l->next;
                 if (e->deadline <= now) {
-                    timer_unlink_(w, e);
+                    timer_unlink_(e);
                     timer_link_at_(w, e, TIMER_DUE_SLOT_);
-                } else if (e->when > due || s >= TIMER_SLOTS) {
-                    timer_unlink_(w, e);
+                } else if ((e->deadline >> TIMER_TICK_SHIFT) > due || s >= TIMER_SLOTS) {
+                    timer_unlink_(e);
                     timer_link_(w, e); /* cascade to a lower level */
                 } /* else: due in this tick, after now: it waits here */
             }
-            if (slot->head) { /* hide it from the search till the end */
+            if (slot->next != slot) { /* hide it from the search till the end */
                 stay = s;
                 w->occupied[s / TIMER_SLOTS] &= ~((uint64_t)1 << (s % TIMER_SLOTS));
             }
@@ -325,11 +395,11 @@ WEFT_API size_t timer_wheel_advance(timer_wheel_t *w, uint64_t now) {
         if (target > w->elapsed) w->elapsed = target;
         if (stay >= 0) w->occupied[stay / TIMER_SLOTS] |= (uint64_t)1 << (stay % TIMER_SLOTS);
     }
-    while (q->head) {
-        timer_entry_t *e = (timer_entry_t *)(void *)q->head;
-        timer_unlink_(w, e);
+    while (q->next != q) {
+        timer_entry_t *e = (timer_entry_t *)(void *)q->next;
+        timer_unlink_(e);
         e->state = TIMER_FIRED_;
-        w->count--;
+        w->gone++;
         fired++;
         future_wake(e->waker);
     }
@@ -358,11 +428,13 @@ WEFT_API uint64_t timer_add_sat(uint64_t a, uint64_t b) {
 
 /* ---- sleep -------------------------------------------------------------- */
 
+/* entry.tag: arg is a deadline (timer_sleep_until_init), not a duration */
+#define TIMER_SLEEP_UNTIL_ 1
+
 typedef struct timer_sleep {
     future_t fut;
-    uint64_t arg;      /* duration, or deadline when absolute (as given) */
-    int absolute;      /* arg is a deadline */
     timer_entry_t entry;  /* entry.deadline: the deadline once fixed, or never */
+    uint64_t arg;         /* duration, or deadline when until (as given) */
     timer_wheel_t *wheel; /* where the entry is linked, for drop */
 } timer_sleep_t;
 
@@ -393,7 +465,7 @@ WEFT_API void timer_sleep_describe_(const future_t *f, future_fmt_t *o) {
         future_fmt_str(o, "forever");
         return;
     }
-    if (s->absolute) future_fmt_str(o, "until ");
+    if (s->entry.tag & TIMER_SLEEP_UNTIL_) future_fmt_str(o, "until ");
     timer_fmt_duration(o, s->arg);
     if (s->entry.state == TIMER_LINKED_ && deadline > s->wheel->now) {
         future_fmt_str(o, " (");
@@ -416,51 +488,98 @@ WEFT_API coro_poll_t timer_no_wheel_(future_t *self) {
     return future_finish(self, FUTURE_EINVAL);
 }
 
-WEFT_API coro_poll_t timer_sleep_poll_(future_t *self, future_cx_t *cx) {
-    timer_sleep_t *s = (timer_sleep_t *)(void *)self;
-    switch (s->entry.state) {
-    case TIMER_IDLE_: {
-        timer_wheel_t *w = cx->timers;
-        uint64_t deadline;
-        if (!w) return timer_no_wheel_(self);
-        deadline = s->absolute ? s->arg : timer_add_sat(w->now, s->arg);
-        s->entry.deadline = deadline; /* from now on the deadline is fixed */
-        if (deadline == TIMER_NEVER) { /* never fires: register nothing */
-            s->entry.state = TIMER_FIRED_ + 1;
-            return timer_sleep_pending_(self);
-        }
-        if (timer_wheel_insert(w, &s->entry, deadline, cx->waker) == 0) {
-            s->wheel = w;
-            return timer_sleep_pending_(self);
-        }
-        s->entry.state = TIMER_FIRED_; /* already due */
+/* A due sleep finishes, once the cooperative budget allows. */
+WEFT_API coro_poll_t timer_sleep_ready_(future_t *self, future_cx_t *cx) {
+    if (!future_coop_spend(cx)) return CORO_PENDING;
+    return future_finish(self, 0);
+}
+
+/* The first poll's rarer outcomes, out of the inline path (which has
+ * registered every deadline ahead of now): no wheel, "never", or a
+ * deadline already come (a zero duration, a past deadline). */
+FUTURE_COLD_FN_ coro_poll_t timer_sleep_start_(timer_sleep_t *s, future_cx_t *cx) {
+    timer_wheel_t *w = cx->timers;
+    if (!w) return timer_no_wheel_(&s->fut);
+    /* From now on the deadline is fixed. */
+    s->entry.deadline = s->entry.tag & TIMER_SLEEP_UNTIL_ ? s->arg : timer_add_sat(w->now, s->arg);
+    if (s->entry.deadline == TIMER_NEVER) { /* never fires: register nothing */
+        s->entry.state = TIMER_FIRED_ + 1;
+        return timer_sleep_pending_(&s->fut);
     }
-        /* fallthrough */
-    case TIMER_FIRED_:
-        if (!future_coop_spend(cx)) return CORO_PENDING;
-        return future_finish(self, 0);
+    s->entry.state = TIMER_FIRED_; /* already due */
+    return timer_sleep_ready_(&s->fut, cx);
+}
+
+/* A path kept out of line, so that the inline one around it needs few
+ * registers (no callee-saved ones, no shared epilogue): clang's first
+ * poll of a sleep took 16 more instructions with this one inlined. (An
+ * inline function may not be noinline: with WEFT_EXTERN_INLINE the
+ * compiler decides.) */
+#if defined(__GNUC__) && !(defined(WEFT_EXTERN_INLINE) && !defined(__cplusplus))
+#define TIMER_OUTLINE_FN_ static __attribute__((noinline, unused))
+#else
+#define TIMER_OUTLINE_FN_ WEFT_API
+#endif
+
+/* Every poll but a registering one: a later poll (linked, fired, never),
+ * or a first one that does not register. */
+TIMER_OUTLINE_FN_ coro_poll_t timer_sleep_poll_more_(timer_sleep_t *s, future_cx_t *cx) {
+    switch (s->entry.state) {
+    case TIMER_IDLE_:
+        return timer_sleep_start_(s, cx);
     case TIMER_LINKED_:
         s->entry.waker = cx->waker; /* the task may have moved: keep it fresh */
         return CORO_PENDING;
+    case TIMER_FIRED_:
+        return timer_sleep_ready_(&s->fut, cx);
     default: /* a deadline of "never" */
         return CORO_PENDING;
     }
 }
 
+/* The usual first poll, a deadline ahead, registers inline; until (a
+ * constant in each caller) says whether arg is the deadline or a duration:
+ * one poll function each, so neither tests it. A duration past the end of
+ * time wraps below now here: timer_sleep_start_ saturates it to never. */
+WEFT_API coro_poll_t timer_sleep_poll_as_(future_t *self, future_cx_t *cx, int until) {
+    timer_sleep_t *s = (timer_sleep_t *)(void *)self;
+    timer_wheel_t *w = cx->timers;
+    if (s->entry.state == TIMER_IDLE_ && w) {
+        uint64_t now = w->now, deadline = until ? s->arg : now + s->arg;
+        if (deadline > now && deadline != TIMER_NEVER) {
+            timer_link_new_(w, &s->entry, deadline, cx->waker);
+            s->wheel = w;
+            return timer_sleep_pending_(self);
+        }
+    }
+    return timer_sleep_poll_more_(s, cx);
+}
+
+WEFT_API coro_poll_t timer_sleep_poll_(future_t *self, future_cx_t *cx) {
+    return timer_sleep_poll_as_(self, cx, 0);
+}
+
+WEFT_API coro_poll_t timer_sleep_until_poll_(future_t *self, future_cx_t *cx) {
+    return timer_sleep_poll_as_(self, cx, 1);
+}
+
 WEFT_API void timer_sleep_drop_(future_t *self) {
     timer_sleep_t *s = (timer_sleep_t *)(void *)self;
-    if (s->entry.state == TIMER_LINKED_) timer_wheel_cancel(s->wheel, &s->entry);
+    if (s->entry.state == TIMER_LINKED_) {
+        timer_unlink_(&s->entry);
+        s->wheel->gone++;
+    }
     s->entry.state = TIMER_IDLE_;
 }
 
-WEFT_API void timer_sleep_setup_(timer_sleep_t *s, uint64_t arg, int absolute) {
-    future_init(&s->fut, timer_sleep_poll_, timer_sleep_drop_);
+/* The deadline is fixed at the first poll; until then only arg is read
+ * (entry's other fields are set when it registers). */
+WEFT_API void timer_sleep_setup_(timer_sleep_t *s, uint64_t arg, int until) {
+    future_init(&s->fut, until ? timer_sleep_until_poll_ : timer_sleep_poll_, timer_sleep_drop_);
     s->arg = arg;
-    s->absolute = absolute;
-    s->entry.deadline = absolute ? arg : TIMER_NEVER; /* fixed at the first poll */
+    s->entry.deadline = until ? arg : TIMER_NEVER;
     s->entry.state = TIMER_IDLE_;
-    s->entry.waker = 0;
-    s->wheel = 0;
+    s->entry.tag = until ? TIMER_SLEEP_UNTIL_ : 0;
 }
 
 /* Sleep for ns nanoseconds, counted from the wheel's now at the first poll. */
@@ -566,7 +685,8 @@ WEFT_API coro_poll_t timer_interval_poll_(future_t *self, future_cx_t *cx) {
     }
     if (!cx->timers) return timer_no_wheel_(self);
     now = cx->timers->now;
-    if (iv->ticks == 0 && iv->sleep.entry.state == TIMER_IDLE_ && !iv->sleep.absolute)
+    if (iv->ticks == 0 && iv->sleep.entry.state == TIMER_IDLE_ &&
+        !(iv->sleep.entry.tag & TIMER_SLEEP_UNTIL_))
         timer_sleep_reset(&iv->sleep, now); /* the first tick is immediate */
     self->child = &iv->sleep.fut; /* shows in the async backtrace */
     if (future_poll(&iv->sleep.fut, cx) == CORO_PENDING) {

@@ -54,14 +54,24 @@ static int tmr_insert(timer_wheel_t *w, tmr_t *t, uint64_t deadline) {
     return timer_wheel_insert(w, &t->e, deadline, &t->w);
 }
 
+/* No live timer, every slot's ring closed on itself. (A slot's bit may
+ * outlive its last timer: the search drops it when it gets there.) */
 static int wheel_is_empty(const timer_wheel_t *w) {
     int i;
-    if (w->count) return 0;
-    for (i = 0; i < TIMER_LEVELS; i++)
-        if (w->occupied[i]) return 0;
-    for (i = 0; i < TIMER_LEVELS * TIMER_SLOTS; i++)
-        if (w->slots[i].head || w->slots[i].tail) return 0;
+    if (timer_wheel_count(w)) return 0;
+    for (i = 0; i <= TIMER_DUE_SLOT_; i++)
+        if (w->slots[i].next != &w->slots[i] || w->slots[i].prev != &w->slots[i]) return 0;
     return 1;
+}
+
+/* Which slot (level * 64 + slot) e is linked in: walk its ring to the
+ * wheel's own node. -1 if it is linked in none of w's. */
+static int slot_of(const timer_wheel_t *w, const timer_entry_t *e) {
+    const timer_link_t *l = e->link.next;
+    int n = 0;
+    if (e->state != TIMER_LINKED_) return -1;
+    while (!(l >= &w->slots[0] && l <= &w->slots[TIMER_DUE_SLOT_]) && n++ < 10000000) l = l->next;
+    return l >= &w->slots[0] && l <= &w->slots[TIMER_DUE_SLOT_] ? (int)(l - &w->slots[0]) : -1;
 }
 
 static uint64_t rng_ = 0x9E3779B97F4A7C15u;
@@ -166,7 +176,10 @@ static void test_every_level_and_cascade(void) {
         uint64_t d = T0 + deltas[i], next;
         timer_wheel_init(&wheel, T0);
         CHECK_EQ(tmr_insert(&wheel, &t[i], d), 0);
-        levels_seen[t[i].e.slot / TIMER_SLOTS] = 1;
+        CHECK(slot_of(&wheel, &t[i].e) >= 0);
+        CHECK_EQ(slot_of(&wheel, &t[i].e), (int)timer_slot_for_(T0 >> TIMER_TICK_SHIFT,
+                                                                 d >> TIMER_TICK_SHIFT));
+        if (slot_of(&wheel, &t[i].e) >= 0) levels_seen[slot_of(&wheel, &t[i].e) / TIMER_SLOTS] = 1;
         steps = 0;
         while (!t[i].fires) {
             next = timer_wheel_next(&wheel);
@@ -211,8 +224,8 @@ static void test_deadlines_near_the_end_of_time(void) {
     CHECK_EQ(tmr_insert(&wheel, &a, UINT64_MAX - 1), 0);
     CHECK_EQ(tmr_insert(&wheel, &b, UINT64_MAX), 0);
     CHECK_EQ(tmr_insert(&wheel, &c, UINT64_MAX - 2000), 0);
-    CHECK(a.e.slot < TIMER_LEVELS * TIMER_SLOTS);
-    CHECK(b.e.slot < TIMER_LEVELS * TIMER_SLOTS);
+    CHECK_EQ(slot_of(&wheel, &a.e) / TIMER_SLOTS, TIMER_LEVELS - 1); /* the top level */
+    CHECK_EQ(slot_of(&wheel, &b.e) / TIMER_SLOTS, TIMER_LEVELS - 1);
     CHECK(timer_wheel_next(&wheel) <= UINT64_MAX - 2000);
     CHECK_EQ(timer_wheel_advance(&wheel, UINT64_MAX - 2001), 0);
     CHECK_EQ(timer_wheel_advance(&wheel, UINT64_MAX - 2000), 1);
@@ -384,6 +397,120 @@ static void test_million_timers_insert_and_cancel(void) {
     CHECK_EQ(cw.wakes, 0);
 }
 
+/* Timers due at the same instant fire in the order they were registered,
+ * though the earlier ones started high in the wheel and came down (a
+ * cascade passes the later ones already in the slot), also when the
+ * registration numbers wrap round. */
+typedef struct {
+    future_waker_t w; /* first member */
+    timer_entry_t e;
+    int id;
+} ord_t;
+
+static int ord_log_[16], nord_;
+
+static void ord_wake(future_waker_t *w) { ord_log_[nord_++] = ((ord_t *)(void *)w)->id; }
+
+static void test_equal_deadlines_fire_in_registration_order(void) {
+    static const uint32_t starts[] = {0, 0xFFFFFFFEu, 0x7FFFFFFEu};
+    size_t k;
+    for (k = 0; k < sizeof starts / sizeof starts[0]; k++) {
+        ord_t o[6];
+        uint64_t d = T0 + 3 * TIMER_SEC + 5;
+        int i;
+        timer_wheel_init(&wheel, T0);
+        wheel.seq = wheel.gone = starts[k]; /* numbers about to wrap */
+        nord_ = 0;
+        for (i = 0; i < 6; i++) {
+            o[i].w.wake = ord_wake;
+            o[i].id = i;
+            memset(&o[i].e, 0, sizeof o[i].e);
+        }
+        /* 0 from 3 s away (level 3), 1 from 20 ms (level 2), 2 and 3
+         * from 900 us (level 1), 4 and 5 from within the deadline's own
+         * tick (level 0). */
+        CHECK_EQ(timer_wheel_insert(&wheel, &o[0].e, d, &o[0].w), 0);
+        CHECK_EQ(slot_of(&wheel, &o[0].e) / TIMER_SLOTS, 3);
+        CHECK_EQ(timer_wheel_advance(&wheel, d - 20 * TIMER_MS), 0);
+        CHECK_EQ(timer_wheel_insert(&wheel, &o[1].e, d, &o[1].w), 0);
+        CHECK_EQ(slot_of(&wheel, &o[1].e) / TIMER_SLOTS, 2);
+        CHECK_EQ(timer_wheel_advance(&wheel, d - 900 * TIMER_US), 0);
+        CHECK_EQ(timer_wheel_insert(&wheel, &o[2].e, d, &o[2].w), 0);
+        CHECK_EQ(timer_wheel_insert(&wheel, &o[3].e, d, &o[3].w), 0);
+        CHECK_EQ(slot_of(&wheel, &o[3].e) / TIMER_SLOTS, 1);
+        CHECK_EQ(timer_wheel_advance(&wheel, d - 3), 0);
+        CHECK_EQ(timer_wheel_insert(&wheel, &o[4].e, d, &o[4].w), 0);
+        CHECK_EQ(timer_wheel_insert(&wheel, &o[5].e, d, &o[5].w), 0);
+        CHECK_EQ(slot_of(&wheel, &o[5].e) / TIMER_SLOTS, 0);
+        CHECK_EQ(timer_wheel_count(&wheel), 6);
+        CHECK_EQ(timer_wheel_advance(&wheel, d), 6);
+        for (i = 0; i < 6; i++) CHECK_EQ(ord_log_[i], i);
+        CHECK(wheel_is_empty(&wheel));
+    }
+}
+
+/* The live count is registrations minus removals: right across the wrap
+ * of the 32-bit registration number. */
+static void test_count_across_number_wrap(void) {
+    enum { N = 40 };
+    static tmr_t t[N];
+    size_t i;
+    timer_wheel_init(&wheel, T0);
+    wheel.seq = wheel.gone = 0xFFFFFFFFu - N / 2;
+    for (i = 0; i < N; i++) {
+        CHECK_EQ(tmr_insert(&wheel, &t[i], T0 + 1000 * (uint64_t)(i + 1)), 0);
+        CHECK_EQ(timer_wheel_count(&wheel), i + 1);
+    }
+    timer_wheel_cancel(&wheel, &t[3].e);
+    timer_wheel_cancel(&wheel, &t[3].e); /* twice: counted once */
+    CHECK_EQ(timer_wheel_count(&wheel), N - 1);
+    CHECK_EQ(timer_wheel_advance(&wheel, T0 + 1000 * 10), 9);
+    CHECK_EQ(timer_wheel_count(&wheel), N - 10);
+    CHECK_EQ(timer_wheel_advance(&wheel, T0 + TIMER_SEC), N - 10);
+    CHECK(wheel_is_empty(&wheel));
+}
+
+/* A cancel leaves its slot's bit set: the search for the next deadline
+ * skips the empty slot (timer_wheel_next reads only), and an advance
+ * clears the bit on its way. */
+static void test_cancel_leaves_a_bit_the_search_skips(void) {
+    tmr_t a, b, c;
+    uint64_t next;
+    timer_wheel_init(&wheel, T0);
+    CHECK_EQ(tmr_insert(&wheel, &a, T0 + 2 * TIMER_MS), 0);  /* level 1 */
+    CHECK_EQ(tmr_insert(&wheel, &b, T0 + 40 * TIMER_MS), 0); /* level 2, later */
+    CHECK_EQ(tmr_insert(&wheel, &c, T0 + 700), 0);           /* level 0 */
+    timer_wheel_cancel(&wheel, &a.e);
+    timer_wheel_cancel(&wheel, &c.e);
+    CHECK(wheel.occupied[0] != 0 && wheel.occupied[1] != 0); /* stale */
+    next = timer_wheel_next(&wheel); /* b's slot, not a's or c's */
+    CHECK(next > T0 + 2 * TIMER_MS);
+    CHECK(next <= T0 + 40 * TIMER_MS);
+    CHECK(wheel.occupied[0] != 0 && wheel.occupied[1] != 0); /* next only reads */
+    CHECK_EQ(timer_wheel_advance(&wheel, T0 + 3 * TIMER_MS), 0);
+    CHECK_EQ(wheel.occupied[0], 0); /* dropped by the search */
+    CHECK_EQ(wheel.occupied[1], 0);
+    while (!b.fires) {
+        next = timer_wheel_next(&wheel);
+        CHECK(next <= T0 + 40 * TIMER_MS);
+        CHECK(next > wheel.now);
+        if (next <= wheel.now) break;
+        timer_wheel_advance(&wheel, next);
+    }
+    CHECK_EQ(b.fired_at, T0 + 40 * TIMER_MS);
+    CHECK_EQ(a.fires + c.fires, 0);
+    CHECK(wheel_is_empty(&wheel));
+    CHECK_EQ(timer_wheel_next(&wheel), TIMER_NEVER);
+}
+
+/* What a sleep and a timer cost in memory (64-bit targets; the README's
+ * idle-task figure counts on these). */
+static void test_sizes(void) {
+    if (sizeof(void *) != 8) return;
+    CHECK(sizeof(timer_entry_t) <= 40);
+    CHECK(sizeof(timer_sleep_t) <= sizeof(future_t) + 56);
+}
+
 static void test_clock_going_backwards_is_ignored(void) {
     tmr_t t;
     timer_wheel_init(&wheel, T0);
@@ -491,18 +618,22 @@ static void test_sleep_zero_or_past_is_ready_at_first_poll(void) {
 static void test_sleep_never_registers_nothing(void) {
     counter_waker_t cw;
     future_cx_t cx;
-    timer_sleep_t s, r;
+    timer_sleep_t s, r, x;
     int i;
     cw_init(&cw);
     timer_wheel_init(&wheel, T0);
     cx = wheel_cx(&cw, &wheel);
     timer_sleep_until_init(&s, TIMER_NEVER);
     timer_sleep_init(&r, TIMER_NEVER - 5); /* saturates to never */
+    timer_sleep_init(&x, TIMER_NEVER - T0); /* lands exactly on never */
     for (i = 0; i < 3; i++) {
         CHECK_EQ(future_poll(&s.fut, &cx), CORO_PENDING);
         CHECK_EQ(future_poll(&r.fut, &cx), CORO_PENDING);
+        CHECK_EQ(future_poll(&x.fut, &cx), CORO_PENDING);
     }
     CHECK_EQ(timer_sleep_deadline(&r), TIMER_NEVER);
+    CHECK_EQ(timer_sleep_deadline(&x), TIMER_NEVER);
+    future_drop(&x.fut);
     CHECK(wheel_is_empty(&wheel));
     CHECK_EQ(timer_wheel_next(&wheel), TIMER_NEVER);
     timer_wheel_advance(&wheel, UINT64_MAX - 1);
@@ -525,7 +656,7 @@ static void test_sleep_until_just_before_never(void) {
     timer_sleep_until_init(&s, UINT64_MAX - 1);
     CHECK_EQ(future_poll(&s.fut, &cx), CORO_PENDING);
     CHECK_EQ(timer_wheel_count(&wheel), 1);
-    CHECK(s.entry.slot < TIMER_LEVELS * TIMER_SLOTS);
+    CHECK_EQ(slot_of(&wheel, &s.entry) / TIMER_SLOTS, TIMER_LEVELS - 1);
     timer_wheel_advance(&wheel, UINT64_MAX - 2);
     CHECK_EQ(cw.wakes, 0);
     timer_wheel_advance(&wheel, UINT64_MAX - 1);
@@ -709,6 +840,41 @@ static void test_interval_zero_period_is_misuse(void) {
     CHECK(future_done(&iv.fut));
     CHECK(wheel_is_empty(&wheel));
     CHECK_EQ(iv.ticks, 0);
+}
+
+/* A retry whose backoff is "never" says so (and registers nothing). */
+static future_t *fail_at_once(void *ctx, unsigned attempt) {
+    future_ready_t *op = (future_ready_t *)ctx;
+    (void)attempt;
+    future_ready_init(op, -EIO);
+    return &op->fut;
+}
+
+static void test_retry_backoff_forever_says_so(void) {
+    counter_waker_t cw;
+    future_cx_t cx;
+    timer_retry_t r;
+    timer_retry_policy_t p;
+    future_ready_t op;
+    future_fmt_t o;
+    char buf[96];
+    cw_init(&cw);
+    timer_wheel_init(&wheel, T0);
+    cx = wheel_cx(&cw, &wheel);
+    memset(&p, 0, sizeof p);
+    p.max_attempts = 2;
+    p.base = TIMER_NEVER;
+    timer_retry_init(&r, &p, fail_at_once, &op);
+    CHECK_EQ(future_poll(&r.fut, &cx), CORO_PENDING); /* attempt 1 failed */
+    memset(&o, 0, sizeof o);
+    o.buf = buf;
+    o.cap = sizeof buf;
+    buf[0] = 0;
+    future_describe(&r.fut, &o);
+    CHECK(strcmp(buf, "retry attempt 2/2 (backoff forever)") == 0);
+    CHECK(wheel_is_empty(&wheel));
+    future_drop(&r.fut);
+    CHECK_EQ(future_err(&r.fut), FUTURE_ECANCELED);
 }
 
 /* ---- futures on a paused executor --------------------------------------- */
@@ -995,6 +1161,10 @@ int main(void) {
     RUN(test_random_jumps_fire_exactly_the_due);
     RUN(test_insert_cancel_leaves_wheel_empty);
     RUN(test_million_timers_insert_and_cancel);
+    RUN(test_equal_deadlines_fire_in_registration_order);
+    RUN(test_count_across_number_wrap);
+    RUN(test_cancel_leaves_a_bit_the_search_skips);
+    RUN(test_sizes);
     RUN(test_clock_going_backwards_is_ignored);
     RUN(test_sleep_is_lazy_and_fires);
     RUN(test_sleep_zero_or_past_is_ready_at_first_poll);
@@ -1005,6 +1175,7 @@ int main(void) {
     RUN(test_drop_while_waiting_unlinks);
     RUN(test_polled_without_timers_is_misuse);
     RUN(test_interval_zero_period_is_misuse);
+    RUN(test_retry_backoff_forever_says_so);
     RUN(test_timeout_inner_finishes_first);
     RUN(test_timeout_fires_and_drops_inner);
     RUN(test_timeout_30s_paused_is_instant_and_exact);
