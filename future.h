@@ -1084,16 +1084,7 @@ WEFT_API int future_join_all_add(future_join_all_t *j, future_t *child) {
 #else
 #define FUTURE_MAYBE_UNUSED_
 #endif
-#define FUTURE_FN(name, ...)                                                   \
-    typedef struct name {                                                      \
-        future_t fut;                                                          \
-        __VA_ARGS__                                                            \
-    } name##_t;                                                                \
-    static coro_poll_t name##_body_(name##_t *f, future_cx_t *cx);             \
-    static coro_poll_t name##_poll(future_t *self, future_cx_t *cx) {          \
-        return name##_body_((name##_t *)(void *)self, cx);                     \
-    }                                                                          \
-    static coro_poll_t name##_body_(name##_t *f, future_cx_t *cx FUTURE_MAYBE_UNUSED_)
+#define FUTURE_FN(name, ...) FUTURE_FN_(static, name, __VA_ARGS__)
 
 /* FUTURE_FN_INLINE(name, members): the same, for a small async function on
  * a hot path: its poll is inlined into every AWAIT that polls it first (a
@@ -1106,17 +1097,20 @@ WEFT_API int future_join_all_add(future_join_all_t *j, future_t *child) {
 #else
 #define FUTURE_INLINE_POLL_ static
 #endif
-#define FUTURE_FN_INLINE(name, ...)                                            \
+#define FUTURE_FN_INLINE(name, ...) FUTURE_FN_(FUTURE_INLINE_POLL_, name, __VA_ARGS__)
+
+/* Both: the frame, the poll function and the body's opening, declared
+ * `storage` (static, or static inline always-inline). */
+#define FUTURE_FN_(storage, name, ...)                                         \
     typedef struct name {                                                      \
         future_t fut;                                                          \
         __VA_ARGS__                                                            \
     } name##_t;                                                                \
-    FUTURE_INLINE_POLL_ coro_poll_t name##_body_(name##_t *f, future_cx_t *cx); \
-    FUTURE_INLINE_POLL_ coro_poll_t name##_poll(future_t *self, future_cx_t *cx) { \
+    storage coro_poll_t name##_body_(name##_t *f, future_cx_t *cx);            \
+    storage coro_poll_t name##_poll(future_t *self, future_cx_t *cx) {         \
         return name##_body_((name##_t *)(void *)self, cx);                     \
     }                                                                          \
-    FUTURE_INLINE_POLL_ coro_poll_t name##_body_(name##_t *f,                  \
-                                                 future_cx_t *cx FUTURE_MAYBE_UNUSED_)
+    storage coro_poll_t name##_body_(name##_t *f, future_cx_t *cx FUTURE_MAYBE_UNUSED_)
 
 /* A future_t initializer: {poll, no drop function, fresh}. */
 #define FUTURE_INITIALIZER(poll_fn) {.poll = (poll_fn)}
