@@ -68,6 +68,16 @@ static int body_failures;
         }                                                                      \
     } while (0)
 
+/* A fresh executor, and the frame at f (size bytes) zeroed, started and
+ * run to its end; the body's EXPECTs count into body_failures. */
+static void run_frame(future_t *f, size_t size, future_poll_fn poll) {
+    setup();
+    body_failures = 0;
+    memset(f, 0, size);
+    future_init(f, poll, 0);
+    CHECK_EQ(exec_block_on(&ex, f), 0);
+}
+
 /* expr reports exactly one misuse, with words in it (CHECK_MISUSE, in a body). */
 #define EXPECT_MISUSE(expr, words)                                             \
     do {                                                                       \
@@ -577,11 +587,7 @@ static void test_frame_that_finishes_aborts_what_it_did_not_join(void) {
         exec_destroy(&ex);
     }
     /* A nested frame: its EXEC_SPAWN goes with it, its exec_spawn with the root. */
-    setup();
-    body_failures = 0;
-    memset(&o, 0, sizeof o);
-    future_init(&o.fut, outer_poll, 0);
-    CHECK_EQ(exec_block_on(&ex, &o), 0);
+    run_frame(&o.fut, sizeof o, outer_poll);
     CHECK_EQ(body_failures, 0);
     CHECK_EQ(exec_task_err(&o.child.t2), -ECANCELED); /* with the root, at 10 ms */
     CHECK_EQ(o.child.k2.drops, 1);
@@ -687,11 +693,7 @@ static coro_poll_t order_poll(future_t *self, future_cx_t *cx) {
 
 static void test_scope_join_next_hands_out_tasks_in_finish_order(void) {
     static order_t f;
-    setup();
-    body_failures = 0;
-    memset(&f, 0, sizeof f);
-    future_init(&f.fut, order_poll, 0);
-    CHECK_EQ(exec_block_on(&ex, &f), 0);
+    run_frame(&f.fut, sizeof f, order_poll);
     CHECK_EQ(body_failures, 0);
     CHECK_EQ(f.order[0], 1);
     CHECK_EQ(f.errs[0], -2);
@@ -760,11 +762,7 @@ static coro_poll_t late_poll(future_t *self, future_cx_t *cx) {
 
 static void test_scope_spawn_while_join_next_waits(void) {
     static late_t f;
-    setup();
-    body_failures = 0;
-    memset(&f, 0, sizeof f);
-    future_init(&f.fut, late_poll, 0);
-    CHECK_EQ(exec_block_on(&ex, &f), 0);
+    run_frame(&f.fut, sizeof f, late_poll);
     CHECK_EQ(body_failures, 0);
     CHECK(f.first == &f.fast);
     CHECK_EQ(f.first_at, 10);
@@ -841,11 +839,7 @@ static coro_poll_t closer_poll(future_t *self, future_cx_t *cx) {
 
 static void test_scope_empty_closed_and_deadline_then_abort(void) {
     static closer_t f;
-    setup();
-    body_failures = 0;
-    memset(&f, 0, sizeof f);
-    future_init(&f.fut, closer_poll, 0);
-    CHECK_EQ(exec_block_on(&ex, &f), 0);
+    run_frame(&f.fut, sizeof f, closer_poll);
     CHECK_EQ(body_failures, 0);
     CHECK_EQ(f.k_extra.polls, 0);
     CHECK_EQ(ex.nlive, 0);
@@ -937,11 +931,7 @@ static int indent_of(const char *line) {
 static void test_nested_scopes_abort_reaches_the_inner_scope(void) {
     static nest_t f;
     const char *l_main, *l_outer, *l_mid, *l_inner, *l_leaf;
-    setup();
-    body_failures = 0;
-    memset(&f, 0, sizeof f);
-    future_init(&f.fut, nest_poll, 0);
-    CHECK_EQ(exec_block_on(&ex, &f), 0);
+    run_frame(&f.fut, sizeof f, nest_poll);
     CHECK_EQ(body_failures, 0);
     CHECK_EQ(ex.nlive, 0);
     CHECK(f.dump != NULL);
@@ -1012,11 +1002,7 @@ static coro_poll_t pool_race_poll(future_t *self, future_cx_t *cx) {
 
 static void test_dropping_a_scope_owner_aborts_every_task(void) {
     static pool_race_t f;
-    setup();
-    body_failures = 0;
-    memset(&f, 0, sizeof f);
-    future_init(&f.fut, pool_race_poll, 0);
-    CHECK_EQ(exec_block_on(&ex, &f), 0);
+    run_frame(&f.fut, sizeof f, pool_race_poll);
     CHECK_EQ(body_failures, 0);
     CHECK_EQ(ms_now(), 5);
     exec_destroy(&ex);
@@ -1083,11 +1069,7 @@ static coro_poll_t held_poll(future_t *self, future_cx_t *cx) {
 
 static void test_task_names_and_held_tasks(void) {
     static held_t f;
-    setup();
-    body_failures = 0;
-    memset(&f, 0, sizeof f);
-    future_init(&f.fut, held_poll, 0);
-    CHECK_EQ(exec_block_on(&ex, &f), 0);
+    run_frame(&f.fut, sizeof f, held_poll);
     CHECK_EQ(body_failures, 0);
     CHECK(f.dump != NULL);
     if (f.dump && !(strstr(f.dump, "scope \"workers\"") && strstr(f.dump, "task \"worker\"")))
@@ -1159,11 +1141,7 @@ static coro_poll_t joined_name_poll(future_t *self, future_cx_t *cx) {
 
 static void test_joined_task_keeps_its_name(void) {
     static joined_name_t f;
-    setup();
-    body_failures = 0;
-    memset(&f, 0, sizeof f);
-    future_init(&f.fut, joined_name_poll, 0);
-    CHECK_EQ(exec_block_on(&ex, &f), 0);
+    run_frame(&f.fut, sizeof f, joined_name_poll);
     CHECK_EQ(body_failures, 0);
     CHECK(f.dump != NULL);
     if (f.dump && !strstr(f.dump, "task \"renamed\"")) printf("%s", f.dump);
