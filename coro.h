@@ -139,7 +139,17 @@ typedef struct coro {
 
 #define CORO_INIT {0, 0, 0}
 
-WEFT_API void coro_init(coro_t *co) {
+/* Always inlined where the compiler can (GCC/Clang): an init must be seen
+ * by the first optimisations of its caller, so that the poll function an
+ * init just stored is a known, direct call by the time the inliner
+ * decides (see AWAIT in future.h). */
+#if defined(__GNUC__)
+#define CORO_ALWAYS_INLINE_ __attribute__((always_inline))
+#else
+#define CORO_ALWAYS_INLINE_
+#endif
+
+CORO_ALWAYS_INLINE_ WEFT_API void coro_init(coro_t *co) {
     co->pc = 0;
     co->rc = 0;
     co->at = 0;

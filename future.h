@@ -312,7 +312,8 @@ struct future {
 #define FUTURE_OF(p) FUTURE(p)
 #endif
 
-WEFT_API void future_init(future_t *f, future_poll_fn poll, future_drop_fn drop) {
+CORO_ALWAYS_INLINE_ WEFT_API void future_init(future_t *f, future_poll_fn poll,
+                                             future_drop_fn drop) {
     coro_init(&f->co);
     f->poll = poll;
     f->drop = drop;
@@ -1090,8 +1091,9 @@ WEFT_API int future_join_all_add(future_join_all_t *j, future_t *child) {
  * a hot path: its poll is inlined into every AWAIT that polls it first (a
  * child of known type), so a chain of them that is ready at once becomes
  * one function, as rustc makes of a chain of async fns. It costs code
- * size at each such AWAIT. clang inlines it; gcc (12) decides before it
- * knows which function the AWAIT calls, so there it is FUTURE_FN. */
+ * size at each such AWAIT. The compiler must see which poll function the
+ * AWAIT calls: make the child on the straight path before it, with
+ * FUTURE_NEW or future_init (gcc and clang alike). */
 #if defined(__GNUC__)
 #define FUTURE_INLINE_POLL_ static inline __attribute__((always_inline))
 #else
