@@ -1078,14 +1078,16 @@ WEFT_API int future_join_all_add(future_join_all_t *j, future_t *child) {
  * FUTURE_NEW(name, .member = value, ...) makes a fresh frame (C99
  * designated initializers: members not named are zero), ready to be
  * awaited, joined or spawned; assign it to caller storage (a local, a
- * member of the parent's frame, an array element). The body is static:
- * one translation unit's (see coro.h on bodies in headers). */
+ * member of the parent's frame, an array element). The body is static
+ * (one translation unit's: see coro.h on bodies in headers) and inline, a
+ * hint: the compiler may inline a small body into the AWAIT that first
+ * polls it (gcc does at -O2 where it is small, at -O3 more often). */
 #if defined(__GNUC__)
 #define FUTURE_MAYBE_UNUSED_ __attribute__((unused))
 #else
 #define FUTURE_MAYBE_UNUSED_
 #endif
-#define FUTURE_FN(name, ...) FUTURE_FN_(static, name, __VA_ARGS__)
+#define FUTURE_FN(name, ...) FUTURE_FN_(static inline, name, __VA_ARGS__)
 
 /* FUTURE_FN_INLINE(name, members): the same, for a small async function on
  * a hot path: its poll is inlined into every AWAIT that polls it first (a

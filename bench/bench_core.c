@@ -44,148 +44,82 @@ static long rss_bytes(void) {
 
 /* ---- AWAIT of a ready child, chains of depth 1 and 10 ------------------- */
 
-/* async fn leaf(x) -> x + 1, always ready */
-typedef struct {
-    future_t fut;
-    long x, out;
-} leaf_t;
-
-static coro_poll_t leaf_poll(future_t *self, future_cx_t *cx) {
-    leaf_t *f = (leaf_t *)self;
-    (void)cx;
-    ASYNC_BEGIN(f);
-    f->out = f->x + 1;
-    ASYNC_END();
-}
-
-/* Ten distinct async fns, lN awaiting l(N-1), l1 awaiting the leaf: each
- * child lives in its parent's frame, so one chain is one nested struct. */
-#define LINK(N, CHILD_T, CHILD_POLL)                                           \
-    typedef struct {                                                           \
-        future_t fut;                                                          \
-        long x, out;                                                           \
-        CHILD_T child;                                                         \
-    } l##N##_t;                                                                \
-    static coro_poll_t l##N##_poll(future_t *self, future_cx_t *cx) {          \
-        l##N##_t *f = (l##N##_t *)self;                                        \
+/* async fn leaf(x) -> x + 1, always ready, and nine links, lN awaiting
+ * l(N-1), written as a user writes them: each child lives in its parent's
+ * frame (one chain is one nested struct) and is made on the straight path
+ * before its AWAIT, as rustc builds the callee's future in place. CHAIN(P,
+ * FN) writes the chain with the names P_leaf, P_1 ... P_9, where FN is
+ * ASYNC_FN (the rows await_ready_*) or ASYNC_FN_INLINE (await_inline_*). */
+#define LEAF(P, FN)                                                            \
+    FN(P##_leaf, long x, out;) {                                               \
         ASYNC_BEGIN(f);                                                        \
-        future_init(&f->child.fut, CHILD_POLL, 0);                             \
+        f->out = f->x + 1;                                                     \
+        ASYNC_END();                                                           \
+    }
+#define LINK(P, FN, N, C)                                                      \
+    FN(P##_##N, long x, out; P##_##C##_t child;) {                             \
+        ASYNC_BEGIN(f);                                                        \
+        future_init(&f->child, P##_##C##_poll, 0);                             \
         f->child.x = f->x;                                                     \
         AWAIT(cx, &f->child);                                                  \
         f->out = f->child.out;                                                 \
         ASYNC_END();                                                           \
     }
-LINK(1, leaf_t, leaf_poll)
-LINK(2, l1_t, l1_poll)
-LINK(3, l2_t, l2_poll)
-LINK(4, l3_t, l3_poll)
-LINK(5, l4_t, l4_poll)
-LINK(6, l5_t, l5_poll)
-LINK(7, l6_t, l6_poll)
-LINK(8, l7_t, l7_poll)
-LINK(9, l8_t, l8_poll)
-
 /* The loop awaits a fresh chain each time: ns per outer AWAIT. Depth 1:
- * a leaf; depth 10: l9 -> ... -> l1 -> leaf (ten awaits deep). */
-typedef struct {
-    future_t fut;
-    long i, n, sum;
-    leaf_t d1;
-    l9_t d10;
-} await_loop_t;
-
-static coro_poll_t await_d1_poll(future_t *self, future_cx_t *cx) {
-    await_loop_t *f = (await_loop_t *)self;
-    ASYNC_BEGIN(f);
-    for (f->i = 0; f->i < f->n; f->i++) {
-        future_init(&f->d1.fut, leaf_poll, 0);
-        f->d1.x = f->i;
-        AWAIT(cx, &f->d1);
-        f->sum += f->d1.out;
+ * the leaf; depth 10: P_9 -> ... -> P_1 -> leaf (ten awaits deep). */
+#define CHAIN(P, FN)                                                           \
+    LEAF(P, FN)                                                                \
+    LINK(P, FN, 1, leaf)                                                       \
+    LINK(P, FN, 2, 1)                                                          \
+    LINK(P, FN, 3, 2)                                                          \
+    LINK(P, FN, 4, 3)                                                          \
+    LINK(P, FN, 5, 4)                                                          \
+    LINK(P, FN, 6, 5)                                                          \
+    LINK(P, FN, 7, 6)                                                          \
+    LINK(P, FN, 8, 7)                                                          \
+    LINK(P, FN, 9, 8)                                                          \
+    ASYNC_FN(P##_loop, long i, n, sum; int deep; P##_leaf_t d1; P##_9_t d10;) { \
+        ASYNC_BEGIN(f);                                                        \
+        for (f->i = 0; f->i < f->n; f->i++) {                                  \
+            if (f->deep) {                                                     \
+                future_init(&f->d10, P##_9_poll, 0);                           \
+                f->d10.x = f->i;                                               \
+                AWAIT(cx, &f->d10);                                            \
+                f->sum += f->d10.out;                                          \
+            } else {                                                           \
+                future_init(&f->d1, P##_leaf_poll, 0);                         \
+                f->d1.x = f->i;                                                \
+                AWAIT(cx, &f->d1);                                             \
+                f->sum += f->d1.out;                                           \
+            }                                                                  \
+        }                                                                      \
+        ASYNC_END();                                                           \
     }
-    ASYNC_END();
-}
-
-static coro_poll_t await_d10_poll(future_t *self, future_cx_t *cx) {
-    await_loop_t *f = (await_loop_t *)self;
-    ASYNC_BEGIN(f);
-    for (f->i = 0; f->i < f->n; f->i++) {
-        future_init(&f->d10.fut, l9_poll, 0);
-        f->d10.x = f->i;
-        AWAIT(cx, &f->d10);
-        f->sum += f->d10.out;
-    }
-    ASYNC_END();
-}
+CHAIN(plain, ASYNC_FN)
+CHAIN(inl, ASYNC_FN_INLINE)
 
 static int await_depth;
+static double run_chain(future_t *l, long *sum) {
+    double t0 = now_s();
+    exec_block_on(&ex, l);
+    if (*sum == 42) puts(""); /* keep the result alive */
+    return now_s() - t0;
+}
 static double run_await(long n) {
-    await_loop_t l;
-    double t0;
+    plain_loop_t l;
     memset(&l, 0, sizeof l);
-    future_init(&l.fut, await_depth == 1 ? await_d1_poll : await_d10_poll, 0);
-    l.n = n;
-    t0 = now_s();
-    exec_block_on(&ex, &l.fut);
-    if (l.sum == 42) puts(""); /* keep the result alive */
-    return (now_s() - t0) * 1e9 / (double)n;
-}
-
-/* The same chains with ASYNC_FN_INLINE: each link's poll is inlined where
- * its parent first polls it (clang; gcc 12 keeps the calls). */
-ASYNC_FN_INLINE(ileaf, long x, out;) {
-    ASYNC_BEGIN(f);
-    f->out = f->x + 1;
-    ASYNC_END();
-}
-#define ILINK(N, C)                                                            \
-    ASYNC_FN_INLINE(il##N, long x, out; C##_t child;) {                        \
-        ASYNC_BEGIN(f);                                                        \
-        future_init(&f->child, C##_poll, 0);                                   \
-        f->child.x = f->x;                                                     \
-        AWAIT(cx, &f->child);                                                  \
-        f->out = f->child.out;                                                 \
-        ASYNC_END();                                                           \
-    }
-ILINK(1, ileaf)
-ILINK(2, il1)
-ILINK(3, il2)
-ILINK(4, il3)
-ILINK(5, il4)
-ILINK(6, il5)
-ILINK(7, il6)
-ILINK(8, il7)
-ILINK(9, il8)
-
-ASYNC_FN(iloop, long i, n, sum; int deep; ileaf_t d1; il9_t d10;) {
-    ASYNC_BEGIN(f);
-    for (f->i = 0; f->i < f->n; f->i++) {
-        if (f->deep) {
-            future_init(&f->d10, il9_poll, 0);
-            f->d10.x = f->i;
-            AWAIT(cx, &f->d10);
-            f->sum += f->d10.out;
-        } else {
-            future_init(&f->d1, ileaf_poll, 0);
-            f->d1.x = f->i;
-            AWAIT(cx, &f->d1);
-            f->sum += f->d1.out;
-        }
-    }
-    ASYNC_END();
-}
-
-static double run_await_inline(long n) {
-    iloop_t l;
-    double t0;
-    memset(&l, 0, sizeof l);
-    future_init(&l, iloop_poll, 0);
+    future_init(&l, plain_loop_poll, 0);
     l.n = n;
     l.deep = await_depth == 10;
-    t0 = now_s();
-    exec_block_on(&ex, &l);
-    if (l.sum == 42) puts(""); /* keep the result alive */
-    return (now_s() - t0) * 1e9 / (double)n;
+    return run_chain(&l.fut, &l.sum) * 1e9 / (double)n;
+}
+static double run_await_inline(long n) {
+    inl_loop_t l;
+    memset(&l, 0, sizeof l);
+    future_init(&l, inl_loop_poll, 0);
+    l.n = n;
+    l.deep = await_depth == 10;
+    return run_chain(&l.fut, &l.sum) * 1e9 / (double)n;
 }
 
 /* ---- yield round trip ----------------------------------------------------- */
