@@ -37,7 +37,9 @@ redis_get_p16|req/s|redis-benchmark GET, pipeline 16|hi
 redis_ping_inline_p1|req/s|redis-benchmark PING (inline), no pipelining|hi
 redis_ping_mbulk_p1|req/s|redis-benchmark PING (bulk), no pipelining|hi
 redis_set_p1|req/s|redis-benchmark SET, no pipelining|hi
-redis_get_p1|req/s|redis-benchmark GET, no pipelining|hi'
+redis_get_p1|req/s|redis-benchmark GET, no pipelining|hi
+redis_cpu_p16|us|server CPU per request (those four tests), pipeline 16|lo
+redis_cpu_p1|us|server CPU per request (those four tests), no pipelining|lo'
 
 shopt -s nullglob
 raw=("$D"/raw/*.r*.txt)
