@@ -2,6 +2,14 @@
  * cancellation protocol, fs.h's file helpers and the blocked-executor
  * detector. Runs under ASan/UBSan, TSan and valgrind (tests/run.sh). */
 #include "check.h"
+/* A test hook: run before a submit's push (blocking_pool_submit_), to
+ * shut the pool down exactly between a submit's check and its push. */
+struct blocking_pool;
+static void (*before_push)(struct blocking_pool *);
+#define BLOCKING_BEFORE_PUSH_(p)                                               \
+    do {                                                                       \
+        if (before_push) before_push(p);                                       \
+    } while (0)
 #include "../fs.h"
 #include <sys/syscall.h>
 
@@ -17,7 +25,8 @@ static int live; /* set up and not yet torn down */
 
 static void teardown(void);
 
-static void setup_with(unsigned threads, unsigned max, size_t cap, uint64_t keep_alive) {
+static void setup_grow(unsigned threads, unsigned max, size_t cap, uint64_t keep_alive,
+                       uint64_t grow_after) {
     blocking_pool_opts_t o;
     if (live) teardown(); /* the last test failed before its teardown */
     if (exec_init(&ex)) abort();
@@ -27,8 +36,13 @@ static void setup_with(unsigned threads, unsigned max, size_t cap, uint64_t keep
     o.max_threads = max;
     o.queue_cap = cap;
     o.keep_alive_ns = keep_alive;
+    o.grow_after_ns = grow_after;
     if (blocking_pool_init(&pool, &ex, &o)) abort();
     live = 1;
+}
+
+static void setup_with(unsigned threads, unsigned max, size_t cap, uint64_t keep_alive) {
+    setup_grow(threads, max, cap, keep_alive, 0);
 }
 
 static void setup(void) { setup_with(0, 0, 0, 0); }
@@ -281,8 +295,9 @@ static void test_dropped_while_running_scoped(void) {
     teardown();
 }
 
-/* A job done and its wake queued, but not yet seen: drop closes the remote
- * handle (taking it off the executor's queue). */
+/* A job done and its wake queued, but not yet seen: drop takes it off the
+ * pool's finished list, and the last job in flight closes the pool's
+ * remote handle (taking it off the executor's queue). */
 static void test_dropped_after_done_before_seen(void) {
     static gate_t g;
     exec_task_t t = {0};
@@ -299,9 +314,11 @@ static void test_dropped_after_done_before_seen(void) {
         while (EXEC_LOAD_(&b.state) != BLOCKING_DONE_ && now_ns() < end) usleep(100);
     }
     CHECK_EQ(EXEC_LOAD_(&b.state), BLOCKING_DONE_);
-    CHECK(EXEC_LOAD_(&ex.remote) == &b.remote);
+    CHECK(EXEC_LOAD_(&ex.remote) == &pool.remote);
+    CHECK(EXEC_LOAD_(&pool.finished) == &b.link);
     exec_abort(&t);
     CHECK(EXEC_LOAD_(&ex.remote) == 0);
+    CHECK(EXEC_LOAD_(&pool.finished) == 0);
     CHECK_EQ(ex.nremote, 0);
     CHECK_EQ(ex.holds, 0);
     teardown();
@@ -713,6 +730,249 @@ static void test_shutdown_drain_runs_queued(void) {
     teardown();
 }
 
+/* ---- growth: only when runners are stuck -------------------------------- */
+
+/* tokio's guarantee: while the pool may still grow, a job never waits for
+ * ever behind running ones. Job a waits until job b, queued after it, has
+ * run; one thread is kept, and nothing is submitted after b: the watcher
+ * must find the thread stuck in a, and run b. */
+static int later_ran;
+static int64_t wait_for_later_job(void *arg, blocking_job_t *job) {
+    uint64_t end = now_ns() + 10 * TIMER_SEC;
+    (void)arg;
+    while (!EXEC_LOAD_(&later_ran)) {
+        if (now_ns() > end) return job->err = -ETIMEDOUT, 0;
+        usleep(100);
+    }
+    return 1;
+}
+
+static int64_t later_job(void *arg, blocking_job_t *job) {
+    (void)arg;
+    (void)job;
+    EXEC_STORE_(&later_ran, 1);
+    return 2;
+}
+
+typedef struct {
+    future_t fut;
+    blocking_t a, b;
+} pair_t;
+
+static coro_poll_t pair_poll(future_t *self, future_cx_t *cx) {
+    pair_t *f = (pair_t *)self;
+    ASYNC_BEGIN(f);
+    blocking_init(&f->a, &pool, wait_for_later_job, 0);
+    blocking_init(&f->b, &pool, later_job, 0);
+    JOIN(cx, &f->a, &f->b); /* both submitted in this one poll */
+    ASYNC_END();
+}
+
+static void test_a_job_waiting_for_a_later_one_completes(void) {
+    blocking_pool_stats_t st;
+    pair_t f;
+    setup_with(1, 2, 0, 0);
+    later_ran = 0;
+    future_init(&f.fut, pair_poll, 0);
+    CHECK_EQ(exec_block_on(&ex, &f.fut), 0);
+    CHECK_EQ(future_err(&f.a.fut), 0); /* not -ETIMEDOUT */
+    CHECK_EQ(f.a.result, 1);
+    CHECK_EQ(f.b.result, 2);
+    st = blocking_pool_stats(&pool);
+    CHECK(st.stuck >= 1); /* the thread in a was found stuck */
+    CHECK_EQ(st.created, 2);
+    teardown();
+}
+
+/* n trivial jobs at once, as bench/bench_pool.c does: every result right. */
+static void run_burst(int n) {
+    blocking_t *b = (blocking_t *)calloc((size_t)n, sizeof *b);
+    future_join_slot_t *slots = (future_join_slot_t *)calloc((size_t)n, sizeof *slots);
+    future_join_all_t all;
+    int i, bad = 0;
+    future_join_all_init(&all, slots, (size_t)n, 0);
+    for (i = 0; i < n; i++) {
+        blocking_init(&b[i], &pool, twice_job, (void *)(intptr_t)i);
+        future_join_all_add(&all, &b[i].fut);
+    }
+    CHECK_EQ(exec_block_on(&ex, &all.fut), 0);
+    for (i = 0; i < n; i++)
+        if (b[i].result != 2 * i || future_err(&b[i].fut) != 0) bad++;
+    CHECK_EQ(bad, 0);
+    free(b);
+    free(slots);
+}
+
+/* A burst of trivial jobs does not grow the pool: `threads` runners serve
+ * it and one more thread watches them, however many jobs wait (the pool
+ * used to grow by a thread whenever a job found none idle: to max_threads
+ * at once, 64 here). With grow_after_ns long, no runner looks stuck, even
+ * under valgrind: threads + 1 threads exactly. With the default (100 us), a
+ * runner the OS preempts for longer looks stuck, and each such event may
+ * let one more thread run: no more than that. */
+static void test_a_burst_does_not_grow_the_pool(void) {
+    blocking_pool_stats_t st;
+    int round;
+    setup_grow(2, 64, 0, 0, 60 * TIMER_SEC);
+    for (round = 0; round < 3; round++) {
+        run_burst(JOBS);
+        st = blocking_pool_stats(&pool);
+        CHECK_EQ(st.stuck, 0);
+        CHECK_EQ(st.created, 3); /* two runners, one watcher: then reused */
+        CHECK_EQ(st.threads, 3);
+        CHECK_EQ(st.ran, (uint64_t)JOBS * (uint64_t)(round + 1));
+    }
+    teardown();
+    setup_with(2, 64, 0, 0);
+    run_burst(JOBS);
+    st = blocking_pool_stats(&pool);
+    CHECK(st.created <= 3 + st.stuck);
+    CHECK(st.created < 64);
+    teardown();
+}
+
+/* Jobs that block grow the pool: eight jobs that can only finish together,
+ * on two kept threads. Each stuck runner lets one more thread run. */
+static void test_blocking_jobs_grow_the_pool(void) {
+    blocking_t b[8];
+    future_join_slot_t slots[8];
+    future_join_all_t all;
+    blocking_pool_stats_t st;
+    int i;
+    setup_with(2, 8, 0, 0);
+    arrived = 0;
+    future_join_all_init(&all, slots, 8, 1);
+    for (i = 0; i < 8; i++) {
+        blocking_init(&b[i], &pool, meet_job, (void *)(intptr_t)8);
+        future_join_all_add(&all, &b[i].fut);
+    }
+    CHECK_EQ(exec_block_on(&ex, &all.fut), 0);
+    st = blocking_pool_stats(&pool);
+    CHECK_EQ(st.created, 8);
+    CHECK(st.stuck >= 6);
+    /* back to trivial jobs: they run on the threads that are there */
+    run_burst(1000);
+    CHECK_EQ(blocking_pool_stats(&pool).created, 8);
+    teardown();
+}
+
+/* Shutdown while jobs wait behind a stuck runner, a watcher watching.
+ * DRAIN: the watcher helps run them, without waiting for grow_after_ns
+ * (60 s here) or for the stuck job. CANCEL: they finish -ECANCELED. */
+static void test_shutdown_with_queued_jobs_and_a_watcher(void) {
+    static gate_t g;
+    static exec_task_t t[4]; /* static: a failed check leaves them spawned */
+    static blocking_t b[4];
+    pthread_t th;
+    int i, mode;
+    for (mode = BLOCKING_POOL_DRAIN; mode <= BLOCKING_POOL_CANCEL; mode++) {
+        setup_grow(1, 4, 0, 0, 60 * TIMER_SEC);
+        memset(&g, 0, sizeof g);
+        memset(t, 0, sizeof t);
+        g.until_stop = 1;
+        counted_runs = 0;
+        blocking_init(&b[0], &pool, gate_job, &g);
+        for (i = 1; i < 4; i++) blocking_init(&b[i], &pool, count_job, 0);
+        for (i = 0; i < 4; i++) exec_spawn(&t[i], &ex, &b[i].fut);
+        run_once();
+        CHECK(wait_for(&g.started, 1));
+        CHECK_EQ(blocking_pool_threads(&pool), 2); /* the runner, the watcher */
+        pthread_create(&th, 0, open_gate_later, &g);
+        blocking_pool_shutdown(&pool, mode);
+        pthread_join(th, 0);
+        CHECK_EQ(blocking_pool_threads(&pool), 0);
+        CHECK_EQ(exec_run(&ex), 0);
+        CHECK_EQ(exec_task_err(&t[0]), 0);
+        for (i = 1; i < 4; i++)
+            CHECK_EQ(exec_task_err(&t[i]), mode == BLOCKING_POOL_DRAIN ? 0 : -ECANCELED);
+        CHECK_EQ(EXEC_LOAD_(&counted_runs), mode == BLOCKING_POOL_DRAIN ? 3 : 0);
+        CHECK_EQ(blocking_pool_stats(&pool).stuck, 0);
+        CHECK_EQ(ex.nremote, 0);
+        CHECK_EQ(ex.holds, 0);
+        teardown();
+    }
+}
+
+/* A submit that loses the race with a shutdown (the pool closes between
+ * its check and its push) takes its job back: -ECANCELED, not a job left
+ * behind with no thread to run it (a hang). */
+static void shutdown_now(struct blocking_pool *p) {
+    before_push = 0;
+    blocking_pool_shutdown(p, BLOCKING_POOL_DRAIN);
+}
+
+static void test_a_submit_racing_shutdown_is_refused(void) {
+    timer_timeout_t limit;
+    blocking_t b;
+    setup();
+    blocking_init(&b, &pool, add_job, 0);
+    timer_timeout_init(&limit, &b.fut, 10 * TIMER_SEC); /* left behind */
+    before_push = shutdown_now;
+    CHECK_EQ(exec_block_on(&ex, &limit.fut), -ECANCELED);
+    CHECK(before_push == 0);
+    CHECK_EQ(blocking_pool_stats(&pool).submitted, 0);
+    CHECK_EQ(blocking_pool_threads(&pool), 0);
+    CHECK_EQ(ex.nremote, 0);
+    CHECK_EQ(ex.holds, 0);
+    teardown();
+}
+
+/* The same race for real: another thread shuts the pool down (CANCEL)
+ * while the executor submits a burst. Every job ends, run or cancelled
+ * (a lost one would hang the join: the timeout says so). */
+static void *shutdown_soon(void *p) {
+    usleep((useconds_t)(uintptr_t)p);
+    blocking_pool_shutdown(&pool, BLOCKING_POOL_CANCEL);
+    return 0;
+}
+
+static void test_shutdown_racing_a_burst(void) {
+    enum { N = 2000 };
+    blocking_t *b = (blocking_t *)calloc(N, sizeof *b);
+    future_join_slot_t *slots = (future_join_slot_t *)calloc(N, sizeof *slots);
+    future_join_all_t all;
+    timer_timeout_t limit;
+    blocking_pool_stats_t st;
+    pthread_t th;
+    int round, i, bad = 0;
+    for (round = 0; round < 20; round++) {
+        setup_with(2, 8, 0, 0);
+        future_join_all_init(&all, slots, N, 0);
+        for (i = 0; i < N; i++) {
+            blocking_init(&b[i], &pool, twice_job, (void *)(intptr_t)i);
+            future_join_all_add(&all, &b[i].fut);
+        }
+        timer_timeout_init(&limit, &all.fut, 10 * TIMER_SEC);
+        pthread_create(&th, 0, shutdown_soon, (void *)(uintptr_t)(round * 25));
+        CHECK_EQ(exec_block_on(&ex, &limit.fut), 0);
+        pthread_join(th, 0);
+        for (i = 0; i < N; i++) {
+            int e = future_err(&b[i].fut);
+            if (!(e == 0 && b[i].result == 2 * i) && e != -ECANCELED) bad++;
+        }
+        st = blocking_pool_stats(&pool);
+        CHECK_EQ(st.ran + st.cancelled, st.submitted);
+        CHECK_EQ(ex.nremote, 0);
+        CHECK_EQ(ex.holds, 0);
+        teardown();
+    }
+    CHECK_EQ(bad, 0);
+    free(b);
+    free(slots);
+}
+
+/* grow_after_ns of 2^60 ns or more: "never", no overflow computing the
+ * watcher's deadline. */
+static void test_grow_after_never(void) {
+    blocking_t b;
+    setup_grow(1, 2, 0, 0, UINT64_MAX);
+    CHECK_EQ(pool.grow_ns, ((uint64_t)1 << 60) - 1);
+    blocking_init(&b, &pool, add_job, (void *)(intptr_t)1);
+    CHECK_EQ(exec_block_on(&ex, &b.fut), 0);
+    CHECK_EQ(b.result, 2);
+    teardown();
+}
+
 /* Shutdown on another thread, destroy here meanwhile: destroy's shutdown
  * must wait for the other one, not free the pool under its joins. */
 static void *shutdown_thread(void *p) {
@@ -780,7 +1040,8 @@ static void test_destroy_executor_then_pool(void) {
 /* ---- wakes -------------------------------------------------------------- */
 
 /* Eight pool threads finish eight jobs at the same instant, round after
- * round: every wake arrives (no hang), and exactly once. */
+ * round: every completion is handed back (no hang), exactly once; the
+ * executor's cross-thread wakes are shared (one per batch, not per job). */
 static int storm_arrived;
 static int64_t storm_job(void *arg, blocking_job_t *job) {
     int n = EXEC_ADD_(&storm_arrived, 1), target = ((n - 1) / 8 + 1) * 8;
@@ -818,7 +1079,10 @@ static void test_wake_storm_no_lost_no_duplicate(void) {
             if (b[i].result != r * N + i) bad++;
     }
     CHECK_EQ(bad, 0);
-    CHECK_EQ(ex.stats.remote - before, (uint64_t)STORM_ROUNDS * N);
+    CHECK_EQ(blocking_pool_stats(&pool).handed, (uint64_t)STORM_ROUNDS * N);
+    /* the completions of a round share the executor's wakes */
+    CHECK(ex.stats.remote - before >= (uint64_t)STORM_ROUNDS);
+    CHECK(ex.stats.remote - before <= (uint64_t)STORM_ROUNDS * N);
     CHECK_EQ(ex.nremote, 0);
     teardown();
 }
@@ -1306,6 +1570,13 @@ int main(void) {
     RUN(test_running_job_holds_the_paused_clock);
     RUN(test_queue_overflow_is_eagain);
     RUN(test_pool_grows_and_shrinks);
+    RUN(test_a_job_waiting_for_a_later_one_completes);
+    RUN(test_a_burst_does_not_grow_the_pool);
+    RUN(test_blocking_jobs_grow_the_pool);
+    RUN(test_shutdown_with_queued_jobs_and_a_watcher);
+    RUN(test_a_submit_racing_shutdown_is_refused);
+    RUN(test_shutdown_racing_a_burst);
+    RUN(test_grow_after_never);
     RUN(test_shutdown_cancels_queued_finishes_running);
     RUN(test_shutdown_drain_runs_queued);
     RUN(test_destroy_executor_then_pool);
