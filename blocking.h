@@ -147,7 +147,10 @@
  * while `threads` others run goes idle. (A runner the OS preempts for
  * longer than grow_after_ns looks stuck too; that costs one more runner,
  * and a thread started once, until it is back.) Go's runtime does the
- * like for threads blocked in system calls (sysmon, 20 us and up).
+ * like for threads blocked in system calls (sysmon, 20 us and up). A
+ * runner busy in a detached job's .discard hook counts as in a job. If the
+ * system refuses a new thread (pthread_create fails: EAGAIN), the pool
+ * runs on the threads it has and tries again at the next submit.
  *   A submit is a lock-free push on the inbox, with no lock and no
  * syscall unless a thread must be woken or started (pool->want_kick); the
  * threads move the inbox into the FIFO queue under the lock, and a runner
@@ -537,6 +540,16 @@ WEFT_API int blocking_pool_idle_(blocking_pool_t *pool, blocking_pool_slot_t_ *s
     return 0;
 }
 
+/* Under the lock: the runner in slot is done with its job (or discard);
+ * if it had been found stuck, it counts against `threads` again. */
+WEFT_API void blocking_pool_unbusy_(blocking_pool_t *pool, blocking_pool_slot_t_ *slot) {
+    slot->job = 0;
+    if (slot->stuck) {
+        slot->stuck = 0;
+        pool->nstuck--;
+    }
+}
+
 /* Under the lock: with mark, mark the runners that have been in the same
  * job since the last look (their seq has not moved); then look again. How
  * many were marked. */
@@ -626,18 +639,19 @@ WEFT_API void *blocking_pool_main_(void *p) {
         out = job.fn_(job.arg, &job); /* the job, off the lock */
 
         pthread_mutex_lock(&pool->lock);
-        slot->job = 0;
-        if (slot->stuck) { /* it counts again */
-            slot->stuck = 0;
-            pool->nstuck--;
-        }
+        blocking_pool_unbusy_(pool, slot);
         pool->stats.ran++;
         if (!job.abandoned_) {
             blocking_pool_complete_(pool, b, out, job.err, 1);
         } else if (job.discard_) { /* the future is gone: b is not touched */
+            /* The discard runs in this runner's slot as the job did: one
+             * that blocks is found stuck like a job would be. */
+            slot->seq++;
+            slot->job = &job;
             pthread_mutex_unlock(&pool->lock);
             job.discard_(job.arg, out);
             pthread_mutex_lock(&pool->lock);
+            blocking_pool_unbusy_(pool, slot);
         }
     }
     pool->nthreads--;

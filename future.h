@@ -1096,10 +1096,13 @@ WEFT_API int future_join_all_add(future_join_all_t *j, future_t *child) {
  * size at each such AWAIT. The compiler must see which poll function the
  * AWAIT calls: make the child on the straight path before it, with
  * FUTURE_NEW or future_init (gcc and clang alike). */
-#if defined(__GNUC__)
+#if defined(__GNUC__) &&                                                      \
+    (defined(__clang__) || !(defined(CORO_USE_LABELS) && CORO_USE_LABELS))
 #define FUTURE_INLINE_POLL_ static inline __attribute__((always_inline))
 #else
-#define FUTURE_INLINE_POLL_ static
+/* gcc never inlines a function that holds a computed goto (the labels
+ * backend), and refuses always_inline on one: there it is a hint. */
+#define FUTURE_INLINE_POLL_ static inline
 #endif
 #define FUTURE_FN_INLINE(name, ...) FUTURE_FN_(FUTURE_INLINE_POLL_, name, __VA_ARGS__)
 

@@ -784,6 +784,45 @@ static void test_a_job_waiting_for_a_later_one_completes(void) {
     teardown();
 }
 
+/* The same guarantee when the runner is busy in a detached job's discard
+ * hook rather than in a job: the hook waits for a job queued after it, on
+ * a pool of one thread (max 2). The watcher must find the runner stuck in
+ * the hook as it would in a job. */
+static int discard_started, discard_saw_later;
+static void discard_waits_for_later(void *arg, int64_t result) {
+    uint64_t end = now_ns() + 10 * TIMER_SEC;
+    (void)arg;
+    (void)result;
+    EXEC_STORE_(&discard_started, 1);
+    while (!EXEC_LOAD_(&later_ran) && now_ns() < end) usleep(100);
+    EXEC_STORE_(&discard_saw_later, EXEC_LOAD_(&later_ran) ? 1 : -1);
+}
+
+static void test_a_discard_waiting_for_a_later_job_completes(void) {
+    static gate_t g;
+    exec_task_t t = {0};
+    blocking_t *a = (blocking_t *)malloc(sizeof *a);
+    blocking_t b;
+    setup_with(1, 2, 0, 0);
+    later_ran = discard_started = discard_saw_later = 0;
+    memset(&g, 0, sizeof g);
+    blocking_init(a, &pool, gate_job, &g);
+    a->discard = discard_waits_for_later;
+    exec_spawn(&t, &ex, &a->fut);
+    run_once();
+    CHECK(wait_for(&g.started, 1));
+    exec_abort(&t); /* detached: its result will go to the hook */
+    free(a);
+    EXEC_STORE_(&g.gate, 1);
+    CHECK(wait_for(&discard_started, 1)); /* the runner is in the hook */
+    blocking_init(&b, &pool, later_job, 0);
+    CHECK_EQ(exec_block_on(&ex, &b), 0);
+    CHECK_EQ(b.result, 2);
+    CHECK(wait_for(&discard_saw_later, 1)); /* not -1: it did not time out */
+    CHECK(blocking_pool_stats(&pool).stuck >= 1);
+    teardown();
+}
+
 /* n trivial jobs at once, as bench/bench_pool.c does: every result right. */
 static void run_burst(int n) {
     blocking_t *b = (blocking_t *)calloc((size_t)n, sizeof *b);
@@ -1571,6 +1610,7 @@ int main(void) {
     RUN(test_queue_overflow_is_eagain);
     RUN(test_pool_grows_and_shrinks);
     RUN(test_a_job_waiting_for_a_later_one_completes);
+    RUN(test_a_discard_waiting_for_a_later_job_completes);
     RUN(test_a_burst_does_not_grow_the_pool);
     RUN(test_blocking_jobs_grow_the_pool);
     RUN(test_shutdown_with_queued_jobs_and_a_watcher);
