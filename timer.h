@@ -143,7 +143,7 @@ typedef struct timer_entry {
     timer_link_t link;     /* in its slot's ring (first member) */
     uint64_t deadline;     /* deadline, in ns: the exact one */
     future_waker_t *waker; /* woken when it fires */
-    uint32_t seq;          /* registration order (wraps; compared as a delta) */
+    uint32_t seq;          /* registration number (wraps; for reports) */
     unsigned char state;   /* TIMER_IDLE_, TIMER_LINKED_, TIMER_FIRED_ */
     unsigned char tag;     /* the owner's byte, never touched by the wheel
                               (timer_sleep_t: TIMER_SLEEP_UNTIL_) */
@@ -158,8 +158,9 @@ typedef struct timer_entry {
  * slot's node points at itself. So linking and unlinking take no branch
  * and need no list head, and a slot is empty again when the node an
  * unlinked timer leaves behind points at itself both ways. The wheel
- * holds pointers into itself: initialise it where it stays (do not copy
- * a live wheel). */
+ * holds pointers into itself, even when empty: initialise it where it
+ * stays, and never copy or move it after timer_wheel_init (an advance
+ * reports a moved wheel as misuse). */
 typedef struct timer_wheel {
     uint64_t now;     /* ns: the clock as of the latest advance */
     uint64_t elapsed; /* ticks: the wheel's position */
@@ -240,19 +241,20 @@ WEFT_API void timer_occupy_(timer_wheel_t *w, size_t s) {
     w->occupied[s / TIMER_SLOTS] |= (uint64_t)1 << (s % TIMER_SLOTS);
 }
 
-/* Put e in slot s, in registration order: behind every entry registered
- * before it. A new timer goes to the back at once (timer_link_new_); one
- * moving down a level may have to pass a few registered after it. So
- * timers with equal deadlines (one tick, one slot) fire in the order they
- * were registered, whatever path each took through the levels. The due
- * slot is filled tick by tick, each tick in that order: there e goes to
- * the back. */
+/* Put e at the back of slot s. That keeps every slot in registration
+ * order, so timers with equal deadlines fire in the order they were
+ * registered, whatever path each took through the levels, with no
+ * comparison (registration numbers wrap: comparing them would misorder
+ * two timers 2^31 registrations apart). Why the back is right: a new
+ * timer is the newest of all; and a timer moving down a level goes into a
+ * slot nothing has been registered into yet, since a lower level's slot
+ * for a stretch of time takes direct registrations only once the wheel
+ * has entered that stretch, which is when the higher slot holding the
+ * stretch's timers moves them down (in order, oldest first). The due slot
+ * is filled tick by tick, each tick in that order. */
 WEFT_API void timer_link_at_(timer_wheel_t *w, timer_entry_t *e, size_t s) {
-    timer_link_t *q = &w->slots[s], *after = q->prev;
-    if (s != TIMER_DUE_SLOT_)
-        while (after != q && (int32_t)(((timer_entry_t *)(void *)after)->seq - e->seq) > 0)
-            after = after->prev;
-    timer_ring_insert_(after, after->next, &e->link);
+    timer_link_t *q = &w->slots[s];
+    timer_ring_insert_(q->prev, q, &e->link);
     timer_occupy_(w, s);
 }
 
@@ -284,9 +286,16 @@ WEFT_API void timer_unlink_(timer_entry_t *e) {
 
 /* Register e to wake waker at deadline (ns). Returns 0 when linked, 1 when
  * the deadline has already come (nothing is linked: the caller is ready).
+ * A deadline of TIMER_NEVER (UINT64_MAX) is linked like any other and
+ * fires only on an advance to UINT64_MAX itself; timer_wheel_next cannot
+ * name it (its answer would be TIMER_NEVER), so the paused clock never
  * The slot comes from the tick rounded down; the exact deadline decides
  * when it fires (timer_wheel_advance), so it is never late by a tick and
- * the paused clock lands on it exactly. */
+ * the paused clock lands on it exactly. A deadline of TIMER_NEVER
+ * (UINT64_MAX) is linked like any other and fires only on an advance to
+ * UINT64_MAX itself: timer_wheel_next cannot name it (its answer would be
+ * TIMER_NEVER), so the paused clock never jumps there. Sleeps do not
+ * register such a deadline at all. */
 WEFT_API int timer_wheel_insert(timer_wheel_t *w, timer_entry_t *e, uint64_t deadline,
                                      future_waker_t *waker) {
     if (deadline <= w->now) return 1;
@@ -369,6 +378,11 @@ WEFT_API size_t timer_wheel_advance(timer_wheel_t *w, uint64_t now) {
     size_t fired = 0;
     int s, stay = -1; /* stay: the current tick's slot, left with timers */
     timer_link_t *q = &w->slots[TIMER_DUE_SLOT_];
+    if (!q->next || q->next->prev != q) { /* the due ring is always whole */
+        FUTURE_MISUSE("timer wheel used before timer_wheel_init, or copied or moved "
+                      "after it (it points into itself): initialise it where it stays");
+        return 0;
+    }
     if (now > w->now) {
         w->now = now;
         target = now >> TIMER_TICK_SHIFT;

@@ -449,6 +449,42 @@ static void test_equal_deadlines_fire_in_registration_order(void) {
     }
 }
 
+/* Equal deadlines stay in registration order however far apart the two
+ * registrations are: 2^31 and more registrations between them (as if
+ * that many timers came and went while the first stayed) must not turn
+ * the order round, as comparing the wrapping numbers would. */
+static void test_equal_deadlines_far_apart_in_registrations(void) {
+    ord_t o[2];
+    uint64_t d = T0 + 5 * TIMER_SEC;
+    int i;
+    timer_wheel_init(&wheel, T0);
+    nord_ = 0;
+    for (i = 0; i < 2; i++) {
+        o[i].w.wake = ord_wake;
+        o[i].id = i;
+        memset(&o[i].e, 0, sizeof o[i].e);
+    }
+    CHECK_EQ(timer_wheel_insert(&wheel, &o[0].e, d, &o[0].w), 0);
+    wheel.seq += 0x80000005u;
+    wheel.gone += 0x80000005u;
+    CHECK_EQ(timer_wheel_advance(&wheel, d - 2 * TIMER_MS), 0); /* 0 moved down */
+    CHECK_EQ(timer_wheel_insert(&wheel, &o[1].e, d, &o[1].w), 0);
+    while (timer_wheel_count(&wheel)) (void)timer_wheel_advance(&wheel, timer_wheel_next(&wheel));
+    CHECK_EQ(nord_, 2);
+    CHECK_EQ(ord_log_[0], 0);
+    CHECK_EQ(ord_log_[1], 1);
+}
+
+/* A wheel copied after its init points into the original (even empty):
+ * its advance is reported instead of walking the other wheel's rings. */
+static void test_moved_wheel_is_misuse(void) {
+    static timer_wheel_t copy;
+    timer_wheel_init(&wheel, T0);
+    copy = wheel;
+    CHECK_MISUSE(CHECK_EQ(timer_wheel_advance(&copy, T0 + TIMER_SEC), 0), "copied or moved");
+    CHECK_EQ(timer_wheel_advance(&wheel, T0 + TIMER_SEC), 0); /* the original is fine */
+}
+
 /* The live count is registrations minus removals: right across the wrap
  * of the 32-bit registration number. */
 static void test_count_across_number_wrap(void) {
@@ -1162,6 +1198,8 @@ int main(void) {
     RUN(test_insert_cancel_leaves_wheel_empty);
     RUN(test_million_timers_insert_and_cancel);
     RUN(test_equal_deadlines_fire_in_registration_order);
+    RUN(test_equal_deadlines_far_apart_in_registrations);
+    RUN(test_moved_wheel_is_misuse);
     RUN(test_count_across_number_wrap);
     RUN(test_cancel_leaves_a_bit_the_search_skips);
     RUN(test_sizes);
