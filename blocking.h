@@ -336,18 +336,25 @@ WEFT_API void blocking_pool_complete_(blocking_pool_t *pool, blocking_t *b, int6
     __atomic_store_n(&b->state, BLOCKING_DONE_, __ATOMIC_RELEASE); /* hands off */
 }
 
-/* On the executor thread: hand every finished job back, in the order they
- * finished: wake the task of each. */
-WEFT_API void blocking_pool_hand_back_(blocking_pool_t *pool) {
+/* Take the whole of a lock-free stack (pushed newest first) and hand it
+ * back oldest first: 0 when it is empty. */
+WEFT_API future_link_t *blocking_take_all_(future_link_t **stack) {
     future_link_t *l, *fifo = 0;
-    if (!EXEC_LOAD_(&pool->finished)) return;
-    l = EXEC_XCHG_(&pool->finished, (future_link_t *)0);
-    while (l) { /* newest first: reverse it */
+    if (!EXEC_LOAD_(stack)) return 0;
+    l = EXEC_XCHG_(stack, (future_link_t *)0);
+    while (l) {
         future_link_t *next = l->next;
         l->next = fifo;
         fifo = l;
         l = next;
     }
+    return fifo;
+}
+
+/* On the executor thread: hand every finished job back, in the order they
+ * finished: wake the task of each. */
+WEFT_API void blocking_pool_hand_back_(blocking_pool_t *pool) {
+    future_link_t *fifo = blocking_take_all_(&pool->finished);
     while (fifo) {
         blocking_t *b = FUTURE_CONTAINER_OF(fifo, blocking_t, link);
         fifo = fifo->next;
@@ -365,15 +372,7 @@ WEFT_API void blocking_pool_woken_(future_waker_t *w) {
 /* Under the lock: move what the executor pushed since into the queue, in
  * the order it came. */
 WEFT_API void blocking_pool_take_inbox_(blocking_pool_t *pool) {
-    future_link_t *l, *fifo = 0;
-    if (!EXEC_LOAD_(&pool->inbox)) return;
-    l = EXEC_XCHG_(&pool->inbox, (future_link_t *)0);
-    while (l) { /* newest first: reverse it */
-        future_link_t *next = l->next;
-        l->next = fifo;
-        fifo = l;
-        l = next;
-    }
+    future_link_t *fifo = blocking_take_all_(&pool->inbox);
     while (fifo) {
         future_link_t *next = fifo->next;
         future_list_push(&pool->queue, fifo);
