@@ -8,132 +8,10 @@
 #include "../sync.h"
 #include <limits.h>
 
-static exec_t ex;
-static uint64_t t0;
-
-static void setup(void) {
-    if (exec_init(&ex)) abort();
-    exec_clock_pause(&ex);
-    t0 = exec_now(&ex);
-}
-
-static uint64_t now_ms(void) { return (exec_now(&ex) - t0) / TIMER_MS; }
-static size_t timers(void) { return timer_wheel_count(&ex.timers); }
-
-static const char *described(const void *f) {
-    static char buf[160];
-    future_fmt_t o = {0, 0, 0, 0, 0};
-    o.buf = buf;
-    o.cap = sizeof buf;
-    buf[0] = 0;
-    future_describe((const future_t *)f, &o);
-    return buf;
-}
-
-/* ---- a generator: v = base + i for i in 0..n, a sleep of period before
- *      each ---------------------------------------------------------------- */
-
-typedef struct {
-    sync_stream_t st;
-    int i, n, base, v;
-    uint64_t period;
-    timer_sleep_t nap;
-} count_t;
-
-static int count_drops;
-static void count_drop(future_t *self) {
-    (void)self;
-    count_drops++;
-}
-
-static coro_poll_t count_poll(future_t *self, future_cx_t *cx) {
-    count_t *g = (count_t *)self;
-    ASYNC_BEGIN(g);
-    for (g->i = 0; g->i < g->n; g->i++) {
-        if (g->period) {
-            timer_sleep_init(&g->nap, g->period);
-            AWAIT(cx, &g->nap);
-        }
-        g->v = g->base + g->i;
-        STREAM_YIELD(cx, &g->v);
-    }
-    ASYNC_END();
-}
-
-static void count_init(count_t *g, int n, uint64_t period_ms, int base) {
-    sync_stream_init(&g->st, count_poll, count_drop);
-    g->i = g->v = 0;
-    g->n = n;
-    g->base = base;
-    g->period = period_ms * TIMER_MS;
-}
-
-/* ---- a consumer: up to max items of a stream, each read by read() (an int
- *      by default), with the time it came --------------------------------- */
-
-typedef struct {
-    future_t fut;
-    sync_stream_t *s;
-    int max, n, ended, end_err;
-    int (*read)(const void *item);
-    const void *p;
-    int vals[64];
-    uint64_t at[64];
-} collect_t;
-
-static coro_poll_t collect_poll(future_t *self, future_cx_t *cx) {
-    collect_t *c = (collect_t *)self;
-    ASYNC_BEGIN(c);
-    while (c->n < c->max) {
-        AWAIT_NEXT(cx, c->s, c->p);
-        if (!c->p) {
-            c->ended = 1;
-            c->end_err = future_err(&c->s->fut);
-            break;
-        }
-        c->vals[c->n] = c->read ? c->read(c->p) : *(const int *)c->p;
-        c->at[c->n++] = now_ms();
-    }
-    ASYNC_END();
-}
-
-static void collect_init(collect_t *c, sync_stream_t *s, int max, int (*read)(const void *)) {
-    memset(c, 0, sizeof *c);
-    future_init(&c->fut, collect_poll, 0);
-    c->s = s;
-    c->max = max < 0 ? 64 : max;
-    c->read = read;
-}
-
-/* Collect (up to max) items of s as the main future. */
-static int collect(collect_t *c, sync_stream_t *s, int max, int (*read)(const void *)) {
-    collect_init(c, s, max, read);
-    return exec_block_on(&ex, &c->fut);
-}
+#include "stream_check.h"
 
 /* Spawn a collector of s, let time run to at_ms, abort it there (inside
  * its AWAIT_NEXT, or wherever it is). */
-typedef struct {
-    future_t fut;
-    timer_sleep_t nap;
-    uint64_t ms;
-} nap_t;
-
-static coro_poll_t nap_poll(future_t *self, future_cx_t *cx) {
-    nap_t *f = (nap_t *)self;
-    ASYNC_BEGIN(f);
-    timer_sleep_init(&f->nap, f->ms * TIMER_MS);
-    AWAIT(cx, &f->nap);
-    ASYNC_END();
-}
-
-static void run_until(uint64_t ms) {
-    nap_t n;
-    future_init(&n.fut, nap_poll, 0);
-    n.ms = ms - now_ms();
-    if (exec_block_on(&ex, &n.fut)) abort();
-}
-
 static void collect_abort_at(collect_t *c, exec_task_t *t, sync_stream_t *s, uint64_t at_ms,
                              int (*read)(const void *)) {
     collect_init(c, s, -1, read);
@@ -150,7 +28,7 @@ static void test_generator_yields_with_sleeps_between(void) {
     collect_t c;
     int i;
     setup();
-    count_init(&g, 5, 10, 0);
+    count_init(&g, 5, 10, 0, 0);
     CHECK_EQ(collect(&c, &g.st, -1, 0), 0);
     CHECK_EQ(c.n, 5);
     for (i = 0; i < 5; i++) {
@@ -251,7 +129,7 @@ static void test_generator_dropped_at_every_suspension(void) {
     setup();
     for (k = 0; k <= 5; k++) { /* between items: future_drop */
         count_drops = 0;
-        count_init(&g, 5, 10, 0);
+        count_init(&g, 5, 10, 0, 0);
         CHECK_EQ(collect(&c, &g.st, k, 0), 0);
         CHECK_EQ(c.n, k);
         CHECK_EQ(timers(), 0);
@@ -265,7 +143,7 @@ static void test_generator_dropped_at_every_suspension(void) {
     }
     for (k = 0; k < 5; k++) { /* inside its sleep: the consumer aborted */
         count_drops = 0;
-        count_init(&g, 5, 10, 0);
+        count_init(&g, 5, 10, 0, 0);
         collect_abort_at(&c, &t, &g.st, now_ms() + 10 * (uint64_t)k + 5, 0);
         CHECK_EQ(c.n, k);
         CHECK_EQ(timers(), 0); /* the generator's sleep went with it */
@@ -286,12 +164,12 @@ static void test_generator_yield_spends_the_budget(void) {
     future_waker_t nop = {nop_wake};
     future_cx_t cx;
     int budget = 0;
-    count_init(&g, 3, 0, 7);
+    count_init(&g, 3, 0, 7, 0);
     future_cx_init(&cx, &nop);
     cx.budget = &budget;
     CHECK_EQ(sync_stream_poll_next(&g.st, &cx), CORO_PENDING);
     CHECK(g.st.item == 0);
-    CHECK(strstr(described(&g.st.fut), "test_stream.c:") != 0); /* where it waits */
+    CHECK(strstr(described(&g.st.fut), "stream_check.h:") != 0); /* where it waits */
     budget = 1;
     CHECK_EQ(sync_stream_poll_next(&g.st, &cx), CORO_READY);
     CHECK_EQ(*(const int *)g.st.item, 7);
@@ -390,8 +268,8 @@ static void test_merge_items_as_they_come(void) {
     sync_merge_t m;
     collect_t c;
     setup();
-    count_init(&a, 3, 10, 0);   /* 0, 1, 2 at 10, 20, 30 */
-    count_init(&b, 2, 15, 100); /* 100, 101 at 15, 30 */
+    count_init(&a, 3, 10, 0, 0);   /* 0, 1, 2 at 10, 20, 30 */
+    count_init(&b, 2, 15, 100, 0); /* 100, 101 at 15, 30 */
     sync_merge_init(&m, &a.st, &b.st);
     CHECK_EQ(collect(&c, &m.st, -1, 0), 0);
     CHECK_EQ(c.n, 5);
@@ -463,7 +341,7 @@ static void test_zip_ends_at_the_shorter(void) {
     CHECK_EQ(a.i, 4);
     /* the other waiting when one ends: it is dropped (its sleep too) */
     sync_iter_init(&b, ys, 2, sizeof(int));
-    count_init(&g, 5, 10, 0);
+    count_init(&g, 5, 10, 0, 0);
     count_drops = 0;
     sync_zip_init(&z, &g.st, &b.st);
     CHECK_EQ(collect(&c, &z.st, -1, pair_of), 0);
@@ -476,7 +354,7 @@ static void test_zip_ends_at_the_shorter(void) {
     CHECK_EQ(future_err(&g.st.fut), -ECANCELED);
     CHECK_EQ(timers(), 0);
     sync_iter_init(&b, ys, 2, sizeof(int));
-    count_init(&g, 5, 10, 0);
+    count_init(&g, 5, 10, 0, 0);
     sync_zip_init(&z, &b.st, &g.st);
     b.i = 0;
     CHECK_EQ(collect(&c, &z.st, 1, pair_of), 0); /* (7, 0) */
@@ -519,7 +397,7 @@ static void test_chunks_last_one_short(void) {
     CHECK_EQ(c.vals[1], 34);
     CHECK(c.ended);
     /* over a generator that waits: each chunk when its last item came */
-    count_init(&g, 5, 10, 1);
+    count_init(&g, 5, 10, 1, 0);
     sync_chunks_init(&ch, &g.st, buf, 2, sizeof(int));
     CHECK_EQ(collect(&c, &ch.st, -1, chunk_digits), 0);
     CHECK_EQ(c.n, 3);
@@ -574,7 +452,7 @@ static void test_fold_reduces_to_one_value(void) {
     CHECK_EQ(calls, 10);
     /* over a generator that waits: ready at its end */
     sum = 100;
-    count_init(&g, 4, 10, 1);
+    count_init(&g, 4, 10, 1, 0);
     sync_fold_init(&f, &g.st, add_int, &sum, &calls);
     CHECK_EQ(exec_block_on(&ex, &f), 0);
     CHECK_EQ(sum, 110);
@@ -697,8 +575,8 @@ enum { THEN, MERGE, ZIP, CHUNKS, BUFFER, MAP, FILTER, TAKE, KINDS };
 static sync_stream_t *rig(rig_t *r, int which) {
     static const int ms[4] = {10, 10, 10, 10};
     count_drops = job_drops = 0;
-    count_init(&r->a, 6, 10, 0);
-    count_init(&r->b, 6, 15, 100);
+    count_init(&r->a, 6, 10, 0, 0);
+    count_init(&r->b, 6, 15, 100, 0);
     switch (which) {
     case THEN:
         sync_iter_init(&r->it, ms, 4, sizeof(int));
@@ -799,7 +677,7 @@ static void test_merge_drop_unqueues_a_channel_receiver(void) {
     setup();
     sync_chan_init(&ch, buf, 2, sizeof(int));
     sync_chan_stream_init(&cs, &ch, &slot);
-    count_init(&g, 3, 10, 0);
+    count_init(&g, 3, 10, 0, 0);
     sync_merge_init(&m, &cs.st, &g.st);
     CHECK_EQ(collect(&c, &m.st, 1, 0), 0);
     CHECK(ch.recvq.head != 0); /* the chan stream still waits, under the merge */
