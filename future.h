@@ -576,10 +576,17 @@ WEFT_API int future_disown_(future_t *self) {
  *
  * future_c_ is a local of the do-block that the resume jumps into past its
  * assignment (legal C and C++: no initializer), so it is set again there. */
-#define FUTURE_AWAIT_N_(cx, c, n)                                              \
+#define FUTURE_AWAIT_N_(cx, c, n) FUTURE_AWAIT_BY_(cx, c, n, FUTURE_POLL_NOW_)
+
+/* The same with the first poll a call of future_poll: the library's own
+ * generators (sync.h) use it, to stay small (one call at each AWAIT, not
+ * future_poll's checks spelled out at every site). */
+#define FUTURE_AWAIT_CALL_N_(cx, c, n) FUTURE_AWAIT_BY_(cx, c, n, future_poll)
+
+#define FUTURE_AWAIT_BY_(cx, c, n, first_poll)                                 \
     future_t *future_c_;                                                       \
     future_c_ = FUTURE_OF(c);                                                  \
-    CORO_WAIT2_(FUTURE_POLL_NOW_(future_c_, (cx)) == CORO_READY ||             \
+    CORO_WAIT2_(first_poll(future_c_, (cx)) == CORO_READY ||                   \
                     (future_adopt_(FUTURE_SELF_, future_c_), 0),               \
                 (future_c_ = FUTURE_SELF_->child,                              \
                  future_poll(future_c_, (cx)) == CORO_READY &&                 \

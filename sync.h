@@ -1367,7 +1367,7 @@ WEFT_API int sync_stream_ended(const sync_stream_t *s) { return future_done(&s->
  * correctly in another's (WEFT_EXTERN_INLINE). One suspension per line. */
 #define SYNC_AWAIT_L_(cx, c)                                                   \
     do {                                                                       \
-        FUTURE_AWAIT_N_(cx, c, __LINE__);                                      \
+        FUTURE_AWAIT_CALL_N_(cx, c, __LINE__);                                 \
         (void)future_c_;                                                       \
     } while (0)
 #define SYNC_NEXT_L_(cx, s, p) SYNC_AWAIT_NEXT_N_(cx, s, p, __LINE__)
