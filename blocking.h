@@ -162,6 +162,9 @@
 #define BLOCKING_H
 
 #include "exec.h"
+#ifndef EXEC_HAVE_THREADS_
+#error "blocking.h needs threads: a hosted backend (EXEC_BACKEND_EPOLL or EXEC_BACKEND_POLL)"
+#endif
 
 /* The job's view of itself: on the pool thread's stack, never in the
  * future, so it stays valid whatever happens to the future. */

@@ -31,7 +31,8 @@
  *     points. Every call after a suspension resumes right after it.
  *   - A finished coroutine returns CORO_READY on every later call and does
  *     nothing; coro_done(&co) tells whether it has finished, co.rc holds the
- *     int it finished with (0 unless ASYNC_RETURN said otherwise).
+ *     int it finished with (0 unless ASYNC_RETURN said otherwise; an int
+ *     truncated to CORO_RC_T, below, when you narrow it).
  *   - Locals do NOT survive a suspension: keep them in the frame. A local
  *     assigned before a suspension point holds garbage after it, and one
  *     declared with an initializer before it is skipped on resume. Compile
@@ -72,12 +73,42 @@
  *                    statement. Default: the portable switch backend, in
  *                    which a suspension point must not be inside a switch of
  *                    the coroutine's own body.
+ *   The footprint knobs (for microcontrollers; define them the same way in
+ *   every file of a program, as they change coro_t's layout):
+ *   CORO_PC_T        the integer type of the switch backend's resume point,
+ *                    co.pc (default int). Defined, it also numbers resume
+ *                    points from the body's ASYNC_BEGIN (by default they
+ *                    count through the whole file): one number per
+ *                    suspension point (and per other __COUNTER__ use in
+ *                    the body), so uint16_t fits any body and uint8_t one
+ *                    of up to 254 points. A body with more than the type
+ *                    can number does not compile ("resume point does not
+ *                    fit CORO_PC_T"). The type's largest value (or -1,
+ *                    signed) marks a finished coroutine. The labels
+ *                    backend stores an address (void *) and ignores it.
+ *   CORO_RC_T        the type of co.rc (default int). int16_t holds every
+ *                    negative errno value; a result code is converted
+ *                    (truncated) to it where it is stored, and read back as
+ *                    an int.
+ *   CORO_NO_TRACE    define to leave co.at out of coro_t: one pointer less
+ *                    per frame and no "file:line" strings in the binary.
+ *                    coro_at() is then 0: misuse reports name no place,
+ *                    and future.h's backtraces and descriptions show no
+ *                    places and no leaf kinds ("sleep", "chan recv").
+ *   CORO_FULL_PATH   co.at names the file as __FILE__ does (the path the
+ *                    compiler was given). Default: __FILE_NAME__ where the
+ *                    compiler has it (gcc >= 12, clang >= 9), the base name
+ *                    alone ("demo.c:42"): shorter strings in the binary.
+ *   With the three (uint16_t, int16_t, no trace), coro_t is 4 bytes on any
+ *   target (by default 12 on 32-bit, 16 on 64-bit).
  *   Resume labels come from __COUNTER__ where the compiler has it (GCC,
  *   Clang, MSVC), so one source line may hold several suspension points and
  *   one macro may expand to several; __LINE__ is the fallback, with which
- *   each line may hold at most one.
- *   co.at records the "file:line" of the last suspension, which makes
- *   suspended coroutines printable (future.h builds an async backtrace on it).
+ *   each line may hold at most one (and CORO_PC_T numbers lines from
+ *   ASYNC_BEGIN's).
+ *   co.at (coro_at(&co)) records the "file:line" of the last suspension,
+ *   which makes suspended coroutines printable (future.h builds an async
+ *   backtrace on it).
  *   One rule follows from __COUNTER__: a coroutine's body must be compiled
  *   once. Define it static, or in one .c file; a body in a header as a
  *   C++ (or C99 extern) inline function is compiled in every file that
@@ -117,27 +148,51 @@ typedef enum coro_poll {
     CORO_READY = 1    /* finished: the result is in the frame */
 } coro_poll_t;
 
+/* The footprint knobs name <stdint.h> types (uint16_t...): a freestanding
+ * header too, so this stays libc-free. */
+#if defined(CORO_PC_T) || defined(CORO_RC_T)
+#include <stdint.h>
+#endif
+
 #if defined(CORO_USE_LABELS) && CORO_USE_LABELS
 #if !defined(__GNUC__)
 #error "CORO_USE_LABELS needs GCC or Clang (labels as values)"
 #endif
-typedef void *coro_pc_t;
+typedef void *coro_pc_t; /* CORO_PC_T does not apply: an address */
 #define CORO_PC_DONE_ ((void *)1)
 #define CORO_PC_STARTED_ ((void *)2) /* for hand-written polls (future.h) */
 #else
+#ifdef CORO_PC_T
+typedef CORO_PC_T coro_pc_t;
+#else
 typedef int coro_pc_t;
-#define CORO_PC_DONE_ (-1)
+#endif
+/* -1 converted: -1 for a signed type, the largest value for an unsigned
+ * one; never a resume label (CORO_FIT_ sees to it). */
+#define CORO_PC_DONE_ ((coro_pc_t)-1)
 #define CORO_PC_STARTED_ 1
+#endif
+
+#ifdef CORO_RC_T
+typedef CORO_RC_T coro_rc_t;
+#else
+typedef int coro_rc_t;
 #endif
 
 /* The resume state a frame keeps. */
 typedef struct coro {
     coro_pc_t pc;   /* where to resume: 0 = start, CORO_PC_DONE_ = finished */
-    int rc;         /* the result code (futures: 0 or a negative errno) */
+    coro_rc_t rc;   /* the result code (futures: 0 or a negative errno) */
+#ifndef CORO_NO_TRACE
     const char *at; /* "file:line" of the last suspension, or 0 */
+#endif
 } coro_t;
 
+#ifdef CORO_NO_TRACE
+#define CORO_INIT {0, 0}
+#else
 #define CORO_INIT {0, 0, 0}
+#endif
 
 /* Always inlined where the compiler can (GCC/Clang): an init must be seen
  * by the first optimisations of its caller, so that the poll function an
@@ -149,10 +204,29 @@ typedef struct coro {
 #define CORO_ALWAYS_INLINE_
 #endif
 
+/* Store co->at (nothing under CORO_NO_TRACE). */
+#ifdef CORO_NO_TRACE
+#define CORO_SET_AT_(co, s) ((void)(co), (void)(s))
+#else
+#define CORO_SET_AT_(co, s) ((co)->at = (s))
+#endif
+
 CORO_ALWAYS_INLINE_ WEFT_API void coro_init(coro_t *co) {
     co->pc = 0;
     co->rc = 0;
-    co->at = 0;
+    CORO_SET_AT_(co, 0);
+}
+
+/* Where the coroutine is suspended ("file:line" of its last suspension;
+ * future.h may point it at a leaf's kind instead), or 0: not started, or
+ * CORO_NO_TRACE. Read co.at through this, so code builds either way. */
+WEFT_API const char *coro_at(const coro_t *co) {
+#ifdef CORO_NO_TRACE
+    (void)co;
+    return 0;
+#else
+    return co->at;
+#endif
 }
 
 /* Has the coroutine run to its end (or been stopped)? */
@@ -161,7 +235,7 @@ WEFT_API int coro_done(const coro_t *co) { return co->pc == CORO_PC_DONE_; }
 /* Mark a coroutine finished from outside (used when dropping it). */
 WEFT_API void coro_finish(coro_t *co, int rc) {
     co->pc = CORO_PC_DONE_;
-    co->rc = rc;
+    co->rc = (coro_rc_t)rc;
 }
 
 /* ---- reporting misuse -------------------------------------------------- */
@@ -206,9 +280,10 @@ WEFT_API void coro_misuse_report_(const char *at, const char *msg) {
 /* ASYNC_END's checks (switch backend), out of line so they cost the normal
  * path one compare. A frame whose resume state matched no label. */
 WEFT_API void coro_lost_(coro_t *co) {
-    CORO_MISUSE(co->at, "this coroutine cannot resume where it stopped: a "
-                        "suspension point (AWAIT, YIELD...) inside a switch of "
-                        "your own? Use if/else there, or define CORO_USE_LABELS");
+    CORO_MISUSE(coro_at(co), "this coroutine cannot resume where it stopped: a "
+                             "suspension point (AWAIT, YIELD...) inside a switch "
+                             "of your own? Use if/else there, or define "
+                             "CORO_USE_LABELS");
     coro_finish(co, CORO_EMISUSE);
 }
 
@@ -226,13 +301,51 @@ WEFT_API void coro_broke_(coro_t *co, const char *end) {
 #define CORO_STR_(x) CORO_STR2_(x)
 #define CORO_CAT2_(a, b) a##b
 #define CORO_CAT_(a, b) CORO_CAT2_(a, b)
-#define CORO_HERE_ (__FILE__ ":" CORO_STR_(__LINE__))
+
+/* "file:line" of a suspension: the base name where the compiler has
+ * __FILE_NAME__ (see CORO_FULL_PATH). */
+#if defined(__FILE_NAME__) && !defined(CORO_FULL_PATH)
+#define CORO_FILE_ __FILE_NAME__
+#else
+#define CORO_FILE_ __FILE__
+#endif
+#define CORO_HERE_ (CORO_FILE_ ":" CORO_STR_(__LINE__))
+
+/* Record where the running body suspends (co.at); what a report names as
+ * the place (0 under CORO_NO_TRACE: no string in the binary). */
+#ifdef CORO_NO_TRACE
+#define CORO_TRACE_HERE_() ((void)0)
+#define CORO_WHERE_ ((const char *)0)
+#else
+#define CORO_TRACE_HERE_() (CORO_SELF_->at = CORO_HERE_)
+#define CORO_WHERE_ CORO_HERE_
+#endif
 
 /* A fresh label number per use; __COUNTER__ lets one line hold many. */
 #ifdef __COUNTER__
 #define CORO_NEXT_ __COUNTER__
 #else
 #define CORO_NEXT_ __LINE__
+#endif
+
+/* What the switch backend's labels count from: a resume point numbered n
+ * stores n - base. By default base is -1: the label is the number plus
+ * one, file-wide, as it always was. A narrowed CORO_PC_T numbers each
+ * body from its ASYNC_BEGIN instead (CORO_BASE_, a number taken there,
+ * below every label of the body), so that a small type fits however many
+ * bodies came before in the file. A body whose points are numbered by
+ * __LINE__ because it is compiled in several files (sync.h's generators:
+ * see "the body must be compiled once" above) opens with
+ * CORO_BEGIN_LINES_, whose base is a line too: the same in every file. */
+#if defined(CORO_PC_T) && defined(__COUNTER__)
+#define CORO_BASE_ __COUNTER__
+#define CORO_BASE_LINES_ (__LINE__ - 1)
+#elif defined(CORO_PC_T)
+#define CORO_BASE_ (__LINE__ - 1)
+#define CORO_BASE_LINES_ (__LINE__ - 1)
+#else
+#define CORO_BASE_ (-1)
+#define CORO_BASE_LINES_ (-1)
 #endif
 
 /* Falling into a case label is the point of Duff's device: tell the
@@ -253,20 +366,53 @@ WEFT_API void coro_broke_(coro_t *co, const char *end) {
 /* ---- the switch backend (default): Duff's device ------------------------ */
 #if !(defined(CORO_USE_LABELS) && CORO_USE_LABELS)
 
-/* Opens the body: jump to where the last call stopped. */
-#define CORO_BEGIN(frame)                                                      \
+/* Opens the body: jump to where the last call stopped. coro_base_ is
+ * what the body's resume labels count from (see CORO_BASE_). */
+#define CORO_BEGIN(frame) CORO_BEGIN_FROM_(frame, CORO_BASE_)
+#define CORO_BEGIN_LINES_(frame) CORO_BEGIN_FROM_(frame, CORO_BASE_LINES_)
+#define CORO_BEGIN_FROM_(frame, base)                                          \
     coro_t *const CORO_SELF_ = (coro_t *)(void *)(frame);                      \
+    enum { coro_base_ = base };                                                \
     switch (CORO_SELF_->pc) {                                                  \
     case 0:
+
+/* The resume label (case value) of suspension point n: above 0, which is
+ * the start. */
+#define CORO_LABEL_(n) ((n) - coro_base_)
+
+/* Does label l fit coro_pc_t, and differ from the "finished" mark? */
+#define CORO_FITS_(l)                                                          \
+    ((long long)(coro_pc_t)(l) == (long long)(l) && (coro_pc_t)(l) != CORO_PC_DONE_)
+#define CORO_FIT_MSG_                                                          \
+    "resume point does not fit CORO_PC_T: this body has more suspension "     \
+    "points than CORO_PC_T can number; use a wider CORO_PC_T (uint16_t, int)"
+
+/* A declaration that does not compile when label n does not fit: first
+ * thing in a block. The C99 form's error names the array. */
+#if defined(__cplusplus) && __cplusplus >= 201103L
+#define CORO_FIT_(n) static_assert(CORO_FITS_(CORO_LABEL_(n)), CORO_FIT_MSG_)
+#elif !defined(__cplusplus) && defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#define CORO_FIT_(n) _Static_assert(CORO_FITS_(CORO_LABEL_(n)), CORO_FIT_MSG_)
+#else
+#define CORO_FIT_(n)                                                           \
+    typedef char coro_resume_point_does_not_fit_CORO_PC_T                      \
+        [CORO_FITS_(CORO_LABEL_(n)) ? 1 : -1];                                 \
+    (void)sizeof(coro_resume_point_does_not_fit_CORO_PC_T)
+#endif
+
+/* Leave through suspension point n: its label stored, and where it is. */
+#define CORO_SAVE_(n)                                                          \
+    CORO_FIT_(n);                                                              \
+    CORO_SELF_->pc = (coro_pc_t)CORO_LABEL_(n);                                \
+    CORO_TRACE_HERE_()
 
 /* Suspension point number n: remember n, and resume at its case label.
  * The test runs on the first visit and on every resume. */
 #define CORO_WAIT_(cond, n)                                                    \
     do {                                                                       \
-        CORO_SELF_->pc = (n) + 1;                                              \
-        CORO_SELF_->at = CORO_HERE_;                                           \
+        CORO_SAVE_(n);                                                         \
         CORO_FALLTHROUGH_;                                                     \
-    case (n) + 1:                                                              \
+    case CORO_LABEL_(n):                                                       \
         if (!(cond)) return CORO_PENDING;                                      \
     } while (0)
 
@@ -277,10 +423,9 @@ WEFT_API void coro_broke_(coro_t *co, const char *end) {
 #define CORO_WAIT2_(first, cond, n)                                            \
     do {                                                                       \
         if (!(first)) {                                                        \
-            CORO_SELF_->pc = (n) + 1;                                          \
-            CORO_SELF_->at = CORO_HERE_;                                       \
+            CORO_SAVE_(n);                                                     \
             return CORO_PENDING;                                               \
-        case (n) + 1:                                                          \
+        case CORO_LABEL_(n):                                                   \
             if (!(cond)) return CORO_PENDING;                                  \
         }                                                                      \
     } while (0)
@@ -296,23 +441,31 @@ WEFT_API void coro_broke_(coro_t *co, const char *end) {
     default:                                                                   \
         if (CORO_SELF_->pc != CORO_PC_DONE_) coro_lost_(CORO_SELF_);           \
     }                                                                          \
-    if (CORO_SELF_->pc != CORO_PC_DONE_) coro_broke_(CORO_SELF_, CORO_HERE_);  \
+    if (CORO_SELF_->pc != CORO_PC_DONE_) coro_broke_(CORO_SELF_, CORO_WHERE_); \
     return CORO_READY
 
 #define CORO_YIELD_(n)                                                         \
     do {                                                                       \
-        CORO_SELF_->pc = (n) + 1;                                              \
-        CORO_SELF_->at = CORO_HERE_;                                           \
+        CORO_SAVE_(n);                                                         \
         return CORO_PENDING;                                                   \
-    case (n) + 1:;                                                             \
+    case CORO_LABEL_(n):;                                                      \
     } while (0)
 
 /* ---- the labels-as-values backend (GCC/Clang, opt-in) ------------------- */
 #else
 
-/* -Wpedantic rightly calls computed goto an extension; say we know. */
+/* -Wpedantic rightly calls computed goto an extension; say we know. gcc
+ * 12's -Wdangling-pointer takes a label's address stored in the frame for
+ * the address of a local (seen under CORO_NO_TRACE, when no co.at store
+ * follows it): a label is code, not a local. */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+#define CORO_PEDANTIC_OFF_                                                     \
+    _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wpedantic\"") \
+    _Pragma("GCC diagnostic ignored \"-Wdangling-pointer\"")
+#else
 #define CORO_PEDANTIC_OFF_                                                     \
     _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wpedantic\"")
+#endif
 #define CORO_PEDANTIC_ON_ _Pragma("GCC diagnostic pop")
 
 #define CORO_BEGIN(frame)                                                      \
@@ -321,11 +474,17 @@ WEFT_API void coro_broke_(coro_t *co, const char *end) {
     CORO_PEDANTIC_OFF_ if (CORO_SELF_->pc) goto *CORO_SELF_->pc;               \
     CORO_PEDANTIC_ON_ do {                                                     \
     } while (0)
+#define CORO_BEGIN_LINES_(frame) CORO_BEGIN(frame) /* a label has no number */
+
+/* Leave through suspension point n: its label's address stored, and
+ * where it is. */
+#define CORO_SAVE_(n)                                                          \
+    CORO_PEDANTIC_OFF_ CORO_SELF_->pc = &&CORO_CAT_(coro_l_, n);               \
+    CORO_PEDANTIC_ON_ CORO_TRACE_HERE_()
 
 #define CORO_WAIT_(cond, n)                                                    \
     do {                                                                       \
-        CORO_PEDANTIC_OFF_ CORO_SELF_->pc = &&CORO_CAT_(coro_l_, n);           \
-        CORO_PEDANTIC_ON_ CORO_SELF_->at = CORO_HERE_;                         \
+        CORO_SAVE_(n);                                                         \
         CORO_CAT_(coro_l_, n) :                                                \
             if (!(cond)) return CORO_PENDING;                                  \
     } while (0)
@@ -333,8 +492,7 @@ WEFT_API void coro_broke_(coro_t *co, const char *end) {
 #define CORO_WAIT2_(first, cond, n)                                            \
     do {                                                                       \
         if (!(first)) {                                                        \
-            CORO_PEDANTIC_OFF_ CORO_SELF_->pc = &&CORO_CAT_(coro_l_, n);       \
-            CORO_PEDANTIC_ON_ CORO_SELF_->at = CORO_HERE_;                     \
+            CORO_SAVE_(n);                                                     \
             return CORO_PENDING;                                               \
             CORO_CAT_(coro_l_, n) :                                            \
                 if (!(cond)) return CORO_PENDING;                              \
@@ -351,8 +509,7 @@ WEFT_API void coro_broke_(coro_t *co, const char *end) {
 
 #define CORO_YIELD_(n)                                                         \
     do {                                                                       \
-        CORO_PEDANTIC_OFF_ CORO_SELF_->pc = &&CORO_CAT_(coro_l_, n);           \
-        CORO_PEDANTIC_ON_ CORO_SELF_->at = CORO_HERE_;                         \
+        CORO_SAVE_(n);                                                         \
         return CORO_PENDING;                                                   \
         CORO_CAT_(coro_l_, n) :;                                               \
     } while (0)
@@ -364,8 +521,9 @@ WEFT_API void coro_broke_(coro_t *co, const char *end) {
 /* Suspend until cond is true. cond is tested at once, and again on every
  * later call; the body goes on the first time it holds. */
 /* The label number is passed bare (already expanded by CORO_NEXT_), so the
- * labels backend can paste it into a label name; the switch backend adds 1
- * to keep its case values off 0, which means "start". */
+ * labels backend can paste it into a label name; the switch backend counts
+ * it from ASYNC_BEGIN's (CORO_LABEL_), which keeps case values off 0, the
+ * start. */
 #define CORO_AWAIT_UNTIL(cond) CORO_WAIT_(cond, CORO_NEXT_)
 
 /* Suspend once: return CORO_PENDING now, carry on at the next call. */
@@ -374,7 +532,7 @@ WEFT_API void coro_broke_(coro_t *co, const char *end) {
 /* Finish now with result code `code` (futures: 0 or a negative errno). */
 #define CORO_RETURN(code)                                                      \
     do {                                                                       \
-        CORO_SELF_->rc = (code);                                               \
+        CORO_SELF_->rc = (coro_rc_t)(code);                                    \
         CORO_SELF_->pc = CORO_PC_DONE_;                                        \
         return CORO_READY;                                                     \
     } while (0)

@@ -1,10 +1,12 @@
-/* exec.h - a single-threaded executor: tasks, timers, an epoll reactor and
- * wakes from other threads (Linux).
+/* exec.h - a single-threaded executor: tasks, timers, a reactor and wakes
+ * from other threads or interrupt handlers; on Linux (epoll), any POSIX
+ * system (poll) or bare metal (see "the backend" below).
  *
  * An executor (exec_t) polls tasks when they are woken, and never otherwise.
  * A task is a root future plus an exec_task_t (96 bytes on 64-bit), both
- * in memory you provide. The loop runs woken tasks in FIFO order, then looks at I/O and
- * timers, and sleeps in epoll when nothing is ready.
+ * in memory you provide. The loop runs woken tasks in FIFO order, then
+ * looks at I/O and timers, and sleeps (in epoll, poll, or your idle hook)
+ * when nothing is ready.
  *
  *     exec_t ex;
  *     exec_task_t t;
@@ -71,8 +73,9 @@
  *
  * The contract
  *   - One thread polls: exec_run / exec_block_on and everything that touches
- *     tasks run on the executor's thread. Only exec_remote_wake may be called
- *     from other threads.
+ *     tasks run on the executor's thread. Only exec_remote_wake (alias
+ *     exec_isr_wake) may be called from other threads, signal handlers or
+ *     interrupt handlers.
  *   - A wake is idempotent: a task is queued at most once, and a wake of a
  *     finished task does nothing.
  *   - Fairness: the ready queue is FIFO; each poll of a task gets a budget of
@@ -93,7 +96,7 @@
  * handle whose task was aborted or shut down, and from spawn during
  * shutdown; -EDEADLK as above and from a nested exec_run / exec_block_on;
  * -EINVAL joining a task never spawned; exec_init returns -errno (EMFILE,
- * ENFILE, ENOMEM) when it cannot get its epoll or eventfd.
+ * ENFILE, ENOMEM) when it cannot get its epoll and eventfd (its pipe).
  *
  * Blocking work goes to blocking.h's helper thread pool (blocking_t is
  * tokio's spawn_blocking as a future). To find it, the blocked-executor
@@ -108,43 +111,136 @@
  * Child processes: exec_spawnattr_init / exec_child_sigreset give a child
  * a clean signal mask (pool threads and io_signal_open block signals).
  *
+ * On a microcontroller (EXEC_BACKEND_BARE: no OS, no threads, no stdio)
+ *
+ *     #define EXEC_BACKEND_BARE 1
+ *     #include "exec.h"
+ *     static uint32_t ms(void *ctx) { return systick_ms; } // wraps: fine
+ *     static void idle(exec_t *ex, uint64_t deadline, void *ctx) {
+ *         __disable_irq();
+ *         if (!exec_wake_pending(ex)) __WFI();   // a pending IRQ ends it
+ *         __enable_irq();
+ *     }
+ *     void SysTick_Handler(void) { systick_ms++; exec_isr_wake(&tick_handle); }
+ *     ...
+ *     exec_init(&ex);
+ *     exec_set_tick_clock(&ex, ms, 0, TIMER_MS);
+ *     exec_set_idle(&ex, idle, 0);
+ *     exec_block_on(&ex, &app);
+ *
+ *   Interrupt handlers may call exec_isr_wake (exec_remote_wake) and
+ *   nothing else of the library: everything else runs on the loop.
+ *   exec_dump and the blocked-executor detector need stdio (EXEC_STDIO
+ *   brings them back); exec_spawn_detached needs malloc (EXEC_MALLOC).
+ *
  * The knobs: EXEC_BUDGET (128), EXEC_POLLS_PER_TURN (61), EXEC_MAX_EVENTS
  * (256): define before including to change them. EXEC_NO_EPOLL_PWAIT2:
  * define to wait with epoll_wait only (whole milliseconds); by default
  * epoll_pwait2 is tried and any failure of it switches to epoll_wait.
+ * EXEC_POLL_MAX_FDS (1024): the poll backend's limit of registered fds
+ * (exec_io_start says -EMFILE past it). The backend: EXEC_BACKEND_EPOLL,
+ * EXEC_BACKEND_POLL, EXEC_BACKEND_BARE (below).
  *
- * Build: Linux, GCC or Clang (their __atomic builtins), pthreads. exec.h
- * defines _GNU_SOURCE; include it before any system header, or compile
- * with -D_GNU_SOURCE.
+ * Build: GCC or Clang (their __atomic builtins). Hosted backends need
+ * pthreads; exec.h then defines _GNU_SOURCE: include it before any system
+ * header, or compile with -D_GNU_SOURCE.
  */
 #ifndef EXEC_H
 #define EXEC_H
 
-#ifndef _GNU_SOURCE
+/* ---- the backend: what touches the OS ------------------------------------
+ *
+ * The executor's core (tasks, the ready queue, wakers, join handles, abort,
+ * the budget, timers, stall detection, the paused clock) is portable C.
+ * What waits for events, wakes the loop from elsewhere and reads the clock
+ * is a backend, chosen when exec.h is compiled. Define one of these before
+ * including it, or let it choose:
+ *   EXEC_BACKEND_EPOLL  Linux (the default there): epoll, an eventfd for
+ *                       wakes from other threads, nanosecond waits.
+ *   EXEC_BACKEND_POLL   any POSIX system (the default on other Unixes:
+ *                       macOS, the BSDs): poll(2) over the registered fds,
+ *                       a self-pipe for wakes; waits in whole ms.
+ *   EXEC_BACKEND_BARE   no OS (the default where there is no Unix): no
+ *                       fds, threads or stdio. The clock is yours
+ *                       (exec_set_clock, exec_set_tick_clock), idle time
+ *                       goes to your hook (exec_set_idle: __WFI()), and
+ *                       interrupt handlers wake tasks (exec_isr_wake).
+ * The API is the same on all three, except the reactor (exec_io_*, and
+ * io.h over it), which needs fds (epoll and poll), and what needs stdio
+ * or threads (exec_dump, the blocked-executor detector, blocking.h), which
+ * the bare backend leaves out unless EXEC_STDIO is defined. */
+#if !defined(EXEC_BACKEND_EPOLL) && !defined(EXEC_BACKEND_POLL) && !defined(EXEC_BACKEND_BARE)
+#if defined(__linux__)
+#define EXEC_BACKEND_EPOLL 1
+#elif defined(__unix__) || defined(__unix) || (defined(__APPLE__) && defined(__MACH__))
+#define EXEC_BACKEND_POLL 1
+#else
+#define EXEC_BACKEND_BARE 1
+#endif
+#endif
+#if defined(EXEC_BACKEND_EPOLL) + defined(EXEC_BACKEND_POLL) + defined(EXEC_BACKEND_BARE) != 1
+#error "exec.h: define one of EXEC_BACKEND_EPOLL, EXEC_BACKEND_POLL, EXEC_BACKEND_BARE"
+#endif
+#ifdef EXEC_BACKEND_BARE
+#if defined(EXEC_STDIO)
+#define EXEC_HAVE_STDIO_ 1
+#endif
+#if !defined(EXEC_NO_MALLOC) && !defined(EXEC_MALLOC)
+#define EXEC_NO_MALLOC 1 /* exec_spawn_detached would pull malloc in */
+#endif
+#else
+#define EXEC_HAVE_FDS_ 1     /* the reactor: exec_io_* */
+#define EXEC_HAVE_THREADS_ 1 /* pthreads: wakes from other threads */
+#define EXEC_HAVE_STDIO_ 1   /* exec_dump, stall reports, the detector */
+#endif
+
+#if defined(EXEC_HAVE_FDS_) && !defined(_GNU_SOURCE)
 #define _GNU_SOURCE
 #endif
 
 #include <errno.h>
 #include <stdint.h>
+#include <string.h>
+#include <limits.h>
+#ifndef EXEC_NO_MALLOC
+#include <stdlib.h>
+#endif
+#ifdef EXEC_HAVE_STDIO_
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
+#endif
+#ifdef EXEC_HAVE_FDS_
 #include <time.h>
 #include <unistd.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
-#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
+#endif
+#ifdef EXEC_BACKEND_EPOLL
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
-#include <signal.h>
-#include <spawn.h>
+#endif
+#ifdef EXEC_BACKEND_POLL
+#include <poll.h>
+#include <sys/stat.h>
+#endif
 
 #include "future.h"
 #include "timer.h"
 
-#ifndef CLOCK_MONOTONIC
+#if defined(EXEC_HAVE_FDS_) && !defined(CLOCK_MONOTONIC)
 #error "exec.h needs POSIX clocks: compile with -D_GNU_SOURCE or include exec.h before any system header"
+#endif
+
+/* Where reports go: a FILE where there is stdio (void, and unused, where
+ * there is none). */
+#ifdef EXEC_HAVE_STDIO_
+typedef FILE exec_file_t;
+#else
+typedef void exec_file_t;
 #endif
 
 #ifndef EXEC_BUDGET
@@ -237,11 +333,12 @@ typedef struct exec_scope {
     int closed;                 /* no more spawns */
 } exec_scope_t;
 
-/* A handle that other threads use to wake a future on this executor
- * (libuv's uv_async_t). Many wakes before the executor gets to it count as
- * one. */
+/* A handle that other threads, signal handlers or interrupt handlers use
+ * to wake a future on this executor (libuv's uv_async_t). Many wakes
+ * before the executor gets to it count as one. */
 typedef struct exec_remote {
-    struct exec_remote *next; /* in the executor's remote queue */
+    struct exec_remote *next; /* in the executor's remote queue (bare: in
+                                 its list of every open handle) */
     exec_t *ex;
     future_waker_t *waker;    /* who to wake, set on the executor thread */
     int pending;              /* queued and not yet delivered (atomic) */
@@ -259,15 +356,18 @@ typedef struct exec_io {
     exec_t *ex;
     unsigned hup;             /* a hangup or error was seen (sticky): a short
                                  read or write no longer proves the fd drained */
+#ifdef EXEC_BACKEND_POLL
+    struct exec_io *io_next, *io_prev; /* in the executor's fd list */
+#endif
 } exec_io_t;
 
 typedef struct exec_stats {
     uint64_t polls;     /* task polls */
     uint64_t turns;     /* loop turns */
-    uint64_t parks;     /* times the loop slept in epoll */
-    uint64_t io_checks; /* non-blocking epoll checks while busy */
+    uint64_t parks;     /* times the loop slept (in epoll, poll, the idle hook) */
+    uint64_t io_checks; /* non-blocking fd checks while busy */
     uint64_t remote;    /* remote wakes delivered */
-    uint64_t efd_writes;/* eventfd writes by other threads (atomic) */
+    uint64_t efd_writes;/* eventfd (or pipe) writes by other threads (atomic) */
 } exec_stats_t;
 
 struct exec {
@@ -276,31 +376,53 @@ struct exec {
     size_t nlive;
     exec_task_t *current;      /* the task being polled, or 0 */
     timer_wheel_t timers;
-    int epfd, efd;
+#ifdef EXEC_BACKEND_EPOLL
+    int epfd, efd;             /* the epoll instance, the wake eventfd */
+    int no_pwait2;             /* epoll_pwait2 failed once: use epoll_wait */
+#endif
+#ifdef EXEC_BACKEND_POLL
+    int wake_fds[2];           /* the self-pipe: read end, write end */
+    exec_io_t *ios;            /* the registered fds, newest first */
+#endif
     size_t nio;                /* fds registered */
     size_t nremote;            /* remote handles open */
     size_t holds;              /* clock holds (blocking jobs running) */
-    exec_remote_t *remote;     /* the remote queue: a lock-free stack (atomic) */
-    int parked;                /* in epoll_wait (atomic) */
-    int efd_signalled;         /* eventfd written, not yet read (atomic) */
+    exec_remote_t *remote;     /* the remote queue: a lock-free stack (atomic);
+                                  bare: every open handle (loop thread only) */
+    int parked;                /* waiting in the backend (atomic) */
+    int efd_signalled;         /* the backend was woken and has not yet
+                                  consumed the wake (atomic); bare: an
+                                  interrupt woke a handle (exec_wake_pending) */
     int paused;                /* the clock is paused */
-    int64_t clock_offset;      /* ns added to CLOCK_MONOTONIC */
+    int64_t clock_offset;      /* ns added to the clock source */
     int running;               /* inside exec_run / exec_block_on */
     int closing;               /* shutting down: spawn refused */
-    int no_pwait2;             /* epoll_pwait2 failed once: use epoll_wait */
     unsigned select_seq;       /* where the next fresh SELECT starts */
     uint64_t (*clock_fn)(void *ctx); /* the clock source, or 0: monotonic */
     void *clock_ctx;
+    /* exec_set_tick_clock: a wrapping 32-bit tick counter, extended */
+    uint32_t (*tick_fn)(void *ctx);
+    void *tick_ctx;
+    uint64_t tick_ns;          /* ns per tick (0: no tick clock) */
+    timer_tick32_t tick;
+#ifdef EXEC_BACKEND_BARE
+    void (*idle_fn)(exec_t *ex, uint64_t deadline, void *ctx); /* exec_set_idle */
+    void *idle_ctx;
+#endif
+#ifdef EXEC_HAVE_THREADS_
     pthread_t owner;           /* the thread running the loop */
-    FILE *log;                 /* where stalls are reported, or 0 */
+#endif
+    exec_file_t *log;          /* where stalls are reported, or 0 */
     exec_stats_t stats;
     exec_task_t main_task;     /* exec_block_on's task */
+#ifdef EXEC_HAVE_STDIO_
     /* the blocked-executor detector (exec_set_block_threshold; 0: off) */
     uint64_t block_ns;         /* report a poll longer than this */
     FILE *block_log;           /* where reports go */
     uint64_t block_t0;         /* when the poll being timed began */
     const char *block_at[2];   /* its root's and deepest child's co.at */
     uint64_t block_reports;    /* how many polls were reported */
+#endif
 };
 
 /* ---- the clock ---------------------------------------------------------- */
@@ -312,7 +434,11 @@ struct exec {
 /* The clock source, without the offset: CLOCK_MONOTONIC in ns, or the
  * user's (exec_set_clock). */
 WEFT_API int64_t exec_clock_source_(const exec_t *ex) {
+#ifdef EXEC_HAVE_FDS_
     uint64_t ns = ex->clock_fn ? ex->clock_fn(ex->clock_ctx) : timer_clock_monotonic();
+#else /* bare: no clock until exec_set_clock / exec_set_tick_clock gives one */
+    uint64_t ns = ex->clock_fn ? ex->clock_fn(ex->clock_ctx) : 0;
+#endif
     return ns > EXEC_CLOCK_MAX ? INT64_MAX : (int64_t)ns;
 }
 
@@ -376,6 +502,27 @@ WEFT_API void exec_set_clock(exec_t *ex, uint64_t (*fn)(void *ctx), void *ctx) {
     }
 }
 
+/* The tick clock's source (exec_set_tick_clock): the counter, extended. */
+WEFT_API uint64_t exec_tick_read_(void *ctx) {
+    exec_t *ex = (exec_t *)ctx;
+    return timer_tick32_ns(&ex->tick, ex->tick_fn(ex->tick_ctx), ex->tick_ns);
+}
+
+/* Read time from a wrapping 32-bit tick counter, ns_per_tick apart (a
+ * board's SysTick count, HAL_GetTick: 1000000 for 1 kHz). The executor
+ * extends it to 64 bits by adding the ticks that passed since it last
+ * looked, so the counter may wrap (a 1 kHz tick wraps every 49.7 days):
+ * it reads the counter at least once every 2^31 ticks, even when idle,
+ * and time never goes backwards. Call it right after exec_init. */
+WEFT_API void exec_set_tick_clock(exec_t *ex, uint32_t (*tick)(void *ctx), void *ctx,
+                                  uint64_t ns_per_tick) {
+    ex->tick_fn = tick;
+    ex->tick_ctx = ctx;
+    ex->tick_ns = ns_per_tick;
+    timer_tick32_init(&ex->tick, tick(ctx), 0);
+    exec_set_clock(ex, exec_tick_read_, ex);
+}
+
 /* While held, the paused clock does not jump (a blocking job is running). */
 WEFT_API void exec_clock_hold(exec_t *ex) { ex->holds++; }
 WEFT_API void exec_clock_unhold(exec_t *ex) { ex->holds--; }
@@ -435,7 +582,12 @@ WEFT_API int exec_task_err(const exec_task_t *t) { return t->err; }
 WEFT_API exec_t *exec_of(const future_cx_t *cx) { return (exec_t *)cx->exec; }
 
 WEFT_API int exec_on_loop_thread_(const exec_t *ex) {
+#ifdef EXEC_HAVE_THREADS_
     return !ex->running || pthread_equal(ex->owner, pthread_self());
+#else
+    (void)ex;
+    return 1;
+#endif
 }
 
 /* Storage for exec_spawn_detached: the task and the callback. */
@@ -461,7 +613,9 @@ typedef struct exec_boxed_ {
 EXEC_COLD_FN_ void exec_boxed_free_(exec_task_t *t, int err) {
     exec_boxed_t_ *b = (exec_boxed_t_ *)(void *)t;
     if (b->done) b->done(t->fut, err, b->arg);
+#ifndef EXEC_NO_MALLOC
     free(b);
+#endif
 }
 
 /* A scope's task finished: from its running list to its done list, where
@@ -679,6 +833,7 @@ WEFT_API void exec_fmt_task_(future_fmt_t *o, const exec_task_t *t) {
 }
 
 
+#ifndef EXEC_NO_MALLOC
 /* Heap-backed convenience: spawn fut with task storage from malloc, and no
  * join handle (a detached task). When the task finishes or is dropped,
  * done(fut, err, arg) is called (free the frame there) and the storage is
@@ -699,6 +854,7 @@ WEFT_API int exec_spawn_detached(future_t *fut, exec_t *ex,
 }
 #define exec_spawn_detached(fut, ex, done, arg) \
     (exec_spawn_detached)(FUTURE_OF(fut), (ex), (done), (arg))
+#endif /* EXEC_NO_MALLOC */
 
 /* Drop a task's future and finish it with -ECANCELED. While its futures
  * are dropped it counts as running, so a wake it gives itself is ignored. */
@@ -709,6 +865,7 @@ WEFT_API void exec_cancel_(exec_t *ex, exec_task_t *t) {
 }
 
 /* ---- the blocked-executor detector -------------------------------------- */
+#ifdef EXEC_HAVE_STDIO_
 
 /* Report polls that hold the executor's thread longer than ns to out
  * (stderr if 0); ns = 0 turns it off (the default). */
@@ -772,7 +929,7 @@ WEFT_API void exec_block_end_(exec_t *ex, const exec_task_t *t, coro_poll_t r) {
             what);
     fflush(out);
 }
-
+#endif /* EXEC_HAVE_STDIO_ */
 
 /* Poll one task that came off the ready queue. */
 WEFT_API void exec_poll_task_(exec_t *ex, exec_task_t *t) {
@@ -787,9 +944,13 @@ WEFT_API void exec_poll_task_(exec_t *ex, exec_task_t *t) {
     ex->current = t;
     t->state |= EXEC_TASK_RUNNING_;
     ex->stats.polls++;
+#ifdef EXEC_HAVE_STDIO_
     if (ex->block_ns) exec_block_begin_(ex, t);
     r = future_poll(t->fut, &cx);
     if (ex->block_ns) exec_block_end_(ex, t, r);
+#else
+    r = future_poll(t->fut, &cx);
+#endif
     ex->current = 0;
     if (r == CORO_READY) {
         exec_finish_(ex, t, t->fut->co.rc);
@@ -1125,18 +1286,37 @@ WEFT_API void exec_remote_init(exec_remote_t *r, exec_t *ex) {
     r->pending = 0;
     r->busy = 0;
     ex->nremote++;
+#ifdef EXEC_BACKEND_BARE
+    r->next = ex->remote; /* every open handle, for the drain's walk */
+    ex->remote = r;
+#endif
 }
 
 /* On the executor thread: whom the next wake is for (usually cx->waker). */
 WEFT_API void exec_remote_set_waker(exec_remote_t *r, future_waker_t *w) { r->waker = w; }
 
+#ifndef EXEC_BACKEND_BARE
+/* Wake the loop out of its wait: one write to the eventfd (the pipe).
+ * EAGAIN means it is already readable: as good. */
+WEFT_API void exec_backend_notify_(exec_t *ex) {
+#ifdef EXEC_BACKEND_EPOLL
+    uint64_t one = 1;
+    ssize_t n = write(ex->efd, &one, sizeof one);
+#else
+    char one = 1;
+    ssize_t n = write(ex->wake_fds[1], &one, 1);
+#endif
+    (void)n;
+}
+
 #ifndef EXEC_REMOTE_AFTER_PUSH_
 #define EXEC_REMOTE_AFTER_PUSH_() ((void)0)
 #endif
 
-/* From any thread: wake the registered waker on the executor's thread. A
- * lock-free push; the eventfd is written only if the executor is asleep,
- * and only once however many threads wake it. Never blocks.
+/* From any thread, or a signal handler: wake the registered waker on the
+ * executor's thread. A lock-free push; the eventfd (the pipe) is written
+ * only if the executor is asleep, and only once however many threads wake
+ * it. Never blocks; async-signal-safe.
  *
  * The push makes the wake visible to the loop, which may deliver it, see
  * exec_remote_close return and free the executor, all before this function
@@ -1158,11 +1338,8 @@ WEFT_API void exec_remote_wake(exec_remote_t *r) {
         /* Seen after our push: if the loop parked before seeing the push,
          * it had set parked first, and we see it here (both seq_cst). */
         if (EXEC_LOAD_(&ex->parked) && !EXEC_XCHG_(&ex->efd_signalled, 1)) {
-            uint64_t one = 1;
-            ssize_t n;
             EXEC_ADD_(&ex->stats.efd_writes, 1);
-            n = write(ex->efd, &one, sizeof one); /* EAGAIN: already readable */
-            (void)n;
+            exec_backend_notify_(ex);
         }
     }
     EXEC_ADD_(&r->busy, -1); /* from here r and ex may be gone */
@@ -1201,32 +1378,95 @@ WEFT_API void exec_remote_close(exec_remote_t *r) {
     r->ex->nremote--;
 }
 
-/* ---- the reactor -------------------------------------------------------- */
+#else /* EXEC_BACKEND_BARE */
 
-/* Register fd, edge-triggered for reading and writing, once for its life.
- * Returns 0 or -errno (epoll_ctl's). */
+/* From an interrupt handler (or the loop itself): wake the registered
+ * waker on the loop. Two word stores, no lock, no read-modify-write (a
+ * Cortex-M0+ has no atomic exchange), bounded time: the handle's flag,
+ * then the executor's. The loop clears the executor's flag before it
+ * looks at the handles' flags, so a wake that lands during the look is
+ * seen then or at the next drain, never lost. The rules it relies on:
+ *   - exec_remote_set_waker before the event can happen, then re-check
+ *     the event in the task, then wait (a wake between the check and the
+ *     wait is kept by the flag);
+ *   - the idle hook masks interrupts, looks at exec_wake_pending, and
+ *     sleeps only if it is 0 (WFI wakes on a pending interrupt even while
+ *     they are masked), then unmasks: a wake just before the sleep is not
+ *     slept through;
+ *   - no interrupt wakes a handle after exec_remote_close began. */
+WEFT_API void exec_remote_wake(exec_remote_t *r) {
+    exec_t *ex = r->ex;
+    EXEC_STORE_(&r->pending, 1);
+    EXEC_STORE_(&ex->efd_signalled, 1);
+}
+
+/* Deliver the wakes interrupts made since the last drain. O(open
+ * handles): a board has a few. */
+WEFT_API void exec_drain_remote_(exec_t *ex) {
+    exec_remote_t *r, *next;
+    if (!EXEC_LOAD_(&ex->efd_signalled)) return;
+    EXEC_STORE_(&ex->efd_signalled, 0); /* before the look: see above */
+    for (r = ex->remote; r; r = next) {
+        next = r->next;
+        if (!EXEC_LOAD_(&r->pending)) continue;
+        EXEC_STORE_(&r->pending, 0);
+        ex->stats.remote++;
+        future_wake(r->waker);
+    }
+}
+
+/* On the loop, once no interrupt will wake r any more: forget it, so
+ * that its memory may go. */
+WEFT_API void exec_remote_close(exec_remote_t *r) {
+    exec_remote_t **p = &r->ex->remote;
+    while (*p && *p != r) p = &(*p)->next;
+    if (*p) *p = r->next;
+    r->waker = 0;
+    r->ex->nremote--;
+}
+#endif /* EXEC_BACKEND_BARE */
+
+/* Is a wake from an interrupt (bare) or another thread waiting for the
+ * loop? For a bare idle hook, which looks at it with interrupts masked
+ * before it sleeps. */
+WEFT_API int exec_wake_pending(const exec_t *ex) {
+#ifdef EXEC_BACKEND_BARE
+    return EXEC_LOAD_(&ex->efd_signalled) != 0;
+#else
+    return EXEC_LOAD_(&ex->remote) != 0;
+#endif
+}
+
+/* The name to call it by in an interrupt handler: the same function. */
+#define exec_isr_wake(r) exec_remote_wake(r)
+
+/* ---- the reactor -------------------------------------------------------- */
+#ifdef EXEC_HAVE_FDS_
+
+WEFT_API int exec_io_add_(exec_t *ex, exec_io_t *io);
+WEFT_API int exec_io_del_(exec_t *ex, exec_io_t *io);
+
+/* Register fd for reading and writing, once for its life. Edge-triggered:
+ * a direction stays ready until an operation says EAGAIN (exec_io_clear).
+ * Returns 0 or -errno (epoll_ctl's; the poll backend: -EMFILE past
+ * EXEC_POLL_MAX_FDS fds). */
 WEFT_API int exec_io_start(exec_io_t *io, exec_t *ex, int fd) {
-    struct epoll_event ev;
-    memset(&ev, 0, sizeof ev);
+    int rc;
     io->fd = fd;
     io->ready = 0;
     io->reader = io->writer = 0;
     io->ex = ex;
     io->hup = 0;
-    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-    ev.data.ptr = io;
-    if (epoll_ctl(ex->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) return -errno;
+    if ((rc = exec_io_add_(ex, io)) < 0) return rc;
     ex->nio++;
     return 0;
 }
 
 /* Deregister (before closing the fd). Anyone still waiting is woken. */
 WEFT_API int exec_io_stop(exec_io_t *io) {
-    struct epoll_event ev;
-    int rc = 0;
+    int rc;
     if (!io->ex) return 0;
-    memset(&ev, 0, sizeof ev);
-    if (epoll_ctl(io->ex->epfd, EPOLL_CTL_DEL, io->fd, &ev) < 0) rc = -errno;
+    rc = exec_io_del_(io->ex, io);
     io->ex->nio--;
     io->ex = 0;
     future_wake(io->reader);
@@ -1254,10 +1494,52 @@ WEFT_API void exec_io_forget(exec_io_t *io, unsigned dir, const future_waker_t *
     if ((dir & EXEC_IO_WRITE) && (!w || io->writer == w)) io->writer = 0;
 }
 
+/* What the backend saw on io: readable, writable, hung up (or in error:
+ * the backend counts those as ready too, so the next operation reports
+ * them). */
+WEFT_API void exec_io_event_(exec_io_t *io, int rd, int wr, int hup) {
+    if (hup) io->hup = 1;
+    if (rd) {
+        io->ready |= EXEC_IO_READ;
+        future_wake(io->reader);
+    }
+    if (wr) {
+        io->ready |= EXEC_IO_WRITE;
+        future_wake(io->writer);
+    }
+}
+
+/* A wait in whole milliseconds for epoll_wait / poll: rounded up (never
+ * early), and clamped to INT_MAX ms (24.8 days; the loop simply waits
+ * again), as libuv does. -1 (forever) stays -1. */
+WEFT_API int exec_timeout_ms_(int64_t timeout_ns) {
+    int64_t ms;
+    if (timeout_ns < 0) return -1;
+    ms = timeout_ns / 1000000 + (timeout_ns % 1000000 != 0);
+    return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+#endif /* EXEC_HAVE_FDS_ */
+
+/* ---- backend: epoll (Linux) ---------------------------------------------- */
+#ifdef EXEC_BACKEND_EPOLL
+
+WEFT_API int exec_io_add_(exec_t *ex, exec_io_t *io) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.ptr = io;
+    return epoll_ctl(ex->epfd, EPOLL_CTL_ADD, io->fd, &ev) < 0 ? -errno : 0;
+}
+
+WEFT_API int exec_io_del_(exec_t *ex, exec_io_t *io) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    return epoll_ctl(ex->epfd, EPOLL_CTL_DEL, io->fd, &ev) < 0 ? -errno : 0;
+}
+
 WEFT_API void exec_dispatch_(exec_t *ex, struct epoll_event *evs, int n) {
     int i;
     for (i = 0; i < n; i++) {
-        exec_io_t *io = (exec_io_t *)evs[i].data.ptr;
         uint32_t e = evs[i].events;
         if (evs[i].data.ptr == (void *)&ex->efd) { /* a remote wake */
             uint64_t v;
@@ -1266,26 +1548,11 @@ WEFT_API void exec_dispatch_(exec_t *ex, struct epoll_event *evs, int n) {
             EXEC_STORE_(&ex->efd_signalled, 0);
             continue;
         }
-        if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) io->hup = 1;
-        if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-            io->ready |= EXEC_IO_READ;
-            future_wake(io->reader);
-        }
-        if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
-            io->ready |= EXEC_IO_WRITE;
-            future_wake(io->writer);
-        }
+        exec_io_event_((exec_io_t *)evs[i].data.ptr,
+                       (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0,
+                       (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0,
+                       (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0);
     }
-}
-
-/* A wait in whole milliseconds for epoll_wait: rounded up (never early),
- * and clamped to INT_MAX ms (24.8 days; the loop simply waits again), as
- * libuv does. -1 (forever) stays -1. */
-WEFT_API int exec_timeout_ms_(int64_t timeout_ns) {
-    int64_t ms;
-    if (timeout_ns < 0) return -1;
-    ms = timeout_ns / 1000000 + (timeout_ns % 1000000 != 0);
-    return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
 /* epoll_pwait2 (nanosecond timeouts, Linux 5.11), called through syscall()
@@ -1302,22 +1569,12 @@ WEFT_API int exec_pwait2_(int epfd, struct epoll_event *evs, int max, int64_t ti
 }
 #endif
 
-/* Wait for events for up to timeout_ns (-1: forever, 0: just look).
- * 0, or -errno when the wait itself fails for another reason than a signal
- * (a closed epoll fd...): the loop then stops with that error, instead of
- * spinning on a wait that cannot work. */
-WEFT_API int exec_epoll_(exec_t *ex, int64_t timeout_ns) {
+/* Wait for events for up to timeout_ns (-1: forever, 0: just look), and
+ * dispatch them. 0, or -errno when the wait itself fails for another
+ * reason than a signal. */
+WEFT_API int exec_backend_wait_(exec_t *ex, int64_t timeout_ns) {
     struct epoll_event evs[EXEC_MAX_EVENTS];
-    int n = -1, err = 0;
-    if (timeout_ns != 0) {
-        EXEC_STORE_(&ex->parked, 1);
-        /* Store parked, then load remote: the one order seq_cst must keep
-         * (store -> load). Spelled out as a fence too, which also holds
-         * under emulators that weaken it (qemu-user on an x86 host). */
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
-        if (EXEC_LOAD_(&ex->remote)) timeout_ns = 0; /* a wake came: don't sleep */
-        else ex->stats.parks++;
-    }
+    int n = -1;
 #ifdef EXEC_HAVE_PWAIT2_
     if (!ex->no_pwait2) {
         n = exec_pwait2_(ex->epfd, evs, EXEC_MAX_EVENTS, timeout_ns);
@@ -1329,14 +1586,216 @@ WEFT_API int exec_epoll_(exec_t *ex, int64_t timeout_ns) {
     if (ex->no_pwait2)
 #endif
         n = epoll_wait(ex->epfd, evs, EXEC_MAX_EVENTS, exec_timeout_ms_(timeout_ns));
-    if (n < 0 && errno != EINTR) err = -errno;
+    if (n < 0) return errno == EINTR ? 0 : -errno;
+    exec_dispatch_(ex, evs, n);
+    return 0;
+}
+
+/* The epoll instance and the wake eventfd, registered in it. 0 or -errno,
+ * with nothing left open. */
+WEFT_API int exec_backend_init_(exec_t *ex) {
+    struct epoll_event ev;
+    int e;
+    ex->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (ex->epfd < 0) return -errno;
+    ex->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (ex->efd < 0) {
+        e = -errno;
+        close(ex->epfd);
+        return e;
+    }
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN;
+    ev.data.ptr = &ex->efd;
+    if (epoll_ctl(ex->epfd, EPOLL_CTL_ADD, ex->efd, &ev) < 0) {
+        e = -errno;
+        close(ex->efd);
+        close(ex->epfd);
+        return e;
+    }
+    return 0;
+}
+
+WEFT_API void exec_backend_close_(exec_t *ex) {
+    close(ex->efd);
+    close(ex->epfd);
+    ex->efd = ex->epfd = -1;
+}
+#endif /* EXEC_BACKEND_EPOLL */
+
+/* ---- backend: poll(2) (any POSIX) ---------------------------------------- */
+#ifdef EXEC_BACKEND_POLL
+
+/* The registered fds are a list; each wait builds its pollfd array on the
+ * stack, asking only for the directions not already ready: that makes
+ * level-triggered poll(2) behave as the edge-triggered contract wants (a
+ * ready direction is not reported again until an EAGAIN clears it), and
+ * an fd ready both ways (or hung up) costs nothing. The knob
+ * EXEC_POLL_MAX_FDS (1024) bounds the fds, and the wait's stack use
+ * (16 bytes each on 64-bit). */
+#ifndef EXEC_POLL_MAX_FDS
+#define EXEC_POLL_MAX_FDS 1024
+#endif
+
+/* Refused as epoll refuses it: -EBADF for a closed fd, -EPERM for a
+ * regular file or a directory (always "ready": waiting on one is a bug). */
+WEFT_API int exec_io_add_(exec_t *ex, exec_io_t *io) {
+    struct stat st;
+    if (ex->nio >= EXEC_POLL_MAX_FDS) return -EMFILE; /* raise EXEC_POLL_MAX_FDS */
+    if (fstat(io->fd, &st) < 0) return -errno;
+    if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) return -EPERM;
+    io->io_prev = 0;
+    io->io_next = ex->ios;
+    if (ex->ios) ex->ios->io_prev = io;
+    ex->ios = io;
+    return 0;
+}
+
+WEFT_API int exec_io_del_(exec_t *ex, exec_io_t *io) {
+    if (io->io_prev) io->io_prev->io_next = io->io_next;
+    else ex->ios = io->io_next;
+    if (io->io_next) io->io_next->io_prev = io->io_prev;
+    io->io_next = io->io_prev = 0;
+    return 0;
+}
+
+#ifdef POLLRDHUP
+#define EXEC_POLLRDHUP_ POLLRDHUP /* Linux: the peer shut its side */
+#else
+#define EXEC_POLLRDHUP_ 0
+#endif
+
+WEFT_API int exec_backend_wait_(exec_t *ex, int64_t timeout_ns) {
+    struct pollfd p[EXEC_POLL_MAX_FDS + 1];
+    exec_io_t *who[EXEC_POLL_MAX_FDS + 1];
+    exec_io_t *io;
+    int i, n = 1, rc;
+    p[0].fd = ex->wake_fds[0];
+    p[0].events = POLLIN;
+    for (io = ex->ios; io; io = io->io_next) {
+        short want = 0;
+        if (!(io->ready & EXEC_IO_READ)) want |= POLLIN | EXEC_POLLRDHUP_;
+        if (!(io->ready & EXEC_IO_WRITE)) want |= POLLOUT;
+        if (!want) continue; /* ready both ways: nothing new to learn */
+        p[n].fd = io->fd;
+        p[n].events = want;
+        who[n++] = io;
+    }
+    rc = poll(p, (nfds_t)n, exec_timeout_ms_(timeout_ns));
+    if (rc < 0) return errno == EINTR ? 0 : -errno;
+    if (p[0].revents) { /* a remote wake: empty the pipe */
+        char buf[64];
+        while (read(ex->wake_fds[0], buf, sizeof buf) > 0) {}
+        EXEC_STORE_(&ex->efd_signalled, 0);
+    }
+    for (i = 1; i < n && rc > 0; i++) {
+        short e = p[i].revents;
+        if (!e) continue;
+        exec_io_event_(who[i], (e & (POLLIN | EXEC_POLLRDHUP_ | POLLHUP | POLLERR | POLLNVAL)) != 0,
+                       (e & (POLLOUT | POLLHUP | POLLERR | POLLNVAL)) != 0,
+                       (e & (EXEC_POLLRDHUP_ | POLLHUP | POLLERR | POLLNVAL)) != 0);
+    }
+    return 0;
+}
+
+/* An fd made non-blocking and close-on-exec (pipe2 is not everywhere). */
+WEFT_API int exec_fd_flags_(int fd) {
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -errno;
+    return fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ? -errno : 0;
+}
+
+/* The self-pipe. 0 or -errno, with nothing left open. */
+WEFT_API int exec_backend_init_(exec_t *ex) {
+    int e;
+    if (pipe(ex->wake_fds) < 0) return -errno;
+    if ((e = exec_fd_flags_(ex->wake_fds[0])) < 0 || (e = exec_fd_flags_(ex->wake_fds[1])) < 0) {
+        close(ex->wake_fds[0]);
+        close(ex->wake_fds[1]);
+        return e;
+    }
+    return 0;
+}
+
+WEFT_API void exec_backend_close_(exec_t *ex) {
+    close(ex->wake_fds[0]);
+    close(ex->wake_fds[1]);
+    ex->wake_fds[0] = ex->wake_fds[1] = -1;
+}
+#endif /* EXEC_BACKEND_POLL */
+
+/* ---- backend: bare (no OS) ----------------------------------------------- */
+#ifdef EXEC_BACKEND_BARE
+
+/* What the loop does when nothing is runnable: call idle(ex, deadline,
+ * ctx), deadline being the executor time (ns) of the next timer, or
+ * TIMER_NEVER. The hook may sleep until an interrupt (and must not sleep
+ * past the deadline by much: a periodic tick interrupt does it) and may
+ * return early at any time. The rule for a sleep:
+ *
+ *     static void idle(exec_t *ex, uint64_t deadline, void *ctx) {
+ *         __disable_irq();
+ *         if (!exec_wake_pending(ex)) __WFI(); // a pending IRQ ends it
+ *         __enable_irq();
+ *     }
+ *
+ * Without a hook (the default) the loop spins, reading the clock. */
+WEFT_API void exec_set_idle(exec_t *ex, void (*idle)(exec_t *ex, uint64_t deadline, void *ctx),
+                            void *ctx) {
+    ex->idle_fn = idle;
+    ex->idle_ctx = ctx;
+}
+
+WEFT_API int exec_backend_wait_(exec_t *ex, int64_t timeout_ns) {
+    uint64_t deadline = TIMER_NEVER;
+    if (timeout_ns == 0 || !ex->idle_fn) return 0;
+    if (timeout_ns > 0 && (uint64_t)timeout_ns < TIMER_NEVER - ex->timers.now)
+        deadline = ex->timers.now + (uint64_t)timeout_ns;
+    ex->idle_fn(ex, deadline, ex->idle_ctx);
+    return 0;
+}
+
+WEFT_API int exec_backend_init_(exec_t *ex) {
+    (void)ex;
+    return 0;
+}
+
+WEFT_API void exec_backend_close_(exec_t *ex) { (void)ex; }
+#endif /* EXEC_BACKEND_BARE */
+
+/* Wait in the backend for up to timeout_ns (-1: forever, 0: just look).
+ * 0, or -errno when the wait itself fails for another reason than a
+ * signal (a closed epoll fd...): the loop then stops with that error,
+ * instead of spinning on a wait that cannot work. */
+WEFT_API int exec_wait_(exec_t *ex, int64_t timeout_ns) {
+    int rc;
+    if (timeout_ns != 0) {
+        EXEC_STORE_(&ex->parked, 1);
+        /* Store parked, then load the wakes: the one order seq_cst must
+         * keep (store -> load). Spelled out as a fence too, which also
+         * holds under emulators that weaken it (qemu-user on an x86 host). */
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (exec_wake_pending(ex)) timeout_ns = 0; /* a wake came: don't sleep */
+        else ex->stats.parks++;
+    }
+    rc = exec_backend_wait_(ex, timeout_ns);
     EXEC_STORE_(&ex->parked, 0);
-    if (n > 0) exec_dispatch_(ex, evs, n);
-    return err;
+    return rc;
 }
 
 /* ---- the loop ----------------------------------------------------------- */
 
+/* The scope t was spawned into, or 0 (also once the scope let it go). */
+WEFT_API const exec_scope_t *exec_task_scope_(const exec_task_t *t) {
+    return t->state & EXEC_TASK_SCOPED_ ? t->scope_ : 0;
+}
+
+/* The task whose frame owns t (a scope's task: the scope's), or 0. */
+WEFT_API const exec_task_t *exec_task_parent_(const exec_task_t *t) {
+    return t->state & EXEC_TASK_SCOPED_ ? t->scope_->parent : t->parent_;
+}
+
+#ifdef EXEC_HAVE_STDIO_
 typedef struct exec_dump_cx_ {
     FILE *out;
     int indent;
@@ -1357,16 +1816,6 @@ WEFT_API void exec_trace_line_(void *ctx, int depth, const future_t *f) {
 }
 
 WEFT_API void exec_dump_task_(const exec_t *ex, const exec_task_t *t, FILE *out, int indent);
-
-/* The scope t was spawned into, or 0 (also once the scope let it go). */
-WEFT_API const exec_scope_t *exec_task_scope_(const exec_task_t *t) {
-    return t->state & EXEC_TASK_SCOPED_ ? t->scope_ : 0;
-}
-
-/* The task whose frame owns t (a scope's task: the scope's), or 0. */
-WEFT_API const exec_task_t *exec_task_parent_(const exec_task_t *t) {
-    return t->state & EXEC_TASK_SCOPED_ ? t->scope_->parent : t->parent_;
-}
 
 /* The tasks that t's frames own (parent == t), scope by scope: the tree. */
 WEFT_API void exec_dump_children_(const exec_t *ex, const exec_task_t *t, FILE *out,
@@ -1426,6 +1875,15 @@ WEFT_API void exec_dump_task_(const exec_t *ex, const exec_task_t *t, FILE *out,
 WEFT_API void exec_dump(const exec_t *ex, FILE *out) {
     exec_dump_children_(ex, 0, out, 2); /* the tasks no task owns, then theirs */
 }
+#endif /* EXEC_HAVE_STDIO_ */
+
+/* A tick clock must be read at least every 2^31 ticks (half its wrap): a
+ * wait is never longer than that. */
+WEFT_API int64_t exec_tick_cap_(const exec_t *ex, int64_t timeout) {
+    uint64_t cap = ex->tick_ns > ((uint64_t)INT64_MAX >> 31) ? (uint64_t)INT64_MAX
+                                                              : ex->tick_ns << 31;
+    return timeout < 0 || (uint64_t)timeout > cap ? (int64_t)cap : timeout;
+}
 
 /* Nothing is runnable. Wait for I/O, timers or remote wakes, or jump the
  * paused clock. -EDEADLK if nothing could ever wake a task again; -errno if
@@ -1435,7 +1893,7 @@ WEFT_API int exec_idle_(exec_t *ex) {
     int64_t timeout;
     int rc;
     if (ex->paused && !ex->holds) {
-        if (ex->nio && (rc = exec_epoll_(ex, 0)) < 0) return rc; /* I/O first */
+        if (ex->nio && (rc = exec_wait_(ex, 0)) < 0) return rc; /* I/O first */
         exec_drain_remote_(ex);
         if (ex->head) return 0;
         next = timer_wheel_next(&ex->timers);
@@ -1451,19 +1909,22 @@ WEFT_API int exec_idle_(exec_t *ex) {
     if (ex->head) return 0;
     next = timer_wheel_next(&ex->timers);
     if (next == TIMER_NEVER && !ex->nio && !ex->nremote && !ex->holds) {
+#ifdef EXEC_HAVE_STDIO_
         if (ex->log) {
             fprintf(ex->log, "exec: %zu task(s) wait, but nothing can wake them "
                              "(no timer, fd, remote handle or blocking job):\n",
                     ex->nlive);
             exec_dump(ex, ex->log);
         }
+#endif
         return -EDEADLK;
     }
     if (ex->paused || next == TIMER_NEVER) timeout = -1;
     else if (next <= ex->timers.now) timeout = 0;
     else timeout = next - ex->timers.now > (uint64_t)INT64_MAX ? INT64_MAX
                                                                  : (int64_t)(next - ex->timers.now);
-    if ((rc = exec_epoll_(ex, timeout)) < 0) return rc;
+    if (ex->tick_ns) timeout = exec_tick_cap_(ex, timeout);
+    if ((rc = exec_wait_(ex, timeout)) < 0) return rc;
     exec_update_time(ex);
     exec_drain_remote_(ex);
     return 0;
@@ -1484,7 +1945,7 @@ WEFT_API int exec_turn_(exec_t *ex, const exec_task_t *until) {
     if (ex->nio) {
         int rc;
         ex->stats.io_checks++;
-        if ((rc = exec_epoll_(ex, 0)) < 0) return rc;
+        if ((rc = exec_wait_(ex, 0)) < 0) return rc;
     }
     exec_update_time(ex);
     return 0;
@@ -1497,7 +1958,9 @@ WEFT_API int exec_enter_(exec_t *ex) {
         return -EDEADLK;
     }
     ex->running = 1;
+#ifdef EXEC_HAVE_THREADS_
     ex->owner = pthread_self();
+#endif
     exec_update_time(ex);
     return 0;
 }
@@ -1549,30 +2012,17 @@ WEFT_API void exec_shutdown(exec_t *ex) {
     ex->closing = 0;
 }
 
-/* Set up an executor: its epoll instance, its eventfd, its timer wheel.
- * 0, or -errno (EMFILE, ENFILE, ENOMEM) with nothing left open. */
+/* Set up an executor: its backend (epoll: an epoll instance and an
+ * eventfd; poll: a pipe; bare: nothing), its timer wheel. 0, or -errno
+ * (EMFILE, ENFILE, ENOMEM) with nothing left open. */
 WEFT_API int exec_init(exec_t *ex) {
-    struct epoll_event ev;
+    int rc;
     memset(ex, 0, sizeof *ex);
-    ex->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (ex->epfd < 0) return -errno;
-    ex->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (ex->efd < 0) {
-        int e = -errno;
-        close(ex->epfd);
-        return e;
-    }
-    memset(&ev, 0, sizeof ev);
-    ev.events = EPOLLIN;
-    ev.data.ptr = &ex->efd;
-    if (epoll_ctl(ex->epfd, EPOLL_CTL_ADD, ex->efd, &ev) < 0) {
-        int e = -errno;
-        close(ex->efd);
-        close(ex->epfd);
-        return e;
-    }
+    if ((rc = exec_backend_init_(ex)) < 0) return rc;
     timer_wheel_init(&ex->timers, exec_clock_read_(ex));
+#ifdef EXEC_HAVE_STDIO_
     ex->log = stderr;
+#endif
     return 0;
 }
 
@@ -1586,12 +2036,11 @@ WEFT_API void exec_destroy(exec_t *ex) {
         return;
     }
     exec_shutdown(ex);
-    close(ex->efd);
-    close(ex->epfd);
-    ex->efd = ex->epfd = -1;
+    exec_backend_close_(ex);
 }
 
 
+#ifdef EXEC_HAVE_FDS_
 /* Child processes and signal masks. Pool threads block every signal (the
  * application's handlers belong to its own threads), and io.h's
  * io_signal_open blocks the signals it watches on the loop thread. A
@@ -1622,6 +2071,7 @@ WEFT_API void exec_child_sigreset(void) {
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, 0);
 }
+#endif /* EXEC_HAVE_FDS_ */
 
 /* ---- an entry point (#[tokio::main]) -------------------------------------
  *
@@ -1643,7 +2093,10 @@ WEFT_API int exec_main_run_(future_t *fut, const char *prog) {
         exec_destroy(&ex);
     }
     if (!err) return 0;
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+#ifndef EXEC_HAVE_STDIO_
+    (void)what;
+    (void)prog;
+#elif defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
     fprintf(stderr, "%s: %s: %s (%s)\n", prog, what, strerror(-err),
             strerrorname_np(-err) ? strerrorname_np(-err) : "?");
 #else

@@ -86,6 +86,10 @@
  *                        nothing (the misuse still returns its documented
  *                        error value). The header's includes are the same
  *                        either way.
+ *   coro.h's footprint knobs (CORO_PC_T, CORO_RC_T, CORO_NO_TRACE) apply
+ *   to every future's header; under CORO_NO_TRACE, future_describe and the
+ *   backtrace show no "file:line" and no leaf kinds. A misuse report never
+ *   pulls in stdio except on a Unix host (see coro.h's CORO_MISUSE).
  *   Freestanding C99, like coro.h: no libc, no allocation, no global state.
  *   The JOIN / SELECT macros use compound literals: C only (C++ may include
  *   the header and call the functions).
@@ -368,7 +372,8 @@ WEFT_API int future_done(const future_t *f) { return coro_done(&f->co); }
 /* ---- what a future is doing, in words (the async backtrace) -------------
  * A coroutine's co.at is the "file:line" where it is suspended. A library
  * leaf future (a sleep, a channel receive) has no line of its own: while
- * it waits, its co.at points at its kind instead, a static
+ * it waits, its co.at points at its kind instead (read through coro_at;
+ * neither exists under CORO_NO_TRACE), a static
  * future_kind_t whose first byte (FUTURE_KIND_TAG_) no file name starts
  * with. future_describe turns either into text: "sleep 10 ms (3 ms left)",
  * "chan recv (0/4 queued)", "demo.c:42". */
@@ -404,18 +409,22 @@ typedef struct future_kind {
     void (*describe)(const future_t *f, future_fmt_t *out);
 } future_kind_t;
 
-/* A waiting library future says what it is (see above). */
-WEFT_API void future_set_kind(future_t *f, const future_kind_t *k) { f->co.at = &k->tag; }
-
-WEFT_API const future_kind_t *future_kind_of_(const future_t *f) {
-    return f->co.at && f->co.at[0] == FUTURE_KIND_TAG_
-               ? (const future_kind_t *)(const void *)f->co.at
-               : 0;
+/* A waiting library future says what it is (see above). Under
+ * CORO_NO_TRACE there is no co.at to hang it on: nothing is kept. */
+WEFT_API void future_set_kind(future_t *f, const future_kind_t *k) {
+    CORO_SET_AT_(&f->co, &k->tag);
 }
 
-/* The "file:line" f is suspended at, or 0 (not started, or a leaf). */
+WEFT_API const future_kind_t *future_kind_of_(const future_t *f) {
+    const char *at = coro_at(&f->co);
+    return at && at[0] == FUTURE_KIND_TAG_ ? (const future_kind_t *)(const void *)at : 0;
+}
+
+/* The "file:line" f is suspended at, or 0 (not started, a leaf, or
+ * CORO_NO_TRACE). */
 WEFT_API const char *future_at_(const future_t *f) {
-    return f->co.at && f->co.at[0] != FUTURE_KIND_TAG_ ? f->co.at : 0;
+    const char *at = coro_at(&f->co);
+    return at && at[0] != FUTURE_KIND_TAG_ ? at : 0;
 }
 
 /* Append what f is doing: where it is suspended, or what it waits for. */
@@ -427,8 +436,8 @@ WEFT_API void future_describe(const future_t *f, future_fmt_t *out) {
             future_fmt_str(out, " ");
             k->describe(f, out);
         }
-    } else if (f->co.at) {
-        future_fmt_str(out, f->co.at);
+    } else if (coro_at(&f->co)) {
+        future_fmt_str(out, coro_at(&f->co));
     } else {
         future_fmt_str(out, coro_done(&f->co) ? "(finished)"
                             : f->co.pc ? "(running)" : "(not started)");
@@ -535,7 +544,8 @@ WEFT_API void future_drop(future_t *f) {
 #define future_drop(f) (future_drop)(FUTURE_OF(f))
 
 /* The async backtrace: calls emit for f and every child it awaits, depth
- * first, with the nesting depth. f->co.at is where each one is suspended. */
+ * first, with the nesting depth. coro_at(&f->co) is where each one is
+ * suspended (0 under CORO_NO_TRACE). */
 WEFT_API void future_trace(const future_t *f, int depth,
                                 void (*emit)(void *ctx, int depth, const future_t *f),
                                 void *ctx) {
@@ -629,7 +639,7 @@ WEFT_API coro_poll_t future_ready_poll_(future_t *self, future_cx_t *cx) {
 
 WEFT_API void future_ready_init(future_ready_t *f, int rc) {
     future_init(&f->fut, future_ready_poll_, 0);
-    f->fut.co.rc = rc;
+    f->fut.co.rc = (coro_rc_t)rc;
 }
 
 /* Never ready, registers nothing (std::future::pending): for tests, and to
@@ -859,7 +869,7 @@ WEFT_API void future_select_owner_gone_(future_owned_t *n) {
 
 /* A branch left out by SELECT_IF: a finished future with no poll, made
  * where the macro stands (it is never stored). */
-#define FUTURE_SELECT_OFF_ (&(future_t){.co = {CORO_PC_DONE_, 0, 0}})
+#define FUTURE_SELECT_OFF_ (&(future_t){.co = {.pc = CORO_PC_DONE_}})
 #define FUTURE_SELECT_IF(cond, p) ((cond) ? FUTURE_OF(p) : FUTURE_SELECT_OFF_)
 
 WEFT_API int future_select_is_off_(const future_t *c) { return !c->poll && coro_done(&c->co); }

@@ -1,12 +1,13 @@
-/* io.h - async fds, TCP sockets and signals on exec.h's epoll reactor.
+/* io.h - async fds, TCP sockets and signals on exec.h's reactor.
  *
- * An io_fd_t is an fd registered with the executor's epoll once, edge-
- * triggered, for its whole life. Futures on it (read, write, accept, ...)
- * try the system call only when the reactor has seen the fd ready; a call
- * that would block clears the ready bit and parks the task, and nothing
- * runs until the next edge wakes it. No future allocates; errors are
- * negative errno values. Works for sockets, pipes, eventfds, ttys: any fd
- * epoll accepts (not regular files: io_fd_open says -EPERM).
+ * An io_fd_t is an fd registered with the executor's reactor (epoll, or
+ * poll(2)) once, edge-triggered, for its whole life. Futures on it (read,
+ * write, accept, ...) try the system call only when the reactor has seen
+ * the fd ready; a call that would block clears the ready bit and parks
+ * the task, and nothing runs until the next edge wakes it. No future
+ * allocates; errors are negative errno values. Works for sockets, pipes,
+ * eventfds, ttys: any fd the reactor can wait on (not regular files or
+ * directories: io_fd_open says -EPERM).
  *
  *     io_addr_parse(&addr, "127.0.0.1", 6379);
  *     io_listen(&srv->lis, exec_of(cx), &addr, 128, 0);     // a handle
@@ -29,7 +30,9 @@
  *                (SO_REUSEADDR always; IO_REUSEPORT in flags for
  *                SO_REUSEPORT; IPv6 listeners are IPV6_V6ONLY).
  *   io_signal_t  io_signal_open(&s, ex, set): block the signals of set (0:
- *                SIGINT and SIGTERM) and receive them through a signalfd;
+ *                SIGINT and SIGTERM) and receive them through a signalfd
+ *                (Linux; elsewhere a handler and a self-pipe, see "Signals
+ *                without signalfd");
  *                io_signal_close(&s) discards any still pending, closes it
  *                and unblocks the signals open blocked (those of set that
  *                were not blocked before). While open, a child process
@@ -66,8 +69,9 @@
  *   (SIGINT, SIGTERM)".
  *
  * The contract
- *   - One registration per fd: epoll_ctl is called at open and close, and
- *     never in between (nothing is re-armed).
+ *   - One registration per fd: the reactor learns of it at open and
+ *     forgets it at close (epoll_ctl; the poll backend links it into its
+ *     fd list), never in between (nothing is re-armed).
  *   - No system call while the fd is not ready: a future that found it not
  *     ready, or got EAGAIN, waits for the reactor's next edge. A short read
  *     or write on a stream (TCP, pipe) proves it drained or full too, and
@@ -76,9 +80,12 @@
  *     read_exact / accept / signal recv read; writable / write / write_all
  *     write): a second one waiting is misuse (FUTURE_MISUSE, -EBUSY).
  *   - Errors: -ECONNRESET, -EPIPE (no SIGPIPE, ever: sockets use
- *     MSG_NOSIGNAL; other fds block SIGPIPE around the write and consume the
- *     one it raised), -ECONNREFUSED, -ETIMEDOUT (io_connect under timer.h's
- *     timeout), IO_EOF (-ENODATA: read_exact hit the end of the stream),
+ *     MSG_NOSIGNAL, or SO_NOSIGPIPE set at open where that is what the
+ *     system has; other fds, and sockets where there is neither, block
+ *     SIGPIPE around the write and consume the one it raised),
+ *     -ECONNREFUSED, -ETIMEDOUT (io_connect under timer.h's timeout),
+ *     IO_EOF (-ENODATA; -EPIPE on FreeBSD and OpenBSD, which have no
+ *     ENODATA: read_exact hit the end of the stream),
  *     -EBADF (the io_fd_t was closed while the future waited, or never
  *     opened), -EINVAL (polled on another executor than f's: misuse), any
  *     other -errno of the system call. io_read's 0 is the end.
@@ -93,7 +100,8 @@
  *     again. Transient errors (ECONNABORTED, EINTR, EPROTO) are retried.
  *   - io_fd_t, io_signal_t must outlive every future on them; close them
  *     only from the executor's thread. Signals: open io_signal_t before
- *     starting threads, so that every thread inherits the blocked mask.
+ *     starting threads, so that every thread inherits the blocked mask
+ *     (signalfd; without it nothing is blocked: see below).
  *
  * Cancel safety (what dropping a future mid-flight loses)
  *   readable, writable   safe: nothing consumed
@@ -106,31 +114,131 @@
  *   connect              safe: the half-open socket is closed, f stays closed
  *   signal recv          safe: a signal is read only by the poll returning it
  *
+ * Backends and systems
+ *   io.h needs a backend with fds: EXEC_BACKEND_EPOLL (Linux's default) or
+ *   EXEC_BACKEND_POLL (any POSIX system: macOS and the BSDs by default,
+ *   Linux with -DEXEC_BACKEND_POLL). Under EXEC_BACKEND_BARE it does not
+ *   compile. What POSIX does not have is chosen at compile time, each
+ *   with a POSIX fallback:
+ *     socket(SOCK_NONBLOCK | SOCK_CLOEXEC)  else socket, then fcntl
+ *     accept4 (Linux, the BSDs)             else accept, then fcntl (macOS)
+ *     send(MSG_NOSIGNAL)                    else SO_NOSIGPIPE, set on each
+ *                                           socket at open (macOS), else
+ *                                           write with SIGPIPE blocked
+ *     sigtimedwait (Linux, Free/NetBSD)     else sigpending + sigwait: to
+ *                                           consume the SIGPIPE a write raised
+ *     signalfd (Linux)                      else a handler and a self-pipe
+ *   A descriptor made close-on-exec by fcntl, a moment after socket() or
+ *   accept() made it, leaks into a child that another thread forks and
+ *   execs in that moment: the race SOCK_CLOEXEC exists to close.
+ *   IO_PORTABLE (define it in every file, before including) takes every
+ *   fallback even where the system has better: that is how Linux tests
+ *   them (tests/run.sh runs the io tests once more with it).
+ *
+ * Signals without signalfd (every system but Linux; Linux with IO_PORTABLE)
+ *   io_signal_open installs a handler (sigaction, SA_RESTART) for each
+ *   signal of set, and receives through a self-pipe whose read end is
+ *   registered with the reactor: the handler writes the signal's number
+ *   to the pipe of every open io_signal_t watching it (a non-blocking
+ *   write; errno saved and restored). A handler is given nothing but the
+ *   number, so it finds the pipes through the one global io.h keeps:
+ *   io_signal_global_, the list of open handles (a weak symbol: one per
+ *   process, however many files include io.h). The handler walks it with
+ *   atomic loads; open and close change it under a spin lock, and close
+ *   waits for handlers still walking it on other threads before it closes
+ *   the pipe. How this differs from signalfd:
+ *   - Nothing is blocked (the mask is left as it is): a signal is caught
+ *     by whichever thread does not block it (exec.h's pool threads block
+ *     every signal), and never if every thread blocks it. Children
+ *     inherit no blocked mask.
+ *   - The handler is the process's: while a handle watches a signal, the
+ *     handler another part of the program installed for it does not run;
+ *     close restores it (the action found by the first handle; each handle
+ *     keeps a copy for each signal of its set, IO_SIGNAL_MAX at most:
+ *     more is -ENOSPC and a report). Every open handle watching a signal
+ *     gets each one, on whatever executor (with signalfd, whichever reads
+ *     first takes it).
+ *   - No coalescing: each delivery is one recv (signalfd keeps one
+ *     pending instance per signal); a delivery finding the pipe full (the
+ *     loop thousands behind) is lost.
+ *   - SIGKILL and SIGSTOP in set: -EINVAL (signalfd ignores them).
+ *   - A child forked without exec keeps the handler and the pipe: set
+ *     the signals back to SIG_DFL in it (exec and posix_spawn with
+ *     exec_spawnattr_init do).
+ *   - A handle left open stays in the handler's list: close it before
+ *     its memory goes (as any handle: the reactor points into it too).
+ *
  * The knobs (define before including)
  *   IO_ACCEPT_BACKOFF_MS  100: accept's retry delay under EMFILE without a
  *                         spare fd
  *   IO_SPARE_PATH         "/dev/null": what the spare fd opens
+ *   IO_PORTABLE           take every POSIX fallback (see above)
+ *   IO_SIGNAL_MAX         8: signals per io_signal_t set, without signalfd
  *
- * Memory (x86-64): io_fd_t 48 bytes, io_readable_t 72, io_read_t (and the
- * other three read / write frames) 96, io_connect_t 80, io_accept_t 336
- * (a peer address and a backoff timer), io_signal_t 304 (two sigset_t).
- * Linux only (epoll, signalfd, accept4); include io.h (or exec.h) before any
- * system header, or compile with -D_GNU_SOURCE.
+ * Memory (x86-64): io_fd_t 48 bytes (64 under the poll backend: its link
+ * in the fd list), io_readable_t 80, io_read_t (and the other three read /
+ * write frames) 104, io_connect_t 88, io_accept_t 336 (a peer address and
+ * a backoff timer), io_signal_t 304 (two sigset_t; without signalfd one
+ * sigset_t and IO_SIGNAL_MAX saved actions: 1472 on glibc, whose
+ * sigset_t is 128 bytes, about 200 on macOS). Include io.h (or exec.h)
+ * before any system header, or compile with -D_GNU_SOURCE.
  */
 #ifndef IO_H
 #define IO_H
 
 #include "exec.h"
 
+#ifndef EXEC_HAVE_FDS_
+#error "io.h needs a backend with file descriptors (EXEC_BACKEND_EPOLL or EXEC_BACKEND_POLL)"
+#else /* the whole header: one error, not a page of them */
+
+/* signalfd: Linux, unless IO_PORTABLE asks for the handler and the pipe. */
+#if defined(__linux__) && !defined(IO_PORTABLE)
+#define IO_SIGNALFD_ 1
+#endif
+
 #include <fcntl.h>
 #include <signal.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#ifdef IO_SIGNALFD_
 #include <sys/signalfd.h>
+#endif
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+
+/* What the system has beyond POSIX (IO_PORTABLE: as if nothing). */
+#if !defined(IO_PORTABLE) && defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
+#define IO_SOCK_FLAGS_ (SOCK_NONBLOCK | SOCK_CLOEXEC) /* socket() sets them */
+#if defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) ||       \
+    defined(__OpenBSD__) || defined(__DragonFly__)
+#define IO_ACCEPT4_ 1 /* and accept4 takes them */
+#endif
+#endif
+#if !defined(IO_PORTABLE) && defined(MSG_NOSIGNAL)
+#define IO_NOSIGPIPE_SEND_ MSG_NOSIGNAL /* send() without SIGPIPE: a flag */
+#elif defined(SO_NOSIGPIPE)
+#define IO_NOSIGPIPE_SEND_ 0 /* or a socket option, set at open */
+#define IO_SO_NOSIGPIPE_ 1
+#endif /* else: sockets are written like pipes, SIGPIPE blocked */
+#if !defined(IO_PORTABLE) && (defined(__linux__) || defined(__FreeBSD__) ||    \
+                              defined(__NetBSD__) || defined(__DragonFly__))
+#define IO_SIGTIMEDWAIT_ 1
+#endif
+
+#ifndef IO_SIGNAL_MAX
+#define IO_SIGNAL_MAX 8
+#endif
+
+/* One past the highest signal number (FreeBSD's NSIG stops before its
+ * real-time signals). */
+#ifdef _SIG_MAXSIG
+#define IO_NSIG_ (_SIG_MAXSIG + 1)
+#else
+#define IO_NSIG_ NSIG
+#endif
 
 #ifndef IO_ACCEPT_BACKOFF_MS
 #define IO_ACCEPT_BACKOFF_MS 100
@@ -140,14 +248,18 @@
 #endif
 
 /* read_exact reached the end of the stream before len bytes. */
+#ifdef ENODATA
 #define IO_EOF (-ENODATA)
+#else
+#define IO_EOF (-EPIPE) /* FreeBSD, OpenBSD */
+#endif
 
 /* io_listen flags */
 enum { IO_REUSEPORT = 1 };
 
 /* io_fd_t flags (internal) */
 enum {
-    IO_FD_SOCKET_ = 1, /* a socket: send(MSG_NOSIGNAL) */
+    IO_FD_SOCKET_ = 1, /* a socket: send() without SIGPIPE, where it can */
     IO_FD_STREAM_ = 2  /* a byte stream: a short read / write means drained */
 };
 
@@ -221,10 +333,56 @@ WEFT_API void io_fd_clear_(io_fd_t *f) {
     f->spare = -1;
 }
 
+#if !defined(IO_ACCEPT4_) || !defined(IO_SIGNALFD_) /* a fallback needs it */
+/* Make fd non-blocking and close-on-exec: 0 or -errno (errno kept). */
+WEFT_API int io_fd_flags_(int fd) {
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+        return -errno;
+    return 0;
+}
+#endif
+
+/* A new TCP socket, non-blocking and close-on-exec: the fd, or -errno. */
+WEFT_API int io_socket_(int family) {
+#ifdef IO_SOCK_FLAGS_
+    int fd = socket(family, SOCK_STREAM | IO_SOCK_FLAGS_, 0);
+    return fd < 0 ? -errno : fd;
+#else
+    int fd = socket(family, SOCK_STREAM, 0), rc;
+    if (fd < 0) return -errno;
+    if ((rc = io_fd_flags_(fd)) < 0) close(fd);
+    return rc < 0 ? rc : fd;
+#endif
+}
+
+/* accept, the new fd non-blocking and close-on-exec: the fd, or -1 and
+ * errno (as accept itself, for the callers' errno switch). */
+WEFT_API int io_accept_(int lfd, struct sockaddr *sa, socklen_t *len) {
+#ifdef IO_ACCEPT4_
+    return accept4(lfd, sa, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+#else
+    int c = accept(lfd, sa, len), e;
+    if (c >= 0 && io_fd_flags_(c) < 0) {
+        e = errno;
+        close(c); /* the connection is lost: the error says why */
+        errno = e;
+        c = -1;
+    }
+    return c;
+#endif
+}
+
 /* Register fd (already non-blocking) with flags known to the caller. */
 WEFT_API int io_fd_setup_(io_fd_t *f, exec_t *ex, int fd, unsigned flags) {
     int rc;
     io_fd_clear_(f);
+#ifdef IO_SO_NOSIGPIPE_
+    if (flags & IO_FD_SOCKET_) { /* send() cannot say it: the socket must */
+        int one = 1;
+        if (setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one) < 0) return -errno;
+    }
+#endif
     rc = exec_io_start(&f->io, ex, fd);
     if (rc < 0) {
         io_fd_clear_(f);
@@ -300,8 +458,8 @@ WEFT_API int io_listen(io_fd_t *f, exec_t *ex, const io_addr_t *addr, int backlo
                             unsigned flags) {
     int one = 1, rc, fd;
     io_fd_clear_(f);
-    fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -errno;
+    fd = io_socket_(addr->ss.ss_family);
+    if (fd < 0) return fd;
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) goto fail;
     if ((flags & IO_REUSEPORT) &&
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
@@ -347,8 +505,9 @@ WEFT_API ssize_t io_try_read(io_fd_t *f, void *buf, size_t len) {
     return n;
 }
 
-/* write() to a non-socket without SIGPIPE: block it around the call and
- * consume the one the call raised (if it was not pending before). */
+/* write() without SIGPIPE (a non-socket, or a socket where send cannot
+ * avoid it): block it around the call and consume the one the call
+ * raised (if it was not pending before). */
 WEFT_API ssize_t io_write_nosigpipe_(int fd, const void *buf, size_t len) {
     sigset_t pipe_set, old, pending;
     ssize_t n;
@@ -361,10 +520,18 @@ WEFT_API ssize_t io_write_nosigpipe_(int fd, const void *buf, size_t len) {
     n = write(fd, buf, len);
     e = errno;
     if (n < 0 && e == EPIPE && !was_pending) {
+#ifdef IO_SIGTIMEDWAIT_
         struct timespec zero;
         zero.tv_sec = 0;
         zero.tv_nsec = 0;
         while (sigtimedwait(&pipe_set, 0, &zero) < 0 && errno == EINTR) {}
+#else
+        /* Ours is pending on this thread, unless SIGPIPE is ignored (then
+         * none was raised): sigwait takes it without waiting. */
+        int sig;
+        sigpending(&pending);
+        if (sigismember(&pending, SIGPIPE) == 1) sigwait(&pipe_set, &sig);
+#endif
     }
     pthread_sigmask(SIG_SETMASK, &old, 0);
     errno = e;
@@ -377,8 +544,11 @@ WEFT_API ssize_t io_try_write(io_fd_t *f, const void *buf, size_t len) {
     ssize_t n;
     if (!(f->io.ready & EXEC_IO_WRITE)) return f->io.ex ? -EAGAIN : -EBADF;
     do {
-        if (f->flags & IO_FD_SOCKET_) n = send(f->io.fd, buf, len, MSG_NOSIGNAL);
-        else n = io_write_nosigpipe_(f->io.fd, buf, len);
+#ifdef IO_NOSIGPIPE_SEND_
+        if (f->flags & IO_FD_SOCKET_) n = send(f->io.fd, buf, len, IO_NOSIGPIPE_SEND_);
+        else
+#endif
+            n = io_write_nosigpipe_(f->io.fd, buf, len);
     } while (n < 0 && errno == EINTR);
     if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -627,7 +797,7 @@ WEFT_API void io_accept_drain_(io_accept_t *a) {
     int c;
     close(l->spare);
     l->spare = -1;
-    while ((c = accept4(l->io.fd, 0, 0, SOCK_CLOEXEC)) >= 0 || errno == EINTR ||
+    while ((c = io_accept_(l->io.fd, 0, 0)) >= 0 || errno == EINTR ||
            errno == ECONNABORTED) {
         if (c >= 0) {
             close(c);
@@ -666,8 +836,7 @@ WEFT_API coro_poll_t io_accept_poll_(future_t *self, future_cx_t *cx) {
             break;
         }
         a->peer.len = sizeof a->peer.ss;
-        c = accept4(a->lis->io.fd, (struct sockaddr *)(void *)&a->peer.ss, &a->peer.len,
-                    SOCK_NONBLOCK | SOCK_CLOEXEC);
+        c = io_accept_(a->lis->io.fd, (struct sockaddr *)(void *)&a->peer.ss, &a->peer.len);
         if (c >= 0) {
             a->fd = c;
             rc = 0;
@@ -755,8 +924,8 @@ WEFT_API coro_poll_t io_connect_poll_(future_t *self, future_cx_t *cx) {
         }
         /* A failure at once is ready with an error: it spends the budget,
          * so a retry loop over it cannot starve the other tasks. */
-        s = socket(c->addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (s < 0) return rc = -errno, future_leaf_ready(self, cx, rc);
+        s = io_socket_(c->addr->ss.ss_family);
+        if (s < 0) return future_leaf_ready(self, cx, s);
         if (connect(s, (const struct sockaddr *)(const void *)&c->addr->ss, c->addr->len) < 0 &&
             errno != EINPROGRESS && errno != EINTR) {
             rc = -errno;
@@ -804,17 +973,23 @@ WEFT_API void io_connect_init(io_connect_t *c, io_fd_t *f, const io_addr_t *addr
 /* ---- signals ------------------------------------------------------------- */
 
 typedef struct io_signal {
-    io_fd_t fd;    /* the signalfd */
+    io_fd_t fd;    /* the signalfd, or the self-pipe's read end */
     sigset_t set;  /* the signals received */
+#ifdef IO_SIGNALFD_
     sigset_t old;  /* the thread's mask before open */
+#else
+    struct io_signal *next; /* in io_signal_global_.list (atomic) */
+    int wfd;                /* the self-pipe's write end */
+    int nsaved;
+    struct {
+        int signo;
+        struct sigaction act; /* its action before the first handle on it */
+    } saved[IO_SIGNAL_MAX];   /* one per signal of set */
+#endif
 } io_signal_t;
 
-/* Block set's signals in this thread (0: SIGINT and SIGTERM) and receive
- * them as io_signal_recv futures: tokio::signal::ctrl_c, for graceful
- * shutdown. 0 or -errno. Children inherit the blocked mask: spawn them
- * with exec_spawnattr_init, or exec_child_sigreset() after fork(). */
-WEFT_API int io_signal_open(io_signal_t *s, exec_t *ex, const sigset_t *set) {
-    int fd, rc;
+/* s closed, set (0: SIGINT and SIGTERM) stored. */
+WEFT_API void io_signal_clear_(io_signal_t *s, const sigset_t *set) {
     io_fd_clear_(&s->fd);
     if (set) s->set = *set;
     else {
@@ -822,6 +997,19 @@ WEFT_API int io_signal_open(io_signal_t *s, exec_t *ex, const sigset_t *set) {
         sigaddset(&s->set, SIGINT);
         sigaddset(&s->set, SIGTERM);
     }
+}
+
+#ifdef IO_SIGNALFD_
+typedef struct signalfd_siginfo io_signal_msg_; /* what one read gives */
+#define IO_SIGNAL_NO_(m) ((int)(m).ssi_signo)
+
+/* Block set's signals in this thread (0: SIGINT and SIGTERM) and receive
+ * them as io_signal_recv futures: tokio::signal::ctrl_c, for graceful
+ * shutdown. 0 or -errno. Children inherit the blocked mask: spawn them
+ * with exec_spawnattr_init, or exec_child_sigreset() after fork(). */
+WEFT_API int io_signal_open(io_signal_t *s, exec_t *ex, const sigset_t *set) {
+    int fd, rc;
+    io_signal_clear_(s, set);
     rc = pthread_sigmask(SIG_BLOCK, &s->set, &s->old);
     if (rc) return -rc;
     fd = signalfd(-1, &s->set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -856,6 +1044,141 @@ WEFT_API int io_signal_close(io_signal_t *s) {
     return rc;
 }
 
+#else /* no signalfd: a handler and a self-pipe ("Signals without signalfd") */
+typedef unsigned char io_signal_msg_; /* the handler writes the number */
+#define IO_SIGNAL_NO_(m) ((int)(m))
+
+/* What the handler needs to find the pipes, and nothing else: every open
+ * io_signal_t. Weak, so that one copy serves the whole process (every
+ * file that includes io.h, static or extern inline builds alike). */
+typedef struct io_signal_state_ {
+    io_signal_t *list; /* the open handles, newest first (atomic) */
+    int walking;       /* handlers walking the list now (atomic) */
+    int lock;          /* held by open and close while they change it */
+} io_signal_state_t_;
+__attribute__((weak)) io_signal_state_t_ io_signal_global_;
+
+/* Async-signal-safe: atomic loads, sigismember and write(2) on a
+ * non-blocking pipe. A full pipe (the loop thousands behind) loses this
+ * delivery, for that handle. */
+WEFT_API void io_signal_handler_(int sig) {
+    int e = errno;
+    unsigned char b = (unsigned char)sig;
+    io_signal_t *s;
+    EXEC_ADD_(&io_signal_global_.walking, 1);
+    for (s = EXEC_LOAD_(&io_signal_global_.list); s; s = EXEC_LOAD_(&s->next))
+        if (sigismember(&s->set, sig) == 1) {
+            ssize_t n = write(s->wfd, &b, 1);
+            (void)n;
+        }
+    EXEC_ADD_(&io_signal_global_.walking, -1);
+    errno = e;
+}
+
+/* A spin lock: open and close are rare and short, and a handler never
+ * takes it (it would deadlock against the code it interrupted). */
+WEFT_API void io_signal_lock_(int lock) {
+    if (!lock) EXEC_STORE_(&io_signal_global_.lock, 0);
+    else
+        while (EXEC_XCHG_(&io_signal_global_.lock, 1)) sched_yield();
+}
+
+/* Another open handle's copy of sig's action from before the first
+ * handle, or 0: no other handle watches sig. Under the lock. */
+WEFT_API const struct sigaction *io_signal_other_(const io_signal_t *s, int sig) {
+    const io_signal_t *o;
+    int i;
+    for (o = io_signal_global_.list; o; o = o->next)
+        for (i = 0; o != s && i < o->nsaved; i++)
+            if (o->saved[i].signo == sig) return &o->saved[i].act;
+    return 0;
+}
+
+/* Let go of s's first n signals: the last handle on one puts its old
+ * action back. Under the lock. */
+WEFT_API void io_signal_restore_(io_signal_t *s, int n) {
+    int i;
+    for (i = 0; i < n; i++)
+        if (!io_signal_other_(s, s->saved[i].signo))
+            sigaction(s->saved[i].signo, &s->saved[i].act, 0);
+}
+
+/* Take s out of the list (under the lock), wait until no handler can
+ * still be about to write to its pipe, close both ends. */
+WEFT_API int io_signal_finish_(io_signal_t *s) {
+    io_signal_t **pp = &io_signal_global_.list;
+    while (*pp && *pp != s) pp = &(*pp)->next;
+    if (*pp) EXEC_STORE_(pp, s->next);
+    io_signal_lock_(0);
+    /* A handler that loaded s before the store may still write to wfd:
+     * wait for it. One on this thread has returned already. */
+    while (EXEC_LOAD_(&io_signal_global_.walking)) sched_yield();
+    close(s->wfd);
+    s->wfd = -1;
+    return io_fd_close(&s->fd);
+}
+
+/* Catch set's signals (0: SIGINT and SIGTERM) and receive them as
+ * io_signal_recv futures. 0, -ENOSPC (more than IO_SIGNAL_MAX signals:
+ * also a report), -EINVAL (SIGKILL, SIGSTOP), or -errno; on failure
+ * every action is as it was and nothing is left open. */
+WEFT_API int io_signal_open(io_signal_t *s, exec_t *ex, const sigset_t *set) {
+    struct sigaction act;
+    const struct sigaction *other;
+    int p[2], rc = 0, sig, i;
+    io_signal_clear_(s, set);
+    s->next = 0;
+    s->wfd = -1;
+    s->nsaved = 0;
+    for (sig = 1; sig < IO_NSIG_; sig++) {
+        if (sigismember(&s->set, sig) != 1) continue;
+        if (s->nsaved == IO_SIGNAL_MAX) {
+            FUTURE_MISUSE("io_signal_open: more signals in the set than IO_SIGNAL_MAX "
+                          "(a saved action each, without signalfd): define "
+                          "IO_SIGNAL_MAX larger before including io.h");
+            return -ENOSPC;
+        }
+        s->saved[s->nsaved++].signo = sig;
+    }
+    if (pipe(p) < 0) return -errno;
+    if ((rc = io_fd_flags_(p[0])) < 0 || (rc = io_fd_flags_(p[1])) < 0 ||
+        (rc = io_fd_setup_(&s->fd, ex, p[0], 0)) < 0) {
+        close(p[0]);
+        close(p[1]);
+        return rc;
+    }
+    s->wfd = p[1];
+    memset(&act, 0, sizeof act);
+    act.sa_handler = io_signal_handler_;
+    sigemptyset(&act.sa_mask);
+    act.sa_flags = SA_RESTART;
+    io_signal_lock_(1);
+    s->next = io_signal_global_.list;
+    EXEC_STORE_(&io_signal_global_.list, s); /* in before the handler is */
+    for (i = 0; i < s->nsaved; i++) {
+        if ((other = io_signal_other_(s, s->saved[i].signo))) {
+            s->saved[i].act = *other; /* the handler is in: keep the old one */
+        } else if (sigaction(s->saved[i].signo, &act, &s->saved[i].act) < 0) {
+            rc = -errno;
+            io_signal_restore_(s, i);
+            io_signal_finish_(s); /* unlocks */
+            return rc;
+        }
+    }
+    io_signal_lock_(0);
+    return 0;
+}
+
+/* Discard the signals not yet received, close, and give each signal its
+ * old action back if no other handle watches it. */
+WEFT_API int io_signal_close(io_signal_t *s) {
+    if (s->fd.io.fd < 0) return 0;
+    io_signal_lock_(1);
+    io_signal_restore_(s, s->nsaved);
+    return io_signal_finish_(s); /* unlocks */
+}
+#endif /* IO_SIGNALFD_ */
+
 typedef struct io_signal_recv {
     future_t fut;
     io_signal_t *sig;
@@ -879,7 +1202,7 @@ WEFT_API void io_signal_recv_describe_(const future_t *f, future_fmt_t *o) {
     const sigset_t *set = &((const io_signal_recv_t *)(const void *)f)->sig->set;
     const char *sep = "(";
     int sig;
-    for (sig = 1; sig < NSIG; sig++) {
+    for (sig = 1; sig < IO_NSIG_; sig++) {
         size_t i = 0;
         if (sigismember(set, sig) != 1) continue;
         while (i < sizeof names / sizeof names[0] && names[i].signo != sig) i++;
@@ -894,7 +1217,7 @@ WEFT_API void io_signal_recv_describe_(const future_t *f, future_fmt_t *o) {
 WEFT_API coro_poll_t io_signal_recv_poll_(future_t *self, future_cx_t *cx) {
     static const future_kind_t kind = {FUTURE_KIND_TAG_, "signal wait", io_signal_recv_describe_};
     io_signal_recv_t *r = (io_signal_recv_t *)(void *)self;
-    struct signalfd_siginfo si;
+    io_signal_msg_ m;
     int rc = 0;
     for (;;) {
         ssize_t n;
@@ -904,11 +1227,11 @@ WEFT_API coro_poll_t io_signal_recv_poll_(future_t *self, future_cx_t *cx) {
             rc = g;
             break;
         }
-        n = io_try_read(&r->sig->fd, &si, sizeof si);
+        n = io_try_read(&r->sig->fd, &m, sizeof m);
         if (n == -EAGAIN) continue;
         if (n < 0) rc = (int)n;
-        else if (n != (ssize_t)sizeof si) rc = -EIO;
-        else r->signo = (int)si.ssi_signo;
+        else if (n != (ssize_t)sizeof m) rc = -EIO;
+        else r->signo = IO_SIGNAL_NO_(m);
         break;
     }
     io_unwait_(&r->sig->fd, EXEC_IO_READ, &r->waiting);
@@ -928,4 +1251,5 @@ WEFT_API void io_signal_recv_init(io_signal_recv_t *r, io_signal_t *s) {
     r->signo = 0;
 }
 
+#endif /* EXEC_HAVE_FDS_ */
 #endif /* IO_H */

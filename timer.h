@@ -111,25 +111,108 @@
 
 /* ---- the wheel ----------------------------------------------------------
  *
- * Nine levels of 64 slots. A tick is 2^10 ns. A timer whose deadline (in
- * ticks) first differs from the wheel's position ("elapsed") in the 6-bit
- * digit d goes to level d; within the level, the slot is that digit. So
- * level 0 holds the next 64 ticks, level 1 the next 64*64, and so on: nine
- * levels cover every 64-bit nanosecond deadline. As time passes, a slot of a
- * high level comes due and its timers move down ("cascade") to where they
- * belong relative to the new position, until they fire from level 0 (or at
- * once, if due). Each level keeps a bitmap of the slots that may hold
- * timers, so finding the next deadline is a few bit operations.
+ * Nine levels of 64 slots (the default; see the knobs below). A tick is
+ * 2^10 ns. A timer whose deadline (in ticks) first differs from the wheel's
+ * position ("elapsed") in the 6-bit digit d goes to level d; within the
+ * level, the slot is that digit. So level 0 holds the next 64 ticks, level
+ * 1 the next 64*64, and so on: nine levels cover every 64-bit nanosecond
+ * deadline. As time passes, a slot of a high level comes due and its
+ * timers move down ("cascade") to where they belong relative to the new
+ * position, until they fire from level 0 (or at once, if due). Each level
+ * keeps a bitmap of the slots that may hold timers, so finding the next
+ * deadline is a few bit operations.
  *
  * Registering and cancelling are the hot path (a timeout around every
  * operation, cancelled when the operation wins): a registration is a
- * table lookup for the slot, a link at the back of the slot's ring and a
- * bit set; a cancel is an unlink (four pointer moves) and a count. No
+ * few bit operations for the slot, a link at the back of the slot's ring
+ * and a bit set; a cancel is an unlink (four pointer moves) and a count. No
  * division, no branch on the list's shape, no walk.
+ *
+ * Footprint knobs: define them before including any weft header, the same
+ * in every file of a program (they change timer_wheel_t and timer_entry_t).
+ *   TIMER_LEVELS      levels: 2 or more (default 9)
+ *   TIMER_SLOTS       slots a level: a power of two, 2 to 64 (default 64);
+ *                     a digit is log2(TIMER_SLOTS) bits
+ *   TIMER_TICK_SHIFT  a tick is 2^TIMER_TICK_SHIFT ns (default 10: 1.024
+ *                     us). Deadlines stay exact in ns whatever the tick: it
+ *                     only decides the slot.
+ *   TIMER_ENTRY_SEQ   0: timer_entry_t keeps no registration number (it is
+ *                     for reports only: 8 bytes less a timer on 32-bit)
+ * The levels span 2^(TIMER_LEVELS * log2(TIMER_SLOTS) + TIMER_TICK_SHIFT)
+ * ns, one round of the top level; the default spans all of 2^64. A
+ * smaller wheel is as exact: a timer beyond the span waits in the top
+ * level's slot for its digit, rounds ahead; when that slot comes due it
+ * is filed again, and it fires at its deadline like any other (insert and
+ * cancel stay O(1)). What it costs, on such a wheel only: an advance
+ * touches a far timer once per round that passes, and timer_wheel_next,
+ * when only the top level holds timers, walks them.
+ *
+ *   bytes: timer_wheel_t / timer_entry_t       x86-64      Cortex-M0+
+ *   default: 9 levels x 64 slots, shift 10     9336 / 40   4720 / 32
+ *   for a microcontroller: 3 x 8, shift 20,     432 / 40    232 / 24
+ *     TIMER_ENTRY_SEQ 0 (ticks of 1.05 ms, a round of 0.54 s)
+ *   the same with 3 x 16 (a round of 4.3 s)     816 / 40    424 / 24
+ * (A timer_sleep_t is a future_t, a timer_entry_t and 8 + a pointer.)
+ * Pick the round longer than most waits (timeouts, periods) if you can:
+ * a timer beyond it costs a visit per round. A program that counts time
+ * in a wrapping 32-bit tick: see timer_tick32_t below.
  */
-#define TIMER_TICK_SHIFT 10
+#ifndef TIMER_LEVELS
 #define TIMER_LEVELS 9
+#endif
+#ifndef TIMER_SLOTS
 #define TIMER_SLOTS 64
+#endif
+#ifndef TIMER_TICK_SHIFT
+#define TIMER_TICK_SHIFT 10
+#endif
+#ifndef TIMER_ENTRY_SEQ
+#define TIMER_ENTRY_SEQ 1
+#endif
+
+#if TIMER_SLOTS == 2
+#define TIMER_DIGIT_ 1
+#elif TIMER_SLOTS == 4
+#define TIMER_DIGIT_ 2
+#elif TIMER_SLOTS == 8
+#define TIMER_DIGIT_ 3
+#elif TIMER_SLOTS == 16
+#define TIMER_DIGIT_ 4
+#elif TIMER_SLOTS == 32
+#define TIMER_DIGIT_ 5
+#elif TIMER_SLOTS == 64
+#define TIMER_DIGIT_ 6
+#else
+#error "TIMER_SLOTS must be a power of two from 2 to 64"
+#endif
+#if TIMER_TICK_SHIFT < 0 || TIMER_TICK_SHIFT > 60
+#error "TIMER_TICK_SHIFT must be from 0 to 60"
+#endif
+#if TIMER_LEVELS < 2
+#error "TIMER_LEVELS must be 2 or more"
+#endif
+#if (TIMER_LEVELS - 1) * TIMER_DIGIT_ >= 64 - TIMER_TICK_SHIFT
+#error "TIMER_LEVELS: more levels than a tick has digits (the top one would stay empty)"
+#endif
+
+/* 1 when the levels do not span every deadline: the top level goes round,
+ * and TIMER_ROUND_BITS_ is the log2 of a round in ticks (0 otherwise, so
+ * that a shift by it is always defined). */
+#define TIMER_ROUNDS_ (TIMER_LEVELS * TIMER_DIGIT_ + TIMER_TICK_SHIFT < 64)
+#define TIMER_ROUND_BITS_ (TIMER_ROUNDS_ ? TIMER_LEVELS * TIMER_DIGIT_ : 0)
+#define TIMER_TOP_ ((TIMER_LEVELS - 1) * TIMER_SLOTS) /* the top level's first slot */
+
+/* A level's bitmap of occupied slots: as wide as its slots. */
+#if TIMER_SLOTS <= 8
+typedef uint8_t timer_bits_t;
+#elif TIMER_SLOTS == 16
+typedef uint16_t timer_bits_t;
+#elif TIMER_SLOTS == 32
+typedef uint32_t timer_bits_t;
+#else
+typedef uint64_t timer_bits_t;
+#endif
+#define TIMER_BIT_(n) ((timer_bits_t)((timer_bits_t)1 << (n)))
 
 typedef future_link_t timer_link_t;
 
@@ -143,7 +226,9 @@ typedef struct timer_entry {
     timer_link_t link;     /* in its slot's ring (first member) */
     uint64_t deadline;     /* deadline, in ns: the exact one */
     future_waker_t *waker; /* woken when it fires */
+#if TIMER_ENTRY_SEQ
     uint32_t seq;          /* registration number (wraps; for reports) */
+#endif
     unsigned char state;   /* TIMER_IDLE_, TIMER_LINKED_, TIMER_FIRED_ */
     unsigned char tag;     /* the owner's byte, never touched by the wheel
                               (timer_sleep_t: TIMER_SLEEP_UNTIL_) */
@@ -167,8 +252,8 @@ typedef struct timer_wheel {
     /* A set bit: the slot may hold timers. A timer's registration sets
      * its slot's bit; unlinking leaves it (a cancel is then four stores),
      * and the search for the next slot drops the bits of slots it finds
-     * empty. The last word: the due slot's bit. */
-    uint64_t occupied[TIMER_LEVELS + 1];
+     * empty. The last one: the due slot's bit. */
+    timer_bits_t occupied[TIMER_LEVELS + 1];
     /* Registrations so far (the next one's number) and timers unlinked
      * for good (cancelled or fired): the live ones are the difference,
      * so a registration counts itself with the number it takes. */
@@ -186,8 +271,13 @@ WEFT_API int timer_clz64_(uint64_t x) {
 #endif
 }
 
-WEFT_API int timer_ctz64_(uint64_t x) {
-#if defined(__GNUC__)
+/* The lowest set bit of a (non-zero) bitmap, with the narrowest builtin. */
+WEFT_API int timer_ctz_(timer_bits_t x) {
+#if defined(__GNUC__) && TIMER_SLOTS <= 16
+    return __builtin_ctz(x);
+#elif defined(__GNUC__) && TIMER_SLOTS == 32
+    return __builtin_ctzl(x);
+#elif defined(__GNUC__)
     return __builtin_ctzll(x);
 #else
     int n = 0;
@@ -209,23 +299,18 @@ WEFT_API void timer_wheel_init(timer_wheel_t *w, uint64_t now) {
 /* Live (linked) timers. */
 WEFT_API size_t timer_wheel_count(const timer_wheel_t *w) { return (uint32_t)(w->seq - w->gone); }
 
-/* Which level * 64 + slot a deadline (ticks, >= elapsed) belongs in: the
- * level is the 6-bit digit holding the highest bit b where they differ.
- * One load from a table gives both that level * 64 (bits 6 up) and the
- * digit's shift, 6 * level (the low 6 bits). Ticks have 54 bits, so b
- * stays below 54: the table's last ten entries are never used. */
-#define TIMER_LV_(l) (unsigned short)((l) << 12 | 6 * (l))
-#define TIMER_LV6_(l) TIMER_LV_(l), TIMER_LV_(l), TIMER_LV_(l), TIMER_LV_(l), TIMER_LV_(l), TIMER_LV_(l)
+/* Which level * TIMER_SLOTS + slot a deadline (ticks, >= elapsed) belongs
+ * in: the level is the digit holding the highest bit b where they differ
+ * (b / digit, as a multiply and a shift, exact for b < 64), or the top
+ * level for a bit above the top digit (on a wheel that goes round: the
+ * timer is rounds ahead). */
 WEFT_API size_t timer_slot_for_(uint64_t elapsed, uint64_t when) {
-    static const unsigned short lv[64] = {
-        TIMER_LV6_(0), TIMER_LV6_(1), TIMER_LV6_(2), TIMER_LV6_(3), TIMER_LV6_(4),
-        TIMER_LV6_(5), TIMER_LV6_(6), TIMER_LV6_(7), TIMER_LV6_(8), TIMER_LV6_(8),
-        TIMER_LV_(8),  TIMER_LV_(8),  TIMER_LV_(8),  TIMER_LV_(8)};
-    unsigned v = lv[63 - timer_clz64_((elapsed ^ when) | (TIMER_SLOTS - 1))];
-    return (size_t)(v >> 6) + (size_t)((when >> (v & 63)) & (TIMER_SLOTS - 1));
+    unsigned b = 63u - (unsigned)timer_clz64_((elapsed ^ when) | (TIMER_SLOTS - 1));
+    unsigned level = b * ((256u + TIMER_DIGIT_ - 1) / TIMER_DIGIT_) >> 8;
+    if ((63 - TIMER_TICK_SHIFT) / TIMER_DIGIT_ >= TIMER_LEVELS && level > TIMER_LEVELS - 1)
+        level = TIMER_LEVELS - 1;
+    return (size_t)level * TIMER_SLOTS + (size_t)(when >> (level * TIMER_DIGIT_) & (TIMER_SLOTS - 1));
 }
-#undef TIMER_LV6_
-#undef TIMER_LV_
 
 /* Link l into a ring after node at, before node next (at->next). The
  * stores alternate between l and its neighbours: they may alias, so the
@@ -238,7 +323,7 @@ WEFT_API void timer_ring_insert_(timer_link_t *at, timer_link_t *next, timer_lin
 }
 
 WEFT_API void timer_occupy_(timer_wheel_t *w, size_t s) {
-    w->occupied[s / TIMER_SLOTS] |= (uint64_t)1 << (s % TIMER_SLOTS);
+    w->occupied[s / TIMER_SLOTS] |= TIMER_BIT_(s % TIMER_SLOTS);
 }
 
 /* Put e at the back of slot s. That keeps every slot in registration
@@ -251,7 +336,10 @@ WEFT_API void timer_occupy_(timer_wheel_t *w, size_t s) {
  * for a stretch of time takes direct registrations only once the wheel
  * has entered that stretch, which is when the higher slot holding the
  * stretch's timers moves them down (in order, oldest first). The due slot
- * is filled tick by tick, each tick in that order. */
+ * is filled tick by tick, each tick in that order. (Timers a round or
+ * more ahead, filed again at the end of an advance, keep their order
+ * among those of their tick: all of a tick's timers are always in one
+ * slot, and go together.) */
 WEFT_API void timer_link_at_(timer_wheel_t *w, timer_entry_t *e, size_t s) {
     timer_link_t *q = &w->slots[s];
     timer_ring_insert_(q->prev, q, &e->link);
@@ -271,7 +359,10 @@ WEFT_API void timer_link_new_(timer_wheel_t *w, timer_entry_t *e, uint64_t deadl
     timer_link_t *q = &w->slots[s];
     e->deadline = deadline;
     e->waker = waker;
-    e->seq = w->seq++;
+#if TIMER_ENTRY_SEQ
+    e->seq = w->seq;
+#endif
+    w->seq++;
     e->state = TIMER_LINKED_;
     timer_ring_insert_(q->prev, q, &e->link);
     timer_occupy_(w, s);
@@ -286,9 +377,6 @@ WEFT_API void timer_unlink_(timer_entry_t *e) {
 
 /* Register e to wake waker at deadline (ns). Returns 0 when linked, 1 when
  * the deadline has already come (nothing is linked: the caller is ready).
- * A deadline of TIMER_NEVER (UINT64_MAX) is linked like any other and
- * fires only on an advance to UINT64_MAX itself; timer_wheel_next cannot
- * name it (its answer would be TIMER_NEVER), so the paused clock never
  * The slot comes from the tick rounded down; the exact deadline decides
  * when it fires (timer_wheel_advance), so it is never late by a tick and
  * the paused clock lands on it exactly. A deadline of TIMER_NEVER
@@ -311,33 +399,58 @@ WEFT_API void timer_wheel_cancel(timer_wheel_t *w, timer_entry_t *e) {
     w->gone++;
 }
 
-/* The earliest non-empty slot: its level * 64 + slot, and the tick it comes
- * due. The lowest non-empty level always holds the earliest. -1 if none.
- * The bits of empty slots it meets on the way are skipped, and dropped if
- * clean (the wheel is then written to: never with clean from a const
- * wheel). */
+/* The earliest non-empty slot: its level * TIMER_SLOTS + slot, and the
+ * tick it comes due. The lowest non-empty level always holds the
+ * earliest. -1 if none. The bits of empty slots it meets on the way are
+ * skipped, and dropped if clean (the wheel is then written to: never with
+ * clean from a const wheel).
+ * Within a level the search starts at the wheel's position: level 0's
+ * slot there is the current tick's (due now). A higher level's slot there
+ * holds nothing of this round (its timers moved down when it came due),
+ * so when the top level goes round, that slot's timers are a round or
+ * more ahead: there it comes last, due a round later. */
 WEFT_API int timer_next_slot_(timer_wheel_t *w, uint64_t *due, int clean) {
+    uint64_t at = w->elapsed; /* the position in this level's slots (and above) */
     int level;
-    for (level = 0; level < TIMER_LEVELS; level++) {
-        uint64_t occ = w->occupied[level];
-        unsigned pos = (unsigned)(w->elapsed >> (6 * level)) & (TIMER_SLOTS - 1);
+    for (level = 0; level < TIMER_LEVELS; level++, at >>= TIMER_DIGIT_) {
+        int top = TIMER_ROUNDS_ && level == TIMER_LEVELS - 1;
+        timer_bits_t occ = w->occupied[level];
+        unsigned pos = ((unsigned)at + (unsigned)top) & (TIMER_SLOTS - 1); /* where to start */
         while (occ) {
-            uint64_t rot = pos ? (occ >> pos) | (occ << (64 - pos)) : occ, span, start;
-            unsigned slot = (pos + (unsigned)timer_ctz64_(rot)) & (TIMER_SLOTS - 1);
+            timer_bits_t rot = pos ? (timer_bits_t)(occ >> pos | occ << (TIMER_SLOTS - pos)) : occ;
+            unsigned slot = (pos + (unsigned)timer_ctz_(rot)) & (TIMER_SLOTS - 1);
             const timer_link_t *q = &w->slots[level * TIMER_SLOTS + (int)slot];
+            uint64_t d;
             if (q->next == q) { /* emptied since its bit was set */
-                occ &= ~((uint64_t)1 << slot);
+                occ = (timer_bits_t)(occ & ~TIMER_BIT_(slot));
                 if (clean) w->occupied[level] = occ;
                 continue;
             }
-            span = (uint64_t)1 << (6 * level); /* ticks per slot at this level */
-            start = level == TIMER_LEVELS - 1 ? 0 : w->elapsed & ~(span * TIMER_SLOTS - 1);
-            *due = start + slot * span;
-            if (*due < w->elapsed) *due += span * TIMER_SLOTS; /* wrapped round */
+            /* In slots of this level: the slot's number in this round,
+             * or in the next one if it is behind the position, or at it
+             * above level 0. (At the top of a wheel that spans all,
+             * at >> digit is 0: no round ever passes.) */
+            d = ((at >> TIMER_DIGIT_) << TIMER_DIGIT_) + slot;
+            if (d < at || (level && d == at)) d += TIMER_SLOTS;
+            *due = d << (TIMER_DIGIT_ * level); /* ticks */
             return level * TIMER_SLOTS + (int)slot;
         }
     }
     return -1;
+}
+
+/* timer_wheel_next when the earliest slot is at the top of a wheel that
+ * goes round (so nothing is below it): the earliest deadline there, which
+ * is the wheel's, so that the paused clock jumps over the rounds between.
+ * Walks the top level's timers. */
+WEFT_API uint64_t timer_next_round_(const timer_wheel_t *w) {
+    uint64_t min = TIMER_NEVER;
+    const timer_link_t *q, *l;
+    for (q = &w->slots[TIMER_TOP_]; q < &w->slots[TIMER_DUE_SLOT_]; q++)
+        for (l = q->next; l != q; l = l->next)
+            if (((const timer_entry_t *)(const void *)l)->deadline < min)
+                min = ((const timer_entry_t *)(const void *)l)->deadline;
+    return min;
 }
 
 /* When (ns) the wheel next needs advancing, or TIMER_NEVER. This is a lower
@@ -349,6 +462,7 @@ WEFT_API uint64_t timer_wheel_next(const timer_wheel_t *w) {
     /* The cast only reads: clean is 0. */
     int s = timer_next_slot_((timer_wheel_t *)(uintptr_t)w, &due, 0);
     if (s < 0) return TIMER_NEVER;
+    if (TIMER_ROUNDS_ && s >= TIMER_TOP_) return timer_next_round_(w);
     if (s >= TIMER_SLOTS) return due << TIMER_TICK_SHIFT;
     /* Level 0: one slot is one tick; its earliest exact deadline (> now). */
     q = &w->slots[s];
@@ -369,15 +483,19 @@ WEFT_API uint64_t timer_wheel_next(const timer_wheel_t *w) {
  * It works in two steps. First, with no waker called, every slot that
  * comes due is emptied: its timers that are due move to the due slot, the
  * others move down a level (or, due later in this very tick, stay where
- * they are). Then the due slot is fired from its front, one timer at a
- * time, each unlinked before its waker runs. A waker may therefore cancel
- * or register any timer, or advance the wheel again (a loop that polls its
- * tasks from inside the wake): nothing is held across the call. */
+ * they are; or, on a wheel that goes round, if they are a round or more
+ * ahead, wait aside and are filed again once the clock is set, each once
+ * however many rounds the advance passes). Then the due slot is fired from
+ * its front, one timer at a time, each unlinked before its waker runs. A
+ * waker may therefore cancel or register any timer, or advance the wheel
+ * again (a loop that polls its tasks from inside the wake): nothing is
+ * held across the call. */
 WEFT_API size_t timer_wheel_advance(timer_wheel_t *w, uint64_t now) {
     uint64_t target, due;
     size_t fired = 0;
     int s, stay = -1; /* stay: the current tick's slot, left with timers */
     timer_link_t *q = &w->slots[TIMER_DUE_SLOT_];
+    timer_link_t ahead; /* timers rounds ahead, in the order met */
     if (!q->next || q->next->prev != q) { /* the due ring is always whole */
         FUTURE_MISUSE("timer wheel used before timer_wheel_init, or copied or moved "
                       "after it (it points into itself): initialise it where it stays");
@@ -386,28 +504,38 @@ WEFT_API size_t timer_wheel_advance(timer_wheel_t *w, uint64_t now) {
     if (now > w->now) {
         w->now = now;
         target = now >> TIMER_TICK_SHIFT;
+        ahead.next = ahead.prev = &ahead;
         while ((s = timer_next_slot_(w, &due, 1)) >= 0 && due <= target) {
             timer_link_t *slot = &w->slots[s];
             timer_link_t *l = slot->next;
             if (due > w->elapsed) w->elapsed = due;
             while (l != slot) {
                 timer_entry_t *e = (timer_entry_t *)(void *)l;
+                uint64_t tick = e->deadline >> TIMER_TICK_SHIFT;
                 l = l->next;
                 if (e->deadline <= now) {
                     timer_unlink_(e);
                     timer_link_at_(w, e, TIMER_DUE_SLOT_);
-                } else if ((e->deadline >> TIMER_TICK_SHIFT) > due || s >= TIMER_SLOTS) {
+                } else if (TIMER_ROUNDS_ && s >= TIMER_TOP_ && (tick ^ w->elapsed) >> TIMER_ROUND_BITS_) {
+                    timer_unlink_(e); /* not this round's */
+                    timer_ring_insert_(ahead.prev, &ahead, &e->link);
+                } else if (tick > due || s >= TIMER_SLOTS) {
                     timer_unlink_(e);
                     timer_link_(w, e); /* cascade to a lower level */
                 } /* else: due in this tick, after now: it waits here */
             }
             if (slot->next != slot) { /* hide it from the search till the end */
                 stay = s;
-                w->occupied[s / TIMER_SLOTS] &= ~((uint64_t)1 << (s % TIMER_SLOTS));
+                w->occupied[s / TIMER_SLOTS] &= (timer_bits_t)~TIMER_BIT_(s % TIMER_SLOTS);
             }
         }
         if (target > w->elapsed) w->elapsed = target;
-        if (stay >= 0) w->occupied[stay / TIMER_SLOTS] |= (uint64_t)1 << (stay % TIMER_SLOTS);
+        while (ahead.next != &ahead) { /* where they belong from here */
+            timer_entry_t *e = (timer_entry_t *)(void *)ahead.next;
+            timer_unlink_(e);
+            timer_link_(w, e);
+        }
+        if (stay >= 0) timer_occupy_(w, (size_t)stay);
     }
     while (q->next != q) {
         timer_entry_t *e = (timer_entry_t *)(void *)q->next;
@@ -418,6 +546,46 @@ WEFT_API size_t timer_wheel_advance(timer_wheel_t *w, uint64_t now) {
         future_wake(e->waker);
     }
     return fired;
+}
+
+/* ---- a wrapping 32-bit tick ----------------------------------------------
+ *
+ * A microcontroller's clock is often a 32-bit count of ms (or of timer
+ * ticks) that wraps: after 49.7 days for ms. The wheel wants nanoseconds
+ * that never go back. timer_tick32_t turns one into the other: each read
+ * adds the ticks since the previous one, (uint32_t)(tick - last), so a
+ * wrap between two reads is time going forward like any other.
+ *
+ *     static timer_tick32_t clk;
+ *     timer_tick32_init(&clk, HAL_GetTick(), 0);
+ *     timer_wheel_init(&wheel, 0);
+ *     for (;;) {
+ *         timer_wheel_advance(&wheel, timer_tick32_ns(&clk, HAL_GetTick(), TIMER_MS));
+ *         ...
+ *     }
+ *
+ * The rule: read it at least once every 2^32 ticks (49.7 days of ms), or
+ * the whole wraps in between are lost (time then runs late, never
+ * backwards: sleeps fire late, never early). An idle loop that waits for
+ * the next deadline should cap its wait at half the wrap period. */
+typedef struct timer_tick32 {
+    uint32_t last; /* the tick as of the latest read */
+    uint64_t ns;   /* the time (ns) at that tick */
+} timer_tick32_t;
+
+/* Start counting at tick tick_now, which is start_ns (ns). */
+WEFT_API void timer_tick32_init(timer_tick32_t *t, uint32_t tick_now, uint64_t start_ns) {
+    t->last = tick_now;
+    t->ns = start_ns;
+}
+
+/* The time (ns) at tick: the previous one plus the ticks since, each
+ * ns_per_tick ns. Saturates at TIMER_NEVER. */
+WEFT_API uint64_t timer_tick32_ns(timer_tick32_t *t, uint32_t tick, uint64_t ns_per_tick) {
+    uint64_t d = (uint64_t)(uint32_t)(tick - t->last) * ns_per_tick;
+    t->last = tick;
+    t->ns = t->ns > TIMER_NEVER - d ? TIMER_NEVER : t->ns + d;
+    return t->ns;
 }
 
 #if defined(__STDC_HOSTED__) && __STDC_HOSTED__ && defined(__unix__)

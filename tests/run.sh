@@ -164,6 +164,50 @@ else
   echo "SKIP seccomp: this kernel or sandbox refuses a seccomp filter:"; sed 's/^/    /' "$B/seccomp.log"
 fi
 
+# 7b. The other backends. poll(2), as on macOS and the BSDs: the
+#     executor, sync and io suites again (cover_exec, regress and owner
+#     reach into epoll's fds), under ASan/UBSan and TSan. The bare backend
+#     on the host is tests/test_bare.c (above, with every test); on real
+#     Cortex-M code under qemu-system-arm it is tests/mcu.sh (below).
+for t in exec sync io cover_io stream pool trace token select_keep asyncfn future timer; do
+  [ -f "tests/test_$t.c" ] || continue
+  build "${t}_poll" gcc $WARN $SAN -DEXEC_BACKEND_POLL "tests/test_$t.c" && run "${t}_poll" "$B/${t}_poll"
+done
+for t in io cover_io; do
+  build "${t}_poll_clang" clang $WARN $SAN -DEXEC_BACKEND_POLL "tests/test_$t.c" && run "${t}_poll_clang" "$B/${t}_poll_clang"
+done
+# io.h's POSIX fallbacks (socket + fcntl, accept + fcntl, signals through
+# a handler and a self-pipe instead of signalfd), forced on Linux with
+# IO_PORTABLE, on both fd backends.
+for t in io cover_io; do
+  for be in EPOLL POLL; do
+    for cc in gcc clang; do
+      build "${t}_portable_${be}_$cc" $cc $WARN $SAN -DIO_PORTABLE -DEXEC_BACKEND_$be "tests/test_$t.c" &&
+        run "${t}_portable_${be}_$cc" "$B/${t}_portable_${be}_$cc"
+    done
+  done
+done
+build io_portable_poll_vg gcc $WARN -O1 -DCHECK_UNDER_VALGRIND -DIO_PORTABLE -DEXEC_BACKEND_POLL tests/test_io.c &&
+  run io_portable_poll_valgrind valgrind -q --leak-check=full --errors-for-leak-kinds=all --error-exitcode=9 "$B/io_portable_poll_vg"
+build io_portable_tsan clang $WARN -O1 -fsanitize=thread -DIO_PORTABLE tests/test_io.c &&
+  run io_portable_tsan env TSAN_OPTIONS=halt_on_error=1 "$B/io_portable_tsan"
+for t in exec pool io; do
+  build "${t}_poll_tsan" clang $WARN -O1 -fsanitize=thread -DEXEC_BACKEND_POLL "tests/test_$t.c" &&
+    run "${t}_poll_tsan" env TSAN_OPTIONS=halt_on_error=1 "$B/${t}_poll_tsan"
+done
+for b in EXEC_BACKEND_POLL EXEC_BACKEND_BARE; do
+  for cc in gcc clang; do
+    if printf '#define %s 1\n#include "exec.h"\n' "$b" | $cc -std=c11 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -I. -x c - >"$B/hdr.log" 2>&1
+    then ok "exec.h alone with $b ($cc)"; else fail "exec.h alone with $b ($cc)" "$B/hdr.log"; fi
+  done
+done
+
+# 7c. The footprint knobs (small resume points, no file:line, small
+#     wheels) and the microcontroller build on emulated Cortex-M boards.
+for s in small_knobs wheel_knobs mcu; do
+  [ -f "tests/$s.sh" ] && run "$s" bash "tests/$s.sh" "$B/$s"
+done
+
 # 8. The build matrix: -O0/-O2/-O3 on gcc and clang, 32-bit, aarch64 and
 #    s390x (big-endian) under qemu-user, musl.
 [ -f tests/matrix.sh ] && run matrix bash tests/matrix.sh "$B/matrix"

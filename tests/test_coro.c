@@ -1,7 +1,9 @@
 /* Tests of coro.h alone (no future.h): suspension points, frames, results,
  * finished coroutines, nesting, several points on one line, and (with
  * CORO_USE_LABELS=1) a suspension point inside the user's own switch.
- * Built twice: with the default switch backend and with -DCORO_USE_LABELS=1. */
+ * Built twice: with the default switch backend and with -DCORO_USE_LABELS=1;
+ * and by tests/small_knobs.sh under the footprint knobs (CORO_PC_T,
+ * CORO_RC_T, CORO_NO_TRACE, CORO_FULL_PATH). */
 #include "check.h"
 #include "../coro.h"
 
@@ -300,11 +302,13 @@ static void test_finished_coroutine_stays_ready_and_does_nothing(void) {
     CHECK_EQ(f.runs, 1);
     CHECK_EQ(f.ends, 1);
     for (i = 0; i < 5; i++) {
+#ifndef CORO_NO_TRACE
         f.co.at = 0;
+#endif
         CHECK_EQ(once_run(&f), CORO_READY);
         CHECK(coro_done(&f.co));
         CHECK_EQ(f.co.rc, 0);
-        CHECK(f.co.at == 0); /* no suspension point was passed */
+        CHECK(coro_at(&f.co) == 0); /* no suspension point was passed */
     }
     CHECK_EQ(f.runs, 1); /* the body did not run again */
     CHECK_EQ(f.ends, 1);
@@ -492,25 +496,142 @@ static coro_poll_t where_run(where_t *f) {
     ASYNC_END();
 }
 
+/* The file part is the base name where the compiler has __FILE_NAME__,
+ * unless CORO_FULL_PATH asks for __FILE__ (the path the build gave). */
+#if defined(__FILE_NAME__) && !defined(CORO_FULL_PATH)
+#define WHERE_FILE_ "test_coro.c"
+#else
+#define WHERE_FILE_ __FILE__
+#endif
+
+#ifndef CORO_NO_TRACE
 static int at_is(const char *at, int line) {
-    char want[32];
-    const char *colon = at ? strrchr(at, ':') : 0;
-    snprintf(want, sizeof want, ":%d", line);
-    return colon && strcmp(colon, want) == 0 && strstr(at, "test_coro.c") != 0;
+    char want[300];
+    snprintf(want, sizeof want, "%s:%d", WHERE_FILE_, line);
+    return at && strcmp(at, want) == 0;
 }
+#endif
 
 static void test_at_records_file_and_line(void) {
     where_t f;
     memset(&f, 0, sizeof f);
     coro_init(&f.co);
-    CHECK(f.co.at == 0); /* not started */
+    CHECK(coro_at(&f.co) == 0); /* not started */
     CHECK_EQ(where_run(&f), CORO_PENDING);
-    CHECK(at_is(f.co.at, f.line1));
+#ifdef CORO_NO_TRACE
+    /* No co.at at all: coro_at says 0 wherever the coroutine is. */
+    CHECK(coro_at(&f.co) == 0);
     CHECK_EQ(where_run(&f), CORO_PENDING);
-    CHECK(at_is(f.co.at, f.line2));
-    CHECK(!at_is(f.co.at, f.line1));
+    CHECK(coro_at(&f.co) == 0);
+    CHECK(f.line2 > f.line1); /* it did get to the second point */
+#else
+    CHECK(at_is(coro_at(&f.co), f.line1));
+    CHECK(coro_at(&f.co) == f.co.at);
+    CHECK_EQ(where_run(&f), CORO_PENDING);
+    CHECK(at_is(coro_at(&f.co), f.line2));
+    CHECK(!at_is(coro_at(&f.co), f.line1));
     CHECK_EQ(where_run(&f), CORO_PENDING); /* still there */
-    CHECK(at_is(f.co.at, f.line2));
+    CHECK(at_is(coro_at(&f.co), f.line2));
+#if defined(__FILE_NAME__) && !defined(CORO_FULL_PATH)
+    CHECK(strchr(coro_at(&f.co), '/') == 0); /* no directory in the string */
+#endif
+#endif
+}
+
+/* ---- the footprint knobs: CORO_PC_T, CORO_RC_T, CORO_NO_TRACE ------------ */
+
+/* A body of many suspension points: 200, which uint8_t still numbers
+ * (the labels count from this body's ASYNC_BEGIN, not from the file's
+ * start, however many came before). */
+#define Y2_ YIELD(); f->n++; YIELD(); f->n++;
+#define Y10_ Y2_ Y2_ Y2_ Y2_ Y2_
+#define Y50_ Y10_ Y10_ Y10_ Y10_ Y10_
+
+typedef struct {
+    coro_t co;
+    int n;
+} many_t;
+
+static coro_poll_t many_run(many_t *f) {
+    ASYNC_BEGIN(f);
+    Y50_ Y50_ Y50_ Y50_
+    ASYNC_END();
+}
+
+static void test_many_points_in_one_body(void) {
+    many_t f;
+    int pend = 0;
+    memset(&f, 0, sizeof f);
+    while (many_run(&f) == CORO_PENDING) {
+        CHECK_EQ(f.n, pend); /* each resume goes on from the last point */
+        pend++;
+        CHECK(pend <= 200);
+    }
+    CHECK_EQ(pend, 200);
+    CHECK_EQ(f.n, 200);
+    CHECK(coro_done(&f.co));
+    CHECK_EQ(many_run(&f), CORO_READY); /* finished stays finished */
+    CHECK_EQ(f.n, 200);
+}
+
+/* The resume point's type, the finished mark in it, the labels numbered
+ * per body, and the result code's type. */
+static void test_resume_point_and_result_types(void) {
+    once_t f;
+    memset(&f, 0, sizeof f);
+#if !(defined(CORO_USE_LABELS) && CORO_USE_LABELS)
+#ifdef CORO_PC_T
+    CHECK_EQ(sizeof f.co.pc, sizeof(CORO_PC_T));
+#else
+    CHECK_EQ(sizeof f.co.pc, sizeof(int));
+#endif
+    CHECK_EQ(once_run(&f), CORO_PENDING);
+#ifdef CORO_PC_T
+    CHECK_EQ(f.co.pc, 1); /* the body's first label, this far down the file */
+#else
+    CHECK(f.co.pc > 1); /* numbered through the file, as it always was */
+#endif
+    CHECK(!coro_done(&f.co));
+    CHECK_EQ(once_run(&f), CORO_READY);
+    /* Finished: -1 converted to the type (its largest value, unsigned). */
+    CHECK(f.co.pc == (coro_pc_t)-1);
+    CHECK(coro_done(&f.co));
+#else
+    CHECK_EQ(sizeof f.co.pc, sizeof(void *)); /* CORO_PC_T does not apply */
+#endif
+#ifdef CORO_RC_T
+    CHECK_EQ(sizeof f.co.rc, sizeof(CORO_RC_T));
+#else
+    CHECK_EQ(sizeof f.co.rc, sizeof(int));
+#endif
+    /* Every negative errno value survives; the rest is the type's. */
+    memset(&f, 0, sizeof f);
+    coro_finish(&f.co, -4095);
+    CHECK_EQ(f.co.rc, -4095);
+    coro_finish(&f.co, 70000);
+    CHECK_EQ(f.co.rc, (coro_rc_t)70000);
+    ret_t r;
+    memset(&r, 0, sizeof r);
+    r.code = -125;
+    CHECK_EQ(ret_run(&r), CORO_PENDING);
+    CHECK_EQ(ret_run(&r), CORO_READY);
+    CHECK_EQ(r.co.rc, -125);
+}
+
+/* CORO_NO_TRACE takes co.at out of coro_t; CORO_INIT matches either way. */
+static void test_trace_member_and_size(void) {
+    coro_t c = CORO_INIT;
+    size_t want = sizeof(coro_pc_t) + sizeof(coro_rc_t);
+    CHECK(coro_at(&c) == 0);
+    CHECK(!coro_done(&c));
+#ifdef CORO_NO_TRACE
+    /* pc and rc only (rounded up to the wider of the two). */
+    want = sizeof(coro_pc_t) > sizeof(coro_rc_t) ? 2 * sizeof(coro_pc_t) : 2 * sizeof(coro_rc_t);
+    CHECK(sizeof(coro_t) <= want);
+#else
+    CHECK(sizeof(coro_t) >= want + sizeof(const char *));
+#endif
+    printf("    sizeof(coro_t) = %u\n", (unsigned)sizeof(coro_t));
 }
 
 /* ---- two coroutines of the same function are independent ---------------- */
@@ -604,6 +725,9 @@ int main(void) {
     RUN(test_loop_with_yield);
     RUN(test_nested_coroutines);
     RUN(test_at_records_file_and_line);
+    RUN(test_many_points_in_one_body);
+    RUN(test_resume_point_and_result_types);
+    RUN(test_trace_member_and_size);
     RUN(test_independent_frames);
 #if defined(CORO_USE_LABELS) && CORO_USE_LABELS
     RUN(test_suspension_inside_user_switch);

@@ -2,7 +2,9 @@
  * the test (no executor): laziness, AWAIT, AWAIT_TRY, YIELD_NOW, the ready /
  * pending / yield futures, JOIN, TRY_JOIN, SELECT and SELECT_BIASED,
  * future_join_all_t, drop at every suspension point, misuse, the async
- * backtrace and the cooperative budget. Also built with CORO_USE_LABELS=1. */
+ * backtrace and the cooperative budget. Also built with CORO_USE_LABELS=1,
+ * and by tests/small_knobs.sh under coro.h's footprint knobs (CORO_PC_T,
+ * CORO_RC_T, CORO_NO_TRACE: there no "file:line" is recorded). */
 #include "check.h"
 #include "../future.h"
 
@@ -1059,7 +1061,7 @@ static void trace_emit(void *ctx, int depth, const future_t *f) {
     if (t->n < 16) {
         t->depth[t->n] = depth;
         t->f[t->n] = f;
-        t->at[t->n] = f->co.at;
+        t->at[t->n] = coro_at(&f->co);
     }
     t->n++;
 }
@@ -1085,7 +1087,11 @@ static void test_future_trace_visits_the_chain(void) {
     CHECK(t.f[0] == &f.fut && t.depth[0] == 0);
     CHECK(t.f[1] == &f.b.fut && t.depth[1] == 1);
     CHECK(t.f[2] == &f.c.fut && t.depth[2] == 1);
+#ifdef CORO_NO_TRACE
+    CHECK(t.at[0] == 0);
+#else
     CHECK(t.at[0] && strstr(t.at[0], "test_future.c"));
+#endif
     future_drop(&f.fut);
 
     /* Suspended in AWAIT(mid), mid in JOIN(g, h): three levels. */
@@ -1098,9 +1104,14 @@ static void test_future_trace_visits_the_chain(void) {
     CHECK(t.f[1] == &f.mid.fut && t.depth[1] == 1);
     CHECK(t.f[2] == &f.mid.g.fut && t.depth[2] == 2);
     CHECK(t.f[3] == &f.mid.h.fut && t.depth[3] == 2);
+#ifdef CORO_NO_TRACE
+    CHECK(t.at[0] == 0 && t.at[1] == 0 && t.at[2] == 0); /* nothing recorded */
+    (void)at_line;
+#else
     CHECK(t.at[0] && strstr(t.at[0], "test_future.c"));
     CHECK(t.at[1] && strstr(t.at[1], "test_future.c"));
     CHECK_EQ(at_line(t.at[0]), f.line_mid); /* where chain is suspended */
+#endif
     CHECK(t.at[2] == 0); /* a hand-written leaf records no location */
     /* A depth offset is carried through. */
     memset(&t, 0, sizeof t);
@@ -1139,6 +1150,104 @@ static void test_coop_budget(void) {
     CHECK_EQ(cw.wakes, 2);
 }
 
+/* ---- coro.h's footprint knobs, seen through futures ---------------------- */
+
+/* A leaf that says what it is while it waits (future_set_kind). */
+typedef struct {
+    future_t fut;
+    int open;
+} kind_leaf_t;
+
+static void kind_leaf_describe(const future_t *f, future_fmt_t *out) {
+    (void)f;
+    future_fmt_str(out, "shut");
+}
+
+static coro_poll_t kind_leaf_poll(future_t *self, future_cx_t *cx) {
+    static const future_kind_t kind = {FUTURE_KIND_TAG_, "door", kind_leaf_describe};
+    (void)cx;
+    if (((kind_leaf_t *)(void *)self)->open) return future_finish(self, 0);
+    future_set_kind(self, &kind);
+    return CORO_PENDING;
+}
+
+typedef struct {
+    future_t fut;
+    kind_leaf_t leaf;
+    future_ready_t r;
+    int line;
+} kind_root_t;
+
+static coro_poll_t kind_root_poll(future_t *self, future_cx_t *cx) {
+    kind_root_t *f = (kind_root_t *)(void *)self;
+    ASYNC_BEGIN(f);
+    future_init(&f->leaf.fut, kind_leaf_poll, 0);
+    f->line = __LINE__ + 1;
+    AWAIT(cx, &f->leaf);
+    future_ready_init(&f->r, -4095); /* the largest errno value */
+    AWAIT_TRY(cx, &f->r);
+    ASYNC_END();
+}
+
+static const char *describe_(const future_t *f, char *buf, size_t cap) {
+    future_fmt_t o = {buf, cap, 0, 0, 0};
+    buf[0] = 0;
+    future_describe(f, &o);
+    return buf;
+}
+
+/* What a suspended chain says about itself: its "file:line" (the base
+ * name) and the leaf's kind; under CORO_NO_TRACE neither exists. And an
+ * error as wide as errno's goes through a narrowed CORO_RC_T. */
+static void test_describe_and_errors_under_the_knobs(void) {
+    counter_waker_t cw;
+    future_cx_t cx;
+    kind_root_t f;
+    char buf[128], want[64];
+    cw_init(&cw);
+    cx = cx_of(&cw);
+    memset(&f, 0, sizeof f);
+    future_init(&f.fut, kind_root_poll, 0);
+    CHECK(strcmp(describe_(&f.fut, buf, sizeof buf), "(not started)") == 0);
+    CHECK_EQ(future_poll(&f.fut, &cx), CORO_PENDING);
+#ifdef CORO_NO_TRACE
+    CHECK(strcmp(describe_(&f.fut, buf, sizeof buf), "(running)") == 0);
+    /* A hand-written leaf keeps no resume state: it has not "started". */
+    CHECK(strcmp(describe_(&f.leaf.fut, buf, sizeof buf), "(not started)") == 0);
+    CHECK(coro_at(&f.fut.co) == 0 && coro_at(&f.leaf.fut.co) == 0);
+    (void)want;
+#else
+#if defined(__FILE_NAME__) && !defined(CORO_FULL_PATH)
+    snprintf(want, sizeof want, "test_future.c:%d", f.line);
+#else
+    snprintf(want, sizeof want, "%s:%d", __FILE__, f.line);
+#endif
+    CHECK(strcmp(describe_(&f.fut, buf, sizeof buf), want) == 0);
+    CHECK(strcmp(describe_(&f.leaf.fut, buf, sizeof buf), "door shut") == 0);
+#endif
+    f.leaf.open = 1;
+    CHECK_EQ(future_poll(&f.fut, &cx), CORO_READY);
+    CHECK_EQ(future_err(&f.fut), -4095);
+#ifdef CORO_NO_TRACE
+    CHECK(strcmp(describe_(&f.fut, buf, sizeof buf), "(finished)") == 0);
+#endif
+    /* Results wider than CORO_RC_T are truncated to it where stored. */
+    future_ready_t r;
+    future_ready_init(&r, 70000);
+    CHECK_EQ(future_poll(&r, &cx), CORO_READY);
+    CHECK_EQ(future_err(&r), (coro_rc_t)70000);
+}
+
+/* SELECT_IF's "left out" branch is a finished header made on the spot:
+ * it must read as finished under every CORO_PC_T. */
+static void test_select_off_branch_is_finished(void) {
+    CHECK(future_select_is_off_(FUTURE_SELECT_OFF_));
+    CHECK(coro_done(&FUTURE_SELECT_OFF_->co));
+    CHECK(coro_at(&FUTURE_SELECT_OFF_->co) == 0);
+    printf("    sizeof(coro_t) = %u, sizeof(future_t) = %u\n", (unsigned)sizeof(coro_t),
+           (unsigned)sizeof(future_t));
+}
+
 int main(void) {
 #if defined(CORO_USE_LABELS) && CORO_USE_LABELS
     printf("coro backend: labels-as-values\n");
@@ -1164,5 +1273,7 @@ int main(void) {
     RUN(test_poll_after_finish_is_misuse_and_keeps_rc);
     RUN(test_future_trace_visits_the_chain);
     RUN(test_coop_budget);
+    RUN(test_describe_and_errors_under_the_knobs);
+    RUN(test_select_off_branch_is_finished);
     return check_summary();
 }

@@ -6,6 +6,13 @@
  *
  * By hand, for longer runs:  FUZZ_STEPS=5000000 FUZZ_SEED=7 ./test_fuzz_wheel
  *
+ * It tests the wheel as timer.h's knobs shape it: tests/wheel_knobs.sh
+ * builds it with -DTIMER_LEVELS=... -DTIMER_SLOTS=... -DTIMER_TICK_SHIFT=...
+ * for wheels that span every deadline (the default) and wheels whose top
+ * level goes round (3 x 8 slots of 2^20 ns; 2 x 4 of 1 ns, a round of 16
+ * ns, so that nearly every timer is rounds ahead), with deadlines and
+ * clock jumps of whole rounds and their neighbours.
+ *
  * Drives timer_wheel_insert / cancel / advance / next directly, and
  * timer_sleep_t through future_poll / future_drop / timer_sleep_reset, with
  * random deadlines that favour tick and level boundaries, equal deadlines,
@@ -24,6 +31,10 @@
  *     within one advance in registration order; an advance of at most one
  *     tick, or to timer_wheel_next, fires in exact (tick, registration)
  *     order;
+ *   - every linked timer is in a slot that comes due no later than its
+ *     tick, and (below the top level of a wheel that goes round) within
+ *     that slot's stretch; level 0's slot at the wheel's position holds
+ *     only the current tick, a higher level's nothing of this round;
  *   - timer_wheel_next: NEVER when empty, else in (now, earliest deadline],
  *     and the paused-clock jump lands exactly on the earliest deadline
  *     within a few jumps;
@@ -32,8 +43,11 @@
  * Shown to fail on deliberately broken copies of timer.h: a new timer
  * linked at the front of its slot, stale slot bits not skipped, firing by
  * tick instead of the exact deadline, a lost count on a sleep's drop, one
- * wrong entry of the slot table, the "stay" bit not restored, the until
- * sleep using the relative formula.
+ * wrong entry of the slot table (the level is computed now), the "stay"
+ * bit not restored, the until sleep using the relative formula; on a
+ * wheel that goes round (tests/wheel_knobs.sh): a timer rounds ahead
+ * fired a tick early, or dropped instead of filed again, and the top
+ * level's search starting at its current slot.
  */
 #include "check.h"
 #include <stdio.h>
@@ -55,6 +69,7 @@ typedef struct {
     int sleep_state;  /* sleeps: 0 none/idle, 1 pending (linked or never), 2 fired, 3 finished */
     int never;        /* sleep pending forever */
     uint64_t deadline, mseq;
+    int far;          /* registered a round or more ahead */
 } tm_t;
 
 static tm_t T[NT];
@@ -64,6 +79,7 @@ static uint64_t rng;
 static unsigned long long steps, nfired, nbig_unordered, njumps, nreinit, nnested;
 static int depth;
 static unsigned long long nwrap; /* registrations numbered 0 with others live */
+static unsigned long long nfar, nfar_fired, nahead_seen; /* timers a round or more ahead */
 
 typedef struct {
     int id;
@@ -94,6 +110,19 @@ static timer_entry_t *ent(tm_t *t) { return t->kind ? &t->s.entry : &t->e; }
 
 static uint64_t add_sat(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
 
+/* A round of the top level, in ns (0: the wheel spans every deadline). */
+#define ROUND_NS (TIMER_ROUNDS_ ? (uint64_t)1 << (TIMER_ROUND_BITS_ + TIMER_TICK_SHIFT) : 0)
+
+static uint64_t round_ns(void) { return ROUND_NS; }
+
+/* A few rounds (or, on a wheel that spans all, a few top-level slots) and
+ * a neighbour: -1, 0 or +1 ns. */
+static uint64_t rounds_away(void) {
+    uint64_t r = ROUND_NS ? ROUND_NS : (uint64_t)1 << (TIMER_DIGIT_ * (TIMER_LEVELS - 1) + TIMER_TICK_SHIFT);
+    uint64_t k = 1 + below(below(4) ? 4 : 1000);
+    return (k > UINT64_MAX / r ? UINT64_MAX : k * r) + below(3) - 1;
+}
+
 /* A deadline, often on or next to a boundary, or equal to a live one. */
 static uint64_t pick_deadline(void) {
     uint64_t now = W.now, d;
@@ -102,7 +131,7 @@ static uint64_t pick_deadline(void) {
     case 1: return add_sat(now, below(4096));
     case 2: return add_sat(now, below((uint64_t)1 << (below(64))));
     case 3: { /* a level boundary, +-1 */
-        unsigned sh = 10 + 6 * (unsigned)below(9);
+        unsigned sh = TIMER_TICK_SHIFT + TIMER_DIGIT_ * (unsigned)below(TIMER_LEVELS + 2);
         uint64_t b = sh >= 64 ? 0 : ((now >> sh) + 1 + below(3)) << sh;
         if (sh >= 64 || b < now) b = UINT64_MAX;
         return b + (below(3) == 0 ? (uint64_t)-1 : below(2));
@@ -117,6 +146,7 @@ static uint64_t pick_deadline(void) {
     case 6: return UINT64_MAX - below((uint64_t)1 << below(64));
     case 7: return now - below(now < 5000 ? now + 1 : 5000); /* past */
     case 8: return add_sat(now, below(TIMER_SEC));
+    case 9: return add_sat(now, rounds_away()); /* rounds ahead, and next to them */
     default: d = add_sat(now, below((uint64_t)1 << (10 + below(40)))); return d;
     }
 }
@@ -128,12 +158,19 @@ static void fire_check(tm_t *t) {
     if (t->deadline > W.now)
         FAIL("timer %d fired early: deadline %llu > now", (int)(t - T), (unsigned long long)t->deadline);
     t->live = 0;
+    nfar_fired += (unsigned long long)t->far;
     if (t->kind) t->sleep_state = 2;
     if (nlog < NLOG) logv[nlog++] = (fire_t){(int)(t - T), t->deadline, t->mseq};
     nfired++;
 }
 
 static void do_advance(uint64_t to);
+
+static void note_far(tm_t *t) {
+    uint64_t r = round_ns();
+    t->far = r && t->deadline - W.now >= r;
+    nfar += (unsigned long long)t->far;
+}
 
 /* Register idle timer t for deadline d through its own API; the model
  * follows. */
@@ -145,8 +182,13 @@ static void do_register(tm_t *t, uint64_t d) {
             if (rc != 1) FAIL("insert of a past deadline linked");
         } else {
             if (rc != 0) FAIL("insert of a future deadline refused");
+#if TIMER_ENTRY_SEQ
             if (t->e.seq == 0 && timer_wheel_count(&W) > 1) nwrap++;
+#else
+            if (W.seq == 1 && timer_wheel_count(&W) > 1) nwrap++;
+#endif
             t->live = 1, t->deadline = d, t->mseq = mseq_next++;
+            note_far(t);
         }
     } else {
         future_cx_t cx;
@@ -175,6 +217,7 @@ static void do_register(tm_t *t, uint64_t d) {
             if (r != CORO_PENDING || t->s.entry.state != TIMER_LINKED_) FAIL("sleep not linked");
             t->sleep_state = 1, t->never = 0;
             t->live = 1, t->deadline = want, t->mseq = mseq_next++;
+            note_far(t);
         }
     }
 }
@@ -222,6 +265,7 @@ static void wake(future_waker_t *w) {
             if (future_poll(&t->s.fut, &cx) != CORO_PENDING) FAIL("re-armed sleep not pending");
             t->sleep_state = 1, t->never = 0;
             t->live = 1, t->deadline = d, t->mseq = mseq_next++;
+            note_far(t);
         } else {
             do_register(t, pick_deadline());
         }
@@ -257,6 +301,35 @@ static void check_model(void) {
         for (i = 0; i <= TIMER_DUE_SLOT_; i++)
             if (W.slots[i].next != &W.slots[i] || W.slots[i].prev != &W.slots[i])
                 FAIL("empty wheel, slot %d not closed", i);
+}
+
+/* Where each linked timer sits: in a slot that comes due (as the wheel's
+ * search computes it) no later than its tick, and below the top of a
+ * wheel that goes round, within the slot's stretch; level 0's slot at the
+ * wheel's position holds only the current tick; a higher level's slot
+ * there holds nothing of this round. */
+static void check_slots(void) {
+    int level, i;
+    for (level = 0; level < TIMER_LEVELS; level++) {
+        int top = TIMER_ROUNDS_ && level == TIMER_LEVELS - 1;
+        uint64_t span = (uint64_t)1 << (TIMER_DIGIT_ * level), round = span * TIMER_SLOTS;
+        unsigned pos = (unsigned)(W.elapsed >> (TIMER_DIGIT_ * level)) & (TIMER_SLOTS - 1);
+        for (i = 0; i < TIMER_SLOTS; i++) {
+            const timer_link_t *q = &W.slots[level * TIMER_SLOTS + i], *l;
+            uint64_t due = (W.elapsed & ~(round - 1)) + (uint64_t)i * span;
+            if (due < W.elapsed || (level && due == W.elapsed)) due += round;
+            if (q->next != q && !(W.occupied[level] >> i & 1))
+                FAIL("slot %d of level %d holds timers but its bit is clear", i, level);
+            for (l = q->next; l != q; l = l->next) {
+                uint64_t tick = ((const timer_entry_t *)(const void *)l)->deadline >> TIMER_TICK_SHIFT;
+                nahead_seen += top && tick - due >= span;
+                if (tick < due || (!top && tick - due >= span) || (level == 0 && tick != due) ||
+                    (level > 0 && !top && (unsigned)i == pos))
+                    FAIL("a timer of tick %llu in slot %d of level %d (due at tick %llu)",
+                         (unsigned long long)tick, i, level, (unsigned long long)due);
+            }
+        }
+    }
 }
 
 static uint64_t model_min(void) {
@@ -364,8 +437,9 @@ static void run_fuzz(unsigned long long n, uint64_t seed, int seqjump) {
         } else if (op < 75) { /* small advances: within a tick, a few ticks */
             uint64_t old = W.elapsed, to = add_sat(W.now, below(2) ? below(1100) : below(70000));
             top_advance(to, (to >> TIMER_TICK_SHIFT) <= old + 1);
-        } else if (op < 83) { /* big jumps: past several levels, or to the end */
-            uint64_t to = below(100) ? add_sat(W.now, rnd() >> below(64)) : UINT64_MAX - below(2);
+        } else if (op < 83) { /* big jumps: past several levels, whole rounds, or to the end */
+            uint64_t to = below(100) ? add_sat(W.now, below(3) ? rnd() >> below(64) : rounds_away())
+                                     : UINT64_MAX - below(2);
             top_advance(to, 0);
         } else if (op < 85) {
             top_advance(W.now - below(W.now < 5000 ? W.now + 1 : 5000), 1); /* backwards or still: nothing */
@@ -385,7 +459,7 @@ static void run_fuzz(unsigned long long n, uint64_t seed, int seqjump) {
             if (any && nfired == before) FAIL("paused jumps never fired (min %llu)", (unsigned long long)min);
             if (any && W.now != min) FAIL("paused jump landed at %llu, earliest %llu", (unsigned long long)W.now,
                                           (unsigned long long)min);
-            if (k > 12) FAIL("paused jump took %d steps", k);
+            if (k > TIMER_LEVELS + 3) FAIL("paused jump took %d steps", k);
         } else if (op < 98 && seqjump) { /* as if 2^31 or more timers came and went */
             uint32_t k = 0x80000000u + (uint32_t)below(0x7fffffff);
             W.seq += k, W.gone += k, mseq_next += k;
@@ -394,10 +468,15 @@ static void run_fuzz(unsigned long long n, uint64_t seed, int seqjump) {
         }
         check_model();
         check_next();
+        if (steps % 4 == 0) check_slots();
     }
     printf("ok: %llu steps, %llu fired, %llu paused jumps, %llu nested advances, %llu reinits, "
            "%llu out-of-tick-order pairs in big jumps (allowed), %llu seq wraps with live timers\n",
            steps, nfired, njumps, nnested, nreinit, nbig_unordered, nwrap);
+    if (round_ns())
+        printf("    a round of %llu ns: %llu timers registered a round or more ahead, %llu of them fired; "
+               "%llu seen waiting rounds ahead\n",
+               (unsigned long long)round_ns(), nfar, nfar_fired, nahead_seen);
     alarm(0);
 }
 

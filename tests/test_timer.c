@@ -2,14 +2,26 @@
  * a clock the test moves by hand; the sleep, timeout and interval futures on
  * a bare wheel or on an executor whose clock is paused (exec_clock_pause).
  * No wall-clock sleeps and no timing tolerances: every expected time is
- * exact. */
+ * exact.
+ *
+ * It passes whatever timer.h's knobs (TIMER_LEVELS, TIMER_SLOTS,
+ * TIMER_TICK_SHIFT, TIMER_ENTRY_SEQ) say: tests/wheel_knobs.sh builds it
+ * with small wheels too, whose top level goes round (the executor's
+ * paused clock included). The few checks that name a level by number hold
+ * for the default wheel only. */
 #include "check.h"
 #include "../exec.h"
 
+/* The default wheel: nine levels of 64 slots, ticks of 2^10 ns. */
+#define DEFAULT_WHEEL (TIMER_LEVELS == 9 && TIMER_SLOTS == 64 && TIMER_TICK_SHIFT == 10)
+
+/* On a wheel that goes round, a timer far ahead is touched once each
+ * advance that passes its slot: stepping through many of them one by
+ * one is quadratic there (and on the tiniest wheels every timer is). */
 #ifdef CHECK_SLOW
-enum { NRANDOM = 20000 };
+enum { NRANDOM = TIMER_ROUNDS_ ? 2000 : 20000 };
 #else
-enum { NRANDOM = 100000 };
+enum { NRANDOM = TIMER_ROUNDS_ ? 4000 : 100000 };
 #endif
 enum { NMILLION = 1000000 };
 
@@ -64,7 +76,7 @@ static int wheel_is_empty(const timer_wheel_t *w) {
     return 1;
 }
 
-/* Which slot (level * 64 + slot) e is linked in: walk its ring to the
+/* Which slot (level * TIMER_SLOTS + slot) e is linked in: walk its ring to the
  * wheel's own node. -1 if it is linked in none of w's. */
 static int slot_of(const timer_wheel_t *w, const timer_entry_t *e) {
     const timer_link_t *l = e->link.next;
@@ -86,6 +98,25 @@ static timer_wheel_t wheel; /* big (9 * 64 list heads): not on the stack */
 
 /* An arbitrary start that is not a multiple of the tick. */
 #define T0 ((uint64_t)123456789 * 1000 + 777)
+
+/* A deadline after now that a wheel at now files at level `level`: now's
+ * tick with a clear bit of that level's digit set (the same ns within the
+ * tick); for the top level, any bit above (on a wheel that goes round,
+ * rounds ahead). 0 if there is no clear bit. */
+static uint64_t deadline_at_level(uint64_t now, int level) {
+    uint64_t tick = now >> TIMER_TICK_SHIFT;
+    int b = level == TIMER_LEVELS - 1 ? 63 - TIMER_TICK_SHIFT : TIMER_DIGIT_ * (level + 1) - 1;
+    for (; b >= TIMER_DIGIT_ * level; b--)
+        if (b < 64 - TIMER_TICK_SHIFT && !(tick >> b & 1))
+            return (tick | (uint64_t)1 << b) << TIMER_TICK_SHIFT | (now & (((uint64_t)1 << TIMER_TICK_SHIFT) - 1));
+    return 0;
+}
+
+/* A round of the top level in ns, on a wheel that goes round; 0 if the
+ * wheel spans every deadline. */
+static uint64_t round_ns(void) {
+    return TIMER_ROUNDS_ ? (uint64_t)1 << (TIMER_ROUND_BITS_ + TIMER_TICK_SHIFT) : 0;
+}
 
 /* ---- the wheel ------------------------------------------------------------ */
 
@@ -153,11 +184,13 @@ static void test_same_tick_different_deadlines(void) {
     CHECK(wheel_is_empty(&wheel));
 }
 
-/* One timer at each level: ns, us, ms, s, hours, days, years. Stepping the
- * clock through timer_wheel_next() cascades each down, and it fires exactly
- * at its deadline. */
+/* One timer at each level: ns, us, ms, s, hours, days, years, and one
+ * made for each level of the wheel as configured (and, on a wheel that
+ * goes round, some rounds ahead). Stepping the clock through
+ * timer_wheel_next() cascades each down, and it fires exactly at its
+ * deadline. */
 static void test_every_level_and_cascade(void) {
-    static const uint64_t deltas[] = {
+    static const uint64_t human[] = {
         700,                                     /* ns */
         3 * TIMER_US + 1,   70 * TIMER_US + 3,   /* us */
         5 * TIMER_MS + 11,  300 * TIMER_MS + 13, /* ms */
@@ -166,11 +199,27 @@ static void test_every_level_and_cascade(void) {
         40 * 86400 * TIMER_SEC + 31, 300 * 86400 * TIMER_SEC + 37, /* days */
         3 * TIMER_SEC * 31557600 + 41, 200 * TIMER_SEC * 31557600 + 43 /* years */
     };
-    enum { N = sizeof deltas / sizeof deltas[0] };
-    static tmr_t t[N];
+    enum { NH = sizeof human / sizeof human[0], NMAX = NH + TIMER_LEVELS + 2 };
+    static tmr_t t[NMAX];
+    uint64_t deltas[NMAX];
     int levels_seen[TIMER_LEVELS] = {0};
-    size_t i;
+    size_t i, j, N = 0;
     int steps = 0;
+    for (i = 0; i < NH; i++) deltas[N++] = human[i];
+    for (i = 0; i < TIMER_LEVELS; i++)
+        if (deadline_at_level(T0, (int)i)) deltas[N++] = deadline_at_level(T0, (int)i) - T0;
+    if (round_ns()) {
+        deltas[N++] = 3 * round_ns() + 5;
+        deltas[N++] = 1000 * round_ns() - 1;
+    }
+    for (i = 1; i < N; i++) /* ascending, no two equal */
+        for (j = i; j > 0 && deltas[j - 1] > deltas[j]; j--) {
+            uint64_t x = deltas[j];
+            deltas[j] = deltas[j - 1], deltas[j - 1] = x;
+        }
+    for (i = j = 1; i < N; i++)
+        if (deltas[i] != deltas[j - 1]) deltas[j++] = deltas[i];
+    N = j;
     /* Each alone: check its level and that it cascades down to fire. */
     for (i = 0; i < N; i++) {
         uint64_t d = T0 + deltas[i], next;
@@ -192,8 +241,15 @@ static void test_every_level_and_cascade(void) {
         CHECK(wheel_is_empty(&wheel));
     }
     for (i = 0; i < TIMER_LEVELS; i++) {
+        if (!deadline_at_level(T0, (int)i)) continue; /* T0's digit is full: no deadline goes there */
         if (!levels_seen[i]) printf("    level %d not covered\n", (int)i);
         CHECK(levels_seen[i]);
+    }
+    if (round_ns()) { /* the top level held timers rounds ahead */
+        timer_wheel_init(&wheel, T0);
+        CHECK_EQ(tmr_insert(&wheel, &t[0], T0 + 3 * round_ns() + 5), 0);
+        CHECK_EQ(slot_of(&wheel, &t[0].e) / TIMER_SLOTS, TIMER_LEVELS - 1);
+        timer_wheel_cancel(&wheel, &t[0].e);
     }
     /* All together, stepping through timer_wheel_next: in order, exact. */
     timer_wheel_init(&wheel, T0);
@@ -392,6 +448,7 @@ static void test_million_timers_insert_and_cancel(void) {
     }
     free(e);
     CHECK_EQ(k, NMILLION);
+    for (l = 0; l < TIMER_LEVELS; l++) levels += !deadline_at_level(T0, l); /* none can go there */
     CHECK_EQ(levels, TIMER_LEVELS); /* every level held some */
     CHECK(wheel_is_empty(&wheel));
     CHECK_EQ(cw.wakes, 0);
@@ -430,18 +487,18 @@ static void test_equal_deadlines_fire_in_registration_order(void) {
          * from 900 us (level 1), 4 and 5 from within the deadline's own
          * tick (level 0). */
         CHECK_EQ(timer_wheel_insert(&wheel, &o[0].e, d, &o[0].w), 0);
-        CHECK_EQ(slot_of(&wheel, &o[0].e) / TIMER_SLOTS, 3);
+        if (DEFAULT_WHEEL) CHECK_EQ(slot_of(&wheel, &o[0].e) / TIMER_SLOTS, 3);
         CHECK_EQ(timer_wheel_advance(&wheel, d - 20 * TIMER_MS), 0);
         CHECK_EQ(timer_wheel_insert(&wheel, &o[1].e, d, &o[1].w), 0);
-        CHECK_EQ(slot_of(&wheel, &o[1].e) / TIMER_SLOTS, 2);
+        if (DEFAULT_WHEEL) CHECK_EQ(slot_of(&wheel, &o[1].e) / TIMER_SLOTS, 2);
         CHECK_EQ(timer_wheel_advance(&wheel, d - 900 * TIMER_US), 0);
         CHECK_EQ(timer_wheel_insert(&wheel, &o[2].e, d, &o[2].w), 0);
         CHECK_EQ(timer_wheel_insert(&wheel, &o[3].e, d, &o[3].w), 0);
-        CHECK_EQ(slot_of(&wheel, &o[3].e) / TIMER_SLOTS, 1);
+        if (DEFAULT_WHEEL) CHECK_EQ(slot_of(&wheel, &o[3].e) / TIMER_SLOTS, 1);
         CHECK_EQ(timer_wheel_advance(&wheel, d - 3), 0);
         CHECK_EQ(timer_wheel_insert(&wheel, &o[4].e, d, &o[4].w), 0);
         CHECK_EQ(timer_wheel_insert(&wheel, &o[5].e, d, &o[5].w), 0);
-        CHECK_EQ(slot_of(&wheel, &o[5].e) / TIMER_SLOTS, 0);
+        if (DEFAULT_WHEEL) CHECK_EQ(slot_of(&wheel, &o[5].e) / TIMER_SLOTS, 0);
         CHECK_EQ(timer_wheel_count(&wheel), 6);
         CHECK_EQ(timer_wheel_advance(&wheel, d), 6);
         for (i = 0; i < 6; i++) CHECK_EQ(ord_log_[i], i);
@@ -511,32 +568,196 @@ static void test_count_across_number_wrap(void) {
  * clears the bit on its way. */
 static void test_cancel_leaves_a_bit_the_search_skips(void) {
     tmr_t a, b, c;
-    uint64_t next;
+    uint64_t next, da = deadline_at_level(T0, 1), db = deadline_at_level(T0, 2),
+                   dc = deadline_at_level(T0, 0);
+    if (DEFAULT_WHEEL) da = T0 + 2 * TIMER_MS, db = T0 + 40 * TIMER_MS, dc = T0 + 700;
+    if (TIMER_LEVELS < 3 || !da || !db || !dc) return; /* no level 2 (or T0 fills a digit) */
     timer_wheel_init(&wheel, T0);
-    CHECK_EQ(tmr_insert(&wheel, &a, T0 + 2 * TIMER_MS), 0);  /* level 1 */
-    CHECK_EQ(tmr_insert(&wheel, &b, T0 + 40 * TIMER_MS), 0); /* level 2, later */
-    CHECK_EQ(tmr_insert(&wheel, &c, T0 + 700), 0);           /* level 0 */
+    CHECK_EQ(tmr_insert(&wheel, &a, da), 0); /* level 1 */
+    CHECK_EQ(tmr_insert(&wheel, &b, db), 0); /* level 2 (3 on the default wheel), later */
+    CHECK_EQ(tmr_insert(&wheel, &c, dc), 0); /* level 0 */
+    CHECK_EQ(slot_of(&wheel, &a.e) / TIMER_SLOTS, 1);
+    CHECK_EQ(slot_of(&wheel, &b.e) / TIMER_SLOTS, DEFAULT_WHEEL ? 3 : 2);
+    CHECK_EQ(slot_of(&wheel, &c.e) / TIMER_SLOTS, 0);
     timer_wheel_cancel(&wheel, &a.e);
     timer_wheel_cancel(&wheel, &c.e);
     CHECK(wheel.occupied[0] != 0 && wheel.occupied[1] != 0); /* stale */
     next = timer_wheel_next(&wheel); /* b's slot, not a's or c's */
-    CHECK(next > T0 + 2 * TIMER_MS);
-    CHECK(next <= T0 + 40 * TIMER_MS);
+    CHECK(next > da);
+    CHECK(next <= db);
     CHECK(wheel.occupied[0] != 0 && wheel.occupied[1] != 0); /* next only reads */
-    CHECK_EQ(timer_wheel_advance(&wheel, T0 + 3 * TIMER_MS), 0);
+    CHECK_EQ(timer_wheel_advance(&wheel, DEFAULT_WHEEL ? T0 + 3 * TIMER_MS : da + 1), 0);
     CHECK_EQ(wheel.occupied[0], 0); /* dropped by the search */
     CHECK_EQ(wheel.occupied[1], 0);
     while (!b.fires) {
         next = timer_wheel_next(&wheel);
-        CHECK(next <= T0 + 40 * TIMER_MS);
+        CHECK(next <= db);
         CHECK(next > wheel.now);
         if (next <= wheel.now) break;
         timer_wheel_advance(&wheel, next);
     }
-    CHECK_EQ(b.fired_at, T0 + 40 * TIMER_MS);
+    CHECK_EQ(b.fired_at, db);
     CHECK_EQ(a.fires + c.fires, 0);
     CHECK(wheel_is_empty(&wheel));
     CHECK_EQ(timer_wheel_next(&wheel), TIMER_NEVER);
+}
+
+/* Timers a round or more ahead of a wheel that goes round (on the
+ * default wheel, as far as a slot of its top level: nothing goes round
+ * there, the test holds all the same): each fires exactly at its
+ * deadline, whether the clock creeps up on it a tick at a time across
+ * the rounds, jumps to just before it, or jumps far past it; a cancelled
+ * one never fires; and equal deadlines registered from rounds away and
+ * from close by fire in registration order. */
+static void test_far_timers_fire_exactly(void) {
+    enum { N = 12 };
+    static tmr_t t[N];
+    ord_t o[3];
+    uint64_t r = round_ns() ? round_ns()
+                            : (uint64_t)1 << (TIMER_DIGIT_ * (TIMER_LEVELS - 1) + TIMER_TICK_SHIFT);
+    uint64_t tick = (uint64_t)1 << TIMER_TICK_SHIFT, d;
+    int i, way;
+    for (way = 0; way < 3; way++) {
+        timer_wheel_init(&wheel, T0);
+        for (i = 0; i < N; i++) /* 1 to 4 rounds ahead, on and around round boundaries */
+            CHECK_EQ(tmr_insert(&wheel, &t[i], T0 + (uint64_t)(1 + i / 3) * r + (uint64_t)(i % 3) - 1), 0);
+        timer_wheel_cancel(&wheel, &t[5].e);
+        for (i = 0; i < N; i++) {
+            if (i == 5) continue;
+            d = t[i].deadline;
+            if (way == 0) { /* creep: an eighth of a round at a time, halves, ticks */
+                uint64_t step = r / 8 > tick ? r / 8 : tick;
+                while (wheel.now + step < d) CHECK_EQ(timer_wheel_advance(&wheel, wheel.now + step), 0);
+                while (wheel.now + 4 * tick < d) CHECK_EQ(timer_wheel_advance(&wheel, wheel.now + (d - wheel.now) / 2), 0);
+                while (wheel.now + tick < d) CHECK_EQ(timer_wheel_advance(&wheel, wheel.now + tick), 0);
+            } else if (way == 1) { /* the paused clock: to timer_wheel_next */
+                while (!t[i].fires) {
+                    uint64_t next = timer_wheel_next(&wheel);
+                    CHECK(next <= d);
+                    CHECK(next > wheel.now);
+                    if (next > d || next <= wheel.now) break;
+                    timer_wheel_advance(&wheel, next);
+                }
+                CHECK_EQ(t[i].fired_at, d);
+                continue;
+            }
+            CHECK_EQ(timer_wheel_advance(&wheel, d - 1), 0); /* never early */
+            CHECK_EQ(t[i].fires, 0);
+            CHECK_EQ(timer_wheel_advance(&wheel, d), 1);
+            CHECK_EQ(t[i].fires, 1);
+            CHECK_EQ(t[i].fired_at, d);
+            if (way == 2) break; /* then one jump far past the rest */
+        }
+        if (way == 2) {
+            CHECK_EQ(timer_wheel_advance(&wheel, T0 + 100 * r), N - 2);
+            for (i = 0; i < N; i++) CHECK_EQ(t[i].fired_at, i == 5 ? 0 : i == 0 ? t[0].deadline : T0 + 100 * r);
+        }
+        CHECK_EQ(t[5].fires, 0);
+        CHECK(wheel_is_empty(&wheel));
+    }
+    /* One deadline, 3 rounds ahead: registered from there, then from one
+     * round and a half away, then from within the deadline's own round. */
+    timer_wheel_init(&wheel, T0);
+    nord_ = 0;
+    d = T0 + 3 * r + 12345;
+    for (i = 0; i < 3; i++) {
+        o[i].w.wake = ord_wake;
+        o[i].id = i;
+        memset(&o[i].e, 0, sizeof o[i].e);
+    }
+    CHECK_EQ(timer_wheel_insert(&wheel, &o[0].e, d, &o[0].w), 0);
+    CHECK_EQ(timer_wheel_advance(&wheel, d - r - r / 2), 0);
+    CHECK_EQ(timer_wheel_insert(&wheel, &o[1].e, d, &o[1].w), 0);
+    CHECK_EQ(timer_wheel_advance(&wheel, d - r / 3), 0);
+    CHECK_EQ(timer_wheel_insert(&wheel, &o[2].e, d, &o[2].w), 0);
+    CHECK_EQ(timer_wheel_advance(&wheel, d - 1), 0);
+    CHECK_EQ(timer_wheel_advance(&wheel, d), 3);
+    CHECK_EQ(ord_log_[0], 0);
+    CHECK_EQ(ord_log_[1], 1);
+    CHECK_EQ(ord_log_[2], 2);
+    CHECK(wheel_is_empty(&wheel));
+}
+
+/* ---- a wrapping 32-bit tick ----------------------------------------------- */
+
+static future_cx_t wheel_cx(counter_waker_t *cw, timer_wheel_t *w);
+
+/* A 32-bit ms tick that starts 256 ms before its wrap: read once a ms,
+ * it gives time that only goes forward, and timers whose deadlines lie
+ * across the wrap fire each at its ms, on the wheel it drives. */
+static void test_tick32_across_the_wrap(void) {
+    static const uint32_t due[] = {0xFFFFFF10u, 0xFFFFFFFFu, 0, 1, 0x80, 0x1000};
+    enum { N = sizeof due / sizeof due[0] };
+    static tmr_t t[N];
+    timer_tick32_t clk;
+    uint32_t tick = 0xFFFFFF00u;
+    uint64_t ns, prev = 0;
+    size_t i;
+    timer_tick32_init(&clk, tick, 5 * TIMER_SEC);
+    CHECK_EQ(timer_tick32_ns(&clk, tick, TIMER_MS), 5 * TIMER_SEC); /* no tick yet */
+    timer_wheel_init(&wheel, 5 * TIMER_SEC);
+    for (i = 0; i < N; i++) /* ms from the start: (uint32_t)(due - start) */
+        CHECK_EQ(tmr_insert(&wheel, &t[i], 5 * TIMER_SEC + (uint32_t)(due[i] - tick) * TIMER_MS), 0);
+    do {
+        tick++;
+        ns = timer_tick32_ns(&clk, tick, TIMER_MS);
+        CHECK_EQ(ns, prev ? prev + TIMER_MS : 5 * TIMER_SEC + TIMER_MS); /* forward, a ms a read */
+        if (prev && ns != prev + TIMER_MS) break;
+        prev = ns;
+        timer_wheel_advance(&wheel, ns);
+        for (i = 0; i < N; i++) { /* fired exactly when the tick reached it */
+            int want = (uint32_t)(tick - 0xFFFFFF00u) >= (uint32_t)(due[i] - 0xFFFFFF00u);
+            CHECK_EQ(t[i].fires, want);
+            if (t[i].fires != want) tick = 0x2000; /* stop at the first failure */
+        }
+    } while (tick != 0x2000);
+    for (i = 0; i < N; i++) CHECK_EQ(t[i].fired_at, t[i].deadline);
+    CHECK(wheel_is_empty(&wheel));
+    /* Reads further apart (below 2^32 ticks): still forward, whole. */
+    timer_tick32_init(&clk, 0xFFFFFFF0u, 0);
+    CHECK_EQ(timer_tick32_ns(&clk, 0x10, TIMER_MS), 0x20 * TIMER_MS);
+    CHECK_EQ(timer_tick32_ns(&clk, 0x0F, TIMER_MS), (0x20 + 0xFFFFFFFFull) * TIMER_MS);
+    CHECK_EQ(timer_tick32_ns(&clk, 0x0F, 1000), (0x20 + 0xFFFFFFFFull) * TIMER_MS); /* still */
+    /* The end of time saturates. */
+    timer_tick32_init(&clk, 0, TIMER_NEVER - 5);
+    CHECK_EQ(timer_tick32_ns(&clk, 3, 1), TIMER_NEVER - 2);
+    CHECK_EQ(timer_tick32_ns(&clk, 30, TIMER_MS), TIMER_NEVER);
+}
+
+/* Sleeps polled by hand on a wheel driven from a 32-bit ms tick that
+ * wraps while they wait: each is woken at exactly its ms, none early. */
+static void test_sleeps_across_the_tick32_wrap(void) {
+    static const uint64_t ms[] = {255, 256, 257, 300, 5000};
+    enum { N = sizeof ms / sizeof ms[0] };
+    counter_waker_t cw[N];
+    timer_sleep_t s[N];
+    future_cx_t cx;
+    timer_tick32_t clk;
+    uint32_t tick = 0xFFFFFF00u, start = tick;
+    size_t i;
+    timer_tick32_init(&clk, tick, 0);
+    timer_wheel_init(&wheel, timer_tick32_ns(&clk, tick, TIMER_MS));
+    for (i = 0; i < N; i++) {
+        cw_init(&cw[i]);
+        cx = wheel_cx(&cw[i], &wheel);
+        timer_sleep_init(&s[i], ms[i] * TIMER_MS);
+        CHECK_EQ(future_poll(&s[i].fut, &cx), CORO_PENDING);
+    }
+    while ((uint32_t)(tick - start) < 6000) {
+        tick++;
+        timer_wheel_advance(&wheel, timer_tick32_ns(&clk, tick, TIMER_MS));
+        for (i = 0; i < N; i++) {
+            int want = (uint32_t)(tick - start) >= ms[i];
+            CHECK_EQ(cw[i].wakes, want);
+            if (cw[i].wakes != want) tick = start + 6000;
+        }
+    }
+    for (i = 0; i < N; i++) {
+        cx = wheel_cx(&cw[i], &wheel);
+        CHECK_EQ(future_poll(&s[i].fut, &cx), CORO_READY);
+        CHECK_EQ(future_err(&s[i].fut), 0);
+    }
+    CHECK(wheel_is_empty(&wheel));
 }
 
 /* What a sleep and a timer cost in memory (64-bit targets; the README's
@@ -1202,6 +1423,9 @@ int main(void) {
     RUN(test_moved_wheel_is_misuse);
     RUN(test_count_across_number_wrap);
     RUN(test_cancel_leaves_a_bit_the_search_skips);
+    RUN(test_far_timers_fire_exactly);
+    RUN(test_tick32_across_the_wrap);
+    RUN(test_sleeps_across_the_tick32_wrap);
     RUN(test_sizes);
     RUN(test_clock_going_backwards_is_ignored);
     RUN(test_sleep_is_lazy_and_fires);

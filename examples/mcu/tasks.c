@@ -1,0 +1,92 @@
+/* tasks.c - the executor on a Cortex-M (exec.h's bare backend: no OS, no
+ * threads, no stdio). Three tasks sleep on the timer wheel: a for 10 ms,
+ * b for 20 ms, c for a second. The main future joins a and b through
+ * their join handles, then aborts c and sees its join handle finish with
+ * FUTURE_ECANCELED (tokio's abort + JoinError::Cancelled). The clock is
+ * the SysTick count, started 5 ticks before the 32-bit wrap (the executor
+ * extends it to 64-bit ns, across the wrap); between wakes the core
+ * sleeps in WFI. Everything lives in static storage, so the size table's
+ * bss is the program's whole RAM but the stack.
+ * Expected output:
+ *
+ *     a woke at 10 ms
+ *     b woke at 20 ms
+ *     c cancelled at 20 ms
+ *     done at 20 ms
+ */
+#define EXEC_BACKEND_BARE 1
+#include "board.h"
+#include "../../exec.h"
+
+/* The executor's clock: the SysTick count (1 kHz, so 1 ms a tick). */
+static uint32_t tick_read(void *ctx) {
+    (void)ctx;
+    return board_tick;
+}
+
+/* Nothing to run: sleep until an interrupt. SysTick comes every tick, so
+ * no deadline is overslept by more than one; a tickless board would set a
+ * one-shot timer for `deadline` here. The rule: mask, look for a wake
+ * from an interrupt, WFI (a pending interrupt ends it even while masked),
+ * unmask. */
+static void idle(exec_t *ex, uint64_t deadline, void *ctx) {
+    (void)deadline;
+    (void)ctx;
+    board_irq_off();
+    if (!exec_wake_pending(ex)) board_wfi();
+    board_irq_on();
+}
+
+/* "what at N ms\n", N the executor's time. In 32 bits: this program runs
+ * for 20 ms, and a 64-bit division would bring in libgcc's. */
+static void say_at(const char *who, const char *what, future_cx_t *cx) {
+    board_puts(who);
+    board_puts(what);
+    board_putu((uint32_t)exec_now(exec_of(cx)) / 1000000u);
+    board_puts(" ms\n");
+}
+
+/* async fn sleeper(name, ms): sleep, then say so */
+ASYNC_FN(sleeper, const char *name; uint32_t ms; timer_sleep_t nap;) {
+    ASYNC_BEGIN(f);
+    timer_sleep_init(&f->nap, f->ms * TIMER_MS);
+    AWAIT(cx, &f->nap);
+    say_at(f->name, " woke at ", cx);
+    ASYNC_END();
+}
+
+ASYNC_FN(app, sleeper_t a, b, c; exec_task_t ta, tb, tc; exec_join_t ja, jb, jc;) {
+    ASYNC_BEGIN(f);
+    f->a = ASYNC_NEW(sleeper, .name = "a", .ms = 10);
+    f->b = ASYNC_NEW(sleeper, .name = "b", .ms = 20);
+    f->c = ASYNC_NEW(sleeper, .name = "c", .ms = 1000);
+    exec_spawn(&f->ta, exec_of(cx), &f->a); /* owned by this task's frame */
+    exec_spawn(&f->tb, exec_of(cx), &f->b);
+    exec_spawn(&f->tc, exec_of(cx), &f->c);
+    exec_join_init(&f->ja, &f->ta);
+    exec_join_init(&f->jb, &f->tb);
+    exec_join_init(&f->jc, &f->tc);
+    JOIN(cx, &f->ja, &f->jb);
+    exec_abort(&f->tc);
+    AWAIT(cx, &f->jc);
+    if (future_err(&f->jc) == FUTURE_ECANCELED) say_at("c", " cancelled at ", cx);
+    ASYNC_END();
+}
+
+int main(void) {
+    static exec_t ex;
+    static app_t app;
+    int rc;
+    board_start(0xFFFFFFFBu, 1000);
+    rc = exec_init(&ex);
+    if (rc) return 1;
+    exec_set_tick_clock(&ex, tick_read, 0, TIMER_MS);
+    exec_set_idle(&ex, idle, 0);
+    future_init(&app, app_poll, 0);
+    rc = exec_block_on(&ex, &app);
+    board_puts("done at ");
+    board_putu((uint32_t)exec_now(&ex) / 1000000u);
+    board_puts(" ms\n");
+    exec_destroy(&ex);
+    return rc;
+}
