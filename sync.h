@@ -1337,8 +1337,7 @@ WEFT_API int sync_stream_ended(const sync_stream_t *s) { return future_done(&s->
 #if defined(CORO_USE_LABELS) && CORO_USE_LABELS
 #define SYNC_YIELD_N_(spend, p, n)                                             \
     do {                                                                       \
-        CORO_PEDANTIC_OFF_ CORO_SELF_->pc = &&CORO_CAT_(coro_l_, n);           \
-        CORO_PEDANTIC_ON_ CORO_SELF_->at = CORO_HERE_;                         \
+        CORO_SAVE_(n);                                                         \
         CORO_CAT_(coro_l_, n) :                                                \
             if (SYNC_STREAM_(CORO_SELF_)->item) SYNC_STREAM_(CORO_SELF_)->item = 0; \
         else if (!(spend)) return CORO_PENDING;                                \
@@ -1347,10 +1346,9 @@ WEFT_API int sync_stream_ended(const sync_stream_t *s) { return future_done(&s->
 #else
 #define SYNC_YIELD_N_(spend, p, n)                                             \
     do {                                                                       \
-        CORO_SELF_->pc = (n) + 1;                                              \
-        CORO_SELF_->at = CORO_HERE_;                                           \
+        CORO_SAVE_(n);                                                         \
         CORO_FALLTHROUGH_;                                                     \
-    case (n) + 1:                                                              \
+    case CORO_LABEL_(n):                                                       \
         if (SYNC_STREAM_(CORO_SELF_)->item) SYNC_STREAM_(CORO_SELF_)->item = 0; \
         else if (!(spend)) return CORO_PENDING;                                \
         else return sync_stream_yield(SYNC_STREAM_(CORO_SELF_), (p));          \
@@ -1415,7 +1413,7 @@ WEFT_API void sync_iter_describe_(const future_t *f, future_fmt_t *o) {
 WEFT_API coro_poll_t sync_iter_poll_(future_t *self, future_cx_t *cx) {
     sync_iter_t *it = (sync_iter_t *)(void *)self;
     SYNC_STREAM_KIND_(&it->st, "stream iter", sync_iter_describe_);
-    CORO_BEGIN(it);
+    CORO_BEGIN_LINES_(it);
     while (it->i < it->n)
         SYNC_YIELD_N_(future_coop_spend(cx), it->base + it->elem * it->i++, __LINE__);
     CORO_END();
@@ -1441,7 +1439,7 @@ typedef struct sync_chan_stream {
 WEFT_API coro_poll_t sync_chan_stream_poll_(future_t *self, future_cx_t *cx) {
     sync_chan_stream_t *s = (sync_chan_stream_t *)(void *)self;
     SYNC_STREAM_KIND_(&s->st, "stream chan", 0); /* its child says the rest */
-    CORO_BEGIN(s);
+    CORO_BEGIN_LINES_(s);
     for (;;) {
         sync_chan_recv_init(&s->rx, s->ch, s->slot);
         SYNC_AWAIT_L_(cx, &s->rx);
@@ -1486,7 +1484,7 @@ WEFT_API void sync_interval_describe_(const future_t *f, future_fmt_t *o) {
 WEFT_API coro_poll_t sync_interval_poll_(future_t *self, future_cx_t *cx) {
     sync_interval_t *s = (sync_interval_t *)(void *)self;
     SYNC_STREAM_KIND_(&s->st, "stream interval", sync_interval_describe_);
-    CORO_BEGIN(s);
+    CORO_BEGIN_LINES_(s);
     for (;;) {
         SYNC_AWAIT_L_(cx, &s->iv); /* a tick: ready, never finished */
         if (future_done(&s->iv)) CORO_RETURN(future_err(&s->iv)); /* misuse */
@@ -1518,7 +1516,7 @@ typedef struct sync_map {
 WEFT_API coro_poll_t sync_map_poll_(future_t *self, future_cx_t *cx) {
     sync_map_t *m = (sync_map_t *)(void *)self;
     SYNC_STREAM_KIND_(&m->st, "stream map", 0);
-    CORO_BEGIN(m);
+    CORO_BEGIN_LINES_(m);
     for (;;) {
         SYNC_NEXT_L_(cx, m->in, m->p);
         if (!m->p) CORO_RETURN(future_err(&m->in->fut));
@@ -1552,7 +1550,7 @@ typedef struct sync_filter {
 WEFT_API coro_poll_t sync_filter_poll_(future_t *self, future_cx_t *cx) {
     sync_filter_t *f = (sync_filter_t *)(void *)self;
     SYNC_STREAM_KIND_(&f->st, "stream filter", 0);
-    CORO_BEGIN(f);
+    CORO_BEGIN_LINES_(f);
     for (;;) {
         SYNC_NEXT_L_(cx, f->in, f->p);
         if (!f->p) CORO_RETURN(future_err(&f->in->fut));
@@ -1592,7 +1590,7 @@ WEFT_API void sync_take_describe_(const future_t *f, future_fmt_t *o) {
 WEFT_API coro_poll_t sync_take_poll_(future_t *self, future_cx_t *cx) {
     sync_take_t *t = (sync_take_t *)(void *)self;
     SYNC_STREAM_KIND_(&t->st, "stream take", sync_take_describe_);
-    CORO_BEGIN(t);
+    CORO_BEGIN_LINES_(t);
     while (t->left) {
         SYNC_NEXT_L_(cx, t->in, t->p);
         if (!t->p) CORO_RETURN(future_err(&t->in->fut));
@@ -1635,7 +1633,7 @@ WEFT_API void sync_then_describe_(const future_t *f, future_fmt_t *o) {
 WEFT_API coro_poll_t sync_then_poll_(future_t *self, future_cx_t *cx) {
     sync_then_t *t = (sync_then_t *)(void *)self;
     SYNC_STREAM_KIND_(&t->st, "stream then", sync_then_describe_);
-    CORO_BEGIN(t);
+    CORO_BEGIN_LINES_(t);
     for (;;) {
         t->job = 0;
         SYNC_NEXT_L_(cx, t->in, t->p);
@@ -1800,7 +1798,7 @@ WEFT_API void sync_chunks_describe_(const future_t *f, future_fmt_t *o) {
 WEFT_API coro_poll_t sync_chunks_poll_(future_t *self, future_cx_t *cx) {
     sync_chunks_t *c = (sync_chunks_t *)(void *)self;
     SYNC_STREAM_KIND_(&c->st, "stream chunks", sync_chunks_describe_);
-    CORO_BEGIN(c);
+    CORO_BEGIN_LINES_(c);
     for (;;) {
         c->chunk.len = 0;
         while (c->chunk.len < c->cap) {

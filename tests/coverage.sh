@@ -46,6 +46,11 @@ cp -p tests/*.c tests/*.h "$B/src/tests/"
 CFLAGS="-std=c11 -D_GNU_SOURCE -DCHECK_COVERAGE -g -O0 --coverage -fkeep-static-functions -Wall -Wextra -Wpedantic"
 if [ -n "${COVERAGE_ONLY:-}" ]; then tests=$COVERAGE_ONLY
 else tests=$(ls tests/test_*.c | sed 's|tests/test_||; s|\.c$||'); fi
+# A test that picks another exec.h backend (test_bare.c) compiles the
+# header's functions at other lines: gcov cannot merge those counters with
+# the default backend's, so it runs in run.sh, not here.
+other=$(grep -l '^#define EXEC_BACKEND_' tests/test_*.c 2>/dev/null | sed 's|tests/test_||; s|\.c$||')
+for o in $other; do tests=$(echo "$tests" | tr ' ' '\n' | grep -vx "$o"); done
 
 cd "$B/src" || exit 1
 B=..

@@ -27,7 +27,7 @@
 #              only ARMv6-M ones (objdump: no 32-bit encoding but bl, dmb,
 #              dsb, isb, mrs, msr).
 #   Knobs      CORO_PC_T=uint16_t CORO_RC_T=int16_t CORO_NO_TRACE
-#              TIMER_LEVELS=3 TIMER_SLOTS=8 TIMER_TICK_SHIFT=20, each one
+#              TIMER_LEVELS=3 TIMER_SLOTS=8 TIMER_TICK_SHIFT=20 TIMER_ENTRY_SEQ=0, each one
 #              only if a header tests for it (#ifndef / #ifdef / defined()),
 #              so the build works before and after the knobs exist; the
 #              ones in use are printed.
@@ -107,7 +107,7 @@ knob() {
   fi
 }
 for k in CORO_PC_T=uint16_t CORO_RC_T=int16_t CORO_NO_TRACE TIMER_LEVELS=3 \
-         TIMER_SLOTS=8 TIMER_TICK_SHIFT=20; do
+         TIMER_SLOTS=8 TIMER_TICK_SHIFT=20 TIMER_ENTRY_SEQ=0; do
   knob "$k"
 done
 echo "   knobs:${KNOBS:- none}"
