@@ -47,13 +47,13 @@ if command -v valgrind >/dev/null 2>&1; then
   done
 fi
 # The README's C code is taken from the examples: every line of every C
-# block must stand in some examples/*.c (or examples/mcu/*.c), so the
+# block must stand in some examples/*.c (or examples/mcu/*.[ch]), so the
 # README always compiles.
 readme_ok=1
 awk '/^```c$/ {inblock=1; next} /^```$/ {inblock=0} inblock' README.md >"$B/readme_code.txt"
 while IFS= read -r line; do
   [ -z "${line// }" ] && continue
-  grep -qFx -- "$line" examples/*.c examples/mcu/*.c || { echo "    README line not in examples/: $line"; readme_ok=0; }
+  grep -qFx -- "$line" examples/*.c examples/mcu/*.[ch] || { echo "    README line not in examples/: $line"; readme_ok=0; }
 done <"$B/readme_code.txt"
 if [ $readme_ok = 1 ] && [ -s "$B/readme_code.txt" ]; then p=$((p + 1)); echo "ok   README code comes from examples/"
 else f=$((f + 1)); echo "FAIL README code comes from examples/"; fi

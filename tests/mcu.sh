@@ -281,8 +281,8 @@ target() { # target WHAT VALUE CEILING GOAL
 }
 target "await.c text" "${TEXT[await]:-}" 780 400
 target "join.c text (+ JOIN + SELECT)" "${TEXT[join]:-}" 1080 800
-target "tasks.c text (executor + 2 sleeping tasks)" "${TEXT[tasks]:-}" 5900 2048
-target "tasks.c RAM (data + bss, executor and wheel included)" "${RAM[tasks]:-}" 1160 512
+target "tasks.c text (executor + 2 sleeping tasks)" "${TEXT[tasks]:-}" 5700 2048
+target "tasks.c RAM (data + bss, executor and wheel included)" "${RAM[tasks]:-}" 1120 512
 st() { awk -v t="$1" -F' *\\| *' '$2 == "`" t "`" {print $3}' "$d/structs.md" 2>/dev/null; }
 target "sizeof(coro_t)" "$(st coro_t)" 4 4
 target "sizeof(future_t)" "$(st future_t)" 24 16

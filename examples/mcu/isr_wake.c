@@ -18,9 +18,7 @@
  *     wake 3 at 15 ms
  *     3 interrupts, done at 15 ms
  */
-#define EXEC_BACKEND_BARE 1
-#include "board.h"
-#include "../../exec.h"
+#include "bare.h"
 
 /* Shared with the interrupt handler, hence static (a handler has no
  * argument to find them through). */
@@ -35,19 +33,6 @@ void board_tick_hook(void) {
     n = 0;
     events++;
     exec_isr_wake(&remote);
-}
-
-static uint32_t tick_read(void *ctx) {
-    (void)ctx;
-    return board_tick;
-}
-
-static void idle(exec_t *ex, uint64_t deadline, void *ctx) {
-    (void)deadline;
-    (void)ctx;
-    board_irq_off();
-    if (!exec_wake_pending(ex)) board_wfi();
-    board_irq_on();
 }
 
 /* In 32 bits: the program runs for 15 ms (see tasks.c). */
@@ -74,10 +59,8 @@ int main(void) {
     static waiter_t w;
     int rc;
     board_start(0xFFFFFFF8u, 1000);
-    rc = exec_init(&ex);
+    rc = board_exec_init(&ex);
     if (rc) return 1;
-    exec_set_tick_clock(&ex, tick_read, 0, TIMER_MS);
-    exec_set_idle(&ex, idle, 0);
     exec_remote_init(&remote, &ex);
     armed = 1;
     future_init(&w, waiter_poll, 0);

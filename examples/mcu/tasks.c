@@ -14,28 +14,7 @@
  *     c cancelled at 20 ms
  *     done at 20 ms
  */
-#define EXEC_BACKEND_BARE 1
-#include "board.h"
-#include "../../exec.h"
-
-/* The executor's clock: the SysTick count (1 kHz, so 1 ms a tick). */
-static uint32_t tick_read(void *ctx) {
-    (void)ctx;
-    return board_tick;
-}
-
-/* Nothing to run: sleep until an interrupt. SysTick comes every tick, so
- * no deadline is overslept by more than one; a tickless board would set a
- * one-shot timer for `deadline` here. The rule: mask, look for a wake
- * from an interrupt, WFI (a pending interrupt ends it even while masked),
- * unmask. */
-static void idle(exec_t *ex, uint64_t deadline, void *ctx) {
-    (void)deadline;
-    (void)ctx;
-    board_irq_off();
-    if (!exec_wake_pending(ex)) board_wfi();
-    board_irq_on();
-}
+#include "bare.h"
 
 /* "what at N ms\n", N the executor's time. In 32 bits: this program runs
  * for 20 ms, and a 64-bit division would bring in libgcc's. */
@@ -78,10 +57,8 @@ int main(void) {
     static app_t app;
     int rc;
     board_start(0xFFFFFFFBu, 1000);
-    rc = exec_init(&ex);
+    rc = board_exec_init(&ex);
     if (rc) return 1;
-    exec_set_tick_clock(&ex, tick_read, 0, TIMER_MS);
-    exec_set_idle(&ex, idle, 0);
     future_init(&app, app_poll, 0);
     rc = exec_block_on(&ex, &app);
     board_puts("done at ");
