@@ -493,6 +493,7 @@ WEFT_API void exec_clock_advance(exec_t *ex, uint64_t ns) {
 WEFT_API void exec_set_clock(exec_t *ex, uint64_t (*fn)(void *ctx), void *ctx) {
     ex->clock_fn = fn;
     ex->clock_ctx = ctx;
+    ex->tick_ns = 0; /* no tick clock (exec_set_tick_clock sets it after) */
     ex->clock_offset = 0;
     if (!ex->paused) {
         uint64_t now = exec_clock_read_(ex);
@@ -516,11 +517,17 @@ WEFT_API uint64_t exec_tick_read_(void *ctx) {
  * and time never goes backwards. Call it right after exec_init. */
 WEFT_API void exec_set_tick_clock(exec_t *ex, uint32_t (*tick)(void *ctx), void *ctx,
                                   uint64_t ns_per_tick) {
+    if (!tick || !ns_per_tick) {
+        FUTURE_MISUSE("exec_set_tick_clock without a counter or with 0 ns per "
+                      "tick: time would never move; give the tick's period "
+                      "(TIMER_MS for 1 kHz)");
+        return;
+    }
     ex->tick_fn = tick;
     ex->tick_ctx = ctx;
-    ex->tick_ns = ns_per_tick;
     timer_tick32_init(&ex->tick, tick(ctx), 0);
-    exec_set_clock(ex, exec_tick_read_, ex);
+    exec_set_clock(ex, exec_tick_read_, ex); /* reads it: 0 ticks so far */
+    ex->tick_ns = ns_per_tick;
 }
 
 /* While held, the paused clock does not jump (a blocking job is running). */
@@ -867,12 +874,22 @@ WEFT_API void exec_cancel_(exec_t *ex, exec_task_t *t) {
 /* ---- the blocked-executor detector -------------------------------------- */
 #ifdef EXEC_HAVE_STDIO_
 
+/* The detector's clock: CLOCK_MONOTONIC, or (bare) the executor's source. */
+WEFT_API uint64_t exec_block_clock_(const exec_t *ex) {
+#ifdef EXEC_HAVE_FDS_
+    (void)ex;
+    return timer_clock_monotonic();
+#else
+    return (uint64_t)exec_clock_source_(ex);
+#endif
+}
+
 /* Report polls that hold the executor's thread longer than ns to out
  * (stderr if 0); ns = 0 turns it off (the default). */
 WEFT_API void exec_set_block_threshold(exec_t *ex, uint64_t ns, FILE *out) {
     ex->block_ns = ns;
     ex->block_log = out ? out : stderr;
-    ex->block_t0 = timer_clock_monotonic(); /* called in a poll: time it from here */
+    ex->block_t0 = exec_block_clock_(ex); /* called in a poll: time it from here */
 }
 
 
@@ -888,11 +905,11 @@ WEFT_API const char *exec_block_deepest_(const future_t *f) {
 WEFT_API void exec_block_begin_(exec_t *ex, const exec_task_t *t) {
     ex->block_at[0] = future_at_(t->fut);
     ex->block_at[1] = exec_block_deepest_(t->fut);
-    ex->block_t0 = timer_clock_monotonic();
+    ex->block_t0 = exec_block_clock_(ex);
 }
 
 WEFT_API void exec_block_end_(exec_t *ex, const exec_task_t *t, coro_poll_t r) {
-    uint64_t took = timer_clock_monotonic() - ex->block_t0;
+    uint64_t took = exec_block_clock_(ex) - ex->block_t0;
     FILE *out = ex->block_log ? ex->block_log : stderr;
     char who[96];
     future_fmt_t o = {0, 0, 0, 0, 0};
@@ -1280,6 +1297,15 @@ WEFT_API void exec_scope_wait_init(exec_scope_wait_t *w, exec_scope_t *s) {
 
 /* On the executor thread: a handle other threads can wake us through. */
 WEFT_API void exec_remote_init(exec_remote_t *r, exec_t *ex) {
+#ifdef EXEC_BACKEND_BARE
+    exec_remote_t *o;
+    for (o = ex->remote; o; o = o->next)
+        if (o == r) {
+            FUTURE_MISUSE("exec_remote_init of a handle that is open: "
+                          "exec_remote_close it first");
+            return;
+        }
+#endif
     r->next = 0;
     r->ex = ex;
     r->waker = 0;
@@ -1586,6 +1612,7 @@ WEFT_API int exec_backend_wait_(exec_t *ex, int64_t timeout_ns) {
     if (ex->no_pwait2)
 #endif
         n = epoll_wait(ex->epfd, evs, EXEC_MAX_EVENTS, exec_timeout_ms_(timeout_ns));
+    EXEC_STORE_(&ex->parked, 0); /* awake: wakes from here need no write */
     if (n < 0) return errno == EINTR ? 0 : -errno;
     exec_dispatch_(ex, evs, n);
     return 0;
@@ -1641,9 +1668,12 @@ WEFT_API void exec_backend_close_(exec_t *ex) {
  * regular file or a directory (always "ready": waiting on one is a bug). */
 WEFT_API int exec_io_add_(exec_t *ex, exec_io_t *io) {
     struct stat st;
+    exec_io_t *o;
     if (ex->nio >= EXEC_POLL_MAX_FDS) return -EMFILE; /* raise EXEC_POLL_MAX_FDS */
     if (fstat(io->fd, &st) < 0) return -errno;
     if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) return -EPERM;
+    for (o = ex->ios; o; o = o->io_next) /* as epoll_ctl: an fd (an io) once */
+        if (o == io || o->fd == io->fd) return -EEXIST;
     io->io_prev = 0;
     io->io_next = ex->ios;
     if (ex->ios) ex->ios->io_prev = io;
@@ -1682,7 +1712,10 @@ WEFT_API int exec_backend_wait_(exec_t *ex, int64_t timeout_ns) {
         who[n++] = io;
     }
     rc = poll(p, (nfds_t)n, exec_timeout_ms_(timeout_ns));
+    EXEC_STORE_(&ex->parked, 0); /* awake: wakes from here need no write */
     if (rc < 0) return errno == EINTR ? 0 : -errno;
+    if (p[0].revents & (POLLNVAL | POLLERR | POLLHUP)) /* the pipe went bad */
+        return p[0].revents & POLLNVAL ? -EBADF : -EPIPE;
     if (p[0].revents) { /* a remote wake: empty the pipe */
         char buf[64];
         while (read(ex->wake_fds[0], buf, sizeof buf) > 0) {}
@@ -2096,7 +2129,7 @@ WEFT_API int exec_main_run_(future_t *fut, const char *prog) {
 #ifndef EXEC_HAVE_STDIO_
     (void)what;
     (void)prog;
-#elif defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+#elif defined(__GLIBC__) && defined(_GNU_SOURCE) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
     fprintf(stderr, "%s: %s: %s (%s)\n", prog, what, strerror(-err),
             strerrorname_np(-err) ? strerrorname_np(-err) : "?");
 #else

@@ -207,6 +207,15 @@ done
 for s in small_knobs wheel_knobs mcu; do
   [ -f "tests/$s.sh" ] && run "$s" bash "tests/$s.sh" "$B/$s"
 done
+# The bare backend's optional stdio and malloc, for Cortex-M (mcu.sh
+# installed the cross compiler).
+if command -v arm-none-eabi-gcc >/dev/null 2>&1; then
+  for o in "-DEXEC_STDIO -DEXEC_MALLOC" "-DEXEC_STDIO" "-DEXEC_MALLOC"; do
+    if printf '#define EXEC_BACKEND_BARE 1\n#include "exec.h"\nvoid f(exec_t *ex);\nvoid f(exec_t *ex) { exec_run(ex); }\n' |
+       arm-none-eabi-gcc -mcpu=cortex-m0plus -mthumb -Os -std=c11 $o -Wall -Wextra -Wpedantic -Werror -c -o "$B/bare_opt.o" -I. -x c - >"$B/bare_opt.log" 2>&1
+    then ok "exec.h bare with $o (arm-none-eabi)"; else fail "exec.h bare with $o (arm-none-eabi)" "$B/bare_opt.log"; fi
+  done
+fi
 
 # 8. The build matrix: -O0/-O2/-O3 on gcc and clang, 32-bit, aarch64 and
 #    s390x (big-endian) under qemu-user, musl.

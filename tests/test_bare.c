@@ -191,6 +191,26 @@ static void chain_wake(future_waker_t *w) {
     if (chain_next) exec_isr_wake(chain_next), chain_next = 0;
 }
 
+/* A handle initialised again while open would link it twice into the
+ * list the drain walks (a loop): refused with a report. */
+static void test_remote_init_of_an_open_handle_is_refused(void) {
+    exec_remote_t r;
+    future_waker_t w = {count_wake};
+    setup(0);
+    exec_remote_init(&r, &ex);
+    CHECK_MISUSE(exec_remote_init(&r, &ex), "open");
+    CHECK_EQ(ex.nremote, 1);
+    exec_remote_set_waker(&r, &w);
+    woken = 0;
+    exec_isr_wake(&r);
+    exec_drain_remote_(&ex); /* returns: no loop */
+    CHECK_EQ(woken, 1);
+    exec_remote_close(&r);
+    CHECK_EQ(ex.nremote, 0);
+    CHECK(ex.remote == 0);
+    exec_destroy(&ex);
+}
+
 static void test_a_wake_during_the_drain_is_kept(void) {
     exec_remote_t r1, r2;
     future_waker_t w1 = {chain_wake}, w2 = {count_wake};
@@ -265,6 +285,18 @@ static void test_paused_clock(void) {
     exec_destroy(&ex);
 }
 
+/* A tick clock with no period is refused (time would never move), and a
+ * clock set after it replaces it whole: its cap on waits goes too. */
+static void test_tick_clock_misuse_and_replacement(void) {
+    setup(0);
+    CHECK_MISUSE(exec_set_tick_clock(&ex, board_tick, 0, 0), "0 ns per tick");
+    CHECK_MISUSE(exec_set_tick_clock(&ex, 0, 0, TIMER_MS), "without a counter");
+    CHECK_EQ(ex.tick_ns, TIMER_MS); /* the board's clock stays */
+    exec_set_clock(&ex, 0, 0);
+    CHECK_EQ(ex.tick_ns, 0);
+    exec_destroy(&ex);
+}
+
 /* No idle hook: the loop spins on the clock (a board without WFI). */
 static uint32_t spin_tick(void *ctx) {
     (void)ctx;
@@ -290,9 +322,11 @@ int main(void) {
     RUN(test_interrupt_wakes_a_task);
     RUN(test_wakes_coalesce_and_are_not_lost);
     RUN(test_a_wake_during_the_drain_is_kept);
+    RUN(test_remote_init_of_an_open_handle_is_refused);
     RUN(test_spawn_join_abort);
     RUN(test_a_stall_is_an_error_not_a_hang);
     RUN(test_paused_clock);
+    RUN(test_tick_clock_misuse_and_replacement);
     RUN(test_without_an_idle_hook_it_spins);
     return check_summary();
 }

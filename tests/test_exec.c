@@ -1191,6 +1191,129 @@ static void test_exec_init_reports_emfile(void) {
     CHECK_EQ(rc2, -EMFILE);
 }
 
+/* ---- the backends (run on epoll and, in run.sh, on poll) ---------------- */
+
+/* The same fd, or the same exec_io_t, registered twice: -EEXIST on every
+ * backend (epoll_ctl says so; the poll backend's fd list would otherwise
+ * loop back on itself and its wait overrun its pollfd array). */
+static void test_backend_same_fd_twice_is_eexist(void) {
+    exec_io_t a, b;
+    int p[2];
+    setup();
+    CHECK_EQ(pipe(p), 0);
+    CHECK_EQ(exec_io_start(&a, &ex, p[0]), 0);
+    CHECK_EQ(exec_io_start(&b, &ex, p[0]), -EEXIST);
+    CHECK_EQ(exec_io_start(&a, &ex, p[0]), -EEXIST);
+    CHECK_EQ(ex.nio, 1);
+    CHECK_EQ(exec_wait_(&ex, 0), 0);
+    CHECK_EQ(exec_io_stop(&a), 0);
+    CHECK_EQ(ex.nio, 0);
+    close(p[0]);
+    close(p[1]);
+    exec_destroy(&ex);
+}
+
+/* A regular file is always "ready": waiting on one is a bug, refused on
+ * every backend as epoll refuses it. */
+static void test_backend_regular_file_is_eperm(void) {
+    exec_io_t a;
+    int fd;
+    setup();
+    fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    CHECK(fd >= 0);
+    CHECK_EQ(exec_io_start(&a, &ex, fd), -EPERM);
+    CHECK_EQ(ex.nio, 0);
+    close(fd);
+    CHECK_EQ(exec_io_start(&a, &ex, fd), -EBADF); /* closed */
+    exec_destroy(&ex);
+}
+
+/* A remote wake made while the loop dispatches what its wait returned
+ * (here by an fd's waker, on the loop thread, to be deterministic) needs
+ * no eventfd / pipe write: the loop is awake. */
+static exec_remote_t dispatch_r;
+static void dispatch_fd_ready(future_waker_t *w) {
+    (void)w;
+    exec_remote_wake(&dispatch_r);
+}
+
+ASYNC_FN(remote_waiter, int unused;) {
+    ASYNC_BEGIN(f);
+    exec_remote_set_waker(&dispatch_r, cx->waker);
+    YIELD(); /* woken by the remote wake only */
+    ASYNC_END();
+}
+
+static void test_backend_no_wake_write_while_dispatching(void) {
+    exec_io_t io;
+    int p[2];
+    future_waker_t hook = {dispatch_fd_ready};
+    remote_waiter_t w = ASYNC_NEW(remote_waiter);
+    setup();
+    CHECK_EQ(pipe(p), 0);
+    exec_remote_init(&dispatch_r, &ex);
+    CHECK_EQ(exec_io_start(&io, &ex, p[0]), 0);
+    io.reader = &hook;
+    CHECK_EQ(write(p[1], "x", 1), 1);
+    CHECK_EQ(exec_block_on(&ex, &w), 0);
+    CHECK_EQ(EXEC_LOAD_(&ex.stats.efd_writes), 0);
+    CHECK_EQ(ex.stats.parks, 1);
+    exec_remote_close(&dispatch_r);
+    exec_io_stop(&io);
+    close(p[0]);
+    close(p[1]);
+    exec_destroy(&ex);
+}
+
+/* The backend's own wake fd goes bad behind its back: the loop stops with
+ * the wait's error, never spins until the timer is due. */
+static void test_backend_bad_wake_fd_stops_the_loop(void) {
+    timer_sleep_t s;
+    int rc;
+    setup();
+    timer_sleep_init(&s, 200 * TIMER_MS);
+#ifdef EXEC_BACKEND_POLL
+    close(ex.wake_fds[0]);
+#else
+    close(ex.epfd);
+#endif
+    rc = exec_block_on(&ex, &s);
+    CHECK(rc < 0);
+    CHECK(ex.stats.turns < 10);
+#ifdef EXEC_BACKEND_POLL
+    ex.wake_fds[0] = -1; /* closed above: destroy closes the rest */
+#else
+    ex.epfd = -1;
+#endif
+    exec_destroy(&ex);
+}
+
+/* A wrapping 32-bit millisecond tick as the clock, on a hosted backend:
+ * the real monotonic clock in ms, started 2 ms before the wrap. A 5 ms
+ * sleep crosses the wrap and still never fires early. */
+static uint32_t tick_ms(void *ctx) {
+    return (uint32_t)(timer_clock_monotonic() / TIMER_MS) + *(uint32_t *)ctx;
+}
+
+static void test_backend_tick_clock_across_the_wrap(void) {
+    nap_t a;
+    uint32_t off;
+    setup();
+    off = 0xFFFFFFFEu - (uint32_t)(timer_clock_monotonic() / TIMER_MS);
+    exec_set_tick_clock(&ex, tick_ms, &off, TIMER_MS);
+    nap_init(&a, 5, 0, 0);
+    CHECK_EQ(exec_block_on(&ex, &a), 0);
+    CHECK(a.finished_at >= 5 * TIMER_MS);
+    CHECK(tick_ms(&off) < 0x80000000u); /* it wrapped */
+    /* The cap on waits: 2^31 ticks, whatever the tick's length. */
+    CHECK_EQ(exec_tick_cap_(&ex, -1), (int64_t)(TIMER_MS << 31));
+    CHECK_EQ(exec_tick_cap_(&ex, 7), 7);
+    CHECK_EQ(exec_tick_cap_(&ex, INT64_MAX), (int64_t)(TIMER_MS << 31));
+    ex.tick_ns = (uint64_t)1 << 40; /* so long a tick that 2^31 of them overflow */
+    CHECK_EQ(exec_tick_cap_(&ex, -1), INT64_MAX);
+    exec_destroy(&ex);
+}
+
 int main(void) {
     RUN(test_block_on_returns_the_error);
     RUN(test_spawn_is_lazy_until_the_loop_runs);
@@ -1226,5 +1349,10 @@ int main(void) {
     RUN(test_io_stop_wakes_the_waiter);
     RUN(test_detached_heap_tasks);
     RUN(test_exec_init_reports_emfile);
+    RUN(test_backend_same_fd_twice_is_eexist);
+    RUN(test_backend_regular_file_is_eperm);
+    RUN(test_backend_no_wake_write_while_dispatching);
+    RUN(test_backend_bad_wake_fd_stops_the_loop);
+    RUN(test_backend_tick_clock_across_the_wrap);
     return check_summary();
 }
