@@ -22,6 +22,16 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+# Headers that need what only a hosted exec.h backend has (threads, fds):
+# alone they stop with an #error on the bare backend; in weft.h they are
+# left out there, so one header serves a microcontroller too.
+HOSTED_ONLY = {
+    "blocking.h": ("EXEC_HAVE_THREADS_", "threads"),
+    "fs.h": ("EXEC_HAVE_THREADS_", "threads"),
+    "io.h": ("EXEC_HAVE_FDS_", "file descriptors"),
+}
+
+
 def listed_headers(root):
     names = []
     with open(os.path.join(root, "tools", "headers.txt")) as f:
@@ -222,7 +232,12 @@ def main(argv):
             lines.append(line)
         seen.append(n)
         rule = "/* " + ("---- %s " % n).ljust(72, "=") + " */"
-        bodies.append(rule + "\n" + "\n".join(lines) + "\n")
+        body = "\n".join(lines) + "\n"
+        if n in HOSTED_ONLY:  # alone it says #error on the bare backend
+            mac, what = HOSTED_ONLY[n]
+            body = ("#ifdef %s /* %s needs %s: left out on the bare backend */\n"
+                    % (mac, n, what)) + body + "#endif /* %s */\n" % mac
+        bodies.append(rule + "\n" + body)
 
     w = max([len(m + s) for m, s, _, _ in opts] + [20]) + 2
     hw = max(len(n) for n in present) + 2
