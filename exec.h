@@ -148,6 +148,10 @@
 #ifndef EXEC_H
 #define EXEC_H
 
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
 /* ---- the backend: what touches the OS ------------------------------------
  *
  * The executor's core (tasks, the ready queue, wakers, join handles, abort,
@@ -194,9 +198,6 @@
 #define EXEC_HAVE_STDIO_ 1   /* exec_dump, stall reports, the detector */
 #endif
 
-#if defined(EXEC_HAVE_FDS_) && !defined(_GNU_SOURCE)
-#define _GNU_SOURCE
-#endif
 
 #include <errno.h>
 #include <stdint.h>
@@ -597,6 +598,7 @@ WEFT_API int exec_on_loop_thread_(const exec_t *ex) {
 #endif
 }
 
+#ifndef EXEC_NO_MALLOC
 /* Storage for exec_spawn_detached: the task and the callback. */
 typedef struct exec_boxed_ {
     exec_task_t task;
@@ -624,6 +626,7 @@ EXEC_COLD_FN_ void exec_boxed_free_(exec_task_t *t, int err) {
     free(b);
 #endif
 }
+#endif /* EXEC_NO_MALLOC */
 
 /* A scope's task finished: from its running list to its done list, where
  * join_next finds it; the task record stays the scope's until then. */
@@ -660,7 +663,9 @@ WEFT_API void exec_finish_(exec_t *ex, exec_task_t *t, int err) {
     if ((was & (EXEC_TASK_LIVE_ | EXEC_TASK_SCOPED_)) == (EXEC_TASK_LIVE_ | EXEC_TASK_SCOPED_))
         exec_scope_finished_(t->scope_, t);
     if (was & EXEC_TASK_JOINED_) future_wake(exec_join_leave_(t));
+#ifndef EXEC_NO_MALLOC
     if (t->state & EXEC_TASK_BOXED_) exec_boxed_free_(t, err);
+#endif
 }
 
 /* Is t alive (on any executor)? The state bit alone is not trusted (the

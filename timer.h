@@ -136,6 +136,9 @@
  *   TIMER_TICK_SHIFT  a tick is 2^TIMER_TICK_SHIFT ns (default 10: 1.024
  *                     us). Deadlines stay exact in ns whatever the tick: it
  *                     only decides the slot.
+ *   TIMER_NO_CLZ      find bits by halves, not with the count-zeros
+ *                     builtins (on by default for ARMv6-M, which has no
+ *                     such instruction: the builtins would be libgcc calls)
  *   TIMER_ENTRY_SEQ   0: timer_entry_t keeps no registration number (it is
  *                     for reports only: 8 bytes less a timer on 32-bit)
  * The levels span 2^(TIMER_LEVELS * log2(TIMER_SLOTS) + TIMER_TICK_SHIFT)
@@ -261,19 +264,36 @@ typedef struct timer_wheel {
     timer_link_t slots[TIMER_LEVELS * TIMER_SLOTS + 1];
 } timer_wheel_t;
 
+/* A core without a count-leading-zeros instruction (ARMv6-M: Cortex-M0,
+ * M0+) would make the builtins calls into libgcc (124 bytes): such a build
+ * searches by halves instead (TIMER_NO_CLZ, on by default there). */
+#if defined(__ARM_ARCH_6M__) && !defined(TIMER_NO_CLZ)
+#define TIMER_NO_CLZ 1
+#endif
+
+/* The leading zero bits of a non-zero x. */
 WEFT_API int timer_clz64_(uint64_t x) {
-#if defined(__GNUC__)
+#if defined(__GNUC__) && !defined(TIMER_NO_CLZ)
     return __builtin_clzll(x);
 #else
     int n = 0;
-    while (!(x & ((uint64_t)1 << 63))) x <<= 1, n++;
+    if (!(x >> 32)) n += 32, x <<= 32;
+    if (!(x >> 48)) n += 16, x <<= 16;
+    if (!(x >> 56)) n += 8, x <<= 8;
+    if (!(x >> 60)) n += 4, x <<= 4;
+    if (!(x >> 62)) n += 2, x <<= 2;
+    if (!(x >> 63)) n += 1;
     return n;
 #endif
 }
 
 /* The lowest set bit of a (non-zero) bitmap, with the narrowest builtin. */
 WEFT_API int timer_ctz_(timer_bits_t x) {
-#if defined(__GNUC__) && TIMER_SLOTS <= 16
+#if defined(TIMER_NO_CLZ)
+    int n = 0;
+    while (!(x & 1)) x >>= 1, n++; /* at most TIMER_SLOTS - 1 steps */
+    return n;
+#elif defined(__GNUC__) && TIMER_SLOTS <= 16
     return __builtin_ctz(x);
 #elif defined(__GNUC__) && TIMER_SLOTS == 32
     return __builtin_ctzl(x);

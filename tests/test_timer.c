@@ -1409,7 +1409,29 @@ static void test_abort_sleeping_task_unlinks(void) {
     exec_destroy(&ex);
 }
 
+/* The bit searches, builtin or by halves (TIMER_NO_CLZ, Cortex-M0+'s),
+ * against the plain loops: every bit position, with and without bits
+ * below it. */
+static void test_bit_searches(void) {
+    int b, n;
+    uint64_t junk = 0x9e3779b97f4a7c15u;
+    for (b = 0; b < 64; b++) {
+        uint64_t top = (uint64_t)1 << b;
+        for (n = 0; n < 4; n++) {
+            uint64_t x = top | (b ? (junk >> (64 - b)) * (uint64_t)(n & 1) : 0);
+            CHECK_EQ(timer_clz64_(x), 63 - b);
+            junk = junk * 6364136223846793005u + 1442695040888963407u;
+        }
+    }
+    for (b = 0; b < TIMER_SLOTS; b++) {
+        timer_bits_t x = (timer_bits_t)((timer_bits_t)1 << b);
+        CHECK_EQ(timer_ctz_(x), b);
+        CHECK_EQ(timer_ctz_((timer_bits_t)(x | (timer_bits_t)(x << 1))), b);
+    }
+}
+
 int main(void) {
+    RUN(test_bit_searches);
     RUN(test_fires_at_deadline_never_before);
     RUN(test_same_tick_different_deadlines);
     RUN(test_every_level_and_cascade);

@@ -43,7 +43,7 @@ SAN="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-reco
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
 
 SMALL="-DTIMER_LEVELS=3 -DTIMER_SLOTS=8 -DTIMER_TICK_SHIFT=20 -DTIMER_ENTRY_SEQ=0"
-configs="default small tiny bits odd full-noseq"
+configs="default small tiny bits odd full-noseq noclz"
 flags() {
   case $1 in
     default) echo "" ;;
@@ -52,6 +52,7 @@ flags() {
     bits) echo "-DTIMER_LEVELS=2 -DTIMER_SLOTS=2 -DTIMER_TICK_SHIFT=0" ;;
     odd) echo "-DTIMER_LEVELS=4 -DTIMER_SLOTS=32 -DTIMER_TICK_SHIFT=5" ;;
     full-noseq) echo "-DTIMER_LEVELS=9 -DTIMER_SLOTS=64 -DTIMER_TICK_SHIFT=10 -DTIMER_ENTRY_SEQ=0" ;;
+    noclz) echo "-DTIMER_NO_CLZ" ;; # the search by halves (Cortex-M0+'s), on the default wheel
   esac
 }
 
