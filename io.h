@@ -1125,7 +1125,16 @@ WEFT_API int io_signal_finish_(io_signal_t *s) {
 WEFT_API int io_signal_open(io_signal_t *s, exec_t *ex, const sigset_t *set) {
     struct sigaction act;
     const struct sigaction *other;
+    io_signal_t *o;
     int p[2], rc = 0, sig, i;
+    io_signal_lock_(1); /* s in the list already: it is open (compares addresses only) */
+    for (o = io_signal_global_.list; o && o != s; o = o->next) {}
+    io_signal_lock_(0);
+    if (o) {
+        FUTURE_MISUSE("io_signal_open: this io_signal_t is open already; io_signal_close "
+                      "it before opening it again");
+        return -EBUSY;
+    }
     io_signal_clear_(s, set);
     s->next = 0;
     s->wfd = -1;
