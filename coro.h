@@ -175,6 +175,11 @@ typedef int coro_pc_t;
 
 #ifdef CORO_RC_T
 typedef CORO_RC_T coro_rc_t;
+/* Result codes are 0 or negative errno values (up to about -4095): the
+ * type must be signed and at least 16 bits, or -ECANCELED would read back
+ * as some other number. */
+typedef char coro_rc_t_must_be_a_signed_type_of_16_bits_or_more
+    [((coro_rc_t)-1 < 0 && sizeof(coro_rc_t) * 8 >= 16) ? 1 : -1];
 #else
 typedef int coro_rc_t;
 #endif
@@ -380,23 +385,41 @@ WEFT_API void coro_broke_(coro_t *co, const char *end) {
  * the start. */
 #define CORO_LABEL_(n) ((n) - coro_base_)
 
-/* Does label l fit coro_pc_t, and differ from the "finished" mark? */
+/* Does label l fit coro_pc_t, and differ from the "finished" mark? And
+ * is it above 0, the start? A label of 0 or below means the point was
+ * numbered before its body's ASYNC_BEGIN took the base: a body passed
+ * as an argument to some macro whose own text holds the ASYNC_BEGIN (the
+ * argument's __COUNTER__s expand first). Only a narrowed CORO_PC_T
+ * numbers from ASYNC_BEGIN, and only it can overflow: without it, there
+ * is nothing to check. */
 #define CORO_FITS_(l)                                                          \
-    ((long long)(coro_pc_t)(l) == (long long)(l) && (coro_pc_t)(l) != CORO_PC_DONE_)
+    ((long)(coro_pc_t)(l) == (long)(l) && (coro_pc_t)(l) != CORO_PC_DONE_)
 #define CORO_FIT_MSG_                                                          \
     "resume point does not fit CORO_PC_T: this body has more suspension "     \
     "points than CORO_PC_T can number; use a wider CORO_PC_T (uint16_t, int)"
+#define CORO_ORDERED_MSG_                                                      \
+    "suspension point numbered before its ASYNC_BEGIN: with CORO_PC_T, a "    \
+    "body passed as a macro argument must hold its own ASYNC_BEGIN"
 
-/* A declaration that does not compile when label n does not fit: first
+/* Declarations that do not compile when label n does not fit: first
  * thing in a block. The C99 form's error names the array. */
-#if defined(__cplusplus) && __cplusplus >= 201103L
-#define CORO_FIT_(n) static_assert(CORO_FITS_(CORO_LABEL_(n)), CORO_FIT_MSG_)
+#if !defined(CORO_PC_T)
+#define CORO_FIT_(n) ((void)0)
+#elif defined(__cplusplus) && __cplusplus >= 201103L
+#define CORO_FIT_(n)                                                           \
+    static_assert(CORO_LABEL_(n) > 0, CORO_ORDERED_MSG_);                      \
+    static_assert(CORO_FITS_(CORO_LABEL_(n)), CORO_FIT_MSG_)
 #elif !defined(__cplusplus) && defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
-#define CORO_FIT_(n) _Static_assert(CORO_FITS_(CORO_LABEL_(n)), CORO_FIT_MSG_)
+#define CORO_FIT_(n)                                                           \
+    _Static_assert(CORO_LABEL_(n) > 0, CORO_ORDERED_MSG_);                     \
+    _Static_assert(CORO_FITS_(CORO_LABEL_(n)), CORO_FIT_MSG_)
 #else
 #define CORO_FIT_(n)                                                           \
+    typedef char coro_point_numbered_before_its_ASYNC_BEGIN                    \
+        [CORO_LABEL_(n) > 0 ? 1 : -1];                                         \
     typedef char coro_resume_point_does_not_fit_CORO_PC_T                      \
         [CORO_FITS_(CORO_LABEL_(n)) ? 1 : -1];                                 \
+    (void)sizeof(coro_point_numbered_before_its_ASYNC_BEGIN);                  \
     (void)sizeof(coro_resume_point_does_not_fit_CORO_PC_T)
 #endif
 

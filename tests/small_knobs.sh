@@ -227,6 +227,59 @@ for cc in gcc clang; do
   else fail "__LINE__ fallback: refused, but not saying why ($cc)" "$B/lines.log"; fi
 done
 
+# A body handed to a macro whose own text opens it: the argument's
+# points are numbered (prescan) before the macro's ASYNC_BEGIN takes its
+# base. Without CORO_PC_T nothing is numbered from ASYNC_BEGIN, so it
+# runs; with it, the build must say what went wrong, not "does not fit".
+cat >"$B/argbody.c" <<'EOF'
+#include <stdint.h>
+#include "coro.h"
+typedef struct { coro_t co; int n; } arg_t;
+#define BODY_OF(f, stmts) ASYNC_BEGIN(f); stmts ASYNC_END();
+static coro_poll_t arg_run(arg_t *f) {
+    BODY_OF(f, YIELD(); f->n++; YIELD(); f->n++;)
+}
+int main(void) {
+    arg_t f = {CORO_INIT, 0};
+    int pend = 0;
+    while (arg_run(&f) == CORO_PENDING) pend++;
+    return !(pend == 2 && f.n == 2 && coro_done(&f.co));
+}
+EOF
+OMSG="numbered before its ASYNC_BEGIN"
+for cc in gcc clang; do
+  if $cc $WARN -I. "$B/argbody.c" -o "$B/argbody_$cc" >"$B/argbody.log" 2>&1 && "$B/argbody_$cc"
+  then ok "a body in a macro argument runs with the default int ($cc)"
+  else fail "a body in a macro argument, default int ($cc)" "$B/argbody.log"; fi
+  for std in c11 c99; do
+    if $cc ${WARN/-std=c11/-std=$std} -DCORO_PC_T=uint16_t -I. -fsyntax-only "$B/argbody.c" >"$B/argbody.log" 2>&1; then
+      fail "a body in a macro argument compiled with uint16_t ($cc -std=$std), and must not"
+    elif grep -q "$OMSG\|coro_point_numbered_before_its_ASYNC_BEGIN" "$B/argbody.log"; then
+      ok "a body in a macro argument refused with uint16_t ($cc -std=$std), saying why"
+    else fail "a body in a macro argument refused ($cc -std=$std), but not saying why" "$B/argbody.log"; fi
+  done
+done
+
+# C++98 -Wpedantic: no fit check without CORO_PC_T, and none that needs
+# long long with it.
+if command -v g++ >/dev/null 2>&1; then
+  for k in "" "-DCORO_PC_T=uint16_t"; do
+    if g++ -std=c++98 -Wall -Wextra -Wpedantic -Werror $k -I. -x c++ "$B/lines.c" -o "$B/lines_cxx98" >"$B/cxx98.log" 2>&1 &&
+       "$B/lines_cxx98"
+    then ok "C++98 -Wpedantic ${k:-(default knobs)}"
+    else fail "C++98 -Wpedantic ${k:-(default knobs)}" "$B/cxx98.log"; fi
+  done
+fi
+
+# CORO_RC_T: a signed type of 16 bits or more, or the build stops.
+for t in int16_t int32_t uint16_t int8_t; do
+  if printf '#include <stdint.h>\n#include "coro.h"\n' |
+     gcc $WARN -DCORO_RC_T=$t -I. -fsyntax-only -x c - >"$B/rc.log" 2>&1; then got=builds; else got=refused; fi
+  case $t in int16_t|int32_t) want=builds ;; *) want=refused ;; esac
+  if [ $got = $want ]; then ok "CORO_RC_T=$t $got"
+  else fail "CORO_RC_T=$t $got, should be $want" "$B/rc.log"; fi
+done
+
 echo
 echo "$p passed, $f failed"
 [ "$f" = 0 ]
