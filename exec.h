@@ -2081,11 +2081,15 @@ WEFT_API void exec_destroy(exec_t *ex) {
 #ifdef EXEC_HAVE_FDS_
 /* Child processes and signal masks. Pool threads block every signal (the
  * application's handlers belong to its own threads), and io.h's
- * io_signal_open blocks the signals it watches on the loop thread. A
- * child inherits the mask of the thread that forks it: a child started
- * from a job or a task would ignore SIGTERM and SIGINT. Give it a clean
- * mask: posix_spawn with attributes from exec_spawnattr_init, or call
- * exec_child_sigreset() in the child between fork() and exec(). */
+ * io_signal_open blocks the signals it watches on the loop thread
+ * (signalfd) or catches them with a handler that writes to the
+ * process's self-pipe (the IO_PORTABLE fallback). A child inherits the
+ * mask of the thread that forks it, ignored signals stay ignored across
+ * exec(), and a handler still set between fork() and exec() would write
+ * into the parent's pipe: a child started from a job or a task would
+ * ignore SIGTERM and SIGINT, or worse. Give it a clean start: posix_spawn
+ * with attributes from exec_spawnattr_init, or call exec_child_sigreset()
+ * in the child between fork() and exec(). */
 
 /* posix_spawn attributes for a child with an empty signal mask and every
  * signal's disposition back to default. 0 or an errno value (posix_spawn's
@@ -2103,9 +2107,25 @@ WEFT_API int exec_spawnattr_init(posix_spawnattr_t *attr) {
     return rc;
 }
 
-/* In a child after fork(), before exec(): unblock every signal. */
+/* In a child after fork(), before exec(): every signal's disposition
+ * back to the default, then every signal unblocked (in that order, so
+ * that no inherited handler runs in the child). Only async-signal-safe
+ * calls: fine after fork() in a threaded program. Numbers that are no
+ * signal, or that the C library keeps for itself, fail harmlessly. */
+#ifdef NSIG
+#define EXEC_NSIG_ NSIG
+#else
+#define EXEC_NSIG_ 65 /* Linux's; POSIX names no limit */
+#endif
 WEFT_API void exec_child_sigreset(void) {
+    struct sigaction dfl;
     sigset_t none;
+    int s;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    for (s = 1; s < EXEC_NSIG_; s++)
+        if (s != SIGKILL && s != SIGSTOP) sigaction(s, &dfl, 0);
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, 0);
 }

@@ -676,6 +676,54 @@ static void test_10_child_from_a_job_gets_a_clean_mask(void) {
     exec_destroy(&ex);
 }
 
+/* exec_child_sigreset in a forked child: what the parent ignored, caught
+ * and blocked is all back to default in the child, so an exec'd program
+ * starts as if from a shell. */
+static void on_usr2(int sig) { (void)sig; }
+
+static int child_is_clean(void) {
+    struct sigaction sa;
+    sigset_t mask;
+    int s;
+    sigprocmask(SIG_SETMASK, 0, &mask);
+    for (s = 1; s < 32; s++) {
+        if (s == SIGKILL || s == SIGSTOP) continue;
+        if (sigismember(&mask, s) == 1) return 10 + s;
+        if (sigaction(s, 0, &sa) == 0 && sa.sa_handler != SIG_DFL) return 50 + s;
+    }
+    return 0;
+}
+
+static void test_10_child_sigreset_after_fork(void) {
+    struct sigaction ign, catch_, old1, old2;
+    sigset_t block, oldmask;
+    pid_t pid;
+    int st = -1;
+    memset(&ign, 0, sizeof ign);
+    memset(&catch_, 0, sizeof catch_);
+    ign.sa_handler = SIG_IGN;
+    catch_.sa_handler = on_usr2;
+    sigaction(SIGUSR1, &ign, &old1);
+    sigaction(SIGUSR2, &catch_, &old2);
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    sigprocmask(SIG_BLOCK, &block, &oldmask);
+    pid = fork();
+    if (pid == 0) {
+        int dirty = child_is_clean() != 0; /* the inheritance is real */
+        exec_child_sigreset();
+        _exit(dirty ? child_is_clean() : 99);
+    }
+    CHECK(pid > 0);
+    CHECK_EQ(waitpid(pid, &st, 0), pid);
+    CHECK(WIFEXITED(st));
+    CHECK_EQ(WEXITSTATUS(st), 0); /* 99: nothing was inherited to reset */
+    sigprocmask(SIG_SETMASK, &oldmask, 0);
+    sigaction(SIGUSR1, &old1, 0);
+    sigaction(SIGUSR2, &old2, 0);
+}
+
 /* ---- 14. join_all: a child that wakes itself as it finishes -------------- */
 
 typedef struct {
@@ -856,6 +904,7 @@ int main(void) {
     RUN(test_08_pool_keep_alive_forever);
     RUN(test_09_idle_timeout_from_a_fresh_clock);
     RUN(test_10_child_from_a_job_gets_a_clean_mask);
+    RUN(test_10_child_sigreset_after_fork);
     RUN(test_14_join_all_child_waking_itself_as_it_finishes);
     RUN(test_15_equal_deadlines_fire_in_registration_order);
     RUN(test_16_error_paths_spend_the_budget);
