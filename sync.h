@@ -26,6 +26,10 @@
  *                    exactly one, receivers are served FIFO)
  *   sync_oneshot_t   one value, one waiter: request / response
  *   sync_mutex_t     fair (FIFO) async mutex; may be held across AWAIT
+ *   sync_rwlock_t    fair reader-writer lock (a waiting writer keeps later
+ *                    readers out; readers queued together go in together)
+ *   sync_barrier_t   n tasks meet; one of each round is its leader
+ *   sync_once_t      a value made once, by an async initialiser (OnceCell)
  *   sync_sem_t       fair async semaphore; acquire several permits at once
  *   sync_notify_t    notify_one (stores one permit) / notify_waiters
  *   sync_token_t     cancellation tokens in a tree: cancelling one cancels
@@ -49,6 +53,14 @@
  *   sync_oneshot_tx_drop / _rx_drop / _is_closed
  *   sync_mutex_init, sync_mutex_lock_t sync_mutex_lock_init(&l, &m),
  *   sync_mutex_unlock, sync_mutex_try_lock, sync_mutex_is_locked
+ *   sync_rwlock_init(&rw) / _init_max(&rw, max_readers),
+ *   sync_rwlock_lock_t sync_rwlock_read_init(&l, &rw) / _write_init,
+ *   sync_rwlock_try_read(&l, &rw) / _try_write, sync_rwlock_unlock(&l)
+ *   sync_barrier_init(&b, n), sync_barrier_wait_t
+ *   sync_barrier_wait_init(&w, &b)  (w.leader: the round's leader)
+ *   sync_once_init(&c, &slot, size), sync_once_get / _is_set / _set(&c,
+ *   &val), sync_once_get_or_init_t sync_once_get_or_init_init(&g, &c,
+ *   &init_future)
  *   sync_sem_init(&s, permits), sync_sem_acquire_t
  *   sync_sem_acquire_init(&a, &s, n), sync_sem_release(&s, n),
  *   sync_sem_try_acquire(&s, n), sync_sem_available
@@ -88,6 +100,11 @@
  *                 the sender was dropped without sending.
  *       cancelled 0 once the token is cancelled, or -EPIPE: the token was
  *                 dropped (sync_token_drop, its frame gone) while waiting.
+ *       rwlock    try_read / try_write: 0 or -EAGAIN; unlock: -EPERM
+ *                 (misuse) through a lock that does not hold it
+ *       once      get_or_init: 0 (the value is set), or its own
+ *                 initialiser's error; set: -EBUSY (already set), -EAGAIN
+ *                 (an initialiser has the turn)
  *   - Fairness: waiters are served first come, first served. A send that
  *     finds senders already waiting queues behind them; a lock or acquire
  *     queues behind earlier waiters even if permits are free meanwhile.
@@ -114,7 +131,9 @@
  *     async backtrace (future_describe): "chan recv (0/4 queued)", "chan
  *     send (4/4 queued, 2 senders waiting)", "oneshot recv", "semaphore
  *     acquire 2 (0 of 3 free)", "mutex lock (held by task "writer", 1
- *     waiting)", "notify wait (2 waiting)", "token wait (3 waiting)",
+ *     waiting)", "rwlock read (write-locked, 2 waiting)", "barrier wait (2
+ *     of 3 arrived)", "once get_or_init (initialiser running, 1 waiting)",
+ *     "notify wait (2 waiting)", "token wait (3 waiting)",
  *     "stream take (3 left)", ... Set on the waiting path only.
  *
  * Cancel safety (what dropping the future mid-wait loses; as tokio's docs)
@@ -127,6 +146,16 @@
  *                         (a lock granted to it is passed on)
  *   sync_sem_acquire_t    as the mutex: loses its place, permits granted to
  *                         it go back (to the next waiter)
+ *   sync_rwlock_lock_t    as the mutex, read or write (a dropped writer
+ *                         that held readers up lets them in)
+ *   sync_barrier_wait_t   un-counted: the round waits for one more arrival
+ *                         (tokio counts it: see sync_barrier_t). Once the
+ *                         round is complete, dropping it loses nothing
+ *   sync_once_get_or_init_t  loses its place; a turn granted to it is
+ *                         passed on; dropped while its initialiser runs,
+ *                         the initialiser is dropped (cancelled) and the
+ *                         next waiter runs its own. The cell is never
+ *                         left half set
  *   sync_notified_t       loses its place; a notify_one delivered to it is
  *                         passed on (to the next waiter, or kept as the
  *                         permit); a notify_waiters is simply missed
@@ -322,6 +351,18 @@ WEFT_API size_t sync_waitq_len_(const sync_waitq_t *q) {
 WEFT_API void sync_fmt_n_(future_fmt_t *o, size_t n, const char *one, const char *many) {
     future_fmt_u64(o, n);
     future_fmt_str(o, n == 1 ? one : many);
+}
+
+/* For a lock's description: what, the name of the task behind waker (the
+ * holder's), and "\", " (1) when the executor knows that name; else
+ * nothing is written (0). */
+WEFT_API int sync_fmt_holder_(future_fmt_t *o, const char *what, future_waker_t *waker) {
+    const char *name = waker && o->waker_name ? o->waker_name(o->ctx, waker) : 0;
+    if (!name) return 0;
+    future_fmt_str(o, what);
+    future_fmt_str(o, name);
+    future_fmt_str(o, "\", ");
+    return 1;
 }
 
 /* Copy one element. A plain memcpy of n bytes: a copy specialised to fixed
@@ -790,31 +831,48 @@ WEFT_API void sync_sem_acquire_describe_(const future_t *f, future_fmt_t *o) {
     future_fmt_str(o, " free)");
 }
 
-WEFT_API coro_poll_t sync_sem_acquire_poll_(future_t *self, future_cx_t *cx) {
-    sync_sem_acquire_t *a = (sync_sem_acquire_t *)(void *)self;
+/* One step of an acquire, without finishing the future: CORO_READY once
+ * the permits are ours (one unit of the budget spent), else CORO_PENDING
+ * (queued, or the budget said "not now"). Every future that waits on a
+ * semaphore (the acquire, the mutex and rwlock locks, the once cell's
+ * turn) takes its permits through here and drops through
+ * sync_sem_acquire_drop_, so the queue, the hand-over of permits and the
+ * drop rules are written once. */
+WEFT_API coro_poll_t sync_sem_take_(sync_sem_acquire_t *a, future_cx_t *cx) {
     sync_sem_t *s = a->sem;
     switch (a->w.state) {
     case SYNC_IDLE_:
-        if (!s->q.head && s->permits >= a->w.need) {
-            if (!future_coop_spend(cx)) return CORO_PENDING;
-            s->permits -= a->w.need;
-            s->held += a->w.need;
-            return future_finish(self, 0);
+        if (s->q.head || s->permits < a->w.need) {
+            sync_waitq_push_(&s->q, &a->w, cx->waker);
+            return CORO_PENDING;
         }
-        sync_waitq_push_(&s->q, &a->w, cx->waker);
-        {
-            static const future_kind_t kind = {FUTURE_KIND_TAG_, "semaphore acquire",
-                                               sync_sem_acquire_describe_};
-            future_set_kind(self, &kind);
-        }
-        return CORO_PENDING;
+        if (!future_coop_spend(cx)) return CORO_PENDING;
+        s->permits -= a->w.need;
+        s->held += a->w.need;
+        return CORO_READY;
     case SYNC_QUEUED_:
         return sync_waiter_pending_(&a->w, cx);
     default: /* granted: the permits are ours */
         if (!future_coop_spend(cx)) return CORO_PENDING;
         a->w.state = SYNC_IDLE_;
-        return future_finish(self, 0);
+        return CORO_READY;
     }
+}
+
+/* sync_sem_take_ for a future built on an acquire: while it waits it says
+ * what it is (kind). */
+WEFT_API coro_poll_t sync_sem_take_kind_(future_t *self, future_cx_t *cx,
+                                         const future_kind_t *kind) {
+    if (sync_sem_take_((sync_sem_acquire_t *)(void *)self, cx) == CORO_READY) return CORO_READY;
+    future_set_kind(self, kind);
+    return CORO_PENDING;
+}
+
+WEFT_API coro_poll_t sync_sem_acquire_poll_(future_t *self, future_cx_t *cx) {
+    static const future_kind_t kind = {FUTURE_KIND_TAG_, "semaphore acquire",
+                                       sync_sem_acquire_describe_};
+    if (sync_sem_take_kind_(self, cx, &kind) == CORO_PENDING) return CORO_PENDING;
+    return future_finish(self, 0);
 }
 
 WEFT_API void sync_sem_acquire_drop_(future_t *self) {
@@ -879,31 +937,20 @@ WEFT_API void sync_mutex_init(sync_mutex_t *m) {
  * first waiter's next poll the lock is "being handed over". */
 WEFT_API void sync_mutex_lock_describe_(const future_t *f, future_fmt_t *o) {
     const sync_mutex_t *m = ((const sync_mutex_lock_t *)(const void *)f)->m;
-    const char *name = 0;
-    if (m->holder && m->holder_waker && o->waker_name)
-        name = o->waker_name(o->ctx, m->holder_waker);
-    if (name) {
-        future_fmt_str(o, "(held by task \"");
-        future_fmt_str(o, name);
-        future_fmt_str(o, "\", ");
-    } else {
+    if (!sync_fmt_holder_(o, "(held by task \"", m->holder ? m->holder_waker : 0))
         future_fmt_str(o, m->holder ? "(held, " : "(being handed over, ");
-    }
     future_fmt_u64(o, sync_waitq_len_(&m->sem.q));
     future_fmt_str(o, " waiting)");
 }
 
 WEFT_API coro_poll_t sync_mutex_lock_poll_(future_t *self, future_cx_t *cx) {
+    static const future_kind_t kind = {FUTURE_KIND_TAG_, "mutex lock",
+                                       sync_mutex_lock_describe_};
     sync_mutex_lock_t *l = (sync_mutex_lock_t *)(void *)self;
-    if (sync_sem_acquire_poll_(self, cx) == CORO_PENDING) {
-        static const future_kind_t kind = {FUTURE_KIND_TAG_, "mutex lock",
-                                           sync_mutex_lock_describe_};
-        future_set_kind(self, &kind);
-        return CORO_PENDING;
-    }
+    if (sync_sem_take_kind_(self, cx, &kind) == CORO_PENDING) return CORO_PENDING;
     l->m->holder = l;
     l->m->holder_waker = cx->waker;
-    return CORO_READY;
+    return future_finish(self, 0);
 }
 
 /* Wait for the lock; once the future is ready, l holds it. */
@@ -945,6 +992,414 @@ WEFT_API int sync_mutex_unlock(sync_mutex_lock_t *l) {
     m->holder_waker = 0;
     sync_sem_release(&m->sem, 1);
     return 0;
+}
+
+/* ---- rwlock ------------------------------------------------------------- */
+
+/* A fair async reader-writer lock (tokio's RwLock): many readers at once,
+ * or one writer. It is a semaphore of max_readers permits: a read lock
+ * takes one, a write lock takes them all, so the semaphore's FIFO queue
+ * gives tokio's rules: a writer that waits holds up every lock asked for
+ * after it (a stream of readers cannot starve a writer), and when the
+ * writer unlocks, the readers queued behind it up to the next writer are
+ * let in together. Like the mutex it may be held across AWAIT and guards
+ * nothing by itself. */
+typedef struct sync_rwlock {
+    sync_sem_t sem;     /* max permits: a read takes 1, a write takes max */
+    size_t max;         /* max_readers */
+    size_t readers;     /* read locks held (for descriptions) */
+    const void *writer; /* the sync_rwlock_lock_t that write-locked it, or 0 */
+    future_waker_t *writer_waker; /* its task's waker (0: try_write) */
+} sync_rwlock_t;
+
+/* sync_rwlock_init's cap on readers at once: an eighth of size_t's range
+ * (tokio's is u32::MAX >> 3), so a write's permits and a release of them
+ * never overflow. */
+#define SYNC_RWLOCK_MAX_READERS ((size_t)-1 >> 3)
+
+/* A lock future, read or write (set up by sync_rwlock_read_init or
+ * sync_rwlock_write_init): it waits for the lock, and is then the guard
+ * that holds it: unlock through it. */
+typedef struct sync_rwlock_lock {
+#ifdef FUTURE_HAVE_ALIAS_
+    FUTURE_EXT_ union {
+        sync_sem_acquire_t acq; /* future_t first; acq.w.need: 1 or max */
+        future_t fut;           /* the same header, for FUTURE_OF */
+    };
+#else
+    sync_sem_acquire_t acq;
+#endif
+    sync_rwlock_t *rw;
+    unsigned char write; /* a write lock */
+    unsigned char held;  /* it holds the lock (ready, or a try_ that took it) */
+} sync_rwlock_lock_t;
+
+/* A rwlock that lets up to max_readers read at once (>= 1; 1 makes it a
+ * mutex). */
+WEFT_API void sync_rwlock_init_max(sync_rwlock_t *rw, size_t max_readers) {
+    if (max_readers == 0) {
+        FUTURE_MISUSE("sync_rwlock_init_max: max_readers must be >= 1 (a write "
+                      "lock takes max_readers permits: 0 would never exclude)");
+        max_readers = 1;
+    }
+    sync_sem_init(&rw->sem, max_readers);
+    rw->max = max_readers;
+    rw->readers = 0;
+    rw->writer = 0;
+    rw->writer_waker = 0;
+}
+
+WEFT_API void sync_rwlock_init(sync_rwlock_t *rw) {
+    sync_rwlock_init_max(rw, SYNC_RWLOCK_MAX_READERS);
+}
+
+/* "rwlock read (write-locked by task "w", 2 waiting)", "rwlock write (3
+ * readers, 1 waiting)"; "being handed over" between an unlock and the
+ * first waiters' next poll. */
+WEFT_API void sync_rwlock_lock_describe_(const future_t *f, future_fmt_t *o) {
+    const sync_rwlock_t *rw = ((const sync_rwlock_lock_t *)(const void *)f)->rw;
+    if (rw->writer) {
+        if (!sync_fmt_holder_(o, "(write-locked by task \"", rw->writer_waker))
+            future_fmt_str(o, "(write-locked, ");
+    } else if (rw->readers) {
+        future_fmt_str(o, "(");
+        sync_fmt_n_(o, rw->readers, " reader, ", " readers, ");
+    } else {
+        future_fmt_str(o, "(being handed over, ");
+    }
+    future_fmt_u64(o, sync_waitq_len_(&rw->sem.q));
+    future_fmt_str(o, " waiting)");
+}
+
+/* l has the lock now: note it as its holder. */
+WEFT_API void sync_rwlock_hold_(sync_rwlock_lock_t *l, future_waker_t *waker) {
+    l->held = 1;
+    if (l->write) {
+        l->rw->writer = l;
+        l->rw->writer_waker = waker;
+    } else {
+        l->rw->readers++;
+    }
+}
+
+WEFT_API coro_poll_t sync_rwlock_lock_poll_(future_t *self, future_cx_t *cx) {
+    static const future_kind_t read_kind = {FUTURE_KIND_TAG_, "rwlock read",
+                                            sync_rwlock_lock_describe_};
+    static const future_kind_t write_kind = {FUTURE_KIND_TAG_, "rwlock write",
+                                             sync_rwlock_lock_describe_};
+    sync_rwlock_lock_t *l = (sync_rwlock_lock_t *)(void *)self;
+    if (sync_sem_take_kind_(self, cx, l->write ? &write_kind : &read_kind) == CORO_PENDING)
+        return CORO_PENDING;
+    sync_rwlock_hold_(l, cx->waker);
+    return future_finish(self, 0);
+}
+
+WEFT_API void sync_rwlock_lock_init_(sync_rwlock_lock_t *l, sync_rwlock_t *rw, int write) {
+    sync_sem_acquire_init(&l->acq, &rw->sem, write ? rw->max : 1);
+    l->acq.fut.poll = sync_rwlock_lock_poll_;
+    l->rw = rw;
+    l->write = (unsigned char)write;
+    l->held = 0;
+}
+
+/* Wait for a read lock (shared); once the future is ready, l holds it. */
+WEFT_API void sync_rwlock_read_init(sync_rwlock_lock_t *l, sync_rwlock_t *rw) {
+    sync_rwlock_lock_init_(l, rw, 0);
+}
+
+/* Wait for the write lock (exclusive); once ready, l holds it. */
+WEFT_API void sync_rwlock_write_init(sync_rwlock_lock_t *l, sync_rwlock_t *rw) {
+    sync_rwlock_lock_init_(l, rw, 1);
+}
+
+WEFT_API int sync_rwlock_try_(sync_rwlock_lock_t *l, sync_rwlock_t *rw, int write) {
+    int rc;
+    sync_rwlock_lock_init_(l, rw, write);
+    rc = sync_sem_try_acquire(&rw->sem, l->acq.w.need);
+    if (rc == 0) {
+        sync_rwlock_hold_(l, 0); /* no task known */
+        (void)future_finish(&l->acq.fut, 0);
+    }
+    return rc;
+}
+
+/* Take a read lock now through l (set up here as by sync_rwlock_read_init):
+ * 0 (l holds it, and is finished as if awaited), or -EAGAIN: write-locked,
+ * max_readers reached, or locks are waiting (they come first; a waiting
+ * writer keeps new readers out). After -EAGAIN, l may be awaited. l is
+ * set up afresh: never hand it a lock future that waits or holds. */
+WEFT_API int sync_rwlock_try_read(sync_rwlock_lock_t *l, sync_rwlock_t *rw) {
+    return sync_rwlock_try_(l, rw, 0);
+}
+
+/* Take the write lock now through l: 0, or -EAGAIN (locked, or locks are
+ * waiting). After -EAGAIN, l may be awaited. */
+WEFT_API int sync_rwlock_try_write(sync_rwlock_lock_t *l, sync_rwlock_t *rw) {
+    return sync_rwlock_try_(l, rw, 1);
+}
+
+/* Let go of the lock l holds, read or write (the next waiters get it). 0,
+ * or -EPERM when l does not hold it (never got it, or unlocked already):
+ * FUTURE_MISUSE reports it and the rwlock is left as it was. */
+WEFT_API int sync_rwlock_unlock(sync_rwlock_lock_t *l) {
+    sync_rwlock_t *rw = l->rw;
+    if (!l->held) {
+        FUTURE_MISUSE("sync_rwlock_unlock through a lock that does not hold the "
+                      "rwlock (not acquired yet, or unlocked already)");
+        return FUTURE_EPERM;
+    }
+    l->held = 0;
+    if (l->write) {
+        rw->writer = 0;
+        rw->writer_waker = 0;
+    } else {
+        rw->readers--;
+    }
+    sync_sem_release(&rw->sem, l->acq.w.need);
+    return 0;
+}
+
+/* ---- barrier ------------------------------------------------------------ */
+
+/* n tasks meet (tokio's Barrier): each waits until all n have arrived,
+ * then all go on together; the last to arrive is the leader (exactly one
+ * per round). It is reusable: the next n waits make the next round.
+ * A wait dropped before its round is complete is un-counted: the round
+ * then needs another arrival. (tokio counts it anyway, so a cancelled
+ * waiter releases the others early with one task missing, and its docs
+ * call wait not cancel safe; here a round is n waits that are all still
+ * there.) */
+typedef struct sync_barrier {
+    size_t n;       /* parties per round */
+    size_t arrived; /* waiting in the current round */
+    sync_waitq_t q; /* the round's waiters, in arrival order */
+} sync_barrier_t;
+
+/* A barrier for n tasks (n == 0 acts as 1, as in tokio: every wait is a
+ * leader and ready at once). */
+WEFT_API void sync_barrier_init(sync_barrier_t *b, size_t n) {
+    b->n = n ? n : 1;
+    b->arrived = 0;
+    sync_waitq_init_(&b->q);
+}
+
+typedef struct sync_barrier_wait {
+    future_t fut;
+    sync_barrier_t *b;
+    sync_waiter_t w;
+    int leader; /* once ready: 1 for the round's leader (the last to arrive) */
+} sync_barrier_wait_t;
+
+/* "barrier wait (2 of 3 arrived)" */
+WEFT_API void sync_barrier_wait_describe_(const future_t *f, future_fmt_t *o) {
+    const sync_barrier_t *b = ((const sync_barrier_wait_t *)(const void *)f)->b;
+    future_fmt_str(o, "(");
+    future_fmt_u64(o, b->arrived);
+    future_fmt_str(o, " of ");
+    future_fmt_u64(o, b->n);
+    future_fmt_str(o, " arrived)");
+}
+
+WEFT_API coro_poll_t sync_barrier_wait_poll_(future_t *self, future_cx_t *cx) {
+    sync_barrier_wait_t *bw = (sync_barrier_wait_t *)(void *)self;
+    sync_barrier_t *b = bw->b;
+    switch (bw->w.state) {
+    case SYNC_IDLE_:
+        if (b->arrived + 1 < b->n) {
+            b->arrived++;
+            sync_waitq_push_(&b->q, &bw->w, cx->waker);
+            {
+                static const future_kind_t kind = {FUTURE_KIND_TAG_, "barrier wait",
+                                                   sync_barrier_wait_describe_};
+                future_set_kind(self, &kind);
+            }
+            return CORO_PENDING;
+        }
+        /* the last one: not counted until the budget lets it through */
+        if (!future_coop_spend(cx)) return CORO_PENDING;
+        b->arrived = 0; /* the next round starts empty */
+        sync_waitq_wake_all_(&b->q, SYNC_WOKEN_);
+        bw->leader = 1;
+        return future_finish(self, 0);
+    case SYNC_QUEUED_:
+        return sync_waiter_pending_(&bw->w, cx);
+    default: /* the round is complete */
+        if (!future_coop_spend(cx)) return CORO_PENDING;
+        bw->w.state = SYNC_IDLE_;
+        return future_finish(self, 0);
+    }
+}
+
+WEFT_API void sync_barrier_wait_drop_(future_t *self) {
+    sync_barrier_wait_t *bw = (sync_barrier_wait_t *)(void *)self;
+    if (bw->w.state == SYNC_QUEUED_) { /* it never arrived, after all */
+        sync_waitq_unlink_(&bw->b->q, &bw->w);
+        bw->b->arrived--;
+    }
+    bw->w.state = SYNC_IDLE_; /* woken: its round went on, counting it */
+}
+
+/* Arrive at the barrier and wait for the round to be complete. Ready with
+ * error 0; bw->leader tells the leader. */
+WEFT_API void sync_barrier_wait_init(sync_barrier_wait_t *bw, sync_barrier_t *b) {
+    sync_wait_init_(&bw->fut, sync_barrier_wait_poll_, sync_barrier_wait_drop_, &bw->w);
+    bw->b = b;
+    bw->leader = 0;
+}
+
+/* ---- once cell ---------------------------------------------------------- */
+
+/* A value set once (tokio's OnceCell), in the caller's slot. The first
+ * sync_once_get_or_init to get the turn runs its initialiser (a future of
+ * yours that writes the value into the slot and finishes with 0); the
+ * others wait for it, in FIFO order. If that initialiser fails (finishes
+ * with an error) or is dropped with its get_or_init, the turn goes to the
+ * next waiter, which runs its own initialiser. The turn is a semaphore of
+ * one permit, so queueing, hand-over and drop are the mutex's. Once set,
+ * the value never changes (until sync_once_init again). */
+typedef struct sync_once {
+    void *slot;  /* size bytes, the caller's */
+    size_t size;
+    int set;
+    sync_sem_t turn; /* 1 permit: the right to initialise */
+} sync_once_t;
+
+/* Past the set, the turn's permits: every waiter (and later one) is let
+ * through at once, to find the value there. */
+#define SYNC_ONCE_OPEN_ ((size_t)-1 / 2)
+
+/* An empty cell whose value (size bytes) will be kept in slot. size 0 (and
+ * slot 0) makes a cell that only says "done" (see sync_once_is_set). */
+WEFT_API void sync_once_init(sync_once_t *c, void *slot, size_t size) {
+    c->slot = slot;
+    c->size = size;
+    c->set = 0;
+    sync_sem_init(&c->turn, 1);
+    if (size && !slot) {
+        FUTURE_MISUSE("sync_once_init: a value of size bytes needs a slot to live "
+                      "in (or size 0 for a cell that holds no value)");
+        c->size = 0;
+    }
+}
+
+WEFT_API int sync_once_is_set(const sync_once_t *c) { return c->set; }
+
+/* The value (the slot), or 0 while the cell is empty. */
+WEFT_API void *sync_once_get(const sync_once_t *c) { return c->set ? c->slot : 0; }
+
+/* The value is in the slot: the cell is set; everyone waiting goes on. */
+WEFT_API void sync_once_publish_(sync_once_t *c) {
+    c->set = 1;
+    sync_sem_release(&c->turn, SYNC_ONCE_OPEN_); /* wakes every waiter */
+}
+
+/* Set the value now (copied from *val, size bytes; val may be 0 for a
+ * cell of size 0): 0, -EBUSY (already set: the value is left as it was) or
+ * -EAGAIN (an initialiser is running, or the turn is on its way to a
+ * waiter). Never waits. */
+WEFT_API int sync_once_set(sync_once_t *c, const void *val) {
+    size_t size = c->size;
+    if (size && !val) {
+        FUTURE_MISUSE("sync_once_set: no value to copy (val is 0, the cell "
+                      "holds size bytes)");
+        return FUTURE_EINVAL;
+    }
+    if (c->set) return FUTURE_EBUSY;
+    if (sync_sem_try_acquire(&c->turn, 1)) return FUTURE_EAGAIN;
+    if (size && val) sync_copy_(c->slot, val, size); /* val again: gcc's
+                                   -Wnonnull cannot tell it is set here */
+    sync_once_publish_(c);
+    return 0;
+}
+
+/* get_or_init: wait for the value, or for the turn to make it. */
+typedef struct sync_once_get_or_init {
+#ifdef FUTURE_HAVE_ALIAS_
+    FUTURE_EXT_ union {
+        sync_sem_acquire_t acq; /* future_t first: waits for the turn */
+        future_t fut;
+    };
+#else
+    sync_sem_acquire_t acq;
+#endif
+    sync_once_t *c;
+    future_t *init; /* the caller's initialiser; polled only on our turn */
+    int running;    /* we have the turn and run init (it is our child) */
+    int ran;        /* our initialiser was started (it ran, or runs) */
+} sync_once_get_or_init_t;
+
+/* "once get_or_init (initialiser running, 2 waiting)" */
+WEFT_API void sync_once_get_or_init_describe_(const future_t *f, future_fmt_t *o) {
+    const sync_once_get_or_init_t *g = (const sync_once_get_or_init_t *)(const void *)f;
+    future_fmt_str(o, g->running ? "(running its initialiser, " : "(initialiser running, ");
+    future_fmt_u64(o, sync_waitq_len_(&g->c->turn.q));
+    future_fmt_str(o, " waiting)");
+}
+
+WEFT_API coro_poll_t sync_once_get_or_init_poll_(future_t *self, future_cx_t *cx) {
+    static const future_kind_t kind = {FUTURE_KIND_TAG_, "once get_or_init",
+                                       sync_once_get_or_init_describe_};
+    sync_once_get_or_init_t *g = (sync_once_get_or_init_t *)(void *)self;
+    sync_once_t *c = g->c;
+    int rc;
+    if (!g->running) {
+        if (c->set) { /* set before we queued, or we were let through */
+            if (!future_coop_spend(cx)) return CORO_PENDING;
+            g->acq.w.state = SYNC_IDLE_; /* the open turn is not given back */
+            return future_finish(self, 0);
+        }
+        if (sync_sem_take_kind_(self, cx, &kind) == CORO_PENDING) return CORO_PENDING;
+        if (!g->init) { /* reported at init */
+            sync_sem_release(&c->turn, 1);
+            return future_finish(self, FUTURE_EINVAL);
+        }
+        g->running = g->ran = 1; /* the turn is ours: still empty (set needs it) */
+    }
+    if (future_poll(g->init, cx) == CORO_PENDING) {
+        future_adopt_(self, g->init); /* dropped with us */
+        future_set_kind(self, &kind);
+        return CORO_PENDING;
+    }
+    self->child = 0;
+    g->running = 0;
+    rc = future_err(g->init);
+    if (rc < 0) {
+        sync_sem_release(&c->turn, 1); /* the next waiter tries its own */
+        return future_finish(self, rc);
+    }
+    sync_once_publish_(c);
+    return future_finish(self, 0);
+}
+
+WEFT_API void sync_once_get_or_init_drop_(future_t *self) {
+    sync_once_get_or_init_t *g = (sync_once_get_or_init_t *)(void *)self;
+    if (g->running) { /* our initialiser was dropped before us: pass the turn */
+        g->running = 0;
+        sync_sem_release(&g->c->turn, 1);
+    } else if (!g->c->set) {
+        sync_sem_acquire_drop_(self); /* unlink, or pass a granted turn on */
+    }
+    g->acq.w.state = SYNC_IDLE_;
+}
+
+/* Get the cell's value, making it with init if the cell is empty and the
+ * turn comes to us: ready with 0 once the value is there
+ * (sync_once_get(c)), or with init's error if it was ours and it failed
+ * (the cell stays empty, the next waiter tries). init: a future of yours,
+ * initialised and not started, that writes the value into the slot; it is
+ * never polled unless this one gets the turn. Do not wait on the same cell
+ * inside init (it would wait for itself). */
+WEFT_API void sync_once_get_or_init_init(sync_once_get_or_init_t *g, sync_once_t *c,
+                                         future_t *init) {
+    sync_sem_acquire_init(&g->acq, &c->turn, 1);
+    g->acq.fut.poll = sync_once_get_or_init_poll_;
+    g->acq.fut.drop = sync_once_get_or_init_drop_;
+    g->c = c;
+    g->init = init;
+    g->running = g->ran = 0;
+    if (!init)
+        FUTURE_MISUSE("sync_once_get_or_init_init: no initialiser (give it a future "
+                      "that makes the value; it finishes with -EINVAL on its turn)");
 }
 
 /* ---- notify ------------------------------------------------------------- */
