@@ -1,4 +1,4 @@
-/* io.h - async fds, TCP sockets and signals on exec.h's reactor.
+/* io.h - async fds, TCP, UDP and Unix sockets, and signals on exec.h's reactor.
  *
  * An io_fd_t is an fd registered with the executor's reactor (epoll, or
  * poll(2)) once, edge-triggered, for its whole life. Futures on it (read,
@@ -27,8 +27,14 @@
  *                register it; io_fd_close(&f) deregisters and closes it;
  *                io_fd_detach(&f) deregisters and hands the fd back.
  *                io_listen(&f, ex, &addr, backlog, flags) opens a listener
- *                (SO_REUSEADDR always; IO_REUSEPORT in flags for
- *                SO_REUSEPORT; IPv6 listeners are IPV6_V6ONLY).
+ *                (TCP: SO_REUSEADDR always; IO_REUSEPORT in flags for
+ *                SO_REUSEPORT; IPv6 listeners are IPV6_V6ONLY; a Unix
+ *                address: see "Datagrams and Unix sockets").
+ *                io_dgram_bind(&f, ex, &addr, flags) a bound datagram
+ *                socket (UDP, or Unix datagram); io_dgram_open(&f, ex,
+ *                family) an unbound one; io_dgram_connect(&f, &addr) sets
+ *                its peer (0 or -errno at once: no handshake);
+ *                io_socketpair(&a, &b, ex, SOCK_STREAM or SOCK_DGRAM).
  *   io_signal_t  io_signal_open(&s, ex, set): block the signals of set (0:
  *                SIGINT and SIGTERM) and receive them through a signalfd
  *                (Linux; elsewhere a handler and a self-pipe, see "Signals
@@ -42,7 +48,9 @@
  *                exec_child_sigreset() in the child after fork().
  *   io_addr_t    a socket address: io_addr_parse(&a, "::1", port) takes a
  *                numeric IPv4 or IPv6 host (0: 127.0.0.1) and never blocks
- *                on DNS; io_addr_port(&a); io_local_addr(&f, &a).
+ *                on DNS; io_addr_unix(&a, "/run/app.sock") a Unix path,
+ *                or "@name" an abstract name (Linux); io_addr_port(&a);
+ *                io_local_addr(&f, &a); io_peer_addr(&f, &a).
  *   Also io_shutdown(&f, SHUT_WR) (one direction), io_tcp_nodelay(&f, on),
  *   and io_try_read / io_try_write: one non-blocking attempt, no task
  *   involved: bytes, 0 (end of stream, reads), or -EAGAIN when the reactor
@@ -62,11 +70,24 @@
  *                   (init marks f closed, so closing it after a failure
  *                   or a drop is always safe)
  *   io_signal_recv_t io_signal_recv_init(&r, &s)   r.signo
+ *   io_send_to_t    io_send_to_init(&s, &f, buf, len, &addr)  one datagram
+ *                   (addr copied): s.n == len
+ *   io_recv_from_t  io_recv_from_init(&r, &f, buf, len)  one datagram: r.n
+ *                   bytes (0: an empty one), r.peer its sender,
+ *                   r.truncated 1 if it was longer than len (the rest is
+ *                   gone, as with recvfrom and tokio)
+ *   io_send_t       io_send_init(&s, &f, buf, len)   send_to / recv_from
+ *   io_recv_t       io_recv_init(&r, &f, buf, len)   to and from the
+ *                   connected peer (on a stream: a write / read)
  *   r.n (read_exact, write_all) is also the progress made when they fail.
+ *   Buffered reading and framing (io_reader_t: read_line, read_until,
+ *   length-prefixed frames, copy): see "buffered reading and framing"
+ *   below.
  *   While one waits, exec_dump's async backtrace says what for: "read fd 7",
  *   "write fd 7 (100 bytes)", "read_exact fd 7 (3/8 bytes)", "readable fd
- *   7", "accept fd 5", "connect fd 9 to 127.0.0.1:6379", "signal wait
- *   (SIGINT, SIGTERM)".
+ *   7", "accept fd 5", "connect fd 9 to 127.0.0.1:6379", "connect fd 9 to
+ *   /run/app.sock", "recv_from fd 7", "send_to fd 7 (5 bytes to
+ *   [::1]:53)", "signal wait (SIGINT, SIGTERM)".
  *
  * The contract
  *   - One registration per fd: the reactor learns of it at open and
@@ -77,13 +98,17 @@
  *     or write on a stream (TCP, pipe) proves it drained or full too, and
  *     clears the ready bit the same way, unless a hangup was seen.
  *   - One reader and one writer at a time per io_fd_t (readable / read /
- *     read_exact / accept / signal recv read; writable / write / write_all
- *     write): a second one waiting is misuse (FUTURE_MISUSE, -EBUSY).
+ *     read_exact / accept / recv / recv_from / signal recv read; writable
+ *     / write / write_all / send / send_to write): a second one waiting is
+ *     misuse (FUTURE_MISUSE, -EBUSY).
  *   - Errors: -ECONNRESET, -EPIPE (no SIGPIPE, ever: sockets use
  *     MSG_NOSIGNAL, or SO_NOSIGPIPE set at open where that is what the
  *     system has; other fds, and sockets where there is neither, block
  *     SIGPIPE around the write and consume the one it raised),
- *     -ECONNREFUSED, -ETIMEDOUT (io_connect under timer.h's timeout),
+ *     -ECONNREFUSED (also a connected UDP socket whose peer's port is
+ *     closed: the ICMP answer, at its next send or recv), -EMSGSIZE (a
+ *     datagram too big to send), -EDESTADDRREQ (io_send on an unconnected
+ *     datagram socket), -ETIMEDOUT (io_connect under timer.h's timeout),
  *     IO_EOF (-ENODATA; -EPIPE on FreeBSD and OpenBSD, which have no
  *     ENODATA: read_exact hit the end of the stream),
  *     -EBADF (the io_fd_t was closed while the future waited, or never
@@ -112,6 +137,10 @@
  *   accept               safe: a connection is taken only by the poll that
  *                        returns it (the EMFILE drain drops some by design)
  *   connect              safe: the half-open socket is closed, f stays closed
+ *   send_to, send        safe: a datagram goes whole, in the poll that
+ *                        returns ready, or not at all (tokio: same)
+ *   recv_from, recv      safe: a datagram is taken only by the poll that
+ *                        returns it (tokio: same)
  *   signal recv          safe: a signal is read only by the poll returning it
  *
  * Backends and systems
@@ -134,6 +163,29 @@
  *   IO_PORTABLE (define it in every file, before including) takes every
  *   fallback even where the system has better: that is how Linux tests
  *   them (tests/run.sh runs the io tests once more with it).
+ *
+ * Datagrams and Unix sockets
+ *   One io_fd_t for every kind of socket: a datagram socket is read by
+ *   recv / recv_from and written by send / send_to (io_read / io_write
+ *   work on a connected one, without the truncation flag). A Unix address
+ *   (io_addr_unix) works wherever an IP one does: io_listen, io_connect,
+ *   io_accept (a.peer: usually unnamed), io_dgram_bind, send_to.
+ *   - Names: a path must fit sun_path with its NUL (107 bytes on Linux,
+ *     103 on macOS and the BSDs): longer is -ENAMETOOLONG, never cut.
+ *     "@name" is Linux's abstract namespace (IO_PORTABLE keeps it: it is
+ *     the kernel's, not a libc call): no file, gone with its last socket.
+ *     Elsewhere "@name" is -EINVAL; write "./@name" for such a path.
+ *   - Socket files: bind makes one, close leaves it (as tokio and libuv).
+ *     The next bind there fails with -EADDRINUSE, even when nothing
+ *     listens any more (a connect gets -ECONNREFUSED), unless flags has
+ *     IO_UNLINK: a socket file at the path is removed first (a live one
+ *     too: it cannot tell), any other file is left (-EADDRINUSE). A bind
+ *     that fails later (listen, the registration) removes the file it
+ *     made. IO_REUSEPORT with a Unix address: -EINVAL.
+ *   - A Unix stream connect to a listener whose backlog is full: -EAGAIN
+ *     at once on Linux (as tokio; retry later), not a wait.
+ *   - The sender of a datagram from an unbound Unix socket is unnamed:
+ *     r.peer.len is 0 (or the family's size), and it cannot be answered.
  *
  * Signals without signalfd (every system but Linux; Linux with IO_PORTABLE)
  *   io_signal_open installs a handler (sigaction, SA_RESTART) for each
@@ -176,9 +228,10 @@
  *   IO_SIGNAL_MAX         8: signals per io_signal_t set, without signalfd
  *
  * Memory (x86-64): io_fd_t 48 bytes (64 under the poll backend: its link
- * in the fd list), io_readable_t 80, io_read_t (and the other three read /
- * write frames) 104, io_connect_t 88, io_accept_t 336 (a peer address and
- * a backoff timer), io_signal_t 304 (two sigset_t; without signalfd one
+ * in the fd list), io_addr_t 136, io_readable_t 80, io_read_t (and the
+ * other three read / write frames) 104, io_connect_t 88, io_send_to_t (and
+ * the other three datagram frames) 248 (an address), io_accept_t 336 (a
+ * peer address and a backoff timer), io_signal_t 304 (two sigset_t; without signalfd one
  * sigset_t and IO_SIGNAL_MAX saved actions: 1472 on glibc, whose
  * sigset_t is 128 bytes, about 200 on macOS). Include io.h (or exec.h)
  * before any system header, or compile with -D_GNU_SOURCE.
@@ -208,6 +261,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/un.h>
+#include <stddef.h>
 
 /* What the system has beyond POSIX (IO_PORTABLE: as if nothing). */
 #if !defined(IO_PORTABLE) && defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
@@ -254,8 +309,11 @@
 #define IO_EOF (-EPIPE) /* FreeBSD, OpenBSD */
 #endif
 
-/* io_listen flags */
-enum { IO_REUSEPORT = 1 };
+/* io_listen / io_dgram_bind flags */
+enum {
+    IO_REUSEPORT = 1, /* SO_REUSEPORT */
+    IO_UNLINK = 2     /* a Unix path: remove a socket file already there */
+};
 
 /* io_fd_t flags (internal) */
 enum {
@@ -325,6 +383,74 @@ WEFT_API int io_addr_port(const io_addr_t *a) {
     return -1;
 }
 
+/* A Unix domain socket address: a path, or on Linux "@name", an abstract
+ * name (no file: it goes with the last socket bound to it). A path that
+ * starts with '@' is written "./@...". -ENAMETOOLONG when it does not fit
+ * sun_path (107 bytes and the NUL on Linux, 103 on macOS and the BSDs);
+ * -EINVAL for "" and "@", and for "@name" off Linux. */
+WEFT_API int io_addr_unix(io_addr_t *a, const char *path) {
+    struct sockaddr_un *un = (struct sockaddr_un *)(void *)&a->ss;
+    size_t n = strlen(path), abstract = path[0] == '@';
+    memset(a, 0, sizeof *a);
+#ifndef __linux__
+    if (abstract) return -EINVAL;
+#endif
+    if (n == abstract) return -EINVAL;
+    /* A path needs its NUL in sun_path; an abstract name takes the '@''s
+     * place with a NUL, and has no NUL at the end. */
+    if (n - abstract >= sizeof un->sun_path) return -ENAMETOOLONG;
+    un->sun_family = AF_UNIX;
+    memcpy(un->sun_path + abstract, path + abstract, n - abstract);
+    a->len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + !abstract);
+    return 0;
+}
+
+/* The path a Unix address names (0 for an abstract name, an unnamed
+ * socket, or not a Unix address). */
+WEFT_API const char *io_addr_path_(const io_addr_t *a) {
+    const struct sockaddr_un *un = (const struct sockaddr_un *)(const void *)&a->ss;
+    if (a->ss.ss_family != AF_UNIX || a->len <= offsetof(struct sockaddr_un, sun_path) ||
+        !un->sun_path[0])
+        return 0;
+    return un->sun_path;
+}
+
+/* "127.0.0.1:6379", "[::1]:80", "/run/app.sock", "@name", "(unnamed)":
+ * for exec_dump's descriptions (no system call). */
+WEFT_API void io_fmt_addr_(future_fmt_t *o, const io_addr_t *a) {
+    const struct sockaddr_storage *ss = &a->ss;
+    int v6 = ss->ss_family == AF_INET6, port = io_addr_port(a);
+    char host[INET6_ADDRSTRLEN];
+    size_t off = offsetof(struct sockaddr_un, sun_path);
+    if (a->len == 0 || (ss->ss_family == AF_UNIX && a->len <= off)) {
+        future_fmt_str(o, "(unnamed)"); /* a Unix socket never bound */
+        return;
+    }
+    if (ss->ss_family == AF_UNIX) {
+        const struct sockaddr_un *un = (const struct sockaddr_un *)(const void *)ss;
+        char name[sizeof un->sun_path + 1];
+        size_t n = a->len - off;
+        if (n > sizeof un->sun_path) n = sizeof un->sun_path;
+        memcpy(name, un->sun_path, n); /* the kernel's may lack its NUL */
+        name[n] = 0;
+        if (!name[0]) name[0] = '@'; /* abstract */
+        future_fmt_str(o, name);
+        return;
+    }
+    if (port < 0 ||
+        !inet_ntop(ss->ss_family,
+                   v6 ? (const void *)&((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr
+                      : (const void *)&((const struct sockaddr_in *)(const void *)ss)->sin_addr,
+                   host, sizeof host)) {
+        future_fmt_str(o, "?");
+        return;
+    }
+    if (v6) future_fmt_str(o, "[");
+    future_fmt_str(o, host);
+    future_fmt_str(o, v6 ? "]:" : ":");
+    future_fmt_u64(o, (unsigned)port);
+}
+
 /* ---- handles ------------------------------------------------------------- */
 
 WEFT_API void io_fd_clear_(io_fd_t *f) {
@@ -343,16 +469,33 @@ WEFT_API int io_fd_flags_(int fd) {
 }
 #endif
 
-/* A new TCP socket, non-blocking and close-on-exec: the fd, or -errno. */
-WEFT_API int io_socket_(int family) {
+/* A new socket of family and type (SOCK_STREAM, SOCK_DGRAM), non-blocking
+ * and close-on-exec: the fd, or -errno. */
+WEFT_API int io_socket_(int family, int type) {
 #ifdef IO_SOCK_FLAGS_
-    int fd = socket(family, SOCK_STREAM | IO_SOCK_FLAGS_, 0);
+    int fd = socket(family, type | IO_SOCK_FLAGS_, 0);
     return fd < 0 ? -errno : fd;
 #else
-    int fd = socket(family, SOCK_STREAM, 0), rc;
+    int fd = socket(family, type, 0), rc;
     if (fd < 0) return -errno;
     if ((rc = io_fd_flags_(fd)) < 0) close(fd);
     return rc < 0 ? rc : fd;
+#endif
+}
+
+/* socketpair(AF_UNIX, type), both ends non-blocking and close-on-exec:
+ * 0 or -errno (nothing left open). */
+WEFT_API int io_socketpair_(int type, int sv[2]) {
+#ifdef IO_SOCK_FLAGS_
+    return socketpair(AF_UNIX, type | IO_SOCK_FLAGS_, 0, sv) < 0 ? -errno : 0;
+#else
+    int rc;
+    if (socketpair(AF_UNIX, type, 0, sv) < 0) return -errno;
+    if ((rc = io_fd_flags_(sv[0])) < 0 || (rc = io_fd_flags_(sv[1])) < 0) {
+        close(sv[0]);
+        close(sv[1]);
+    }
+    return rc;
 #endif
 }
 
@@ -452,63 +595,178 @@ WEFT_API int io_local_addr(const io_fd_t *f, io_addr_t *a) {
     return getsockname(f->io.fd, (struct sockaddr *)(void *)&a->ss, &a->len) < 0 ? -errno : 0;
 }
 
-/* A listening TCP socket on addr (port 0: the kernel picks; see
- * io_local_addr). SO_REUSEADDR always, SO_REUSEPORT with IO_REUSEPORT. */
-WEFT_API int io_listen(io_fd_t *f, exec_t *ex, const io_addr_t *addr, int backlog,
-                            unsigned flags) {
-    int one = 1, rc, fd;
-    io_fd_clear_(f);
-    fd = io_socket_(addr->ss.ss_family);
+WEFT_API int io_peer_addr(const io_fd_t *f, io_addr_t *a) {
+    memset(a, 0, sizeof *a);
+    a->len = sizeof a->ss;
+    return getpeername(f->io.fd, (struct sockaddr *)(void *)&a->ss, &a->len) < 0 ? -errno : 0;
+}
+
+/* IO_UNLINK: remove the socket file at path (a previous run's, which
+ * makes bind fail with EADDRINUSE). Anything else there is left for bind
+ * to refuse. 0, or -1 and errno. */
+WEFT_API int io_unlink_socket_(const char *path) {
+    struct stat st;
+    if (lstat(path, &st) < 0) return errno == ENOENT ? 0 : -1;
+    return S_ISSOCK(st.st_mode) ? unlink(path) : 0;
+}
+
+/* Close fd, bound to addr, after a failure: and remove the socket file
+ * bind made, if addr is a path (errno kept: the caller's error). */
+WEFT_API void io_unbind_(int fd, const io_addr_t *addr) {
+    const char *path = io_addr_path_(addr);
+    int e = errno;
+    close(fd);
+    if (path) unlink(path);
+    errno = e;
+}
+
+/* A socket of type bound to addr (and its family), non-blocking and
+ * close-on-exec: the fd, or -errno with nothing open. What tokio's binds
+ * set: SO_REUSEADDR on a TCP listener, IPV6_V6ONLY on IPv6 (here); and
+ * flags: IO_REUSEPORT (IP only: -EINVAL on a Unix address), IO_UNLINK. */
+WEFT_API int io_bind_(const io_addr_t *addr, int type, unsigned flags) {
+    int one = 1, rc, fd, family = addr->ss.ss_family;
+    const char *path = io_addr_path_(addr);
+    if (family == AF_UNIX && (flags & IO_REUSEPORT)) return -EINVAL;
+    fd = io_socket_(family, type);
     if (fd < 0) return fd;
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) goto fail;
+    if (type == SOCK_STREAM && family != AF_UNIX &&
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
+        goto fail;
     if ((flags & IO_REUSEPORT) &&
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
         goto fail;
-    if (addr->ss.ss_family == AF_INET6 &&
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0)
+    if (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0)
         goto fail;
+    if ((flags & IO_UNLINK) && path && io_unlink_socket_(path) < 0) goto fail;
     if (bind(fd, (const struct sockaddr *)(const void *)&addr->ss, addr->len) < 0) goto fail;
-    if (listen(fd, backlog) < 0) goto fail;
-    rc = io_fd_setup_(f, ex, fd, IO_FD_SOCKET_);
-    if (rc < 0) {
-        close(fd);
-        return rc;
-    }
-    f->spare = open(IO_SPARE_PATH, O_RDONLY | O_CLOEXEC); /* -1 is survivable */
-    return 0;
+    return fd;
 fail:
     rc = -errno;
     close(fd);
     return rc;
 }
 
+/* A listening stream socket on addr: TCP (port 0: the kernel picks; see
+ * io_local_addr), or a Unix path or abstract name (io_addr_unix). TCP:
+ * SO_REUSEADDR always, SO_REUSEPORT with IO_REUSEPORT. A Unix path: bind
+ * makes the socket file, and a file already there (a previous run's
+ * socket) fails with -EADDRINUSE, unless IO_UNLINK says to remove a
+ * socket file first (live or stale: it cannot tell). Closing never
+ * removes the file (as tokio): unlink it, or use an abstract name. */
+WEFT_API int io_listen(io_fd_t *f, exec_t *ex, const io_addr_t *addr, int backlog,
+                            unsigned flags) {
+    int rc, fd;
+    io_fd_clear_(f);
+    fd = io_bind_(addr, SOCK_STREAM, flags);
+    if (fd < 0) return fd;
+    if (listen(fd, backlog) < 0) {
+        rc = -errno;
+        io_unbind_(fd, addr);
+        return rc;
+    }
+    rc = io_fd_setup_(f, ex, fd, IO_FD_SOCKET_);
+    if (rc < 0) {
+        io_unbind_(fd, addr);
+        return rc;
+    }
+    f->spare = open(IO_SPARE_PATH, O_RDONLY | O_CLOEXEC); /* -1 is survivable */
+    return 0;
+}
+
+/* A datagram socket bound to addr: UDP for an IP address (port 0: the
+ * kernel picks), Unix datagram for a path or abstract name. flags as
+ * io_listen's (no SO_REUSEADDR: as tokio's UdpSocket::bind). */
+WEFT_API int io_dgram_bind(io_fd_t *f, exec_t *ex, const io_addr_t *addr, unsigned flags) {
+    int rc, fd;
+    io_fd_clear_(f);
+    fd = io_bind_(addr, SOCK_DGRAM, flags);
+    if (fd < 0) return fd;
+    rc = io_fd_setup_(f, ex, fd, IO_FD_SOCKET_);
+    if (rc < 0) io_unbind_(fd, addr);
+    return rc;
+}
+
+/* An unbound datagram socket of family (AF_INET, AF_INET6, AF_UNIX): UDP
+ * binds an ephemeral port at its first send; a Unix one sends from no
+ * address (its peers cannot answer: tokio's UnixDatagram::unbound). */
+WEFT_API int io_dgram_open(io_fd_t *f, exec_t *ex, int family) {
+    int rc, fd;
+    io_fd_clear_(f);
+    fd = io_socket_(family, SOCK_DGRAM);
+    if (fd < 0) return fd;
+    rc = io_fd_setup_(f, ex, fd, IO_FD_SOCKET_);
+    if (rc < 0) close(fd);
+    return rc;
+}
+
+/* Set a datagram socket's peer: io_send / io_recv then need no address,
+ * and datagrams from anyone else are dropped by the kernel. No handshake,
+ * so no future: 0 or -errno at once (a Unix path: -ENOENT, -ECONNREFUSED). */
+WEFT_API int io_dgram_connect(io_fd_t *f, const io_addr_t *addr) {
+    return connect(f->io.fd, (const struct sockaddr *)(const void *)&addr->ss, addr->len) < 0
+               ? -errno
+               : 0;
+}
+
+/* Two connected Unix sockets of type (SOCK_STREAM or SOCK_DGRAM): tokio's
+ * UnixStream::pair, UnixDatagram::pair. 0, or -errno with both closed. */
+WEFT_API int io_socketpair(io_fd_t *a, io_fd_t *b, exec_t *ex, int type) {
+    unsigned flags = IO_FD_SOCKET_ | (type == SOCK_STREAM ? (unsigned)IO_FD_STREAM_ : 0u);
+    int sv[2], rc;
+    io_fd_clear_(a);
+    io_fd_clear_(b);
+    rc = io_socketpair_(type, sv);
+    if (rc < 0) return rc;
+    if ((rc = io_fd_setup_(a, ex, sv[0], flags)) < 0) close(sv[0]);
+    else if ((rc = io_fd_setup_(b, ex, sv[1], flags)) < 0) io_fd_close(a);
+    if (rc < 0) close(sv[1]);
+    return rc;
+}
+
 /* ---- one attempt, no task ------------------------------------------------ */
 
-/* Read once: bytes (0 at the end), -EAGAIN (not ready: await io_readable),
- * or -errno. No system call unless the reactor saw the fd readable. */
-WEFT_API ssize_t io_try_read(io_fd_t *f, void *buf, size_t len) {
-    ssize_t n;
-    if (!(f->io.ready & EXEC_IO_READ)) return f->io.ex ? -EAGAIN : -EBADF;
-    do n = read(f->io.fd, buf, len);
-    while (n < 0 && errno == EINTR);
+/* Every one-attempt call goes through these two. Before: -EAGAIN (the
+ * reactor has not seen f ready in dir: no system call), -EBADF (closed),
+ * or 0: make the call. */
+WEFT_API int io_try_begin_(const io_fd_t *f, unsigned dir) {
+    if (!(f->io.ready & dir)) return f->io.ex ? -EAGAIN : -EBADF;
+    return 0;
+}
+
+/* After a call that moved n of len bytes (-1: errno says): n, -EAGAIN
+ * (it would block: the ready bit is cleared, the next edge sets it), or
+ * -errno. A short read or write of a stream drained or filled it too: the
+ * next byte comes with an edge (not after a hangup: that edge has been and
+ * gone). A datagram proves nothing: the next one may be queued already. */
+WEFT_API ssize_t io_try_end_(io_fd_t *f, unsigned dir, ssize_t n, size_t len) {
     if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            exec_io_clear(&f->io, EXEC_IO_READ);
+            exec_io_clear(&f->io, dir);
             return -EAGAIN;
         }
         return -errno;
     }
-    /* A short read of a stream drained it: the next byte comes with an edge
-     * (not after a hangup: that edge has been and gone). */
-    if (n > 0 && (size_t)n < len && (f->flags & IO_FD_STREAM_) && !f->io.hup)
-        exec_io_clear(&f->io, EXEC_IO_READ);
+    if ((size_t)n < len && (dir == EXEC_IO_WRITE || n > 0) && (f->flags & IO_FD_STREAM_) &&
+        !f->io.hup)
+        exec_io_clear(&f->io, dir);
     return n;
 }
 
-/* write() without SIGPIPE (a non-socket, or a socket where send cannot
- * avoid it): block it around the call and consume the one the call
- * raised (if it was not pending before). */
-WEFT_API ssize_t io_write_nosigpipe_(int fd, const void *buf, size_t len) {
+/* Read once: bytes (0 at the end), -EAGAIN (not ready: await io_readable),
+ * or -errno. No system call unless the reactor saw the fd readable. */
+WEFT_API ssize_t io_try_read(io_fd_t *f, void *buf, size_t len) {
+    ssize_t n = io_try_begin_(f, EXEC_IO_READ);
+    if (n < 0) return n;
+    do n = read(f->io.fd, buf, len);
+    while (n < 0 && errno == EINTR);
+    return io_try_end_(f, EXEC_IO_READ, n, len);
+}
+
+/* write(), or sendto() with to, without SIGPIPE (a non-socket, or a socket
+ * where send cannot avoid it): block it around the call and consume the
+ * one the call raised (if it was not pending before). */
+WEFT_API ssize_t io_write_nosigpipe_(int fd, const void *buf, size_t len, const io_addr_t *to) {
     sigset_t pipe_set, old, pending;
     ssize_t n;
     int e, was_pending;
@@ -517,7 +775,8 @@ WEFT_API ssize_t io_write_nosigpipe_(int fd, const void *buf, size_t len) {
     sigpending(&pending);
     was_pending = sigismember(&pending, SIGPIPE) == 1;
     pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-    n = write(fd, buf, len);
+    n = to ? sendto(fd, buf, len, 0, (const struct sockaddr *)(const void *)&to->ss, to->len)
+           : write(fd, buf, len);
     e = errno;
     if (n < 0 && e == EPIPE && !was_pending) {
 #ifdef IO_SIGTIMEDWAIT_
@@ -538,28 +797,29 @@ WEFT_API ssize_t io_write_nosigpipe_(int fd, const void *buf, size_t len) {
     return n;
 }
 
+/* One write of f (to: sendto that address) without SIGPIPE: -1 and errno,
+ * EINTR retried. */
+WEFT_API ssize_t io_send_(io_fd_t *f, const void *buf, size_t len, const io_addr_t *to) {
+    ssize_t n;
+    do {
+#ifdef IO_NOSIGPIPE_SEND_
+        if (f->flags & IO_FD_SOCKET_)
+            n = to ? sendto(f->io.fd, buf, len, IO_NOSIGPIPE_SEND_,
+                            (const struct sockaddr *)(const void *)&to->ss, to->len)
+                   : send(f->io.fd, buf, len, IO_NOSIGPIPE_SEND_);
+        else
+#endif
+            n = io_write_nosigpipe_(f->io.fd, buf, len, to);
+    } while (n < 0 && errno == EINTR);
+    return n;
+}
+
 /* Write once: bytes written, -EAGAIN (not ready: await io_writable), or
  * -errno (-EPIPE, -ECONNRESET, ...). Never raises SIGPIPE. */
 WEFT_API ssize_t io_try_write(io_fd_t *f, const void *buf, size_t len) {
-    ssize_t n;
-    if (!(f->io.ready & EXEC_IO_WRITE)) return f->io.ex ? -EAGAIN : -EBADF;
-    do {
-#ifdef IO_NOSIGPIPE_SEND_
-        if (f->flags & IO_FD_SOCKET_) n = send(f->io.fd, buf, len, IO_NOSIGPIPE_SEND_);
-        else
-#endif
-            n = io_write_nosigpipe_(f->io.fd, buf, len);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            exec_io_clear(&f->io, EXEC_IO_WRITE);
-            return -EAGAIN;
-        }
-        return -errno;
-    }
-    if ((size_t)n < len && (f->flags & IO_FD_STREAM_) && !f->io.hup)
-        exec_io_clear(&f->io, EXEC_IO_WRITE);
-    return n;
+    ssize_t n = io_try_begin_(f, EXEC_IO_WRITE);
+    if (n < 0) return n;
+    return io_try_end_(f, EXEC_IO_WRITE, io_send_(f, buf, len, 0), len);
 }
 
 /* ---- the waiting part every future shares -------------------------------- */
@@ -894,20 +1154,12 @@ typedef struct io_connect {
     int started;
 } io_connect_t;
 
-/* "fd 9 to 127.0.0.1:6379", "fd 9 to [::1]:80" */
+/* "fd 9 to 127.0.0.1:6379", "fd 9 to [::1]:80", "fd 9 to /run/app.sock" */
 WEFT_API void io_connect_describe_(const future_t *f, future_fmt_t *o) {
     const io_connect_t *c = (const io_connect_t *)(const void *)f;
-    const struct sockaddr_storage *ss = &c->addr->ss;
-    int v6 = ss->ss_family == AF_INET6, port = io_addr_port(c->addr);
-    const void *ip = v6 ? (const void *)&((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr
-                        : (const void *)&((const struct sockaddr_in *)(const void *)ss)->sin_addr;
-    char host[INET6_ADDRSTRLEN];
     io_fmt_fd_(o, c->fd);
-    if (port < 0 || !inet_ntop(ss->ss_family, ip, host, sizeof host)) return; /* not IP */
-    future_fmt_str(o, v6 ? " to [" : " to ");
-    future_fmt_str(o, host);
-    future_fmt_str(o, v6 ? "]:" : ":");
-    future_fmt_u64(o, (unsigned)port);
+    future_fmt_str(o, " to ");
+    io_fmt_addr_(o, c->addr);
 }
 
 WEFT_API coro_poll_t io_connect_poll_(future_t *self, future_cx_t *cx) {
@@ -924,7 +1176,7 @@ WEFT_API coro_poll_t io_connect_poll_(future_t *self, future_cx_t *cx) {
         }
         /* A failure at once is ready with an error: it spends the budget,
          * so a retry loop over it cannot starve the other tasks. */
-        s = io_socket_(c->addr->ss.ss_family);
+        s = io_socket_(c->addr->ss.ss_family, SOCK_STREAM);
         if (s < 0) return future_leaf_ready(self, cx, s);
         if (connect(s, (const struct sockaddr *)(const void *)&c->addr->ss, c->addr->len) < 0 &&
             errno != EINPROGRESS && errno != EINTR) {
@@ -959,8 +1211,10 @@ WEFT_API void io_connect_drop_(future_t *self) {
     c->started = 0;
 }
 
-/* Connect a new TCP socket to addr, as f (which must not be open). addr
- * must stay valid until the future is done. */
+/* Connect a new stream socket to addr (TCP, or a Unix path), as f (which
+ * must not be open). addr must stay valid until the future is done. A
+ * Unix listener whose backlog is full refuses at once on Linux: -EAGAIN
+ * (as tokio's UnixStream::connect; elsewhere it waits or -ECONNREFUSED). */
 WEFT_API void io_connect_init(io_connect_t *c, io_fd_t *f, const io_addr_t *addr) {
     future_init(&c->fut, io_connect_poll_, io_connect_drop_);
     c->fd = f;
@@ -968,6 +1222,541 @@ WEFT_API void io_connect_init(io_connect_t *c, io_fd_t *f, const io_addr_t *addr
     c->waiting = 0;
     c->started = 0;
     io_fd_clear_(f);
+}
+
+/* ---- datagrams: send_to, recv_from, send, recv -------------------------- */
+
+/* One frame serves all four: dir says which way, addressed says whether
+ * peer is used (send_to: where to; recv_from: from whom). */
+typedef struct io_msg {
+    future_t fut;
+    io_fd_t *fd;
+    future_waker_t *waiting;
+    char *buf;
+    size_t len;
+    FUTURE_EXT_ union {
+        size_t out; /* bytes sent, or received into buf */
+        size_t n;   /* the same (the name io_read_t uses) */
+    };
+    unsigned dir;       /* EXEC_IO_READ or EXEC_IO_WRITE */
+    unsigned addressed; /* send_to / recv_from */
+    unsigned truncated; /* recv: the datagram was longer than len */
+    io_addr_t peer;     /* send_to: a copy of the address; recv_from: the sender */
+} io_msg_t;
+typedef io_msg_t io_send_to_t;
+typedef io_msg_t io_recv_from_t;
+typedef io_msg_t io_send_t;
+typedef io_msg_t io_recv_t;
+
+/* "fd 7" (recv, recv_from), "fd 7 (100 bytes)" (send), "fd 7 (100 bytes
+ * to 127.0.0.1:53)" (send_to). */
+WEFT_API void io_msg_describe_(const future_t *f, future_fmt_t *o) {
+    const io_msg_t *m = (const io_msg_t *)(const void *)f;
+    io_fmt_fd_(o, m->fd);
+    if (m->dir == EXEC_IO_READ) return;
+    future_fmt_str(o, " (");
+    future_fmt_u64(o, m->len);
+    future_fmt_str(o, " bytes");
+    if (m->addressed) {
+        future_fmt_str(o, " to ");
+        io_fmt_addr_(o, &m->peer);
+    }
+    future_fmt_str(o, ")");
+}
+
+/* One recvmsg: -1 and errno, or the bytes stored; truncated and the
+ * sender's address (recv_from) with them. */
+WEFT_API ssize_t io_recv_(io_msg_t *m) {
+    struct msghdr h;
+    struct iovec v;
+    ssize_t n;
+    memset(&h, 0, sizeof h);
+    v.iov_base = m->buf;
+    v.iov_len = m->len;
+    h.msg_iov = &v;
+    h.msg_iovlen = 1;
+    if (m->addressed) {
+        memset(&m->peer, 0, sizeof m->peer); /* an unnamed sender fills none */
+        h.msg_name = &m->peer.ss;
+        h.msg_namelen = sizeof m->peer.ss;
+    }
+    do n = recvmsg(m->fd->io.fd, &h, 0);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) return n;
+    m->truncated = (h.msg_flags & MSG_TRUNC) != 0;
+    m->peer.len = m->addressed ? h.msg_namelen : 0;
+    return n;
+}
+
+WEFT_API coro_poll_t io_msg_poll_(future_t *self, future_cx_t *cx) {
+    static const future_kind_t kinds[4] = {
+        {FUTURE_KIND_TAG_, "recv", io_msg_describe_},
+        {FUTURE_KIND_TAG_, "send", io_msg_describe_},
+        {FUTURE_KIND_TAG_, "recv_from", io_msg_describe_},
+        {FUTURE_KIND_TAG_, "send_to", io_msg_describe_}};
+    io_msg_t *m = (io_msg_t *)(void *)self;
+    int rc = 0;
+    for (;;) {
+        ssize_t n;
+        int g = io_gate_(m->fd, cx, m->dir, &m->waiting);
+        if (g == 0) return io_pending_(self, &kinds[(m->dir == EXEC_IO_WRITE) + 2 * m->addressed]);
+        if (g < 0) {
+            rc = g;
+            break;
+        }
+        /* The datagram moves whole, here or not at all: cancel-safe. */
+        if (m->dir == EXEC_IO_READ) n = io_recv_(m);
+        else n = io_send_(m->fd, m->buf, m->len, m->addressed ? &m->peer : 0);
+        n = io_try_end_(m->fd, m->dir, n, m->len);
+        if (n == -EAGAIN) continue; /* the ready bit is clear now: wait */
+        if (n < 0) rc = (int)n;
+        else m->n = (size_t)n;
+        break;
+    }
+    io_unwait_(m->fd, m->dir, &m->waiting);
+    return future_finish(self, rc);
+}
+
+WEFT_API void io_msg_drop_(future_t *self) {
+    io_msg_t *m = (io_msg_t *)(void *)self;
+    io_unwait_(m->fd, m->dir, &m->waiting);
+}
+
+WEFT_API void io_msg_init_(io_msg_t *m, io_fd_t *f, const void *buf, size_t len, unsigned dir,
+                           unsigned addressed) {
+    future_init(&m->fut, io_msg_poll_, io_msg_drop_);
+    m->fd = f;
+    m->waiting = 0;
+    m->buf = (char *)(uintptr_t)buf; /* sends never store through it */
+    m->len = len;
+    m->n = 0;
+    m->dir = dir;
+    m->addressed = addressed;
+    m->truncated = 0;
+    memset(&m->peer, 0, sizeof m->peer);
+}
+
+/* Send one datagram of len bytes to addr (copied: it need not outlive
+ * the call): s.n == len. Too big for one datagram: -EMSGSIZE. */
+WEFT_API void io_send_to_init(io_send_to_t *s, io_fd_t *f, const void *buf, size_t len,
+                              const io_addr_t *addr) {
+    io_msg_init_(s, f, buf, len, EXEC_IO_WRITE, 1);
+    s->peer = *addr;
+}
+
+/* Receive one datagram into buf: r.n bytes (0: an empty datagram), r.peer
+ * its sender. A datagram longer than len fills buf and the rest is lost
+ * (as recvfrom and tokio): r.n == len and r.truncated is 1. */
+WEFT_API void io_recv_from_init(io_recv_from_t *r, io_fd_t *f, void *buf, size_t len) {
+    io_msg_init_(r, f, buf, len, EXEC_IO_READ, 1);
+}
+
+/* io_send_to to the connected peer (io_dgram_connect, io_socketpair). */
+WEFT_API void io_send_init(io_send_t *s, io_fd_t *f, const void *buf, size_t len) {
+    io_msg_init_(s, f, buf, len, EXEC_IO_WRITE, 0);
+}
+
+/* io_recv_from from the connected peer (r.peer is not filled). */
+WEFT_API void io_recv_init(io_recv_t *r, io_fd_t *f, void *buf, size_t len) {
+    io_msg_init_(r, f, buf, len, EXEC_IO_READ, 0);
+}
+
+/* ---- buffered reading and framing ---------------------------------------
+ *
+ * tokio's BufReader + read_until / lines, and tokio-util's
+ * LengthDelimitedCodec, over an io_fd_t and a buffer the caller owns:
+ *
+ *     char buf[4096];
+ *     io_reader_init(&f->rd, &f->conn, buf, sizeof buf);
+ *     for (;;) {
+ *         io_read_line_init(&f->line, &f->rd, 1024);
+ *         AWAIT_TRY(cx, &f->line);          // -EMSGSIZE: longer than 1024
+ *         if (!f->line.data) break;         // the end of the stream
+ *         puts(f->line.data);               // no "\n" / "\r\n"; NUL-ended
+ *     }
+ *
+ * A result (data, len) points into the reader's buffer and is consumed
+ * already: it stays valid until the next future on the same reader is
+ * polled (which may move the buffer's contents). Copy what you keep.
+ * At most one future on a reader at a time (they share its buffer), and
+ * the reader owns the fd's read side while in use: read the fd only
+ * through it (bytes it buffered are not in the fd any more).
+ *
+ *   io_reader_t         io_reader_init(&r, &fd, buf, cap): no I/O yet
+ *   io_read_until_t     io_read_until_init(&u, &r, byte, max)  u.data,
+ *                       u.len: up to and including the first `byte`; the
+ *                       rest of the stream if it ends first; data 0 at
+ *                       the end
+ *   io_read_line_t      io_read_line_init(&l, &r, max)  the same for '\n',
+ *                       with the "\n" or "\r\n" cut off and a NUL after
+ *                       the line (l.len excludes both); max < cap
+ *   io_read_frame_t     io_read_frame_init(&fr, &r, hdr, max)  a frame
+ *                       with a big-endian length prefix of hdr bytes (1,
+ *                       2 or 4): fr.data, fr.len (the payload)
+ *   io_write_frame_t    io_write_frame_init(&w, &fd, hdr, data, len)
+ *   io_copy_t           io_copy_init(&c, &from, &to, buf, cap)  until
+ *                       from's end: c.out bytes
+ *   io_reader_buffered(&r, &p) bytes buffered and not consumed (p: them);
+ *   io_reader_consume(&r, n) drops n of them (after -EMSGSIZE: skip).
+ *
+ * Errors: -EMSGSIZE (a line with no delimiter in its first max bytes, or
+ * more than the buffer holds; a frame longer than max or than the buffer:
+ * nothing is consumed, the next call sees the same bytes), IO_EOF (the
+ * stream ended inside a frame), -EINVAL (hdr not 1, 2 or 4 or more than
+ * the buffer, max 0, max >= cap for a line, a frame to write longer than
+ * hdr can say), and io_read's errors.
+ *
+ * Cancel safety
+ *   read_until, read_line, read_frame   safe: bytes are consumed only by
+ *                       the poll that returns them; a dropped one leaves
+ *                       everything it read buffered for the next call
+ *   write_frame, copy   NOT safe: w.out / c.out bytes already went out;
+ *                       copy may also drop up to cap bytes read and not
+ *                       yet written */
+
+typedef struct io_reader {
+    io_fd_t *fd;
+    char *buf;
+    size_t cap;
+    size_t start, end; /* buffered and not consumed: buf[start..end) */
+    int eof;           /* the fd returned its end: nothing more will come */
+} io_reader_t;
+
+WEFT_API void io_reader_init(io_reader_t *r, io_fd_t *fd, void *buf, size_t cap) {
+    r->fd = fd;
+    r->buf = (char *)buf;
+    r->cap = cap;
+    r->start = r->end = 0;
+    r->eof = 0;
+}
+
+/* The bytes buffered and not yet consumed: how many, and where (*data). */
+WEFT_API size_t io_reader_buffered(const io_reader_t *r, const char **data) {
+    if (data) *data = r->buf + r->start;
+    return r->end - r->start;
+}
+
+/* Drop n buffered bytes (at most all of them). */
+WEFT_API void io_reader_consume(io_reader_t *r, size_t n) {
+    size_t have = r->end - r->start;
+    r->start += n < have ? n : have;
+    if (r->start == r->end) r->start = r->end = 0;
+}
+
+/* Read more into the buffer, moving what is there to its front first if
+ * it is full at the back: 1 read some (or reached the end: r->eof), 0
+ * pending, <0 an error. The caller checked there is room (start > 0 or
+ * end < cap). */
+WEFT_API int io_reader_fill_(io_reader_t *r, future_cx_t *cx, future_waker_t **waiting) {
+    for (;;) {
+        ssize_t n;
+        int g = io_gate_(r->fd, cx, EXEC_IO_READ, waiting);
+        if (g <= 0) return g;
+        if (r->end == r->cap && r->start > 0) {
+            memmove(r->buf, r->buf + r->start, r->end - r->start);
+            r->end -= r->start;
+            r->start = 0;
+        }
+        n = io_try_read(r->fd, r->buf + r->end, r->cap - r->end);
+        if (n == -EAGAIN) continue; /* not ready after all: the gate waits */
+        if (n < 0) return (int)n;
+        if (n == 0) r->eof = 1;
+        r->end += (size_t)n;
+        return 1;
+    }
+}
+
+/* ---- read_until, read_line ---- */
+
+typedef struct io_read_until {
+    future_t fut;
+    io_reader_t *rd;
+    future_waker_t *waiting;
+    const char *data; /* the result: the line (0: the end of the stream) */
+    size_t len;       /* its length */
+    size_t max;
+    size_t scanned;   /* bytes from rd->start known to hold no delimiter */
+    int byte;         /* the delimiter */
+    int line;         /* read_line: cut "\n" / "\r\n", add a NUL */
+} io_read_until_t;
+typedef io_read_until_t io_read_line_t;
+
+/* "read_until fd 7 (12 bytes buffered)" */
+WEFT_API void io_read_until_describe_(const future_t *f, future_fmt_t *o) {
+    const io_read_until_t *u = (const io_read_until_t *)(const void *)f;
+    io_fmt_fd_(o, u->rd->fd);
+    future_fmt_str(o, " (");
+    future_fmt_u64(o, u->rd->end - u->rd->start);
+    future_fmt_str(o, " bytes buffered)");
+}
+
+/* Hand out n buffered bytes as the result (n = 0 with nothing left: the
+ * end), consumed. A line loses its "\n" or "\r\n" and gains a NUL: in
+ * the delimiter's place, or after the last byte when the stream ended
+ * without one (moved to the front first if the buffer is full: the line
+ * is shorter than the buffer). */
+WEFT_API void io_read_until_take_(io_read_until_t *u, size_t n) {
+    io_reader_t *r = u->rd;
+    size_t at;
+    if (n == 0) {
+        u->data = 0;
+        u->len = 0;
+        return;
+    }
+    if (u->line && r->start + n == r->cap && r->buf[r->cap - 1] != '\n') {
+        memmove(r->buf, r->buf + r->start, n);
+        r->end -= r->start;
+        r->start = 0;
+    }
+    at = r->start;
+    u->data = r->buf + at;
+    u->len = n;
+    r->start += n;
+    if (!u->line) return;
+    if (u->data[n - 1] == '\n') {
+        u->len--;
+        if (u->len && u->data[u->len - 1] == '\r') u->len--;
+    }
+    r->buf[at + u->len] = '\0';
+}
+
+WEFT_API coro_poll_t io_read_until_poll_(future_t *self, future_cx_t *cx) {
+    static const future_kind_t kinds[2] = {
+        {FUTURE_KIND_TAG_, "read_until", io_read_until_describe_},
+        {FUTURE_KIND_TAG_, "read_line", io_read_until_describe_}};
+    io_read_until_t *u = (io_read_until_t *)(void *)self;
+    io_reader_t *r = u->rd;
+    int rc = 0;
+    for (;;) {
+        size_t have = r->end - r->start, look = have < u->max ? have : u->max;
+        const char *hit;
+        int g;
+        hit = look > u->scanned ? (const char *)memchr(r->buf + r->start + u->scanned, u->byte,
+                                                       look - u->scanned)
+                                : 0;
+        if (hit) {
+            io_read_until_take_(u, (size_t)(hit - (r->buf + r->start)) + 1);
+            break;
+        }
+        u->scanned = look;
+        if (r->eof && have <= u->max) { /* the rest, or the end */
+            io_read_until_take_(u, have);
+            break;
+        }
+        if (r->eof || have >= u->max || have == r->cap) { /* too long */
+            rc = -EMSGSIZE;
+            break;
+        }
+        g = io_reader_fill_(r, cx, &u->waiting);
+        if (g == 0) return io_pending_(self, &kinds[u->line]);
+        if (g < 0) {
+            rc = g;
+            break;
+        }
+    }
+    io_unwait_(r->fd, EXEC_IO_READ, &u->waiting);
+    return future_finish(self, rc);
+}
+
+WEFT_API void io_read_until_drop_(future_t *self) {
+    io_read_until_t *u = (io_read_until_t *)(void *)self;
+    io_unwait_(u->rd->fd, EXEC_IO_READ, &u->waiting);
+}
+
+WEFT_API coro_poll_t io_invalid_poll_(future_t *self, future_cx_t *cx) {
+    (void)cx;
+    return future_finish(self, -EINVAL);
+}
+
+WEFT_API void io_read_until_setup_(io_read_until_t *u, io_reader_t *r, int byte, size_t max,
+                                   int line) {
+    future_init(&u->fut, io_read_until_poll_, io_read_until_drop_);
+    u->rd = r;
+    u->waiting = 0;
+    u->data = 0;
+    u->len = 0;
+    u->max = max;
+    u->scanned = 0;
+    u->byte = byte;
+    u->line = line;
+}
+
+/* The bytes up to and including the first `byte` within max bytes. */
+WEFT_API void io_read_until_init(io_read_until_t *u, io_reader_t *r, int byte, size_t max) {
+    io_read_until_setup_(u, r, (unsigned char)byte, max, 0);
+    if (max == 0) future_init(&u->fut, io_invalid_poll_, 0);
+}
+
+/* One line of at most max bytes (its "\n" counted): max < the buffer's
+ * size, which keeps room for the NUL. */
+WEFT_API void io_read_line_init(io_read_line_t *l, io_reader_t *r, size_t max) {
+    io_read_until_setup_(l, r, '\n', max, 1);
+    if (max == 0 || max >= r->cap) future_init(&l->fut, io_invalid_poll_, 0);
+}
+
+/* ---- length-prefixed frames ---- */
+
+typedef struct io_read_frame {
+    future_t fut;
+    io_reader_t *rd;
+    future_waker_t *waiting;
+    const char *data; /* the payload (0: the stream ended between frames) */
+    size_t len;       /* its length */
+    size_t max;
+    unsigned hdr;     /* bytes of length prefix: 1, 2 or 4 */
+} io_read_frame_t;
+
+/* "read_frame fd 7 (2 bytes buffered)" */
+WEFT_API void io_read_frame_describe_(const future_t *f, future_fmt_t *o) {
+    const io_read_frame_t *fr = (const io_read_frame_t *)(const void *)f;
+    io_fmt_fd_(o, fr->rd->fd);
+    future_fmt_str(o, " (");
+    future_fmt_u64(o, fr->rd->end - fr->rd->start);
+    future_fmt_str(o, " bytes buffered)");
+}
+
+/* The length a big-endian prefix of hdr bytes says. */
+WEFT_API size_t io_frame_len_(const char *p, unsigned hdr) {
+    size_t n = 0;
+    unsigned i;
+    for (i = 0; i < hdr; i++) n = (n << 8) | (unsigned char)p[i];
+    return n;
+}
+
+WEFT_API coro_poll_t io_read_frame_poll_(future_t *self, future_cx_t *cx) {
+    static const future_kind_t kind = {FUTURE_KIND_TAG_, "read_frame", io_read_frame_describe_};
+    io_read_frame_t *fr = (io_read_frame_t *)(void *)self;
+    io_reader_t *r = fr->rd;
+    int rc = 0;
+    for (;;) {
+        size_t have = r->end - r->start, need = fr->hdr;
+        int g;
+        if (have >= fr->hdr) {
+            size_t len = io_frame_len_(r->buf + r->start, fr->hdr);
+            if (len > fr->max || len > r->cap - fr->hdr) {
+                rc = -EMSGSIZE; /* nothing consumed */
+                break;
+            }
+            need += len;
+            if (have >= need) {
+                fr->data = r->buf + r->start + fr->hdr;
+                fr->len = len;
+                r->start += need;
+                break;
+            }
+        }
+        if (r->eof) { /* clean between frames; IO_EOF inside one */
+            if (have) rc = IO_EOF;
+            break;
+        }
+        g = io_reader_fill_(r, cx, &fr->waiting);
+        if (g == 0) return io_pending_(self, &kind);
+        if (g < 0) {
+            rc = g;
+            break;
+        }
+    }
+    io_unwait_(r->fd, EXEC_IO_READ, &fr->waiting);
+    return future_finish(self, rc);
+}
+
+WEFT_API void io_read_frame_drop_(future_t *self) {
+    io_read_frame_t *fr = (io_read_frame_t *)(void *)self;
+    io_unwait_(fr->rd->fd, EXEC_IO_READ, &fr->waiting);
+}
+
+/* Is hdr a prefix width frames support (1, 2 or 4)? */
+WEFT_API int io_frame_hdr_ok_(unsigned hdr) { return hdr == 1 || hdr == 2 || hdr == 4; }
+
+/* A frame of at most max payload bytes, after a hdr-byte length. */
+WEFT_API void io_read_frame_init(io_read_frame_t *fr, io_reader_t *r, unsigned hdr, size_t max) {
+    future_init(&fr->fut,
+                io_frame_hdr_ok_(hdr) && r->cap >= hdr ? io_read_frame_poll_ : io_invalid_poll_,
+                io_read_frame_drop_);
+    fr->rd = r;
+    fr->waiting = 0;
+    fr->data = 0;
+    fr->len = 0;
+    fr->max = max;
+    fr->hdr = hdr;
+}
+
+/* Writing one: the prefix, then the payload (write_all twice). */
+typedef struct io_write_frame {
+    future_t fut;
+    io_fd_t *fd;
+    const char *data;
+    size_t len;
+    size_t out;        /* bytes written, prefix included */
+    unsigned hdr;
+    char prefix[4];
+    io_write_all_t wr;
+} io_write_frame_t;
+
+WEFT_API coro_poll_t io_write_frame_poll_(future_t *self, future_cx_t *cx) {
+    io_write_frame_t *w = (io_write_frame_t *)(void *)self;
+    ASYNC_BEGIN(w);
+    io_write_all_init(&w->wr, w->fd, w->prefix, w->hdr);
+    AWAIT_TRY(cx, &w->wr);
+    w->out = w->hdr;
+    if (w->len) {
+        io_write_all_init(&w->wr, w->fd, w->data, w->len);
+        AWAIT_TRY(cx, &w->wr);
+        w->out += w->len;
+    }
+    ASYNC_END();
+}
+
+/* Write len bytes of data as one frame with a hdr-byte big-endian length
+ * (-EINVAL: hdr not 1, 2 or 4, or len too long for it). */
+WEFT_API void io_write_frame_init(io_write_frame_t *w, io_fd_t *fd, unsigned hdr, const void *data,
+                                  size_t len) {
+    unsigned i;
+    int ok = io_frame_hdr_ok_(hdr) && (hdr == sizeof(size_t) || (len >> (8 * hdr)) == 0);
+    future_init(&w->fut, ok ? io_write_frame_poll_ : io_invalid_poll_, 0);
+    w->fd = fd;
+    w->data = (const char *)data;
+    w->len = len;
+    w->out = 0;
+    w->hdr = hdr;
+    for (i = 0; i < 4 && i < hdr; i++) w->prefix[i] = (char)(len >> (8 * (hdr - 1 - i)));
+}
+
+/* ---- copy ---- */
+
+typedef struct io_copy {
+    future_t fut;
+    io_fd_t *from, *to;
+    char *buf;
+    size_t cap;
+    size_t out;  /* bytes written to `to` */
+    io_read_t rd;
+    io_write_all_t wr;
+} io_copy_t;
+
+WEFT_API coro_poll_t io_copy_poll_(future_t *self, future_cx_t *cx) {
+    io_copy_t *c = (io_copy_t *)(void *)self;
+    ASYNC_BEGIN(c);
+    for (;;) {
+        io_read_init(&c->rd, c->from, c->buf, c->cap);
+        AWAIT_TRY(cx, &c->rd);
+        if (c->rd.n == 0) break;
+        io_write_all_init(&c->wr, c->to, c->buf, c->rd.n);
+        AWAIT(cx, &c->wr);
+        c->out += c->wr.n;
+        if (future_err(&c->wr)) ASYNC_RETURN(future_err(&c->wr));
+    }
+    ASYNC_END();
+}
+
+/* Copy everything from `from` to `to`, through buf, until from's end. */
+WEFT_API void io_copy_init(io_copy_t *c, io_fd_t *from, io_fd_t *to, void *buf, size_t cap) {
+    future_init(&c->fut, cap ? io_copy_poll_ : io_invalid_poll_, 0);
+    c->from = from;
+    c->to = to;
+    c->buf = (char *)buf;
+    c->cap = cap;
+    c->out = 0;
 }
 
 /* ---- signals ------------------------------------------------------------- */
