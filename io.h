@@ -1845,7 +1845,9 @@ typedef struct io_signal_state_ {
     int walking;       /* handlers walking the list now (atomic) */
     int lock;          /* held by open and close while they change it */
 } io_signal_state_t_;
-__attribute__((weak)) io_signal_state_t_ io_signal_global_;
+/* (visibility default: a shared library built with -fvisibility=hidden
+ * must still share the one copy with the program and other libraries) */
+__attribute__((weak, visibility("default"))) io_signal_state_t_ io_signal_global_;
 
 /* Async-signal-safe: atomic loads, sigismember and write(2) on a
  * non-blocking pipe. A full pipe (the loop thousands behind) loses this

@@ -723,6 +723,11 @@ static void signal_pipe_setup_failures(io_signal_t *sp, const sigset_t *set) {
             CHECK_EQ(r.signo, SIGUSR1);
         }
         CHECK(io_signal_global_.list == &s0);
+        /* Opened twice: -EBUSY and a report, the open one untouched
+         * (the handler's list would loop through it otherwise). */
+        CHECK_MISUSE(CHECK_EQ(io_signal_open(&s0, &ex, &one), -EBUSY), "open already");
+        CHECK(io_signal_global_.list == &s0 && s0.next == 0);
+        CHECK_EQ(check_open_fds(), before + 2);
         CHECK_EQ(io_signal_close(&s0), 0);
         CHECK(handler_of(SIGUSR1) == SIG_DFL);
         /* SIGSTOP cannot be caught: -EINVAL, the others undone. */
