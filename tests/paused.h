@@ -3,10 +3,11 @@
  *
  *     #include "check.h"
  *     #include "../io.h"
- *     #include "paused.h"
+ *     #include "paused.h"                     // after the library's headers
  *
  *     paused_init(&ex);                       // exec_init, quiet, paused
  *     CHECK_EQ(paused_run1(&ex, &rd.fut), 0);  // await it: its error
+ *     paused_run1_at(&ex, &rd.fut, &t);        // ... and when it ended
  *     CHECK_EQ(paused_race(&ex, &rd.fut, 5), 1); // dropped after 5 ms
  *
  * paused_race is how a test drops a future at a suspension point: it
@@ -31,6 +32,7 @@ typedef struct {
     future_t fut;
     future_t *child;
     int err;
+    uint64_t at; /* exec_now when the child finished */
 } paused_await_t;
 
 static inline coro_poll_t paused_await_poll(future_t *self, future_cx_t *cx) {
@@ -38,18 +40,24 @@ static inline coro_poll_t paused_await_poll(future_t *self, future_cx_t *cx) {
     ASYNC_BEGIN(f);
     AWAIT(cx, f->child);
     f->err = future_err(f->child);
+    f->at = exec_now(exec_of(cx));
     ASYNC_END();
 }
 
-/* Run child to its end on ex: its error, or -9999 if the loop failed. */
-static inline int paused_run1(exec_t *ex, future_t *child) {
+/* Run child to its end on ex: its error, or -9999 if the loop failed;
+ * *at (if not 0): the paused clock when it finished. */
+static inline int paused_run1_at(exec_t *ex, future_t *child, uint64_t *at) {
     paused_await_t a;
     future_init(&a.fut, paused_await_poll, 0);
     a.child = child;
     a.err = 12345;
+    a.at = 0;
     if (exec_block_on(ex, &a.fut)) return -9999;
+    if (at) *at = a.at;
     return a.err;
 }
+
+static inline int paused_run1(exec_t *ex, future_t *child) { return paused_run1_at(ex, child, 0); }
 
 /* ---- paused_race: a future against a sleep ---- */
 

@@ -201,6 +201,7 @@ static COVER_UNUSED_ int cover_sigaction(int sig, const struct sigaction *act,
 #define sigtimedwait(...) cover_sigtimedwait(__VA_ARGS__)
 
 #include "../io.h"
+#include "paused.h"
 
 static fault_t *const all_faults[] = {&f_accept4, &f_setsockopt, &f_listen, &f_epoll_ctl,
                                       &f_open, &f_signalfd, &f_sigmask, &f_read, &f_write,
@@ -245,54 +246,8 @@ static void setup(void) {
     t0 = exec_now(&ex);
 }
 
-/* Awaits one child and records its error and when it finished. */
-typedef struct {
-    future_t fut;
-    future_t *child;
-    int err;
-    uint64_t at;
-} await1_t;
-static coro_poll_t await1_poll(future_t *self, future_cx_t *cx) {
-    await1_t *f = (await1_t *)(void *)self;
-    ASYNC_BEGIN(f);
-    AWAIT(cx, f->child);
-    f->err = future_err(f->child);
-    f->at = exec_now(exec_of(cx));
-    ASYNC_END();
-}
-static int run1(future_t *child) {
-    await1_t a;
-    future_init(&a.fut, await1_poll, 0);
-    a.child = child;
-    a.err = 12345;
-    if (exec_block_on(&ex, &a.fut)) return -9999;
-    return a.err;
-}
-
-/* child raced against a sleep of ms: which = 0 child, 1 the sleep. */
-typedef struct {
-    future_t fut;
-    future_t *child;
-    timer_sleep_t nap;
-    uint64_t ms;
-    int which;
-} race_t;
-static coro_poll_t race_poll(future_t *self, future_cx_t *cx) {
-    race_t *f = (race_t *)(void *)self;
-    ASYNC_BEGIN(f);
-    timer_sleep_init(&f->nap, f->ms * TIMER_MS);
-    SELECT(cx, f->which, f->child, &f->nap);
-    ASYNC_END();
-}
-static int race(future_t *child, uint64_t ms) {
-    race_t r;
-    future_init(&r.fut, race_poll, 0);
-    r.child = child;
-    r.ms = ms;
-    r.which = -1;
-    if (exec_block_on(&ex, &r.fut)) return -1;
-    return r.which;
-}
+static int run1(future_t *child) { return paused_run1(&ex, child); }
+static int race(future_t *child, uint64_t ms) { return paused_race(&ex, child, ms); }
 
 /* Writes to a raw fd after ms of the paused clock. */
 typedef struct {
@@ -455,7 +410,7 @@ static void test_accept_backs_off_without_a_spare(void) {
     io_fd_t l;
     io_addr_t a;
     io_accept_t acc;
-    await1_t w;
+    uint64_t at;
     int c1, c2;
     setup();
     fault_arm(&f_open, -1, 0, 1, EMFILE, 0, 0, 0); /* the spare */
@@ -465,14 +420,11 @@ static void test_accept_backs_off_without_a_spare(void) {
     CHECK(c1 >= 0);
     fault_arm(&f_accept4, l.io.fd, 0, 1, EMFILE, 0, 0, 0);
     io_accept_init(&acc, &l);
-    future_init(&w.fut, await1_poll, 0);
-    w.child = &acc.fut;
-    CHECK_EQ(exec_block_on(&ex, &w.fut), 0);
-    CHECK_EQ(w.err, 0);
+    CHECK_EQ(paused_run1_at(&ex, &acc.fut, &at), 0);
     CHECK_EQ(f_accept4.hits, 1);
     CHECK(acc.fd >= 0);
     CHECK_EQ(acc.dropped, 0);
-    CHECK_EQ(w.at - t0, (uint64_t)IO_ACCEPT_BACKOFF_MS * TIMER_MS);
+    CHECK_EQ(at - t0, (uint64_t)IO_ACCEPT_BACKOFF_MS * TIMER_MS);
     close(acc.fd);
     /* ENOBUFS with a spare: backs off all the same (the spare is for fds) */
     l.spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -553,9 +505,9 @@ static void test_accept_errors(void) {
     io_accept_init(&acc, &l);
     {
         exec_task_t t;
-        await1_t w;
+        paused_await_t w;
         memset(&t, 0, sizeof t);
-        future_init(&w.fut, await1_poll, 0);
+        future_init(&w.fut, paused_await_poll, 0);
         w.child = &acc.fut;
         CHECK_EQ(exec_spawn(&t, &ex, &w.fut), 0);
         run_loop_a_little(); /* EAGAIN: it waits */
@@ -968,9 +920,9 @@ static void test_stream_edges(void) {
     io_writable_init(&w2, &a);
     {
         exec_task_t t1;
-        await1_t aw;
+        paused_await_t aw;
         memset(&t1, 0, sizeof t1);
-        future_init(&aw.fut, await1_poll, 0);
+        future_init(&aw.fut, paused_await_poll, 0);
         aw.child = &w1.fut;
         CHECK_EQ(exec_spawn(&t1, &ex, &aw.fut), 0);
         run_loop_a_little();

@@ -102,6 +102,7 @@ static NET_UNUSED_ int net_fcntl(int fd, int cmd, ...) {
 #endif
 
 #include "../io.h"
+#include "paused.h"
 
 static fault_t *const all_faults[] = {&f_socket, &f_socketpair, &f_setsockopt, &f_bind,
                                       &f_listen, &f_register, &f_recvmsg, &f_sendto,
@@ -132,56 +133,9 @@ static void teardown(void) {
     exec_destroy(&ex);
 }
 
-/* Awaits one child: its error, and when it finished. */
-typedef struct {
-    future_t fut;
-    future_t *child;
-    int err;
-    uint64_t at;
-} await1_t;
-static coro_poll_t await1_poll(future_t *self, future_cx_t *cx) {
-    await1_t *f = (await1_t *)(void *)self;
-    ASYNC_BEGIN(f);
-    AWAIT(cx, f->child);
-    f->err = future_err(f->child);
-    f->at = exec_now(exec_of(cx));
-    ASYNC_END();
-}
 static uint64_t run_at; /* when the last run1's child finished */
-static int run1(future_t *child) {
-    await1_t a;
-    future_init(&a.fut, await1_poll, 0);
-    a.child = child;
-    a.err = 12345;
-    if (exec_block_on(&ex, &a.fut)) return -9999;
-    run_at = a.at;
-    return a.err;
-}
-
-/* child raced against a sleep of ms: which = 0 child, 1 the sleep. */
-typedef struct {
-    future_t fut;
-    future_t *child;
-    timer_sleep_t nap;
-    uint64_t ms;
-    int which;
-} race_t;
-static coro_poll_t race_poll(future_t *self, future_cx_t *cx) {
-    race_t *f = (race_t *)(void *)self;
-    ASYNC_BEGIN(f);
-    timer_sleep_init(&f->nap, f->ms * TIMER_MS);
-    SELECT(cx, f->which, f->child, &f->nap);
-    ASYNC_END();
-}
-static int race(future_t *child, uint64_t ms) {
-    race_t r;
-    future_init(&r.fut, race_poll, 0);
-    r.child = child;
-    r.ms = ms;
-    r.which = -1;
-    if (exec_block_on(&ex, &r.fut)) return -1;
-    return r.which;
-}
+static int run1(future_t *child) { return paused_run1_at(&ex, child, &run_at); }
+static int race(future_t *child, uint64_t ms) { return paused_race(&ex, child, ms); }
 
 static int send_raw(int fd, const char *data, const io_addr_t *to) {
     size_t n = strlen(data);
