@@ -25,6 +25,10 @@
  *                    (several receivers may share it: each message goes to
  *                    exactly one, receivers are served FIFO)
  *   sync_oneshot_t   one value, one waiter: request / response
+ *   sync_bcast_t     broadcast: every receiver sees every value, in order;
+ *                    send never waits (a ring: a receiver that falls
+ *                    more than its size behind is told how many it lost)
+ *   sync_watch_t     one value, replaced; receivers wait for a change
  *   sync_mutex_t     fair (FIFO) async mutex; may be held across AWAIT
  *   sync_rwlock_t    fair reader-writer lock (a waiting writer keeps later
  *                    readers out; readers queued together go in together)
@@ -51,6 +55,16 @@
  *   sync_oneshot_init(&o, &slot, size), sync_oneshot_send(&o, &val),
  *   sync_oneshot_recv_t sync_oneshot_recv_init(&r, &o, &out),
  *   sync_oneshot_tx_drop / _rx_drop / _is_closed
+ *   sync_bcast_init(&b, buf, cap, elem), sync_bcast_subscribe(&rx, &b) /
+ *   sync_bcast_unsubscribe(&rx), sync_bcast_send(&b, &val) (never waits),
+ *   sync_bcast_recv_t sync_bcast_recv_init(&r, &rx, &out) (r.lagged),
+ *   sync_bcast_try_recv(&rx, &out, &lagged), sync_bcast_close,
+ *   sync_bcast_len(&rx) / _receiver_count / _is_closed
+ *   sync_watch_init(&w, &slot, size), sync_watch_subscribe(&rx, &w) /
+ *   _unsubscribe, sync_watch_send(&w, &val), sync_watch_send_if_modified(&w,
+ *   fn, arg), sync_watch_changed_t sync_watch_changed_init(&c, &rx),
+ *   sync_watch_borrow / _borrow_and_update / _copy(&rx, &out),
+ *   sync_watch_has_changed, sync_watch_close, _receiver_count / _is_closed
  *   sync_mutex_init, sync_mutex_lock_t sync_mutex_lock_init(&l, &m),
  *   sync_mutex_unlock, sync_mutex_try_lock, sync_mutex_is_locked
  *   sync_rwlock_init(&rw) / _init_max(&rw, max_readers),
@@ -98,6 +112,14 @@
  *                 woken receiver), -EPIPE (closed and empty)
  *       oneshot   send: -EPIPE when the receiver is gone; recv: -EPIPE when
  *                 the sender was dropped without sending.
+ *       broadcast send: the number of receivers (0: none, the value is not
+ *                 kept), -EPIPE after close (misuse); recv / try_recv: 0,
+ *                 SYNC_EOVERFLOW (-EOVERFLOW: lagged, r.lagged values
+ *                 skipped), -EPIPE (closed, nothing left), -EAGAIN (try_:
+ *                 nothing new), -EINVAL (not subscribed: misuse)
+ *       watch     send: the number of receivers, -EPIPE after close
+ *                 (misuse); changed: 0, or -EPIPE (closed, nothing new),
+ *                 -EINVAL (not subscribed: misuse)
  *       cancelled 0 once the token is cancelled, or -EPIPE: the token was
  *                 dropped (sync_token_drop, its frame gone) while waiting.
  *       rwlock    try_read / try_write: 0 or -EAGAIN; unlock: -EPERM
@@ -129,7 +151,9 @@
  *     the other tasks.
  *   - Descriptions: a waiting future says what it waits for in exec_dump's
  *     async backtrace (future_describe): "chan recv (0/4 queued)", "chan
- *     send (4/4 queued, 2 senders waiting)", "oneshot recv", "semaphore
+ *     send (4/4 queued, 2 senders waiting)", "oneshot recv", "broadcast
+ *     recv (2 of 3 receivers waiting)", "watch changed (1 of 1 receiver
+ *     waiting)", "semaphore
  *     acquire 2 (0 of 3 free)", "mutex lock (held by task "writer", 1
  *     waiting)", "rwlock read (write-locked, 2 waiting)", "barrier wait (2
  *     of 3 arrived)", "once get_or_init (initialiser running, 1 waiting)",
@@ -142,6 +166,12 @@
  *                         your value (handed back); you lose your place in
  *                         the senders' queue
  *   sync_oneshot_recv_t   safe: the value stays in the oneshot
+ *   sync_bcast_recv_t     safe: the cursor moves only in the poll that
+ *                         returns the value (or the lag); the next recv gets
+ *                         it, unless sends overwrote it meanwhile (a lag
+ *                         report then, as for any slow receiver)
+ *   sync_watch_changed_t  safe: the value is marked seen only in the poll
+ *                         that returns 0; the next changed() sees it
  *   sync_mutex_lock_t     loses its place in the queue; never leaks the lock
  *                         (a lock granted to it is passed on)
  *   sync_sem_acquire_t    as the mutex: loses its place, permits granted to
@@ -765,6 +795,475 @@ WEFT_API void sync_oneshot_recv_init(sync_oneshot_recv_t *r, sync_oneshot_t *o, 
     sync_wait_init_(&r->fut, sync_oneshot_recv_poll_, sync_oneshot_recv_drop_, &r->w);
     r->o = o;
     r->out = out;
+}
+
+/* ---- broadcast ---------------------------------------------------------- */
+
+/* A broadcast receiver fell behind (the other errors are future.h's). */
+#if defined(FUTURE_ERRNO_H_) && defined(EOVERFLOW)
+#define SYNC_EOVERFLOW (-EOVERFLOW)
+#else
+#define SYNC_EOVERFLOW (-75) /* Linux's number */
+#endif
+
+/* A broadcast channel (tokio's broadcast): every value sent goes to every
+ * receiver subscribed at the time, in the order sent. The values live in a
+ * ring of cap slots of elem bytes, in caller storage; each receiver is a
+ * sync_bcast_rx_t of yours with its own cursor (the sequence number of the
+ * next value it takes). A send never waits: it overwrites the oldest slot,
+ * so a slow receiver never slows the sender down; it loses values instead.
+ * A receiver that fell more than cap values behind is told so: its next
+ * recv finishes with SYNC_EOVERFLOW (-EOVERFLOW) and says how many values
+ * it skipped (r.lagged), and the recv after that goes on from the oldest
+ * value still there (tokio's RecvError::Lagged). Size cap for the lag you
+ * can accept.
+ *
+ * No reference counts (tokio keeps one per slot): a receiver copies a value
+ * out in the very poll that returns it, and nothing else runs in between
+ * (single executor), so a slot is only ever overwritten by a later send,
+ * never while someone reads it. A value nobody has taken yet is simply
+ * overwritten; the receivers that missed it get the lag report. */
+typedef struct sync_bcast {
+    unsigned char *buf; /* cap * elem bytes, the caller's */
+    size_t cap, elem;
+    size_t head;        /* the slot the next send writes (the oldest, once full) */
+    uint64_t tail;      /* values sent so far: the next one's sequence number */
+    size_t receivers;   /* subscribed receivers */
+    int closed;
+    sync_waitq_t q;     /* recvs waiting for a new value (caught up) */
+} sync_bcast_t;
+
+/* A receiver: caller memory, made by sync_bcast_subscribe. */
+typedef struct sync_bcast_rx {
+    sync_bcast_t *b; /* 0: not subscribed */
+    uint64_t next;   /* sequence number of the next value to take */
+    size_t at;       /* its slot (next % cap, kept without a division) */
+} sync_bcast_rx_t;
+
+/* A broadcast channel of cap values of elem bytes each, in buf (cap * elem
+ * bytes). cap >= 1: a receiver more than cap values behind lags. */
+WEFT_API void sync_bcast_init(sync_bcast_t *b, void *buf, size_t cap, size_t elem) {
+    b->buf = (unsigned char *)buf;
+    b->cap = cap;
+    b->elem = elem;
+    b->head = 0;
+    b->tail = 0;
+    b->receivers = 0;
+    b->closed = 0;
+    sync_waitq_init_(&b->q);
+    if (cap == 0 || elem == 0 || !buf || cap > (size_t)-1 / elem) {
+        FUTURE_MISUSE("sync_bcast_init: a broadcast channel needs storage for at "
+                      "least one value (cap >= 1, elem >= 1, buf; cap * elem must "
+                      "fit in size_t)");
+        b->closed = 1;
+    }
+}
+
+/* A count as a non-negative int (saturated at INT_MAX), for returns that
+ * are a count or an error. */
+WEFT_API int sync_count_int_(size_t n) {
+    size_t max = (unsigned)-1 >> 1;
+    return n > max ? (int)max : (int)n;
+}
+
+WEFT_API size_t sync_bcast_receiver_count(const sync_bcast_t *b) { return b->receivers; }
+WEFT_API int sync_bcast_is_closed(const sync_bcast_t *b) { return b->closed; }
+
+/* Subscribe rx (tokio's Sender::subscribe): it will see every value sent
+ * from now on, none sent before. Subscribing to a closed channel gives a
+ * receiver whose recv finishes with -EPIPE. */
+WEFT_API void sync_bcast_subscribe(sync_bcast_rx_t *rx, sync_bcast_t *b) {
+    rx->b = b;
+    rx->next = b->tail;
+    rx->at = b->head;
+    b->receivers++;
+}
+
+/* How many values were sent that rx has not taken yet (tokio's len): more
+ * than the capacity means its next recv reports a lag. 0 if unsubscribed. */
+WEFT_API uint64_t sync_bcast_len(const sync_bcast_rx_t *rx) {
+    return rx->b ? rx->b->tail - rx->next : 0;
+}
+
+/* Send a copy of *val (elem bytes) to every receiver; never waits. The
+ * number of receivers subscribed (each will see it, unless it lags), 0 if
+ * there are none (the value is not kept: tokio's SendError), or -EPIPE
+ * once closed (a misuse: the sender is gone). */
+WEFT_API int sync_bcast_send(sync_bcast_t *b, const void *val) {
+    if (b->closed) {
+        FUTURE_MISUSE("sync_bcast_send on a closed broadcast channel (closing it "
+                      "is the sender's last act)");
+        return FUTURE_EPIPE;
+    }
+    if (!b->receivers) return 0;
+    sync_copy_(b->buf + b->head * b->elem, val, b->elem);
+    if (++b->head == b->cap) b->head = 0;
+    b->tail++;
+    sync_waitq_wake_all_(&b->q, SYNC_WOKEN_);
+    return sync_count_int_(b->receivers);
+}
+
+/* Close (the sender is gone): every receiver takes what it has not taken
+ * yet, then gets -EPIPE. Every waiting recv is woken. Closing twice does
+ * nothing more. */
+WEFT_API void sync_bcast_close(sync_bcast_t *b) {
+    b->closed = 1;
+    sync_waitq_wake_all_(&b->q, SYNC_WOKEN_);
+}
+
+/* Is there anything for rx to find (a value, a lag, or the end)? */
+WEFT_API int sync_bcast_ready_(const sync_bcast_rx_t *rx) {
+    return rx->next != rx->b->tail || rx->b->closed;
+}
+
+/* rx's next step: its next value into out (0: discard it), or a lag (the
+ * cursor jumps to the oldest value still there; *lagged: how many it
+ * skipped), or -EAGAIN (caught up) / -EPIPE (caught up and closed). */
+WEFT_API int sync_bcast_take_(sync_bcast_rx_t *rx, void *out, uint64_t *lagged) {
+    sync_bcast_t *b = rx->b;
+    uint64_t behind = b->tail - rx->next;
+    if (behind > b->cap) { /* its next value was overwritten */
+        *lagged = behind - b->cap;
+        rx->next = b->tail - b->cap;
+        rx->at = b->head; /* full: the next slot written is the oldest */
+        return SYNC_EOVERFLOW;
+    }
+    if (!behind) return b->closed ? FUTURE_EPIPE : FUTURE_EAGAIN;
+    if (out) sync_copy_(out, b->buf + rx->at * b->elem, b->elem);
+    rx->next++;
+    if (++rx->at == b->cap) rx->at = 0;
+    return 0;
+}
+
+/* Receive without waiting: 0 (the value is in *out; out may be 0),
+ * SYNC_EOVERFLOW (rx lagged: *lagged values skipped, lagged may be 0; the
+ * next call goes on from the oldest value still there), -EAGAIN (nothing
+ * new), -EPIPE (closed and nothing left), -EINVAL (rx is not subscribed:
+ * a misuse, reported). */
+WEFT_API int sync_bcast_try_recv(sync_bcast_rx_t *rx, void *out, uint64_t *lagged) {
+    uint64_t skipped = 0;
+    int rc;
+    if (!rx->b) {
+        FUTURE_MISUSE("sync_bcast_try_recv on a receiver that is not subscribed "
+                      "(sync_bcast_subscribe it first)");
+        return FUTURE_EINVAL;
+    }
+    rc = sync_bcast_take_(rx, out, &skipped);
+    if (lagged) *lagged = skipped;
+    return rc;
+}
+
+/* -- recv: waits while the receiver is caught up -- */
+typedef struct sync_bcast_recv {
+    future_t fut;
+    sync_bcast_rx_t *rx;
+    void *out;       /* where the value goes (0: discard it) */
+    sync_bcast_t *b; /* the channel it waits on (rx->b when it queued) */
+    sync_waiter_t w;
+    uint64_t lagged; /* after SYNC_EOVERFLOW: how many values were skipped */
+} sync_bcast_recv_t;
+
+/* "broadcast recv (2 of 3 receivers waiting)" */
+WEFT_API void sync_bcast_recv_describe_(const future_t *f, future_fmt_t *o) {
+    const sync_bcast_t *b = ((const sync_bcast_recv_t *)(const void *)f)->b;
+    future_fmt_str(o, "(");
+    future_fmt_u64(o, sync_waitq_len_(&b->q));
+    future_fmt_str(o, " of ");
+    sync_fmt_n_(o, b->receivers, " receiver waiting)", " receivers waiting)");
+}
+
+WEFT_API coro_poll_t sync_bcast_recv_poll_(future_t *self, future_cx_t *cx) {
+    sync_bcast_recv_t *r = (sync_bcast_recv_t *)(void *)self;
+    sync_bcast_rx_t *rx = r->rx;
+    /* queued: nothing new (send, close and unsubscribe take every waiter
+     * off the queue, woken) */
+    if (r->w.state == SYNC_QUEUED_) return sync_waiter_pending_(&r->w, cx);
+    r->w.state = SYNC_IDLE_; /* woken: look again */
+    if (!rx->b) {
+        FUTURE_MISUSE("sync_bcast_recv on a receiver that is not subscribed "
+                      "(never, or unsubscribed while the recv waited)");
+        return future_finish(self, FUTURE_EINVAL);
+    }
+    if (sync_bcast_ready_(rx)) { /* taken only now: nothing to lose if dropped */
+        if (!future_coop_spend(cx)) return CORO_PENDING;
+        return future_finish(self, sync_bcast_take_(rx, r->out, &r->lagged));
+    }
+    r->b = rx->b;
+    sync_waitq_push_(&r->b->q, &r->w, cx->waker);
+    {
+        static const future_kind_t kind = {FUTURE_KIND_TAG_, "broadcast recv",
+                                           sync_bcast_recv_describe_};
+        future_set_kind(self, &kind);
+    }
+    return CORO_PENDING;
+}
+
+WEFT_API void sync_bcast_recv_drop_(future_t *self) {
+    sync_bcast_recv_t *r = (sync_bcast_recv_t *)(void *)self;
+    if (r->w.state == SYNC_QUEUED_) sync_waitq_unlink_(&r->b->q, &r->w);
+    r->w.state = SYNC_IDLE_; /* nothing was reserved for it: nothing to pass on */
+}
+
+/* Receive rx's next value into *out (elem bytes; out may be 0). Ready with
+ * 0, SYNC_EOVERFLOW (r->lagged values skipped; nothing copied), -EPIPE
+ * (closed, nothing left) or -EINVAL (rx not subscribed: reported). */
+WEFT_API void sync_bcast_recv_init(sync_bcast_recv_t *r, sync_bcast_rx_t *rx, void *out) {
+    sync_wait_init_(&r->fut, sync_bcast_recv_poll_, sync_bcast_recv_drop_, &r->w);
+    r->rx = rx;
+    r->out = out;
+    r->b = rx->b;
+    r->lagged = 0;
+}
+
+/* rx is gone (tokio drops the Receiver): the channel stops counting it.
+ * A recv on rx still waiting is woken and finishes with -EINVAL (with a
+ * report): unsubscribe after its recvs are finished or dropped. */
+WEFT_API void sync_bcast_unsubscribe(sync_bcast_rx_t *rx) {
+    sync_bcast_t *b = rx->b;
+    future_link_t *l, *next;
+    if (!b) {
+        FUTURE_MISUSE("sync_bcast_unsubscribe of a receiver that is not "
+                      "subscribed (twice?)");
+        return;
+    }
+    b->receivers--;
+    rx->b = 0;
+    for (l = b->q.head; l; l = next) { /* its own recvs: O(waiting), rare */
+        sync_bcast_recv_t *r = FUTURE_CONTAINER_OF(l, sync_bcast_recv_t, w) /* link: w's first */;
+        next = l->next;
+        if (r->rx != rx) continue;
+        sync_waitq_unlink_(&b->q, &r->w);
+        r->w.state = SYNC_WOKEN_;
+        future_wake(r->w.waker);
+    }
+}
+
+/* ---- watch -------------------------------------------------------------- */
+
+/* A watch channel (tokio's watch): one value, in caller memory, that the
+ * sender replaces and any number of receivers look at; each receiver only
+ * learns that it changed, and reads the latest (values in between are
+ * never seen: it is for state, config, "the current X", not a queue). A
+ * version counter counts the sends; each receiver (a sync_watch_rx_t of
+ * yours) remembers the version it has seen. sync_watch_changed_t waits
+ * until the value is newer than that, and marks it seen. */
+typedef struct sync_watch {
+    void *slot;       /* the value: size bytes, the caller's */
+    size_t size;
+    uint64_t version; /* sends so far (the value's version) */
+    size_t receivers; /* subscribed receivers */
+    int closed;
+    sync_waitq_t q;   /* changed() futures waiting */
+} sync_watch_t;
+
+/* A receiver: caller memory, made by sync_watch_subscribe. */
+typedef struct sync_watch_rx {
+    sync_watch_t *w; /* 0: not subscribed */
+    uint64_t seen;   /* the version it has seen */
+} sync_watch_rx_t;
+
+/* A watch whose value (size bytes) lives in slot, which already holds the
+ * first value (version 0). size 0 (and slot 0) makes a watch of a version
+ * counter alone. */
+WEFT_API void sync_watch_init(sync_watch_t *w, void *slot, size_t size) {
+    w->slot = slot;
+    w->size = size;
+    w->version = 0;
+    w->receivers = 0;
+    w->closed = 0;
+    sync_waitq_init_(&w->q);
+    if (size && !slot) {
+        FUTURE_MISUSE("sync_watch_init: a value of size bytes needs a slot to live "
+                      "in (or size 0 for a watch of versions alone)");
+        w->size = 0;
+    }
+}
+
+WEFT_API size_t sync_watch_receiver_count(const sync_watch_t *w) { return w->receivers; }
+WEFT_API int sync_watch_is_closed(const sync_watch_t *w) { return w->closed; }
+
+/* Subscribe rx: the current value counts as seen (tokio's subscribe). */
+WEFT_API void sync_watch_subscribe(sync_watch_rx_t *rx, sync_watch_t *w) {
+    rx->w = w;
+    rx->seen = w->version;
+    w->receivers++;
+}
+
+/* The value changed: a new version; every waiting changed() is woken. */
+WEFT_API void sync_watch_bump_(sync_watch_t *w) {
+    w->version++;
+    sync_waitq_wake_all_(&w->q, SYNC_WOKEN_);
+}
+
+WEFT_API int sync_watch_closed_misuse_(const char *msg) {
+    FUTURE_MISUSE(msg);
+    return FUTURE_EPIPE;
+}
+
+/* Replace the value with a copy of *val (size bytes; val may be 0 for size
+ * 0) and wake every receiver waiting: the number of receivers (0: none;
+ * the value is replaced all the same, as tokio's send_replace), or -EPIPE
+ * once closed / -EINVAL with no value (misuses, reported; the value is
+ * left as it was). */
+WEFT_API int sync_watch_send(sync_watch_t *w, const void *val) {
+    if (w->closed)
+        return sync_watch_closed_misuse_("sync_watch_send on a closed watch (closing "
+                                         "it is the sender's last act)");
+    if (w->size && !val) {
+        FUTURE_MISUSE("sync_watch_send: no value to copy (val is 0, the watch "
+                      "holds size bytes)");
+        return FUTURE_EINVAL;
+    }
+    if (w->size) sync_copy_(w->slot, val, w->size);
+    sync_watch_bump_(w);
+    return sync_count_int_(w->receivers);
+}
+
+/* Modify the value in place (tokio's send_if_modified): fn(slot, arg)
+ * changes it and returns nonzero if it did; only then is it a new version
+ * and the receivers woken. 1 (modified), 0 (not), or -EPIPE once closed
+ * (a misuse, reported; fn is not called). */
+typedef int (*sync_watch_modify_fn)(void *value, void *arg);
+
+WEFT_API int sync_watch_send_if_modified(sync_watch_t *w, sync_watch_modify_fn fn, void *arg) {
+    if (w->closed)
+        return sync_watch_closed_misuse_("sync_watch_send_if_modified on a closed watch");
+    if (!fn(w->slot, arg)) return 0;
+    sync_watch_bump_(w);
+    return 1;
+}
+
+/* Close (the sender is gone): a changed() with nothing new finishes with
+ * -EPIPE, waiting ones at once. The last value stays readable. */
+WEFT_API void sync_watch_close(sync_watch_t *w) {
+    w->closed = 1;
+    sync_waitq_wake_all_(&w->q, SYNC_WOKEN_);
+}
+
+WEFT_API int sync_watch_rx_ok_(const sync_watch_rx_t *rx, const char *msg) {
+    if (rx->w) return 1;
+    FUTURE_MISUSE(msg);
+    return 0;
+}
+
+/* The current value (the slot; tokio's borrow), not marked seen. Valid
+ * until the next send: read it before you AWAIT. 0 if rx is not subscribed
+ * (a misuse, reported). */
+WEFT_API const void *sync_watch_borrow(const sync_watch_rx_t *rx) {
+    if (!sync_watch_rx_ok_(rx, "sync_watch_borrow on a receiver that is not subscribed"))
+        return 0;
+    return rx->w->slot;
+}
+
+/* The current value, marked seen (tokio's borrow_and_update). */
+WEFT_API const void *sync_watch_borrow_and_update(sync_watch_rx_t *rx) {
+    if (!sync_watch_rx_ok_(rx, "sync_watch_borrow_and_update on a receiver that is "
+                               "not subscribed"))
+        return 0;
+    rx->seen = rx->w->version;
+    return rx->w->slot;
+}
+
+/* Copy the current value to *out (size bytes) and mark it seen: 0, or
+ * -EINVAL if rx is not subscribed (a misuse, reported). */
+WEFT_API int sync_watch_copy(sync_watch_rx_t *rx, void *out) {
+    const void *v = sync_watch_borrow_and_update(rx);
+    if (!v && !rx->w) return FUTURE_EINVAL;
+    if (rx->w->size) sync_copy_(out, v, rx->w->size);
+    return 0;
+}
+
+/* Has the value changed since rx saw it? 1, 0, or -EPIPE: closed and
+ * nothing new (a change sent before the close still counts: 1). -EINVAL
+ * if rx is not subscribed (a misuse, reported). Marks nothing. */
+WEFT_API int sync_watch_has_changed(const sync_watch_rx_t *rx) {
+    if (!sync_watch_rx_ok_(rx, "sync_watch_has_changed on a receiver that is not "
+                               "subscribed"))
+        return FUTURE_EINVAL;
+    if (rx->seen != rx->w->version) return 1;
+    return rx->w->closed ? FUTURE_EPIPE : 0;
+}
+
+/* -- changed: waits for a version rx has not seen -- */
+typedef struct sync_watch_changed {
+    future_t fut;
+    sync_watch_rx_t *rx;
+    sync_watch_t *w; /* the watch it waits on (rx->w when it queued) */
+    sync_waiter_t wt;
+} sync_watch_changed_t;
+
+/* "watch changed (2 of 3 receivers waiting)" */
+WEFT_API void sync_watch_changed_describe_(const future_t *f, future_fmt_t *o) {
+    const sync_watch_t *w = ((const sync_watch_changed_t *)(const void *)f)->w;
+    future_fmt_str(o, "(");
+    future_fmt_u64(o, sync_waitq_len_(&w->q));
+    future_fmt_str(o, " of ");
+    sync_fmt_n_(o, w->receivers, " receiver waiting)", " receivers waiting)");
+}
+
+WEFT_API coro_poll_t sync_watch_changed_poll_(future_t *self, future_cx_t *cx) {
+    sync_watch_changed_t *c = (sync_watch_changed_t *)(void *)self;
+    sync_watch_rx_t *rx = c->rx;
+    /* queued: nothing new (a new version, the close and unsubscribe take
+     * every waiter off the queue, woken) */
+    if (c->wt.state == SYNC_QUEUED_) return sync_waiter_pending_(&c->wt, cx);
+    c->wt.state = SYNC_IDLE_; /* woken: look again */
+    if (!sync_watch_rx_ok_(rx, "sync_watch_changed on a receiver that is not subscribed "
+                               "(never, or unsubscribed while it waited)"))
+        return future_finish(self, FUTURE_EINVAL);
+    if (rx->seen != rx->w->version || rx->w->closed) {
+        if (!future_coop_spend(cx)) return CORO_PENDING;
+        if (rx->seen == rx->w->version) return future_finish(self, FUTURE_EPIPE);
+        rx->seen = rx->w->version; /* marked seen only now: cancel safe */
+        return future_finish(self, 0);
+    }
+    c->w = rx->w;
+    sync_waitq_push_(&c->w->q, &c->wt, cx->waker);
+    {
+        static const future_kind_t kind = {FUTURE_KIND_TAG_, "watch changed",
+                                           sync_watch_changed_describe_};
+        future_set_kind(self, &kind);
+    }
+    return CORO_PENDING;
+}
+
+WEFT_API void sync_watch_changed_drop_(future_t *self) {
+    sync_watch_changed_t *c = (sync_watch_changed_t *)(void *)self;
+    if (c->wt.state == SYNC_QUEUED_) sync_waitq_unlink_(&c->w->q, &c->wt);
+    c->wt.state = SYNC_IDLE_;
+}
+
+/* Wait until the value is newer than the version rx has seen (ready at
+ * once if it already is), and mark it seen (tokio's changed): 0, then read
+ * it (sync_watch_borrow / _copy) before you AWAIT again; -EPIPE once the
+ * watch is closed with nothing new; -EINVAL if rx is not subscribed
+ * (reported). Several sends while you were away make one change. */
+WEFT_API void sync_watch_changed_init(sync_watch_changed_t *c, sync_watch_rx_t *rx) {
+    sync_wait_init_(&c->fut, sync_watch_changed_poll_, sync_watch_changed_drop_, &c->wt);
+    c->rx = rx;
+    c->w = rx->w;
+}
+
+/* rx is gone: the watch stops counting it. A changed() on rx still waiting
+ * is woken and finishes with -EINVAL (with a report). */
+WEFT_API void sync_watch_unsubscribe(sync_watch_rx_t *rx) {
+    sync_watch_t *w = rx->w;
+    future_link_t *l, *next;
+    if (!w) {
+        FUTURE_MISUSE("sync_watch_unsubscribe of a receiver that is not subscribed "
+                      "(twice?)");
+        return;
+    }
+    w->receivers--;
+    rx->w = 0;
+    for (l = w->q.head; l; l = next) { /* its own waits: O(waiting), rare */
+        sync_watch_changed_t *c = FUTURE_CONTAINER_OF(l, sync_watch_changed_t, wt);
+        next = l->next;
+        if (c->rx != rx) continue;
+        sync_waitq_unlink_(&w->q, &c->wt);
+        c->wt.state = SYNC_WOKEN_;
+        future_wake(c->wt.waker);
+    }
 }
 
 /* ---- semaphore ---------------------------------------------------------- */
