@@ -3,10 +3,10 @@
  * system (poll) or bare metal (see "the backend" below).
  *
  * An executor (exec_t) polls tasks when they are woken, and never otherwise.
- * A task is a root future plus an exec_task_t (96 bytes on 64-bit), both
- * in memory you provide. The loop runs woken tasks in FIFO order, then
- * looks at I/O and timers, and sleeps (in epoll, poll, or your idle hook)
- * when nothing is ready.
+ * A task is a root future plus an exec_task_t (144 bytes on 64-bit, 96
+ * without EXEC_METRICS), both in memory you provide. The loop runs woken
+ * tasks in FIFO order, then looks at I/O and timers, and sleeps (in epoll,
+ * poll, or your idle hook) when nothing is ready.
  *
  *     exec_t ex;
  *     exec_task_t t;
@@ -108,6 +108,14 @@
  *   spawn_blocking. ns = 0 turns it off. Costs two clock reads per poll
  *   while on, one predictable branch while off.
  *
+ * Metrics, hooks and a timeline (-DEXEC_METRICS=1; below): every task has an
+ * id (exec_task_id); exec_set_metrics(&ex, 1) counts each task's polls,
+ * wakes, busy time, longest poll and time queued (exec_task_metrics,
+ * shown by exec_dump); exec_set_hooks calls yours at spawn, poll start and
+ * end, wake and finish; exec_trace_start records polls and wakes into
+ * your buffer and exec_trace_write writes them as Chrome trace-event JSON
+ * (ui.perfetto.dev). All off (the default), a poll costs what it did.
+ *
  * Child processes: exec_spawnattr_init / exec_child_sigreset give a child
  * a clean signal mask (pool threads and io_signal_open block signals).
  *
@@ -134,8 +142,12 @@
  *   brings them back); exec_spawn_detached needs malloc (EXEC_MALLOC).
  *
  * The knobs: EXEC_BUDGET (128), EXEC_POLLS_PER_TURN (61), EXEC_MAX_EVENTS
- * (256): define before including to change them. EXEC_NO_EPOLL_PWAIT2:
- * define to wait with epoll_wait only (whole milliseconds); by default
+ * (256): define before including to change them. EXEC_METRICS (0): 1
+ * brings task ids, metrics, hooks and timelines, 48 bytes a task (64-bit);
+ * define it the same way in every file of a program (it changes
+ * exec_task_t).
+ * EXEC_NO_EPOLL_PWAIT2: define to wait with epoll_wait only (whole
+ * milliseconds); by default
  * epoll_pwait2 is tried and any failure of it switches to epoll_wait.
  * EXEC_POLL_MAX_FDS (1024): the poll backend's limit of registered fds
  * (exec_io_start says -EMFILE past it). The backend: EXEC_BACKEND_EPOLL,
@@ -196,6 +208,14 @@
 #define EXEC_HAVE_FDS_ 1     /* the reactor: exec_io_* */
 #define EXEC_HAVE_THREADS_ 1 /* pthreads: wakes from other threads */
 #define EXEC_HAVE_STDIO_ 1   /* exec_dump, stall reports, the detector */
+#endif
+/* EXEC_METRICS (0): 1 brings task ids, per-task metrics, the hooks and
+ * the timeline (see "Metrics, hooks and the timeline"), as tokio keeps
+ * its metrics behind tokio_unstable: an opt-in, because every task pays
+ * 48 bytes for them (on 64-bit), used or not. 0 leaves them out and the
+ * poll path is as before. */
+#ifndef EXEC_METRICS
+#define EXEC_METRICS 0
 #endif
 
 
@@ -284,12 +304,28 @@ enum {
 struct exec_scope;
 struct exec_join;
 
-/* A task, beside its future, in memory the caller owns: 96 bytes on 64-bit
- * (52 on 32-bit), as each union below holds one word that two uses share,
- * never needed at once (a state bit says which one is there). Read the
- * task through the functions (exec_task_name...), not the fields. (No
- * union on the ready-queue link: a store through a union may alias the
- * state, and clang then reloads it on every wake.) */
+#if EXEC_METRICS
+/* A task's metrics (exec_task_metrics): its id always; the rest is counted
+ * while exec_set_metrics or a trace is on, in the executor's clock (ns;
+ * paused, it stands still: a poll then takes 0 ns, exactly). The counts
+ * are 32-bit and wrap (take differences): they keep the task small. */
+typedef struct exec_task_metrics {
+    uint64_t id;          /* exec_task_id: 1, 2, ... per executor, at spawn */
+    uint64_t busy_ns;     /* time spent inside its polls */
+    uint64_t max_poll_ns; /* its longest poll */
+    uint64_t queued_ns;   /* time spent woken (or spawned) but not yet polled */
+    uint64_t queued_at;   /* when it was last queued (for queued_ns) */
+    uint32_t polls;       /* polls */
+    uint32_t wakes;       /* wakes that found it not already queued */
+} exec_task_metrics_t;
+#endif
+
+/* A task, beside its future, in memory the caller owns: 96 bytes on
+ * 64-bit (52 on 32-bit), 144 (100 to 104) with EXEC_METRICS, as each union below holds one word that two uses share, never
+ * needed at once (a state bit says which one is there). Read the task
+ * through the functions (exec_task_name...), not the fields. (No union on
+ * the ready-queue link: a store through a union may alias the state, and
+ * clang then reloads it on every wake.) */
 struct exec_task {
     future_waker_t waker;       /* the task's waker (first member) */
     exec_task_t *next;          /* in the ready queue */
@@ -309,6 +345,9 @@ struct exec_task {
     };
     int err;                    /* the result, once done */
     unsigned state;             /* EXEC_TASK_* bits */
+#if EXEC_METRICS
+    exec_task_metrics_t m;      /* exec_task_id, exec_task_metrics */
+#endif
 };
 
 /* A future that waits for a task and yields its result: see "join
@@ -369,7 +408,49 @@ typedef struct exec_stats {
     uint64_t io_checks; /* non-blocking fd checks while busy */
     uint64_t remote;    /* remote wakes delivered */
     uint64_t efd_writes;/* eventfd (or pipe) writes by other threads (atomic) */
+    uint64_t io_events; /* fd readiness events dispatched (an fd's event, once) */
+    uint64_t timer_fires;/* timers fired (sleeps, timeouts...; EXEC_METRICS) */
 } exec_stats_t;
+
+#if EXEC_METRICS
+/* Hooks (exec_set_hooks): tokio's on_task_spawn, on_before_task_poll,
+ * on_after_task_poll, on_task_terminate, and a wake. */
+typedef struct exec_hooks {
+    void (*spawn)(void *ctx, exec_task_t *t);      /* t queued for its first poll */
+    void (*poll_start)(void *ctx, exec_task_t *t);
+    void (*poll_end)(void *ctx, exec_task_t *t, int ready); /* ready: it finished */
+    void (*wake)(void *ctx, exec_task_t *t, exec_task_t *by); /* by: the task
+                        running (or ending: its joiner), or 0 (the loop: a timer,
+                        I/O, a remote wake); t may be running (a yield) */
+    void (*finish)(void *ctx, exec_task_t *t, int err); /* ran out or dropped */
+} exec_hooks_t;
+
+/* One event of a timeline (exec_trace_t), in the caller's buffer. */
+enum { EXEC_TRACE_POLL = 1, EXEC_TRACE_WAKE, EXEC_TRACE_SPAWN, EXEC_TRACE_NAME,
+       EXEC_TRACE_FINISH };
+typedef struct exec_trace_event {
+    uint64_t ts;       /* executor clock, ns (a poll: when it began) */
+    uint64_t task;     /* the task's id (a wake: the waker's; a spawn: the new task's) */
+    FUTURE_EXT_ union {
+        uint64_t arg;     /* poll: its duration (ns); wake: the woken task's
+                             id; spawn: the spawner's (0: none); finish: err */
+        const char *name; /* name: the task's name, or 0 */
+    };
+    int kind;          /* EXEC_TRACE_* */
+} exec_trace_event_t;
+
+typedef struct exec_trace {
+    exec_trace_event_t *ev; /* the caller's buffer */
+    size_t cap, len;
+    uint64_t dropped;       /* events that found the buffer full */
+    uint64_t t0;            /* the clock at exec_trace_start: ts 0 in the JSON */
+} exec_trace_t;
+
+/* Which instrumentation is on (exec_t.instr). */
+enum { EXEC_INSTR_BLOCK_ = 1, EXEC_INSTR_METRICS_ = 2, EXEC_INSTR_TRACE_ = 4,
+       EXEC_INSTR_HOOKS_ = 8 };
+#define EXEC_INSTR_CLOCK_ (EXEC_INSTR_METRICS_ | EXEC_INSTR_TRACE_) /* read the clock */
+#endif
 
 struct exec {
     exec_task_t *head, *tail;  /* the ready queue, FIFO */
@@ -424,6 +505,16 @@ struct exec {
     const char *block_at[2];   /* its root's and deepest child's co.at */
     uint64_t block_reports;    /* how many polls were reported */
 #endif
+#if EXEC_METRICS
+    unsigned instr;            /* EXEC_INSTR_* bits: 0, one branch per poll */
+    unsigned poll_on;          /* the bits the poll being timed began with */
+    uint64_t poll_t0;          /* when it began (the executor's clock) */
+    uint64_t last_id;          /* the last task id given */
+    const exec_hooks_t *hooks;
+    void *hooks_ctx;
+    exec_trace_t *trace;       /* the timeline being recorded, or 0 */
+    exec_task_t *ending;       /* the task whose end is waking others, or 0 */
+#endif
 };
 
 /* ---- the clock ---------------------------------------------------------- */
@@ -456,10 +547,20 @@ WEFT_API uint64_t exec_clock_read_(const exec_t *ex) {
 /* The loop's idea of now (ns), as timers see it. */
 WEFT_API uint64_t exec_now(const exec_t *ex) { return ex->timers.now; }
 
+/* Move the wheel to `to`, firing the timers due (and counting them, with
+ * EXEC_METRICS: on a board the count costs 76 bytes of code). */
+WEFT_API void exec_advance_(exec_t *ex, uint64_t to) {
+#if EXEC_METRICS
+    ex->stats.timer_fires += timer_wheel_advance(&ex->timers, to);
+#else
+    timer_wheel_advance(&ex->timers, to);
+#endif
+}
+
 /* Read the clock and fire due timers (uv_update_time). The loop does this
  * once per turn; a task that ran long may call it to make "now" fresh. */
 WEFT_API void exec_update_time(exec_t *ex) {
-    if (!ex->paused) timer_wheel_advance(&ex->timers, exec_clock_read_(ex));
+    if (!ex->paused) exec_advance_(ex, exec_clock_read_(ex));
 }
 
 /* Stop the clock (tokio::time::pause). */
@@ -485,7 +586,7 @@ WEFT_API void exec_clock_advance(exec_t *ex, uint64_t ns) {
     /* The offset grows by what the clock really moved, and saturates: a
      * clock at its end stays there (it never wraps back to the start). */
     ex->clock_offset = off > 0 && moved > INT64_MAX - off ? INT64_MAX : off + moved;
-    timer_wheel_advance(&ex->timers, to);
+    exec_advance_(ex, to);
 }
 
 /* Read time from fn(ctx) (ns, monotonic) instead of CLOCK_MONOTONIC: a
@@ -535,6 +636,95 @@ WEFT_API void exec_set_tick_clock(exec_t *ex, uint32_t (*tick)(void *ctx), void 
 WEFT_API void exec_clock_hold(exec_t *ex) { ex->holds++; }
 WEFT_API void exec_clock_unhold(exec_t *ex) { ex->holds--; }
 
+/* Out of line and cold: the boxed task's end, below, so the compiler does
+ * not see free() on the executor's own main task (never boxed) and warn;
+ * the metrics, hooks and timeline, so the poll path stays as short with
+ * them off. An inline function may not be noinline: with
+ * WEFT_EXTERN_INLINE it is only cold. */
+#if defined(__GNUC__) && defined(WEFT_EXTERN_INLINE) && !defined(__cplusplus)
+#define EXEC_COLD_FN_ WEFT_API __attribute__((cold))
+#elif defined(__GNUC__)
+#define EXEC_COLD_FN_ static __attribute__((cold, noinline, unused))
+#else
+#define EXEC_COLD_FN_ WEFT_API
+#endif
+
+/* ---- metrics, hooks and the timeline: recording ------------------------
+ * (The API, and what is measured, is below: "Metrics, hooks and the
+ * timeline".) Everything here runs only while something is on: with
+ * ex->instr == 0 a poll costs the one test of it it already had for the
+ * blocked-executor detector, a wake and a spawn one test each. */
+#if EXEC_METRICS
+/* The clock of metrics and timelines: the executor's (paused: where it
+ * stands, so a test sees exact figures). */
+WEFT_API uint64_t exec_metrics_now_(const exec_t *ex) {
+    return ex->paused ? ex->timers.now : exec_clock_read_(ex);
+}
+
+/* Turn an instrumentation bit on or off. A poll's end does what its
+ * start began (ex->poll_on); once all is off it is forgotten, so a switch
+ * turned on inside a poll begins with the next poll. */
+WEFT_API void exec_instr_set_(exec_t *ex, unsigned bit, int on) {
+    ex->instr = on ? ex->instr | bit : ex->instr & ~bit;
+    if (!ex->instr) ex->poll_on = 0;
+}
+
+/* b - a, or 0 if the clock seems to have gone back. */
+WEFT_API uint64_t exec_since_(uint64_t a, uint64_t b) { return b > a ? b - a : 0; }
+
+/* One event into the caller's buffer, or 0: a full buffer counts it as
+ * dropped. */
+WEFT_API exec_trace_event_t *exec_trace_add_(exec_trace_t *tr, int kind, uint64_t ts,
+                                             uint64_t task, uint64_t arg) {
+    exec_trace_event_t *e;
+    if (tr->len >= tr->cap) {
+        tr->dropped++;
+        return 0;
+    }
+    e = &tr->ev[tr->len++];
+    e->ts = ts;
+    e->task = task;
+    e->arg = arg;
+    e->kind = kind;
+    return e;
+}
+
+/* A wake of t, live and not queued (something is on). The waker is the
+ * task being polled, or else the one whose end wakes its joiner, if any:
+ * a wake from the loop (a timer, I/O, another thread) has none. */
+EXEC_COLD_FN_ void exec_wake_instr_(exec_t *ex, exec_task_t *t) {
+    exec_task_t *by = ex->current ? ex->current : ex->ending;
+    if (ex->instr & EXEC_INSTR_CLOCK_) {
+        uint64_t now = exec_metrics_now_(ex);
+        t->m.wakes++;
+        if (!(t->state & EXEC_TASK_RUNNING_)) t->m.queued_at = now; /* just queued */
+        if (ex->trace && by && by != t)
+            exec_trace_add_(ex->trace, EXEC_TRACE_WAKE, now, by->m.id, t->m.id);
+    }
+    if (ex->hooks && ex->hooks->wake) ex->hooks->wake(ex->hooks_ctx, t, by);
+}
+
+/* Zero t's metrics, keeping its id. */
+WEFT_API void exec_metrics_zero_(exec_task_t *t) {
+    uint64_t id = t->m.id;
+    memset(&t->m, 0, sizeof t->m);
+    t->m.id = id;
+}
+
+/* t was just spawned and queued (something is on). */
+EXEC_COLD_FN_ void exec_spawn_instr_(exec_t *ex, exec_task_t *t) {
+    if (ex->instr & EXEC_INSTR_CLOCK_) {
+        uint64_t now = exec_metrics_now_(ex);
+        exec_metrics_zero_(t);
+        t->m.queued_at = now;
+        if (ex->trace)
+            exec_trace_add_(ex->trace, EXEC_TRACE_SPAWN, now, t->m.id,
+                            ex->current ? ex->current->m.id : 0);
+    }
+    if (ex->hooks && ex->hooks->spawn) ex->hooks->spawn(ex->hooks_ctx, t);
+}
+#endif /* EXEC_METRICS */
+
 /* ---- the ready queue and task wakes ------------------------------------ */
 
 WEFT_API void exec_push_(exec_t *ex, exec_task_t *t) {
@@ -572,6 +762,9 @@ WEFT_API void exec_task_wake_(future_waker_t *w) {
     if ((t->state & (EXEC_TASK_LIVE_ | EXEC_TASK_QUEUED_)) != EXEC_TASK_LIVE_) return;
     if (t->state & EXEC_TASK_RUNNING_) t->state |= EXEC_TASK_NOTIFIED_;
     else if (!t->ex->closing) exec_push_(t->ex, t);
+#if EXEC_METRICS /* last: nothing is read again after the test */
+    if (t->ex->instr & ~(unsigned)EXEC_INSTR_BLOCK_) exec_wake_instr_(t->ex, t);
+#endif
 }
 
 /* ---- tasks -------------------------------------------------------------- */
@@ -606,17 +799,6 @@ typedef struct exec_boxed_ {
     void *arg;
 } exec_boxed_t_;
 
-/* Kept out of line, so the compiler does not see free() on the executor's
- * own main task (never boxed) and warn. An inline function may not be
- * noinline: with WEFT_EXTERN_INLINE it is only cold. */
-#if defined(__GNUC__) && defined(WEFT_EXTERN_INLINE) && !defined(__cplusplus)
-#define EXEC_COLD_FN_ WEFT_API __attribute__((cold))
-#elif defined(__GNUC__)
-#define EXEC_COLD_FN_ static __attribute__((cold, noinline, unused))
-#else
-#define EXEC_COLD_FN_ WEFT_API
-#endif
-
 /* The end of an exec_spawn_detached task: tell its owner, free the box.
  * (Cold: it is rare, and only boxed tasks ever get here.) */
 EXEC_COLD_FN_ void exec_boxed_free_(exec_task_t *t, int err) {
@@ -647,6 +829,28 @@ WEFT_API future_waker_t *exec_join_leave_(exec_task_t *t) {
     return j->waiting;
 }
 
+/* The end of t (its state was `was`) wakes its scope or its joiner. */
+WEFT_API void exec_finish_wakes_(exec_task_t *t, unsigned was) {
+    if ((was & (EXEC_TASK_LIVE_ | EXEC_TASK_SCOPED_)) == (EXEC_TASK_LIVE_ | EXEC_TASK_SCOPED_))
+        exec_scope_finished_(t->scope_, t);
+    if (was & EXEC_TASK_JOINED_) future_wake(exec_join_leave_(t));
+}
+
+#if EXEC_METRICS
+/* The same while something is on: the wakes come from t (the timeline's
+ * arrow from its last poll to its joiner), then its end is recorded. */
+EXEC_COLD_FN_ void exec_finish_instr_(exec_t *ex, exec_task_t *t, unsigned was, int err) {
+    exec_task_t *outer = ex->ending;
+    ex->ending = t;
+    exec_finish_wakes_(t, was);
+    ex->ending = outer;
+    if (ex->trace)
+        exec_trace_add_(ex->trace, EXEC_TRACE_FINISH, exec_metrics_now_(ex), t->m.id,
+                        (uint64_t)(int64_t)err);
+    if (ex->hooks && ex->hooks->finish) ex->hooks->finish(ex->hooks_ctx, t, err);
+}
+#endif
+
 /* Mark t finished with err: out of the live list and its owner's list (or
  * into its scope's done list), its joiner woken, its storage freed if it
  * was exec_spawn_detached's. t is not on the queue. */
@@ -660,9 +864,12 @@ WEFT_API void exec_finish_(exec_t *ex, exec_task_t *t, int err) {
     t->err = err;
     t->state = (was & (EXEC_TASK_BOXED_ | EXEC_TASK_SCOPED_)) | EXEC_TASK_DONE_;
     if (t->fut && t->fut->sibling == (future_t *)(void *)t) t->fut->sibling = 0;
-    if ((was & (EXEC_TASK_LIVE_ | EXEC_TASK_SCOPED_)) == (EXEC_TASK_LIVE_ | EXEC_TASK_SCOPED_))
-        exec_scope_finished_(t->scope_, t);
-    if (was & EXEC_TASK_JOINED_) future_wake(exec_join_leave_(t));
+#if EXEC_METRICS
+    if ((was & EXEC_TASK_LIVE_) && (ex->instr & ~(unsigned)EXEC_INSTR_BLOCK_))
+        exec_finish_instr_(ex, t, was, err);
+    else
+#endif
+        exec_finish_wakes_(t, was);
 #ifndef EXEC_NO_MALLOC
     if (t->state & EXEC_TASK_BOXED_) exec_boxed_free_(t, err);
 #endif
@@ -754,6 +961,9 @@ WEFT_API int exec_spawn_(exec_t *ex, exec_task_t *t, future_t *fut, unsigned box
     t->err = 0;
     t->live.next = t->live.prev = 0;
     t->state = boxed;
+#if EXEC_METRICS
+    t->m.id = ++ex->last_id; /* the rest is zeroed if counted (spawn_instr) */
+#endif
     if (ex->closing) { /* as tokio: a task spawned on a dying runtime is dropped */
         if (boxed) return -ECANCELED; /* exec_spawn_detached frees the box */
         future_drop(fut);
@@ -774,6 +984,9 @@ WEFT_API int exec_spawn_(exec_t *ex, exec_task_t *t, future_t *fut, unsigned box
         future_own(owner, &t->own, exec_task_owner_gone_);
     }
     exec_push_(ex, t);
+#if EXEC_METRICS
+    if (ex->instr & ~(unsigned)EXEC_INSTR_BLOCK_) exec_spawn_instr_(ex, t);
+#endif
     return 0;
 }
 
@@ -807,6 +1020,13 @@ WEFT_API int exec_spawn(exec_task_t *t, exec_t *ex, future_t *fut) {
 WEFT_API void exec_task_set_name(exec_task_t *t, const char *name) {
     if (t->state & EXEC_TASK_JOINED_) t->join_->name = name;
     else t->name_ = name;
+#if EXEC_METRICS
+    if ((t->state & EXEC_TASK_LIVE_) && t->ex->trace) { /* the timeline's row name */
+        exec_trace_event_t *e = exec_trace_add_(t->ex->trace, EXEC_TRACE_NAME,
+                                                exec_metrics_now_(t->ex), t->m.id, 0);
+        if (e) e->name = name;
+    }
+#endif
 }
 
 WEFT_API const char *exec_task_name(const exec_task_t *t) {
@@ -893,6 +1113,9 @@ WEFT_API uint64_t exec_block_clock_(const exec_t *ex) {
  * (stderr if 0); ns = 0 turns it off (the default). */
 WEFT_API void exec_set_block_threshold(exec_t *ex, uint64_t ns, FILE *out) {
     ex->block_ns = ns;
+#if EXEC_METRICS
+    exec_instr_set_(ex, EXEC_INSTR_BLOCK_, ns != 0);
+#endif
     ex->block_log = out ? out : stderr;
     ex->block_t0 = exec_block_clock_(ex); /* called in a poll: time it from here */
 }
@@ -953,6 +1176,46 @@ WEFT_API void exec_block_end_(exec_t *ex, const exec_task_t *t, coro_poll_t r) {
 }
 #endif /* EXEC_HAVE_STDIO_ */
 
+#if EXEC_METRICS
+/* Around a poll while something is on (ex->instr): the hooks, the
+ * blocked-executor detector, the task's metrics and its slice of the
+ * timeline. The end does what the start began (ex->poll_on): a switch
+ * turned on inside a poll starts with the next one. The hooks' time is
+ * left out of the poll's. */
+EXEC_COLD_FN_ void exec_poll_begin_(exec_t *ex, exec_task_t *t) {
+    unsigned on = ex->instr;
+    ex->poll_on = on;
+    if ((on & EXEC_INSTR_HOOKS_) && ex->hooks->poll_start)
+        ex->hooks->poll_start(ex->hooks_ctx, t);
+#ifdef EXEC_HAVE_STDIO_
+    if (ex->block_ns) exec_block_begin_(ex, t);
+#endif
+    if (on & EXEC_INSTR_CLOCK_) {
+        uint64_t now = exec_metrics_now_(ex);
+        ex->poll_t0 = now;
+        t->m.queued_ns += exec_since_(t->m.queued_at, now);
+        t->m.polls++;
+    }
+}
+
+EXEC_COLD_FN_ void exec_poll_end_(exec_t *ex, exec_task_t *t, coro_poll_t r) {
+    unsigned on = ex->poll_on;
+    ex->poll_on = 0;
+    if (on & EXEC_INSTR_CLOCK_) {
+        uint64_t now = exec_metrics_now_(ex), took = exec_since_(ex->poll_t0, now);
+        t->m.busy_ns += took;
+        if (took > t->m.max_poll_ns) t->m.max_poll_ns = took;
+        t->m.queued_at = now; /* woken while it ran: it is queued from here */
+        if (ex->trace) exec_trace_add_(ex->trace, EXEC_TRACE_POLL, ex->poll_t0, t->m.id, took);
+    }
+#ifdef EXEC_HAVE_STDIO_
+    if (ex->block_ns) exec_block_end_(ex, t, r);
+#endif
+    if ((on & EXEC_INSTR_HOOKS_) && ex->hooks && ex->hooks->poll_end)
+        ex->hooks->poll_end(ex->hooks_ctx, t, r == CORO_READY);
+}
+#endif /* EXEC_METRICS */
+
 /* Poll one task that came off the ready queue. */
 WEFT_API void exec_poll_task_(exec_t *ex, exec_task_t *t) {
     int budget = EXEC_BUDGET;
@@ -966,7 +1229,11 @@ WEFT_API void exec_poll_task_(exec_t *ex, exec_task_t *t) {
     ex->current = t;
     t->state |= EXEC_TASK_RUNNING_;
     ex->stats.polls++;
-#ifdef EXEC_HAVE_STDIO_
+#if EXEC_METRICS /* the detector's two tests, become one for everything */
+    if (ex->instr) exec_poll_begin_(ex, t);
+    r = future_poll(t->fut, &cx);
+    if (ex->instr) exec_poll_end_(ex, t, r);
+#elif defined(EXEC_HAVE_STDIO_)
     if (ex->block_ns) exec_block_begin_(ex, t);
     r = future_poll(t->fut, &cx);
     if (ex->block_ns) exec_block_end_(ex, t, r);
@@ -1529,6 +1796,7 @@ WEFT_API void exec_io_forget(exec_io_t *io, unsigned dir, const future_waker_t *
  * the backend counts those as ready too, so the next operation reports
  * them). */
 WEFT_API void exec_io_event_(exec_io_t *io, int rd, int wr, int hup) {
+    io->ex->stats.io_events++;
     if (hup) io->hup = 1;
     if (rd) {
         io->ready |= EXEC_IO_READ;
@@ -1891,6 +2159,18 @@ WEFT_API void exec_dump_children_(const exec_t *ex, const exec_task_t *t, FILE *
     }
 }
 
+#if EXEC_METRICS
+/* The line under a task in exec_dump while metrics are on. */
+WEFT_API void exec_dump_metrics_(const exec_task_t *t, FILE *out, int indent) {
+    const exec_task_metrics_t *m = &t->m;
+    fprintf(out, "%*s[id %llu: %lu polls, %lu wakes, busy %.3f ms, longest poll %.3f ms, "
+                 "queued %.3f ms]\n",
+            indent, "", (unsigned long long)m->id, (unsigned long)m->polls,
+            (unsigned long)m->wakes, (double)m->busy_ns / 1e6, (double)m->max_poll_ns / 1e6,
+            (double)m->queued_ns / 1e6);
+}
+#endif
+
 WEFT_API void exec_dump_task_(const exec_t *ex, const exec_task_t *t, FILE *out, int indent) {
     char buf[96];
     future_fmt_t o = {0, 0, 0, 0, 0};
@@ -1900,6 +2180,9 @@ WEFT_API void exec_dump_task_(const exec_t *ex, const exec_task_t *t, FILE *out,
     exec_fmt_task_(&o, t);
     fprintf(out, "%*s%s%s\n", indent, "", buf,
             t == ex->current ? " (running)" : t->state & EXEC_TASK_QUEUED_ ? " (queued)" : "");
+#if EXEC_METRICS
+    if (ex->instr & EXEC_INSTR_CLOCK_) exec_dump_metrics_(t, out, indent + 2);
+#endif
     d.out = out;
     d.indent = indent;
     future_trace(t->fut, 0, exec_trace_line_, &d);
@@ -1909,11 +2192,264 @@ WEFT_API void exec_dump_task_(const exec_t *ex, const exec_task_t *t, FILE *out,
 /* Print every live task with its async backtrace (where each future in
  * the chain is suspended, outermost first, and what each library future
  * waits for), as a tree: under each task, the tasks its frames own,
- * grouped by scope. */
+ * grouped by scope. While metrics are on, each task's are shown too. */
 WEFT_API void exec_dump(const exec_t *ex, FILE *out) {
     exec_dump_children_(ex, 0, out, 2); /* the tasks no task owns, then theirs */
 }
 #endif /* EXEC_HAVE_STDIO_ */
+
+/* ---- metrics, hooks and the timeline -------------------------------------
+ * (-DEXEC_METRICS=1, on every backend; off by default.)
+ *
+ * Task ids: every spawn gives the task the executor's next id, 1, 2, ...
+ * (exec_task_id; a task spawned again gets a new one): tokio's task::Id.
+ *
+ * Metrics (tokio-metrics' TaskMonitor, per task): exec_set_metrics(&ex, 1)
+ * and each task counts its polls, its wakes, its time inside polls (busy
+ * and longest poll) and its time queued (woken or spawned, not yet
+ * polled): exec_task_metrics(t), and exec_dump shows them under each
+ * task. Per executor, exec_t.stats counts polls, turns, parks, io_events,
+ * remote wakes and timer_fires, always. The time is the executor's clock,
+ * read twice a poll and once a wake while metrics are on; paused, it
+ * stands still: a test then sees polls of 0 ns, and exact queued times.
+ *
+ * Hooks (tokio's runtime::Builder on_task_spawn, on_before_task_poll,
+ * on_after_task_poll, on_task_terminate; and a wake): exec_set_hooks(&ex,
+ * &hooks, ctx) with any callbacks of an exec_hooks_t left 0, to export
+ * metrics or count what you like. They run on the loop, inside its
+ * bookkeeping: a hook reads (exec_task_id, exec_task_name, the metrics)
+ * and must not spawn, wake, abort or poll anything.
+ *
+ * The timeline: exec_trace_start(&ex, &tr, events, n) records into your
+ * buffer of n exec_trace_event_t every poll (when and how long), wake
+ * from task to task, spawn, task name and end, until exec_trace_stop; a
+ * full buffer counts the rest as dropped. exec_trace_write(&tr, file)
+ * writes it as Chrome's trace-event JSON, which chrome://tracing and
+ * ui.perfetto.dev open: a row per task (tid = its id, named), a slice
+ * ("X") per poll, under a slice "alive" from its spawn to its end (its
+ * waits show), an arrow (flow "s" to "f") from the poll that woke or
+ * spawned a task to that task's next poll, an instant at its end (err),
+ * times in microseconds from the start, and otherData.dropped_events.
+ * While recording, metrics are counted too (the same clock reads).
+ *
+ * Cost: with all of it off a poll tests one word (ex->instr), the test
+ * the blocked-executor detector already made; a wake, a spawn and a task's
+ * end test it once each; each spawn numbers its task. The task gains its
+ * id and metrics: 48 bytes on 64-bit (EXEC_METRICS 0 leaves them out). */
+#if EXEC_METRICS
+/* The task's id: 1, 2, ... in spawn order on its executor (0: never spawned). */
+WEFT_API uint64_t exec_task_id(const exec_task_t *t) { return t->m.id; }
+
+/* Its metrics (see exec_task_metrics_t), counted while metrics (or a
+ * trace) are on: from 0 at its spawn, or when they were turned on. */
+WEFT_API const exec_task_metrics_t *exec_task_metrics(const exec_task_t *t) { return &t->m; }
+
+/* A clock switch comes on: the live tasks count from zero, from now (a
+ * queued one as queued since now). Spawns while it was off left their
+ * metrics alone (a spawn with it on zeroes them). */
+WEFT_API void exec_metrics_restamp_(exec_t *ex) {
+    uint64_t now = exec_metrics_now_(ex);
+    future_link_t *l;
+    if (ex->instr & EXEC_INSTR_CLOCK_) return; /* already counting */
+    for (l = ex->live.head; l; l = l->next) {
+        exec_task_t *t = FUTURE_CONTAINER_OF(l, exec_task_t, live);
+        exec_metrics_zero_(t);
+        t->m.queued_at = now;
+    }
+}
+
+/* Count per-task metrics (on = 1) or stop (0, the default). From a poll,
+ * it takes effect from the next poll. */
+WEFT_API void exec_set_metrics(exec_t *ex, int on) {
+    if (on) exec_metrics_restamp_(ex);
+    exec_instr_set_(ex, EXEC_INSTR_METRICS_, on != 0);
+}
+
+WEFT_API int exec_metrics_on(const exec_t *ex) {
+    return (ex->instr & EXEC_INSTR_METRICS_) != 0;
+}
+
+/* Call hooks (yours, and it must outlive its use) with ctx from now on;
+ * hooks = 0 turns them off. */
+WEFT_API void exec_set_hooks(exec_t *ex, const exec_hooks_t *hooks, void *ctx) {
+    ex->hooks = hooks;
+    ex->hooks_ctx = ctx;
+    exec_instr_set_(ex, EXEC_INSTR_HOOKS_, hooks != 0);
+}
+
+/* Record a timeline into events[0..n) (yours, as tr is: both must live
+ * until exec_trace_stop, or exec_destroy, which records the tasks' ends).
+ * The names of the tasks alive now are recorded first. 0; -EINVAL (no
+ * tr, or no buffer for n > 0); -EBUSY (a trace is recording: stop it). */
+WEFT_API int exec_trace_start(exec_t *ex, exec_trace_t *tr, exec_trace_event_t *events,
+                              size_t n) {
+    const future_link_t *l;
+    if (!tr || (!events && n)) {
+        FUTURE_MISUSE("exec_trace_start without an exec_trace_t or a buffer: give "
+                      "both (caller-owned)");
+        return -EINVAL;
+    }
+    if (ex->trace) {
+        FUTURE_MISUSE("exec_trace_start while a trace is recording: "
+                      "exec_trace_stop it first");
+        return -EBUSY;
+    }
+    exec_metrics_restamp_(ex);
+    tr->ev = events;
+    tr->cap = n;
+    tr->len = 0;
+    tr->dropped = 0;
+    tr->t0 = exec_metrics_now_(ex);
+    ex->trace = tr;
+    exec_instr_set_(ex, EXEC_INSTR_TRACE_, 1);
+    for (l = ex->live.head; l; l = l->next) {
+        const exec_task_t *t = FUTURE_CONTAINER_OF(l, const exec_task_t, live);
+        exec_trace_event_t *e = exec_trace_add_(tr, EXEC_TRACE_NAME, tr->t0, t->m.id, 0);
+        if (e) e->name = exec_task_name(t);
+    }
+    return 0;
+}
+
+/* Stop recording: the buffer is yours again, to write or reuse. */
+WEFT_API void exec_trace_stop(exec_t *ex) {
+    ex->trace = 0;
+    exec_instr_set_(ex, EXEC_INSTR_TRACE_, 0);
+}
+
+#ifdef EXEC_HAVE_STDIO_
+/* s as the contents of a JSON string. */
+WEFT_API void exec_json_str_(FILE *out, const char *s) {
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') fprintf(out, "\\%c", c);
+        else if (c < 0x20) fprintf(out, "\\u%04x", c);
+        else fputc(c, out);
+    }
+}
+
+/* An event's head: phase, name, the task's row, and the time since the
+ * trace began in microseconds (exact: ns / 1000, three decimals). */
+WEFT_API void exec_json_head_(FILE *out, const exec_trace_t *tr, const char *ph,
+                              const char *name, uint64_t tid, uint64_t ts) {
+    uint64_t ns = exec_since_(tr->t0, ts);
+    fprintf(out, ",\n{\"ph\":\"%s\",\"cat\":\"exec\",\"name\":\"%s\",\"pid\":1,\"tid\":%llu,"
+                 "\"ts\":%llu.%03u",
+            ph, name, (unsigned long long)tid, (unsigned long long)(ns / 1000),
+            (unsigned)(ns % 1000));
+}
+
+/* The first poll of task id recorded after event i; 0 if the task ended
+ * first, or the buffer did. (A scan: the next poll is usually near.) */
+WEFT_API const exec_trace_event_t *exec_trace_next_poll_(const exec_trace_t *tr, size_t i,
+                                                         uint64_t id) {
+    for (i++; i < tr->len; i++) {
+        const exec_trace_event_t *e = &tr->ev[i];
+        if (e->task != id || e->kind == EXEC_TRACE_WAKE) continue;
+        if (e->kind == EXEC_TRACE_POLL) return e;
+        if (e->kind == EXEC_TRACE_FINISH) return 0;
+    }
+    return 0;
+}
+
+/* The poll of task id that event i happened in: its next poll, or, if
+ * the task ended first (its end woke its joiner), its last one. */
+WEFT_API const exec_trace_event_t *exec_trace_this_poll_(const exec_trace_t *tr, size_t i,
+                                                         uint64_t id) {
+    size_t j;
+    for (j = i + 1; j < tr->len; j++) {
+        const exec_trace_event_t *e = &tr->ev[j];
+        if (e->task != id || e->kind == EXEC_TRACE_WAKE) continue;
+        if (e->kind == EXEC_TRACE_POLL) return e;
+        if (e->kind == EXEC_TRACE_FINISH) break;
+    }
+    if (j == tr->len) return 0; /* the buffer ended first */
+    while (i-- > 0)
+        if (tr->ev[i].task == id && tr->ev[i].kind == EXEC_TRACE_POLL) return &tr->ev[i];
+    return 0;
+}
+
+/* An arrow for event i, from the poll of task from that holds it to the
+ * next poll of task to; none if either poll is not in the buffer. The
+ * ends sit at their polls' starts: every viewer binds them there. */
+WEFT_API void exec_json_flow_(FILE *out, const exec_trace_t *tr, size_t i, const char *what,
+                              uint64_t from, uint64_t to) {
+    const exec_trace_event_t *s = exec_trace_this_poll_(tr, i, from);
+    const exec_trace_event_t *f = exec_trace_next_poll_(tr, i, to);
+    if (!s || !f) return;
+    exec_json_head_(out, tr, "s", what, from, s->ts);
+    fprintf(out, ",\"id\":%zu}", i + 1);
+    exec_json_head_(out, tr, "f", what, to, f->ts);
+    fprintf(out, ",\"bp\":\"e\",\"id\":%zu}", i + 1);
+}
+
+/* At the end (event i) of a task whose spawn is in the buffer: a slice
+ * "alive" from the spawn to the end, under its polls, so its waits show. */
+WEFT_API void exec_json_life_(FILE *out, const exec_trace_t *tr, size_t i) {
+    const exec_trace_event_t *end = &tr->ev[i];
+    uint64_t d;
+    while (i-- > 0) {
+        const exec_trace_event_t *e = &tr->ev[i];
+        if (e->task != end->task || e->kind != EXEC_TRACE_SPAWN) continue;
+        d = exec_since_(e->ts, end->ts);
+        exec_json_head_(out, tr, "X", "alive", e->task, e->ts);
+        fprintf(out, ",\"dur\":%llu.%03u}", (unsigned long long)(d / 1000), (unsigned)(d % 1000));
+        return;
+    }
+}
+
+/* A task's row name. */
+WEFT_API void exec_json_name_(FILE *out, uint64_t tid, const char *name) {
+    fprintf(out, ",\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":1,\"tid\":%llu,"
+                 "\"args\":{\"name\":\"",
+            (unsigned long long)tid);
+    if (name) exec_json_str_(out, name);
+    else fprintf(out, "task %llu", (unsigned long long)tid);
+    fputs("\"}}", out);
+}
+
+/* Write the timeline as Chrome trace-event JSON (the object form), one
+ * event a line. Task names are read now: they must still be valid (string
+ * literals are). Any time, also while recording. 0, or -EIO if out
+ * failed. */
+WEFT_API int exec_trace_write(const exec_trace_t *tr, FILE *out) {
+    size_t i;
+    fprintf(out, "{\"displayTimeUnit\":\"ms\",\"otherData\":{\"generator\":\"weft exec.h\","
+                 "\"events\":%zu,\"dropped_events\":%llu},\n\"traceEvents\":[\n"
+                 "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":1,\"tid\":0,"
+                 "\"args\":{\"name\":\"weft executor\"}}",
+            tr->len, (unsigned long long)tr->dropped);
+    for (i = 0; i < tr->len; i++) {
+        const exec_trace_event_t *e = &tr->ev[i];
+        switch (e->kind) {
+        case EXEC_TRACE_POLL:
+            exec_json_head_(out, tr, "X", "poll", e->task, e->ts);
+            fprintf(out, ",\"dur\":%llu.%03u}", (unsigned long long)(e->arg / 1000),
+                    (unsigned)(e->arg % 1000));
+            break;
+        case EXEC_TRACE_WAKE:
+            exec_json_flow_(out, tr, i, "wake", e->task, e->arg);
+            break;
+        case EXEC_TRACE_SPAWN:
+            exec_json_name_(out, e->task, 0);
+            fprintf(out, ",\n{\"ph\":\"M\",\"name\":\"thread_sort_index\",\"pid\":1,"
+                         "\"tid\":%llu,\"args\":{\"sort_index\":%llu}}",
+                    (unsigned long long)e->task, (unsigned long long)e->task);
+            if (e->arg) exec_json_flow_(out, tr, i, "spawn", e->arg, e->task);
+            break;
+        case EXEC_TRACE_NAME:
+            exec_json_name_(out, e->task, e->name);
+            break;
+        default: /* EXEC_TRACE_FINISH */
+            exec_json_head_(out, tr, "i", "end", e->task, e->ts);
+            fprintf(out, ",\"s\":\"t\",\"args\":{\"err\":%lld}}", (long long)(int64_t)e->arg);
+            exec_json_life_(out, tr, i);
+        }
+    }
+    fputs("\n]}\n", out);
+    return fflush(out) != 0 || ferror(out) ? -EIO : 0;
+}
+#endif /* EXEC_HAVE_STDIO_ */
+#endif /* EXEC_METRICS */
 
 /* A tick clock must be read at least every 2^31 ticks (half its wrap): a
  * wait is never longer than that. */
@@ -1936,7 +2472,7 @@ WEFT_API int exec_idle_(exec_t *ex) {
         if (ex->head) return 0;
         next = timer_wheel_next(&ex->timers);
         if (next != TIMER_NEVER) {
-            timer_wheel_advance(&ex->timers, next); /* jump to the deadline */
+            exec_advance_(ex, next); /* jump to the deadline */
             return 0;
         }
     }
@@ -2023,7 +2559,7 @@ WEFT_API int exec_block_on(exec_t *ex, future_t *fut) {
     if (rc) return rc;
     t->state = 0;
     rc = exec_spawn(t, ex, fut);
-    if (!rc) t->name_ = "main"; /* just spawned: not joined */
+    if (!rc) exec_task_set_name(t, "main"); /* just spawned: not joined */
     while (!rc && !(t->state & EXEC_TASK_DONE_)) rc = exec_turn_(ex, t);
     if (rc && (t->state & EXEC_TASK_LIVE_)) { /* a stall, or a failed wait */
         if (t->state & EXEC_TASK_QUEUED_) exec_unqueue_(ex, t);

@@ -76,7 +76,7 @@ for t in coro future misuse owner asyncfn select_keep; do
 done
 
 # 3. Code with threads, under ThreadSanitizer.
-for t in exec sync sync_rw sync_bcast token trace pool io regress fs_more; do
+for t in exec sync sync_rw sync_bcast token trace pool io regress fs_more metrics; do
   [ -f "tests/test_$t.c" ] || continue
   build "${t}_tsan" clang $WARN -O1 -fsanitize=thread "tests/test_$t.c" && run "${t}_tsan" env TSAN_OPTIONS=halt_on_error=1 "$B/${t}_tsan"
 done
@@ -164,12 +164,18 @@ else
   echo "SKIP seccomp: this kernel or sandbox refuses a seccomp filter:"; sed 's/^/    /' "$B/seccomp.log"
 fi
 
+# 7a. EXEC_METRICS=1 (task ids, metrics, hooks, the timeline: an opt-in
+#     that changes exec_task_t): the executor suites again with it on.
+for t in exec cover_exec trace regress owner; do
+  build "${t}_metrics" gcc $WARN $SAN -DEXEC_METRICS=1 "tests/test_$t.c" && run "${t}_metrics" "$B/${t}_metrics"
+done
+
 # 7b. The other backends. poll(2), as on macOS and the BSDs: the
 #     executor, sync and io suites again (cover_exec, regress and owner
 #     reach into epoll's fds), under ASan/UBSan and TSan. The bare backend
 #     on the host is tests/test_bare.c (above, with every test); on real
 #     Cortex-M code under qemu-system-arm it is tests/mcu.sh (below).
-for t in exec sync sync_rw sync_bcast io cover_io net reader fs_more stream pool trace token select_keep asyncfn future timer; do
+for t in exec sync sync_rw sync_bcast io cover_io net reader fs_more metrics stream pool trace token select_keep asyncfn future timer; do
   [ -f "tests/test_$t.c" ] || continue
   build "${t}_poll" gcc $WARN $SAN -DEXEC_BACKEND_POLL "tests/test_$t.c" && run "${t}_poll" "$B/${t}_poll"
 done
