@@ -12,27 +12,7 @@
 #include "../sync.h"
 #include <stdint.h>
 
-/* ---- a hand-made poll context --------------------------------------------- */
-
-static int wakes;
-static void count_wake(future_waker_t *w) {
-    (void)w;
-    wakes++;
-}
-static future_waker_t waker = {count_wake};
-static int budget;
-static future_cx_t the_cx;
-
-/* A context whose budget is b units (-1: unlimited). */
-static future_cx_t *cx_budget(int b) {
-    memset(&the_cx, 0, sizeof the_cx);
-    the_cx.waker = &waker;
-    budget = b;
-    the_cx.budget = b < 0 ? 0 : &budget;
-    return &the_cx;
-}
-
-#define POLL(fut, b) future_poll(FUTURE(fut), cx_budget(b))
+#include "hand_cx.h"
 
 /* ---- sync_copy_ sizes, channel init misuse ------------------------------- */
 

@@ -12,12 +12,7 @@ enum { MANY = 200000 };
 #endif
 
 static exec_t ex;
-static char log_[64][48]; /* what ran, in order */
-static int nlog;
-
-static void note(const char *s) {
-    if (nlog < 64) snprintf(log_[nlog++], sizeof log_[0], "%s", s);
-}
+#include "notes.h"
 
 static void setup(void) {
     int rc = exec_init(&ex);

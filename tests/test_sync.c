@@ -15,24 +15,7 @@ enum { MILLION = 1000000 };
 #endif
 
 static exec_t ex;
-static char log_[64][16]; /* what happened, in order */
-static int nlog;
-
-static void note(const char *s) {
-    if (nlog < 64) snprintf(log_[nlog++], sizeof log_[0], "%s", s);
-}
-
-/* The log joined with spaces, for comparing in one CHECK. */
-static const char *logged(void) {
-    static char out[64 * 17];
-    int i;
-    out[0] = 0;
-    for (i = 0; i < nlog; i++) {
-        if (i) strcat(out, " ");
-        strcat(out, log_[i]);
-    }
-    return out;
-}
+#include "notes.h"
 
 static void setup(void) {
     if (exec_init(&ex)) abort();

@@ -18,26 +18,7 @@ static void setup(void) {
     exec_clock_pause(&ex);
 }
 
-/* ---- a hand-made poll context (for single futures) ----------------------- */
-
-static int wakes;
-static void count_wake(future_waker_t *w) {
-    (void)w;
-    wakes++;
-}
-static future_waker_t waker = {count_wake};
-static int budget;
-static future_cx_t the_cx;
-
-/* A context whose budget is b units (-1: unlimited). */
-static future_cx_t *cx_budget(int b) {
-    future_cx_init(&the_cx, &waker);
-    budget = b;
-    the_cx.budget = b < 0 ? 0 : &budget;
-    return &the_cx;
-}
-
-#define POLL(fut, b) future_poll(FUTURE(fut), cx_budget(b))
+#include "hand_cx.h"
 
 /* What f is doing, in words (as exec_dump shows it). */
 static const char *describe(const void *f) {
