@@ -83,6 +83,9 @@
  *   Buffered reading and framing (io_reader_t: read_line, read_until,
  *   length-prefixed frames, copy): see "buffered reading and framing"
  *   below.
+ *   Names (io_resolve_t: a host name's addresses, on a blocking.h pool;
+ *   io_connect_name_t: connect by name, RFC 8305 happy eyeballs): see
+ *   "names: resolve, connect by name" below.
  *   While one waits, exec_dump's async backtrace says what for: "read fd 7",
  *   "write fd 7 (100 bytes)", "read_exact fd 7 (3/8 bytes)", "readable fd
  *   7", "accept fd 5", "connect fd 9 to 127.0.0.1:6379", "connect fd 9 to
@@ -226,6 +229,9 @@
  *   IO_SPARE_PATH         "/dev/null": what the spare fd opens
  *   IO_PORTABLE           take every POSIX fallback (see above)
  *   IO_SIGNAL_MAX         8: signals per io_signal_t set, without signalfd
+ *   IO_CONNECT_MAX_ATTEMPTS  4: io_connect_name's attempts in flight at once
+ *   IO_CONNECT_MAX_ADDRS  8: the addresses io_connect_name keeps and tries
+ *   IO_CONNECT_DELAY_MS   250: its default connection attempt delay
  *
  * Memory (x86-64): io_fd_t 48 bytes (64 under the poll backend: its link
  * in the fd list), io_addr_t 136, io_readable_t 80, io_read_t (and the
@@ -245,6 +251,8 @@
 #error "io.h needs a backend with file descriptors (EXEC_BACKEND_EPOLL or EXEC_BACKEND_POLL)"
 #else /* the whole header: one error, not a page of them */
 
+#include "blocking.h" /* io_resolve's lookups run on the pool */
+
 /* signalfd: Linux, unless IO_PORTABLE asks for the handler and the pipe. */
 #if defined(__linux__) && !defined(IO_PORTABLE)
 #define IO_SIGNALFD_ 1
@@ -253,6 +261,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #ifdef IO_SIGNALFD_
@@ -1757,6 +1766,521 @@ WEFT_API void io_copy_init(io_copy_t *c, io_fd_t *from, io_fd_t *to, void *buf, 
     c->buf = (char *)buf;
     c->cap = cap;
     c->out = 0;
+}
+
+/* ---- names: resolve, connect by name ------------------------------------
+ *
+ * tokio's lookup_host and TcpStream::connect(("example.com", 443)), with
+ * RFC 8305 "happy eyeballs" for the connect:
+ *
+ *     io_addr_t addrs[8];
+ *     io_resolve_init(&f->res, &pool, "example.com", 443, addrs, 8);
+ *     AWAIT_TRY(cx, &f->res);            // -ENOENT: no such name
+ *     ...                                // addrs[0..f->res.n)
+ *     io_connect_name_init(&f->cn, &f->conn, &pool, "example.com", 443);
+ *     timer_timeout_init(&f->limit, &f->cn, 10 * TIMER_SEC);
+ *     AWAIT_TRY(cx, &f->limit);          // -ETIMEDOUT, -ECONNREFUSED, ...
+ *     ...                                // f->conn is open; f->cn.addr won
+ *
+ *   io_resolve_t   io_resolve_init(&r, &pool, host, port, out, cap): the
+ *                  addresses of host (port set in each) into out[0..cap),
+ *                  how many in r.n (1..cap; more are left out), in the
+ *                  resolver's order (getaddrinfo's: RFC 6724's preference).
+ *                  A numeric host ("10.0.0.1", "::1"; 0: 127.0.0.1) is
+ *                  io_addr_parse's, at the first poll: no pool job, no
+ *                  allocation, r.n == 1. A name runs the resolver as a job
+ *                  on pool (blocking.h): the executor never blocks on DNS.
+ *   io_connect_name_t  io_connect_name_init(&c, &f, &pool, host, port):
+ *                  resolve host (up to IO_CONNECT_MAX_ADDRS addresses),
+ *                  then connect f to one of them (f as io_connect's: init
+ *                  marks it closed, it is opened only by a win). c.addr is
+ *                  the address that won; c.attempts how many were started.
+ *   io_resolver_fn the resolver: fn(ctx, host, port, out, cap) writes up to
+ *                  cap addresses and returns how many (0 counts as
+ *                  -ENOENT), or a negative error. Set r.resolver /
+ *                  r.resolver_ctx (or c.resolver / c.resolver_ctx) after
+ *                  init, before the first poll; 0 is io_resolver_getaddrinfo
+ *                  (SOCK_STREAM, AF_UNSPEC, no AI_ADDRCONFIG: as Rust's
+ *                  std, IPv6 answers come even without an IPv6 route, and
+ *                  happy eyeballs moves past them). A stub maps test names to
+ *                  loopback addresses, a cache answers without the network.
+ *                  It runs on a pool thread, maybe after the future is gone
+ *                  (see below): ctx must outlive the pool's jobs.
+ *
+ * Happy eyeballs (RFC 8305, section 4 and 5): the addresses are taken IPv6
+ * first, then the families alternate (v6, v4, v6, v4, ..., the rest of the
+ * longer list last), each family in the resolver's order. (The lookup
+ * gives both families at once, so RFC 8305's resolution delay has nothing
+ * to wait for.) The first attempt (an io_connect_t) starts at once; the
+ * next starts c.delay_ns after the latest one started (the "connection
+ * attempt delay": IO_CONNECT_DELAY_MS, 250 ms, by default; set it before
+ * the first poll; 0 starts them all at once), or as soon as an attempt
+ * fails, whichever is first. Attempts already
+ * started keep going: the first to connect wins, and the others are
+ * dropped (their sockets closed). At most IO_CONNECT_MAX_ATTEMPTS are in
+ * flight at once: with every slot taken, the next address waits for one
+ * to fail. When every address has failed, the error is the last failure's
+ * (the one to fail last in time). There is no deadline of its own (a
+ * connect that hangs waits for the kernel's SYN retries, about two
+ * minutes on Linux): put it under timer_timeout, as io_connect.
+ *
+ * Errors: the resolver's, as negative errno values. getaddrinfo's EAI_*
+ * codes map through io_eai_errno: EAI_NONAME (and glibc's EAI_NODATA,
+ * EAI_ADDRFAMILY) -ENOENT: no such name, or no address for it;
+ * EAI_AGAIN -EAGAIN: the name server did not answer, try again later;
+ * EAI_FAIL -EIO: it failed for good; EAI_MEMORY -ENOMEM; EAI_SYSTEM
+ * -errno; EAI_FAMILY, EAI_SOCKTYPE, EAI_BADFLAGS, EAI_SERVICE -EINVAL;
+ * anything else -EIO. Also -EINVAL (a port outside 0..65535; out 0 or cap
+ * 0, or a name with no pool: misuse, reported), -ENOMEM (the request
+ * below), the pool's -EAGAIN (queue full) and -ECANCELED (shut down), and
+ * io_connect's errors for the attempts.
+ *
+ * The lookup's job is *detached* (blocking_init), not scoped: getaddrinfo
+ * cannot be interrupted and may take the resolver's whole timeout
+ * (seconds), and a scoped drop would block the executor that long. So the
+ * job must not write into the future: at its first poll a name's lookup
+ * allocates one request (malloc: the host copied, cap result slots), the
+ * job's own memory. The resolver writes into it; the poll that finds the
+ * job done copies the addresses into out and frees it. A drop while the
+ * job runs returns at once and leaves the request to the job: whichever
+ * of the two lets go last (an atomic exchange) frees it, so a late result
+ * is discarded and nothing is written into the dropped frame or out.
+ * That malloc is the one allocation (getaddrinfo makes its own); a numeric
+ * host and the connect attempts allocate nothing.
+ *
+ * Cancel safety
+ *   resolve          safe: nothing is written into out or the frame after
+ *                    a drop; a job still running finishes on its pool
+ *                    thread, its result discarded (the pool's shutdown
+ *                    joins it). A queued job never runs.
+ *   connect_name     safe: the lookup as above; every attempt's socket is
+ *                    closed, f stays closed. A peer may have seen a
+ *                    connection open and close (as with io_connect).
+ *
+ * While one waits, exec_dump says "resolve example.com:443" over its
+ * spawn_blocking job, and "connect_name example.com:443 (resolving)" or
+ * "(2 attempts in flight, 3 of 4 addresses tried)" over the attempts
+ * ("connect fd 9 to [2001:db8::1]:443") and the delay's sleep.
+ *
+ * Memory (x86-64): io_resolve_t 288 bytes (a blocking_t in it);
+ * io_connect_name_t 2312 with the defaults (2376 under the poll
+ * backend): IO_CONNECT_MAX_ADDRS addresses of 136 bytes, and
+ * IO_CONNECT_MAX_ATTEMPTS io_connect_t and io_fd_t. The request of a
+ * name's lookup: about 60 bytes, cap * 136, and the name. */
+
+#ifndef IO_CONNECT_MAX_ATTEMPTS
+#define IO_CONNECT_MAX_ATTEMPTS 4 /* connect attempts in flight at once */
+#endif
+#ifndef IO_CONNECT_MAX_ADDRS
+#define IO_CONNECT_MAX_ADDRS 8 /* addresses io_connect_name keeps and tries */
+#endif
+#ifndef IO_CONNECT_DELAY_MS
+#define IO_CONNECT_DELAY_MS 250 /* RFC 8305's connection attempt delay */
+#endif
+#if IO_CONNECT_MAX_ATTEMPTS < 1 || IO_CONNECT_MAX_ATTEMPTS > 255 ||                \
+    IO_CONNECT_MAX_ADDRS < 1 || IO_CONNECT_MAX_ADDRS > 255
+#error "IO_CONNECT_MAX_ATTEMPTS and IO_CONNECT_MAX_ADDRS must be 1 to 255"
+#endif
+
+/* Names to addresses: write up to cap addresses of host, with port set,
+ * into out; return how many, or a negative errno value. Runs on a pool
+ * thread. */
+typedef int (*io_resolver_fn)(void *ctx, const char *host, int port, io_addr_t *out,
+                              size_t cap);
+
+/* getaddrinfo's EAI_* code as a negative errno value (see above). */
+WEFT_API int io_eai_errno(int eai) {
+    switch (eai) {
+    case 0:
+        return 0;
+    case EAI_NONAME:
+#if defined(EAI_NODATA) && EAI_NODATA != EAI_NONAME
+    case EAI_NODATA:
+#endif
+#if defined(EAI_ADDRFAMILY) && EAI_ADDRFAMILY != EAI_NONAME
+    case EAI_ADDRFAMILY:
+#endif
+        return -ENOENT;
+    case EAI_AGAIN:
+        return -EAGAIN;
+    case EAI_MEMORY:
+        return -ENOMEM;
+    case EAI_SYSTEM:
+        return errno > 0 ? -errno : -EIO;
+    case EAI_FAMILY:
+    case EAI_SOCKTYPE:
+    case EAI_BADFLAGS:
+    case EAI_SERVICE:
+        return -EINVAL;
+    default: /* EAI_FAIL, and what a system adds */
+        return -EIO;
+    }
+}
+
+/* The default resolver: getaddrinfo(host) for stream sockets of any
+ * family, IPv4 and IPv6 addresses only, port set here (no service name
+ * is looked up). ctx is unused. */
+WEFT_API int io_resolver_getaddrinfo(void *ctx, const char *host, int port, io_addr_t *out,
+                                     size_t cap) {
+    struct addrinfo hints, *res = 0, *ai;
+    size_t n = 0;
+    int rc;
+    (void)ctx;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    rc = getaddrinfo(host, 0, &hints, &res);
+    if (rc) return io_eai_errno(rc);
+    for (ai = res; ai && n < cap; ai = ai->ai_next) {
+        struct sockaddr_in *v4 = (struct sockaddr_in *)(void *)&out[n].ss;
+        struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)(void *)&out[n].ss;
+        if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) continue;
+        memset(&out[n], 0, sizeof out[n]);
+        memcpy(&out[n].ss, ai->ai_addr, ai->ai_addrlen);
+        out[n].len = (socklen_t)ai->ai_addrlen;
+        if (ai->ai_family == AF_INET) v4->sin_port = io_port_to_net_(port);
+        else v6->sin6_port = io_port_to_net_(port);
+        n++;
+    }
+    freeaddrinfo(res);
+    return n ? (int)n : -ENOENT;
+}
+
+/* The lookup's own memory (see above): the job's while it runs, freed by
+ * whichever of the job and the future lets go last. */
+typedef struct io_resolve_req_ {
+    io_resolver_fn fn;
+    void *ctx;
+    char *host;  /* a copy, after the result slots */
+    size_t cap;
+    int port;
+    int rc;      /* the resolver's: how many, or the error */
+    int gone;    /* atomic: the first of the two to let go sets it */
+    io_addr_t first; /* the first of cap result slots */
+} io_resolve_req_t_;
+
+typedef struct io_resolve {
+    future_t fut;
+    size_t n;                 /* addresses in out[0..n), once ready */
+    io_resolver_fn resolver;  /* 0: io_resolver_getaddrinfo; set before */
+    void *resolver_ctx;       /* the first poll */
+    /* private */
+    blocking_pool_t *pool;
+    const char *host;
+    int port;
+    io_addr_t *out;
+    size_t cap;
+    io_resolve_req_t_ *req;   /* while the job is submitted */
+    blocking_t job;
+} io_resolve_t;
+
+/* The job: resolve into the request, then let go of it. */
+WEFT_API int64_t io_resolve_job_(void *arg, blocking_job_t *job) {
+    io_resolve_req_t_ *q = (io_resolve_req_t_ *)arg;
+    int rc = q->fn(q->ctx, q->host, q->port, &q->first, q->cap);
+    (void)job;
+    q->rc = rc == 0 ? -ENOENT : rc > (int)q->cap ? (int)q->cap : rc;
+    if (EXEC_XCHG_(&q->gone, 1)) free(q); /* the future was dropped first */
+    return 0; /* q is not touched after the exchange */
+}
+
+/* "example.com:443" (only while it waits: the request is there) */
+WEFT_API void io_resolve_describe_(const future_t *f, future_fmt_t *o) {
+    const io_resolve_t *r = (const io_resolve_t *)(const void *)f;
+    future_fmt_str(o, r->req->host);
+    future_fmt_str(o, ":");
+    future_fmt_u64(o, (unsigned)r->port);
+}
+
+/* First poll of a name: the request and its job. 0, or -ENOMEM. */
+WEFT_API int io_resolve_start_(io_resolve_t *r) {
+    size_t hl = strlen(r->host);
+    io_resolve_req_t_ *q = (io_resolve_req_t_ *)malloc(sizeof *q + (r->cap - 1) * sizeof(io_addr_t) + hl + 1);
+    if (!q) return -ENOMEM;
+    q->fn = r->resolver ? r->resolver : io_resolver_getaddrinfo;
+    q->ctx = r->resolver_ctx;
+    q->cap = r->cap;
+    q->port = r->port;
+    q->rc = 0;
+    q->gone = 0;
+    q->host = (char *)(&q->first + r->cap);
+    memcpy(q->host, r->host, hl + 1);
+    r->req = q;
+    blocking_init(&r->job, r->pool, io_resolve_job_, q);
+    return 0;
+}
+
+WEFT_API coro_poll_t io_resolve_poll_(future_t *self, future_cx_t *cx) {
+    static const future_kind_t kind = {FUTURE_KIND_TAG_, "resolve", io_resolve_describe_};
+    io_resolve_t *r = (io_resolve_t *)(void *)self;
+    io_resolve_req_t_ *q = r->req;
+    int rc;
+    if (!q) {
+        if (!r->out || !r->cap) {
+            FUTURE_MISUSE("io_resolve with no room for an address: give it an "
+                          "io_addr_t array and its length (cap >= 1)");
+            return future_finish(self, -EINVAL);
+        }
+        if (r->port < 0 || r->port > 65535) return future_leaf_ready(self, cx, -EINVAL);
+        if (io_addr_parse(&r->out[0], r->host, r->port) == 0) { /* numeric: no job */
+            r->n = 1;
+            return future_leaf_ready(self, cx, 0);
+        }
+        if (!r->pool) {
+            FUTURE_MISUSE("io_resolve of a host name without a blocking_pool_t: "
+                          "give it a pool (only a numeric host needs none)");
+            return future_finish(self, -EINVAL);
+        }
+        if ((rc = io_resolve_start_(r)) < 0) return future_leaf_ready(self, cx, rc);
+        q = r->req;
+        self->child = &r->job.fut;
+        r->job.fut.sibling = 0;
+    }
+    if (future_poll(&r->job.fut, cx) == CORO_PENDING) return io_pending_(self, &kind);
+    self->child = 0;
+    rc = future_err(&r->job.fut) < 0 ? future_err(&r->job.fut) : q->rc;
+    if (rc > 0) {
+        memcpy(r->out, &q->first, (size_t)rc * sizeof *r->out);
+        r->n = (size_t)rc;
+        rc = 0;
+    }
+    r->req = 0;
+    free(q); /* the job has let go (it ran), or never ran */
+    return future_finish(self, rc);
+}
+
+#ifndef IO_RESOLVE_LETGO_HOOK_
+#define IO_RESOLVE_LETGO_HOOK_(r) ((void)0) /* a test hook: the job ends here */
+#endif
+
+/* The job's drop came first (it is our child): it is unlinked, done, or
+ * left running detached. Only a detached one may still hold q. */
+WEFT_API void io_resolve_drop_(future_t *self) {
+    io_resolve_t *r = (io_resolve_t *)(void *)self;
+    io_resolve_req_t_ *q = r->req;
+    if (!q) return;
+    r->req = 0;
+    future_drop(&r->job.fut); /* done already when it was our child */
+    IO_RESOLVE_LETGO_HOOK_(r);
+    if (!r->job.detached || EXEC_XCHG_(&q->gone, 1)) free(q);
+}
+
+/* Resolve host into out[0..cap) (r.n of them), port set in each. A numeric
+ * host needs no pool (pool may be 0); a name runs r.resolver on pool.
+ * host must stay valid until the first poll (a name is copied there). */
+WEFT_API void io_resolve_init(io_resolve_t *r, blocking_pool_t *pool, const char *host,
+                              int port, io_addr_t *out, size_t cap) {
+    future_init(&r->fut, io_resolve_poll_, io_resolve_drop_);
+    r->n = 0;
+    r->resolver = 0;
+    r->resolver_ctx = 0;
+    r->pool = pool;
+    r->host = host;
+    r->port = port;
+    r->out = out;
+    r->cap = cap;
+    r->req = 0;
+}
+
+/* ---- connect by name: happy eyeballs ---- */
+
+typedef struct io_connect_name {
+    future_t fut;
+    io_addr_t addr;           /* the address that won, once ready */
+    unsigned attempts;        /* attempts started */
+    uint64_t delay_ns;        /* connection attempt delay (before the */
+    io_resolver_fn resolver;  /* first poll), and the resolver, as */
+    void *resolver_ctx;       /* io_resolve_t's */
+    /* private */
+    io_fd_t *fd;
+    blocking_pool_t *pool;
+    const char *host;
+    int port;
+    int last_err;             /* the latest attempt's failure */
+    unsigned char state;      /* 0 not started, 1 resolving, 2 connecting */
+    unsigned char armed;      /* delay is polled and not done */
+    unsigned char due;        /* start the next attempt: the lookup done, a
+                                 failure, or the delay ran out */
+    unsigned char nlive;      /* attempts in flight */
+    unsigned char naddr, next; /* addresses; the next to try (in order) */
+    unsigned char order[IO_CONNECT_MAX_ADDRS];    /* happy eyeballs order */
+    unsigned char live[IO_CONNECT_MAX_ATTEMPTS];  /* slot in flight */
+    unsigned char which[IO_CONNECT_MAX_ATTEMPTS]; /* its address (addrs[]) */
+    io_resolve_t res;
+    timer_sleep_t delay;
+    io_addr_t addrs[IO_CONNECT_MAX_ADDRS];
+    io_connect_t att[IO_CONNECT_MAX_ATTEMPTS];
+    io_fd_t afd[IO_CONNECT_MAX_ATTEMPTS]; /* slot 0 connects the caller's f */
+} io_connect_name_t;
+
+/* RFC 8305's order: IPv6 first, then the families alternate; each family
+ * keeps the resolver's order, the longer list's rest comes last. */
+WEFT_API void io_connect_name_order_(io_connect_name_t *c) {
+    unsigned k = 0, v6 = 0, v4 = 0, n = c->naddr;
+    int want6 = 1;
+    while (k < n) {
+        unsigned *at = want6 ? &v6 : &v4;
+        while (*at < n && (c->addrs[*at].ss.ss_family == AF_INET6) != want6) (*at)++;
+        if (*at < n) c->order[k++] = (unsigned char)(*at)++;
+        want6 = !want6;
+    }
+}
+
+/* "example.com:443 (resolving)", "(2 attempts in flight, 3 of 4 addresses
+ * tried)" */
+WEFT_API void io_connect_name_describe_(const future_t *f, future_fmt_t *o) {
+    const io_connect_name_t *c = (const io_connect_name_t *)(const void *)f;
+    future_fmt_str(o, c->host ? c->host : "127.0.0.1");
+    future_fmt_str(o, ":");
+    future_fmt_u64(o, (unsigned)c->port);
+    if (c->state == 1) {
+        future_fmt_str(o, " (resolving)");
+        return;
+    }
+    future_fmt_str(o, " (");
+    future_fmt_u64(o, c->nlive);
+    future_fmt_str(o, c->nlive == 1 ? " attempt in flight, " : " attempts in flight, ");
+    future_fmt_u64(o, c->next);
+    future_fmt_str(o, " of ");
+    future_fmt_u64(o, c->naddr);
+    future_fmt_str(o, " addresses tried)");
+}
+
+/* Start the next address in a free slot, and the delay for the one after. */
+WEFT_API void io_connect_name_start_(io_connect_name_t *c) {
+    unsigned s = 0;
+    while (c->live[s]) s++; /* the caller saw a free one */
+    c->which[s] = c->order[c->next++];
+    io_connect_init(&c->att[s], s ? &c->afd[s] : c->fd, &c->addrs[c->which[s]]);
+    c->live[s] = 1;
+    c->nlive++;
+    c->attempts++;
+    c->due = 0;
+    if (c->armed) future_drop(&c->delay.fut); /* the delay restarts from now */
+    c->armed = 0;
+    if (c->next < c->naddr) {
+        timer_sleep_init(&c->delay, c->delay_ns);
+        c->armed = 1;
+    }
+}
+
+/* Poll every attempt in flight: 1 slot *won connected, 0 none yet (the
+ * failed ones are out of flight, and `due` asks for the next). */
+WEFT_API int io_connect_name_poll_attempts_(io_connect_name_t *c, future_cx_t *cx,
+                                             unsigned *won) {
+    unsigned s;
+    for (s = 0; s < IO_CONNECT_MAX_ATTEMPTS; s++) {
+        if (!c->live[s] || future_poll(&c->att[s].fut, cx) == CORO_PENDING) continue;
+        c->live[s] = 0;
+        c->nlive--;
+        if (future_err(&c->att[s].fut) == 0) {
+            *won = s;
+            return 1;
+        }
+        c->last_err = future_err(&c->att[s].fut);
+        c->due = 1;
+    }
+    return 0;
+}
+
+/* Drop whatever is in flight: the lookup, the attempts, the delay. */
+WEFT_API void io_connect_name_drop_(future_t *self) {
+    io_connect_name_t *c = (io_connect_name_t *)(void *)self;
+    unsigned s;
+    self->child = 0;
+    if (c->state == 1) future_drop(&c->res.fut);
+    for (s = 0; s < IO_CONNECT_MAX_ATTEMPTS; s++)
+        if (c->live[s]) future_drop(&c->att[s].fut); /* closes its socket */
+    memset(c->live, 0, sizeof c->live);
+    c->nlive = 0;
+    if (c->armed) future_drop(&c->delay.fut);
+    c->armed = 0;
+    c->state = 0;
+}
+
+/* The winner in slot s: the others dropped; a winner outside slot 0 moves
+ * to the caller's f (registered again: its fd in the frame must go). */
+WEFT_API coro_poll_t io_connect_name_win_(io_connect_name_t *c, future_cx_t *cx, unsigned s) {
+    int rc = 0;
+    c->addr = c->addrs[c->which[s]];
+    io_connect_name_drop_(&c->fut);
+    if (s) {
+        int fd = io_fd_detach(&c->afd[s]);
+        rc = io_fd_setup_(c->fd, exec_of(cx), fd, IO_FD_SOCKET_ | IO_FD_STREAM_);
+        if (rc < 0) close(fd);
+    }
+    return future_finish(&c->fut, rc);
+}
+
+/* Link what is in flight as our children: drop and the backtrace. */
+WEFT_API coro_poll_t io_connect_name_pending_(io_connect_name_t *c) {
+    static const future_kind_t kind = {FUTURE_KIND_TAG_, "connect_name",
+                                       io_connect_name_describe_};
+    future_t *kids[IO_CONNECT_MAX_ATTEMPTS + 1];
+    size_t n = 0;
+    unsigned s;
+    if (c->state == 1) kids[n++] = &c->res.fut;
+    for (s = 0; s < IO_CONNECT_MAX_ATTEMPTS; s++)
+        if (c->live[s]) kids[n++] = &c->att[s].fut;
+    if (c->armed) kids[n++] = &c->delay.fut;
+    future_adopt_list_(&c->fut, kids, n);
+    return io_pending_(&c->fut, &kind);
+}
+
+WEFT_API coro_poll_t io_connect_name_poll_(future_t *self, future_cx_t *cx) {
+    io_connect_name_t *c = (io_connect_name_t *)(void *)self;
+    unsigned won;
+    self->child = 0; /* relinked before a pending return */
+    if (c->state == 0) {
+        io_resolve_init(&c->res, c->pool, c->host, c->port, c->addrs, IO_CONNECT_MAX_ADDRS);
+        c->res.resolver = c->resolver;
+        c->res.resolver_ctx = c->resolver_ctx;
+        c->state = 1;
+    }
+    if (c->state == 1) {
+        if (future_poll(&c->res.fut, cx) == CORO_PENDING) return io_connect_name_pending_(c);
+        c->state = 2;
+        if (future_err(&c->res.fut) < 0) return future_finish(self, future_err(&c->res.fut));
+        c->naddr = (unsigned char)c->res.n;
+        io_connect_name_order_(c);
+        c->due = 1;
+    }
+    for (;;) {
+        if (io_connect_name_poll_attempts_(c, cx, &won)) return io_connect_name_win_(c, cx, won);
+        if (c->due && c->next < c->naddr && c->nlive < IO_CONNECT_MAX_ATTEMPTS) {
+            io_connect_name_start_(c);
+            continue; /* poll it now: it may fail at once */
+        }
+        if (!c->nlive) return future_finish(self, c->last_err); /* every one failed */
+        if (c->armed && future_poll(&c->delay.fut, cx) == CORO_READY) {
+            c->armed = 0;
+            c->due = 1;
+            continue;
+        }
+        return io_connect_name_pending_(c);
+    }
+}
+
+/* Connect f to host:port (see above): resolve on pool (a numeric host
+ * needs no pool), then happy eyeballs over the addresses. f is marked
+ * closed here and opened only by a win. host must stay valid until c is
+ * done (exec_dump shows it). */
+WEFT_API void io_connect_name_init(io_connect_name_t *c, io_fd_t *f, blocking_pool_t *pool,
+                                   const char *host, int port) {
+    future_init(&c->fut, io_connect_name_poll_, io_connect_name_drop_);
+    memset(&c->addr, 0, sizeof c->addr);
+    c->attempts = 0;
+    c->delay_ns = (uint64_t)IO_CONNECT_DELAY_MS * TIMER_MS;
+    c->resolver = 0;
+    c->resolver_ctx = 0;
+    c->fd = f;
+    c->pool = pool;
+    c->host = host;
+    c->port = port;
+    c->last_err = -ENOENT;
+    c->state = c->armed = c->due = c->nlive = c->naddr = c->next = 0;
+    memset(c->live, 0, sizeof c->live);
+    io_fd_clear_(f);
 }
 
 /* ---- signals ------------------------------------------------------------- */
