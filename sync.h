@@ -24,6 +24,8 @@
  *   sync_chan_t      bounded multi-producer channel over caller storage
  *                    (several receivers may share it: each message goes to
  *                    exactly one, receivers are served FIFO)
+ *   sync_xchan_t     a channel other threads (and signal handlers) send
+ *                    into, received by tasks (hosted: exec.h first)
  *   sync_oneshot_t   one value, one waiter: request / response
  *   sync_bcast_t     broadcast: every receiver sees every value, in order;
  *                    send never waits (a ring: a receiver that falls
@@ -52,6 +54,10 @@
  *   sync_chan_try_send / _try_recv, sync_chan_close, sync_chan_tx_clone,
  *   sync_chan_tx_drop (the last one closes), sync_chan_rx_drop,
  *   sync_chan_len / _capacity / _is_closed
+ *   sync_xchan_init(&xc, &ex, buf, seq, cap, elem), sync_xchan_try_send
+ *   (any thread, signal handlers) / _send (other threads: blocks),
+ *   sync_xchan_recv_t sync_xchan_recv_init(&r, &xc, &out), _try_recv,
+ *   _close (either side), _destroy, _on_drop, _len / _capacity / _is_closed
  *   sync_oneshot_init(&o, &slot, size), sync_oneshot_send(&o, &val),
  *   sync_oneshot_recv_t sync_oneshot_recv_init(&r, &o, &out),
  *   sync_oneshot_tx_drop / _rx_drop / _is_closed
@@ -99,7 +105,8 @@
  *
  * The contract
  *   - Single executor: every operation runs on the thread that polls the
- *     tasks (no locking inside). Wakes go through cx->waker.
+ *     tasks (no locking inside). Wakes go through cx->waker. The one
+ *     exception is sync_xchan_t, made for senders on other threads.
  *   - Futures are frames you own, initialised lazily with x_init(&f, args)
  *     and AWAITed once (init again to reuse), like timer.h's sleep.
  *   - Errors are negative errno values:
@@ -110,6 +117,9 @@
  *       try_send  0, -EAGAIN (full, or senders already waiting), -EPIPE
  *       try_recv  0, -EAGAIN (empty, or every value is promised to a
  *                 woken receiver), -EPIPE (closed and empty)
+ *       xchan     try_send 0, -EAGAIN (full), -EPIPE; send (blocking) 0,
+ *                 -EPIPE, -EDEADLK (on the receiver's thread: misuse);
+ *                 recv / try_recv as chan's
  *       oneshot   send: -EPIPE when the receiver is gone; recv: -EPIPE when
  *                 the sender was dropped without sending.
  *       broadcast send: the number of receivers (0: none, the value is not
@@ -165,6 +175,8 @@
  *   sync_chan_send_t      safe: the message was not sent, it is still in
  *                         your value (handed back); you lose your place in
  *                         the senders' queue
+ *   sync_xchan_recv_t     safe: a value is taken only by the poll that
+ *                         returns it; nothing is reserved for a waiting one
  *   sync_oneshot_recv_t   safe: the value stays in the oneshot
  *   sync_bcast_recv_t     safe: the cursor moves only in the poll that
  *                         returns the value (or the lag); the next recv gets
@@ -706,6 +718,387 @@ WEFT_API void sync_chan_recv_init(sync_chan_recv_t *r, sync_chan_t *ch, void *ou
     r->ch = ch;
     r->out = out;
 }
+
+/* ---- a channel other threads send into ----------------------------------
+ *
+ * sync_xchan_t: values sent from any thread, and from signal handlers, to
+ * tasks on the executor (tokio's mpsc with Sender::try_send and
+ * blocking_send on other threads; libuv's uv_async_t carries no data, and
+ * neither does exec_remote_t: this is a wake with values). Hosted builds
+ * only (exec.h's EXEC_HAVE_THREADS_): include exec.h before sync.h.
+ *
+ *     static int buf[64];                    // cap values (a power of two)
+ *     static size_t seq[64];                 // one sequence number a slot
+ *     sync_xchan_t xc;
+ *     sync_xchan_init(&xc, &ex, buf, seq, 64, sizeof(int));  // loop thread
+ *     ...                                    // any thread, a signal handler:
+ *     if (sync_xchan_try_send(&xc, &v) == -EAGAIN) ...  // full: not taken
+ *     ...                                    // another thread, may block:
+ *     sync_xchan_send(&xc, &v);              // waits for room; -EPIPE: closed
+ *     ...                                    // a task on the executor:
+ *     sync_xchan_recv_init(&f->recv, &xc, &f->got);
+ *     AWAIT(cx, &f->recv);                   // 0, or -EPIPE: closed, drained
+ *     ...                                    // the senders are done:
+ *     sync_xchan_close(&xc);                 // (either side; or both)
+ *     sync_xchan_destroy(&xc);               // loop thread: what is left
+ *                                            // goes to sync_xchan_on_drop's fn
+ *
+ * The ring is Dmitry Vyukov's bounded MPMC queue, with one consumer (the
+ * executor's thread): cap slots of elem bytes in buf, and beside each a
+ * sequence number that says whose turn the slot is. A sender claims the
+ * next position with one compare-and-swap on the tail, copies its value in
+ * and then publishes the slot (stores its sequence number); the receiver
+ * takes the value of a published slot and gives the slot back to the
+ * sender one lap later. Positions are kept doubled, so that the tail's
+ * low bit is the closed flag: a claim and a close are one atomic word, and
+ * no value gets in after the close (a claim made before it is still
+ * delivered). A slot's number is the (even) position it is free for, and
+ * that position plus one once its value is in: so even a ring of one slot
+ * tells "free for this lap" from "full from the last" (Vyukov's marks
+ * need two slots). No lock and no wait: try_send is lock-free and
+ * async-signal-safe (atomics, a memcpy and exec_remote_wake), so a signal
+ * handler may send even while it interrupted a send on its own thread.
+ * Per-thread order is kept: two values one thread sent arrive in the
+ * order sent. A sender stopped between its claim and its publish holds up
+ * the values behind it (the receiver waits for the publish, which wakes
+ * it), as in every bounded MPMC ring.
+ *
+ * Waking costs nothing while the receiver is busy: a recv about to wait
+ * raises a flag (rx_waiting) and looks at the ring again; a send that
+ * finds the flag up takes it down and wakes the executor through the
+ * channel's exec_remote_t (an eventfd write only if the loop sleeps). Both
+ * sides are sequentially consistent, so one of them sees the other.
+ *
+ * Blocking send (other threads only) tries first; if the ring is full it
+ * takes the channel's mutex, counts itself in tx_waiting, and waits on a
+ * condition variable until a try succeeds or the channel closes. The
+ * receiver takes that mutex only when tx_waiting says a sender sleeps.
+ *
+ * Rules
+ *   - sync_xchan_init, _destroy, the recv future, _try_recv and _len run on
+ *     the executor's thread (the thread of the init: its receiver thread).
+ *     Any number of recv futures may wait there; each value goes to one;
+ *     a send wakes them all and they look again (no order among them).
+ *   - try_send: any thread, any signal handler. send: threads other than
+ *     the receiver's, never a signal handler; on the receiver's thread it
+ *     is a misuse (reported, -EDEADLK: it could wait for itself). close:
+ *     any thread, not a signal handler (it may take the mutex).
+ *   - Values are copied in and out (elem bytes). At destroy, values still
+ *     queued go to the sync_xchan_on_drop callback, oldest first.
+ *   - destroy: once no thread will start a call on the channel any more
+ *     (every sender is done or joined, the handlers that send are gone). It
+ *     closes the channel, wakes blocked senders (-EPIPE), and waits for
+ *     calls still inside the channel to return (a sender that has just
+ *     closed, a send waking up): "the receiver saw -EPIPE, then destroys"
+ *     is safe. A recv still waiting is a misuse: -EBUSY, nothing freed.
+ *
+ * Errors: try_send 0, -EAGAIN (full: the value was not taken), -EPIPE
+ * (closed); send 0, -EPIPE, -EDEADLK (misuse, above); recv and try_recv
+ * 0, -EAGAIN (try_: nothing yet), -EPIPE (closed and drained).
+ * Cancel safety: sync_xchan_recv_t is safe: a value is taken only by the
+ * poll that returns it; a dropped recv (queued, woken, or held by the
+ * budget) leaves every value in the ring. */
+#ifdef EXEC_HAVE_THREADS_
+
+typedef struct sync_xchan {
+    /* shared with the senders (atomic, but for what init sets once) */
+    size_t tail;           /* 2 * the next position to claim, | 1 once closed */
+    size_t *seq;           /* cap sequence numbers, the caller's */
+    unsigned char *buf;    /* cap * elem bytes, the caller's */
+    size_t cap, elem, mask;
+    int rx_waiting;        /* a recv waits: the next send wakes the loop */
+    int tx_waiting;        /* senders asleep in sync_xchan_send */
+    int busy;              /* calls inside try_send / send / close */
+    size_t send_waits;     /* blocking sends that had to sleep (stats) */
+    exec_remote_t remote;  /* wakes the loop */
+    pthread_mutex_t lock;  /* for sleeping senders only */
+    pthread_cond_t room;
+    pthread_t rx_thread;   /* the receiver's (the executor's) thread */
+    /* the receiver's, on its thread */
+    size_t head;           /* 2 * the next position to take */
+    future_waker_t waker;  /* the remote's: wakes the waiting recvs */
+    sync_waitq_t recvq;    /* recvs waiting for a value */
+    sync_drop_fn on_drop;
+    void *on_drop_arg;
+    size_t nil_seq_;       /* seq of a channel made closed by a bad init */
+} sync_xchan_t;
+
+#define SYNC_XCHAN_OF_WAKER_(w) FUTURE_CONTAINER_OF(w, sync_xchan_t, waker)
+
+#ifndef SYNC_XCHAN_AFTER_FLAG_
+#define SYNC_XCHAN_AFTER_FLAG_(xc) ((void)0) /* a test hook: a send lands here */
+#endif
+
+/* The remote handle's waker, on the loop: a send came; every waiting
+ * recv looks again (nothing is reserved for them, so one woken and then
+ * dropped loses nothing and takes nothing from the others). */
+WEFT_API void sync_xchan_woken_(future_waker_t *w) {
+    sync_waitq_wake_all_(&SYNC_XCHAN_OF_WAKER_(w)->recvq, SYNC_WOKEN_);
+}
+
+/* On the executor's thread (as exec_remote_init): a channel of cap values
+ * of elem bytes in buf (cap * elem bytes) with seq (cap size_t) beside
+ * them, both yours until sync_xchan_destroy. cap: a power of two. A bad
+ * argument is a misuse: the channel is made closed (destroy it still). */
+WEFT_API void sync_xchan_init(sync_xchan_t *xc, exec_t *ex, void *buf, size_t *seq,
+                              size_t cap, size_t elem) {
+    size_t i;
+    xc->buf = (unsigned char *)buf;
+    xc->seq = seq;
+    xc->cap = cap;
+    xc->elem = elem;
+    xc->mask = cap - 1;
+    xc->tail = xc->head = 0;
+    xc->rx_waiting = xc->tx_waiting = xc->busy = 0;
+    xc->send_waits = 0;
+    xc->on_drop = 0;
+    xc->on_drop_arg = 0;
+    xc->rx_thread = pthread_self();
+    xc->waker.wake = sync_xchan_woken_;
+    sync_waitq_init_(&xc->recvq);
+    pthread_mutex_init(&xc->lock, 0);
+    pthread_cond_init(&xc->room, 0);
+    exec_remote_init(&xc->remote, ex);
+    exec_remote_set_waker(&xc->remote, &xc->waker);
+    if (!buf || !seq || elem == 0 || cap == 0 || (cap & (cap - 1)) ||
+        cap > (size_t)-1 / 4 || cap > (size_t)-1 / elem) {
+        FUTURE_MISUSE("sync_xchan_init: the ring needs buf (cap * elem bytes, "
+                      "fitting in size_t) and seq (cap size_t), elem >= 1, and "
+                      "cap a power of two");
+        xc->seq = &xc->nil_seq_; /* never published: recv sees "closed, drained" */
+        xc->nil_seq_ = 0;
+        xc->mask = 0;
+        xc->tail = 1;
+        return;
+    }
+    for (i = 0; i < cap; i++) xc->seq[i] = 2 * i; /* slot i: free for position i */
+}
+
+/* Who gets the values still queued at sync_xchan_destroy. */
+WEFT_API void sync_xchan_on_drop(sync_xchan_t *xc, sync_drop_fn fn, void *arg) {
+    xc->on_drop = fn;
+    xc->on_drop_arg = arg;
+}
+
+WEFT_API size_t sync_xchan_capacity(const sync_xchan_t *xc) { return xc->cap; }
+
+/* Any thread: is it closed? */
+WEFT_API int sync_xchan_is_closed(const sync_xchan_t *xc) {
+    return (int)(EXEC_LOAD_(&xc->tail) & 1);
+}
+
+/* On the receiver's thread: values sent and not yet taken (counting sends
+ * that have claimed a slot and are still copying their value in). */
+WEFT_API size_t sync_xchan_len(const sync_xchan_t *xc) {
+    return ((EXEC_LOAD_(&xc->tail) & ~(size_t)1) - xc->head) / 2;
+}
+
+/* A send, or the close, happened: wake the loop if a recv waits. */
+WEFT_API void sync_xchan_wake_rx_(sync_xchan_t *xc) {
+    if (EXEC_LOAD_(&xc->rx_waiting) && EXEC_XCHG_(&xc->rx_waiting, 0))
+        exec_remote_wake(&xc->remote);
+}
+
+/* The lock-free send: claim the tail's slot if it is free this lap. */
+WEFT_API int sync_xchan_push_(sync_xchan_t *xc, const void *val) {
+    size_t t = EXEC_LOAD_(&xc->tail), i;
+    for (;;) {
+        intptr_t d;
+        if (t & 1) return FUTURE_EPIPE;
+        i = (t >> 1) & xc->mask;
+        d = (intptr_t)(EXEC_LOAD_(&xc->seq[i]) - t);
+        if (d == 0) { /* free for position t: claim it (t reloads on failure) */
+            if (EXEC_CAS_(&xc->tail, &t, t + 2)) break;
+        } else if (d < 0) { /* still holds the value of the lap before: full */
+            return FUTURE_EAGAIN;
+        } else { /* another sender claimed t already: look at the new tail */
+            t = EXEC_LOAD_(&xc->tail);
+        }
+    }
+    sync_copy_(xc->buf + i * xc->elem, val, xc->elem);
+    EXEC_STORE_(&xc->seq[i], t + 1); /* published (odd): the receiver's turn */
+    sync_xchan_wake_rx_(xc);
+    return 0;
+}
+
+/* Any thread, or a signal handler: send a copy of *val (elem bytes)
+ * without waiting. 0, -EAGAIN (full: not taken, still yours), -EPIPE
+ * (closed). The call counts as busy till its last touch (see destroy). */
+WEFT_API int sync_xchan_try_send(sync_xchan_t *xc, const void *val) {
+    int rc;
+    EXEC_ADD_(&xc->busy, 1);
+    rc = sync_xchan_push_(xc, val);
+    EXEC_ADD_(&xc->busy, -1); /* from here xc may be gone */
+    return rc;
+}
+
+/* A thread other than the receiver's (never a signal handler): send,
+ * waiting while the ring is full. 0, -EPIPE (closed, before or while it
+ * waited: not taken), -EDEADLK (called on the receiver's thread: a
+ * misuse, reported; nothing sent). */
+WEFT_API int sync_xchan_send(sync_xchan_t *xc, const void *val) {
+    int rc;
+    if (pthread_equal(pthread_self(), xc->rx_thread)) {
+        FUTURE_MISUSE("sync_xchan_send on the receiver's (the executor's) thread "
+                      "could wait for itself: use sync_xchan_try_send there");
+        return FUTURE_EDEADLK;
+    }
+    EXEC_ADD_(&xc->busy, 1);
+    rc = sync_xchan_push_(xc, val);
+    if (rc == FUTURE_EAGAIN) { /* the slow path: sleep until a recv frees a slot */
+        pthread_mutex_lock(&xc->lock);
+        EXEC_ADD_(&xc->tx_waiting, 1); /* before the look again: see _take_ */
+        EXEC_ADD_(&xc->send_waits, 1);
+        while ((rc = sync_xchan_push_(xc, val)) == FUTURE_EAGAIN)
+            pthread_cond_wait(&xc->room, &xc->lock);
+        EXEC_ADD_(&xc->tx_waiting, -1);
+        pthread_mutex_unlock(&xc->lock);
+    }
+    EXEC_ADD_(&xc->busy, -1); /* from here xc may be gone */
+    return rc;
+}
+
+/* Wake sleeping senders: one (a slot was freed) or all (closed). Under
+ * the lock, so that a sender between its look and its sleep is not
+ * missed. */
+WEFT_API void sync_xchan_wake_tx_(sync_xchan_t *xc, int all) {
+    pthread_mutex_lock(&xc->lock);
+    if (all) pthread_cond_broadcast(&xc->room);
+    else pthread_cond_signal(&xc->room);
+    pthread_mutex_unlock(&xc->lock);
+}
+
+/* Any thread but a signal handler: close. Sends from now on, and senders
+ * asleep in sync_xchan_send, get -EPIPE; values already sent are still
+ * received, then recv says -EPIPE. Closing twice does nothing more. */
+WEFT_API void sync_xchan_close(sync_xchan_t *xc) {
+    EXEC_ADD_(&xc->busy, 1);
+    __atomic_fetch_or(&xc->tail, (size_t)1, __ATOMIC_SEQ_CST);
+    if (EXEC_LOAD_(&xc->tx_waiting)) sync_xchan_wake_tx_(xc, 1);
+    sync_xchan_wake_rx_(xc);
+    EXEC_ADD_(&xc->busy, -1);
+}
+
+/* On the receiver's thread: is there something for recv (a value at the
+ * head, or the end: closed and every claimed value taken)? */
+WEFT_API int sync_xchan_ready_(sync_xchan_t *xc) {
+    size_t h = xc->head;
+    if (EXEC_LOAD_(&xc->seq[(h >> 1) & xc->mask]) == h + 1) return 1;
+    return EXEC_LOAD_(&xc->tail) == (h | 1);
+}
+
+/* On the receiver's thread: take the head's value into out (0: discard
+ * it), 0; or -EAGAIN (nothing published yet) / -EPIPE (closed, drained).
+ * The slot goes back to the senders, free for the position one lap on. */
+WEFT_API int sync_xchan_take_(sync_xchan_t *xc, void *out) {
+    size_t h = xc->head, i = (h >> 1) & xc->mask;
+    if (EXEC_LOAD_(&xc->seq[i]) != h + 1)
+        return EXEC_LOAD_(&xc->tail) == (h | 1) ? FUTURE_EPIPE : FUTURE_EAGAIN;
+    if (out) sync_copy_(out, xc->buf + i * xc->elem, xc->elem);
+    xc->head = h + 2;
+    EXEC_STORE_(&xc->seq[i], h + 2 * xc->cap);
+    /* after the store: a sender that counted itself before it looked
+     * again either saw the slot or is seen here */
+    if (EXEC_LOAD_(&xc->tx_waiting)) sync_xchan_wake_tx_(xc, 0);
+    return 0;
+}
+
+/* On the receiver's thread: receive without waiting. 0 (the value is in
+ * *out; out may be 0), -EAGAIN (nothing yet), -EPIPE (closed, drained). */
+WEFT_API int sync_xchan_try_recv(sync_xchan_t *xc, void *out) {
+    return sync_xchan_take_(xc, out);
+}
+
+/* On the receiver's thread, once no thread will start a call on xc any
+ * more: close, wake blocked senders, wait for the calls still inside,
+ * hand what is left to the on_drop callback (oldest first), and let the
+ * channel's memory go. 0; -EBUSY if a recv still waits (a misuse,
+ * reported: drop it first; the channel is closed but not destroyed). */
+WEFT_API int sync_xchan_destroy(sync_xchan_t *xc) {
+    size_t h, i;
+    if (xc->recvq.head) {
+        FUTURE_MISUSE("sync_xchan_destroy while a recv waits on it: drop the "
+                      "recv (or let it finish) first");
+        sync_xchan_close(xc);
+        return FUTURE_EBUSY;
+    }
+    sync_xchan_close(xc); /* blocked senders wake with -EPIPE */
+    while (EXEC_LOAD_(&xc->busy)) sched_yield();
+    for (;;) {
+        h = xc->head;
+        i = (h >> 1) & xc->mask;
+        if (EXEC_LOAD_(&xc->seq[i]) != h + 1) break;
+        if (xc->on_drop) xc->on_drop(xc->buf + i * xc->elem, xc->on_drop_arg);
+        xc->head = h + 2;
+        EXEC_STORE_(&xc->seq[i], h + 2 * xc->cap);
+    }
+    exec_remote_close(&xc->remote);
+    pthread_cond_destroy(&xc->room);
+    pthread_mutex_destroy(&xc->lock);
+    return 0;
+}
+
+/* -- recv: waits while nothing was sent -- */
+typedef struct sync_xchan_recv {
+    future_t fut;
+    sync_xchan_t *xc;
+    void *out; /* where the value goes (0: discard it) */
+    sync_waiter_t w;
+} sync_xchan_recv_t;
+
+/* "xchan recv (0/64 queued)" */
+WEFT_API void sync_xchan_recv_describe_(const future_t *f, future_fmt_t *o) {
+    const sync_xchan_t *xc = ((const sync_xchan_recv_t *)(const void *)f)->xc;
+    future_fmt_str(o, "(");
+    future_fmt_u64(o, sync_xchan_len(xc));
+    future_fmt_str(o, "/");
+    future_fmt_u64(o, xc->cap);
+    future_fmt_str(o, " queued)");
+}
+
+WEFT_API void sync_xchan_unqueue_(sync_xchan_t *xc, sync_waiter_t *w) {
+    sync_waitq_unlink_(&xc->recvq, w);
+    if (!xc->recvq.head) EXEC_STORE_(&xc->rx_waiting, 0); /* no wake needed */
+}
+
+WEFT_API coro_poll_t sync_xchan_recv_poll_(future_t *self, future_cx_t *cx) {
+    sync_xchan_recv_t *r = (sync_xchan_recv_t *)(void *)self;
+    sync_xchan_t *xc = r->xc;
+    if (!sync_xchan_ready_(xc)) {
+        if (r->w.state == SYNC_QUEUED_) return sync_waiter_pending_(&r->w, cx);
+        sync_waitq_push_(&xc->recvq, &r->w, cx->waker);
+        EXEC_STORE_(&xc->rx_waiting, 1);
+        SYNC_XCHAN_AFTER_FLAG_(xc);
+        /* a send that published before the flag went up did not see it:
+         * look again after raising it */
+        if (!sync_xchan_ready_(xc)) {
+            static const future_kind_t kind = {FUTURE_KIND_TAG_, "xchan recv",
+                                               sync_xchan_recv_describe_};
+            future_set_kind(self, &kind);
+            return CORO_PENDING;
+        }
+    }
+    if (r->w.state == SYNC_QUEUED_) sync_xchan_unqueue_(xc, &r->w);
+    r->w.state = SYNC_IDLE_;
+    if (!future_coop_spend(cx)) return CORO_PENDING; /* nothing taken yet */
+    return future_finish(self, sync_xchan_take_(xc, r->out));
+}
+
+WEFT_API void sync_xchan_recv_drop_(future_t *self) {
+    sync_xchan_recv_t *r = (sync_xchan_recv_t *)(void *)self;
+    if (r->w.state == SYNC_QUEUED_) sync_xchan_unqueue_(r->xc, &r->w);
+    r->w.state = SYNC_IDLE_; /* nothing was reserved for it: nothing to pass on */
+}
+
+/* Receive the oldest value into *out (elem bytes; out may be 0), on the
+ * executor. Ready with 0, or -EPIPE (closed and drained). */
+WEFT_API void sync_xchan_recv_init(sync_xchan_recv_t *r, sync_xchan_t *xc, void *out) {
+    sync_wait_init_(&r->fut, sync_xchan_recv_poll_, sync_xchan_recv_drop_, &r->w);
+    r->xc = xc;
+    r->out = out;
+}
+
+#endif /* EXEC_HAVE_THREADS_ */
 
 /* ---- oneshot ------------------------------------------------------------ */
 

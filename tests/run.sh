@@ -76,7 +76,7 @@ for t in coro future misuse owner asyncfn select_keep; do
 done
 
 # 3. Code with threads, under ThreadSanitizer.
-for t in exec sync sync_rw sync_bcast token trace pool io regress fs_more metrics dns; do
+for t in exec sync sync_rw sync_bcast sync_xchan token trace pool io regress fs_more metrics dns; do
   [ -f "tests/test_$t.c" ] || continue
   build "${t}_tsan" clang $WARN -O1 -fsanitize=thread "tests/test_$t.c" && run "${t}_tsan" env TSAN_OPTIONS=halt_on_error=1 "$B/${t}_tsan"
 done
@@ -175,7 +175,7 @@ done
 #     reach into epoll's fds), under ASan/UBSan and TSan. The bare backend
 #     on the host is tests/test_bare.c (above, with every test); on real
 #     Cortex-M code under qemu-system-arm it is tests/mcu.sh (below).
-for t in exec sync sync_rw sync_bcast io cover_io net reader dns fs_more metrics stream pool trace token select_keep asyncfn future timer; do
+for t in exec sync sync_rw sync_bcast sync_xchan io cover_io net reader dns fs_more metrics stream pool trace token select_keep asyncfn future timer; do
   [ -f "tests/test_$t.c" ] || continue
   build "${t}_poll" gcc $WARN $SAN -DEXEC_BACKEND_POLL "tests/test_$t.c" && run "${t}_poll" "$B/${t}_poll"
 done
