@@ -7,7 +7,7 @@
 # directory of its own (build/coverage/NAME/, so the .gcda counters of two
 # binaries never mix), and run; then gcovr (Debian package gcovr; installed
 # here when run as root) merges the counters of all of them and the table
-# gives, per header (coro.h future.h timer.h exec.h sync.h io.h fs.h),
+# gives, per header (coro.h future.h timer.h exec.h sync.h io.h fs.h proc.h),
 # the lines and branches that ran at least once in some test.
 #
 # -fkeep-static-functions makes gcc emit every static inline function of
@@ -90,7 +90,7 @@ fi
 python3 - "$B/coverage.json" "$MIN_LINE" "$MIN_BRANCH" "${COVERAGE_MISSING:-0}" <<'EOF'
 import json, sys
 path, min_line, min_branch, missing = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4] not in ("", "0")
-order = ["coro.h", "future.h", "timer.h", "exec.h", "sync.h", "io.h", "fs.h"]
+order = ["coro.h", "future.h", "timer.h", "exec.h", "sync.h", "io.h", "fs.h", "proc.h"]
 files = {f["file"]: f for f in json.load(open(path))["files"]}
 names = [h for h in order if h in files] + sorted(h for h in files if h not in order)
 

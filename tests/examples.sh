@@ -7,7 +7,7 @@ check() { # check NAME PATTERN: the example's output matches the ERE
   if grep -Eq "$2" "$B/ex_$1.out"; then p=$((p + 1)); echo "ok   $1: /$2/"
   else f=$((f + 1)); echo "FAIL $1: /$2/"; sed 's/^/    /' "$B/ex_$1.out"; fi
 }
-for n in fetch_all seq_vs_join select retry superloop pipeline workers blocking spawn_n fetch_by_name; do
+for n in fetch_all seq_vs_join select retry superloop pipeline workers blocking spawn_n fetch_by_name proc; do
   [ -x "$B/ex_${n}_gcc" ] && "$B/ex_${n}_gcc" >"$B/ex_$n.out" 2>&1
 done
 check fetch_all '^prices: OK$'
@@ -39,11 +39,16 @@ check spawn_n '^elapsed: 50 ms \(one after another: 150 ms\)$'
 check fetch_by_name '^connected to localhost \((127\.0\.0\.1|::1)\)$'
 check fetch_by_name '^ADD 40 2 -> = 42$'
 check fetch_by_name '^server: 3 requests, client closed cleanly$'
+# A child's lines streamed, then the child killed at the deadline and
+# reaped.
+check proc '^child says: line 3$'
+check proc '^deadline: killing the child$'
+check proc '^child ended by signal 9$'
 # Every example that ends by itself runs clean under valgrind: no invalid
 # access, no uninitialised value, no leak (the servers are checked by
 # their own tests).
 if command -v valgrind >/dev/null 2>&1; then
-  for n in fetch_all seq_vs_join select retry superloop pipeline workers blocking spawn_n fetch_by_name; do
+  for n in fetch_all seq_vs_join select retry superloop pipeline workers blocking spawn_n fetch_by_name proc; do
     [ -x "$B/ex_${n}_gcc" ] || continue
     if valgrind -q --leak-check=full --errors-for-leak-kinds=all --error-exitcode=9 \
          "$B/ex_${n}_gcc" >"$B/ex_$n.vg" 2>&1

@@ -76,7 +76,7 @@ for t in coro future misuse owner asyncfn select_keep; do
 done
 
 # 3. Code with threads, under ThreadSanitizer.
-for t in exec sync sync_rw sync_bcast sync_xchan token trace pool io regress fs_more metrics dns; do
+for t in exec sync sync_rw sync_bcast sync_xchan token trace pool io regress fs_more metrics dns proc; do
   [ -f "tests/test_$t.c" ] || continue
   build "${t}_tsan" clang $WARN -O1 -fsanitize=thread "tests/test_$t.c" && run "${t}_tsan" env TSAN_OPTIONS=halt_on_error=1 "$B/${t}_tsan"
 done
@@ -175,17 +175,17 @@ done
 #     reach into epoll's fds), under ASan/UBSan and TSan. The bare backend
 #     on the host is tests/test_bare.c (above, with every test); on real
 #     Cortex-M code under qemu-system-arm it is tests/mcu.sh (below).
-for t in exec sync sync_rw sync_bcast sync_xchan io cover_io net reader dns fs_more metrics stream pool trace token select_keep asyncfn future timer; do
+for t in exec sync sync_rw sync_bcast sync_xchan io cover_io net reader dns proc fs_more metrics stream pool trace token select_keep asyncfn future timer; do
   [ -f "tests/test_$t.c" ] || continue
   build "${t}_poll" gcc $WARN $SAN -DEXEC_BACKEND_POLL "tests/test_$t.c" && run "${t}_poll" "$B/${t}_poll"
 done
-for t in io cover_io net reader dns; do
+for t in io cover_io net reader dns proc; do
   build "${t}_poll_clang" clang $WARN $SAN -DEXEC_BACKEND_POLL "tests/test_$t.c" && run "${t}_poll_clang" "$B/${t}_poll_clang"
 done
 # io.h's POSIX fallbacks (socket + fcntl, accept + fcntl, signals through
 # a handler and a self-pipe instead of signalfd), forced on Linux with
 # IO_PORTABLE, on both fd backends.
-for t in io cover_io net reader dns; do
+for t in io cover_io net reader dns proc; do
   for be in EPOLL POLL; do
     for cc in gcc clang; do
       build "${t}_portable_${be}_$cc" $cc $WARN $SAN -DIO_PORTABLE -DEXEC_BACKEND_$be "tests/test_$t.c" &&
@@ -193,6 +193,8 @@ for t in io cover_io net reader dns; do
     done
   done
 done
+# proc.h without pidfds: the SIGCHLD fallback on Linux.
+build proc_nopidfd gcc $WARN $SAN -DPROC_NO_PIDFD tests/test_proc.c && run proc_nopidfd "$B/proc_nopidfd"
 build io_portable_poll_vg gcc $WARN -O1 -DCHECK_UNDER_VALGRIND -DIO_PORTABLE -DEXEC_BACKEND_POLL tests/test_io.c &&
   run io_portable_poll_valgrind valgrind -q --leak-check=full --errors-for-leak-kinds=all --error-exitcode=9 "$B/io_portable_poll_vg"
 build io_portable_tsan clang $WARN -O1 -fsanitize=thread -DIO_PORTABLE tests/test_io.c &&

@@ -28,6 +28,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HOSTED_ONLY = {
     "blocking.h": ("EXEC_HAVE_THREADS_", "threads"),
     "fs.h": ("EXEC_HAVE_THREADS_", "threads"),
+    "proc.h": ("EXEC_HAVE_FDS_", "file descriptors"),
     "io.h": ("EXEC_HAVE_FDS_", "file descriptors"),
 }
 
