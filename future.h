@@ -427,12 +427,18 @@ WEFT_API const char *future_at_(const future_t *f) {
     return at && at[0] != FUTURE_KIND_TAG_ ? at : 0;
 }
 
-/* Append what f is doing: where it is suspended, or what it waits for. */
+/* Append what f is doing: where it is suspended, or what it waits for.
+ * A finished future keeps its kind (a JOIN keeps finished children linked
+ * until the last one is done, and a dump may walk them), but what its
+ * describe hook reads may be gone by then (a name lookup's request, a
+ * caller's string): only its name is told, and that it finished. */
 WEFT_API void future_describe(const future_t *f, future_fmt_t *out) {
     const future_kind_t *k = future_kind_of_(f);
     if (k) {
         future_fmt_str(out, k->name);
-        if (k->describe) {
+        if (coro_done(&f->co)) {
+            future_fmt_str(out, " (finished)");
+        } else if (k->describe) {
             future_fmt_str(out, " ");
             k->describe(f, out);
         }
