@@ -115,7 +115,11 @@
  *     every open handle gets every SIGCHLD, so any number of waits work
  *     at once. On Linux without pidfd_open the handle is a signalfd,
  *     which hands each SIGCHLD to one reader and whose close discards a
- *     pending one: there, wait for one child at a time.
+ *     pending one; and the mask it sets is the loop thread's alone, so
+ *     another thread that leaves SIGCHLD unblocked takes the signal and
+ *     the wait never hears of it. There: wait for one child at a time,
+ *     and block SIGCHLD in every thread (before starting them, as for any
+ *     io_signal_t), or the wait sees the exit only at its next poll.
  *
  * No zombie, ever
  *   A child is reaped by the wait that sees it exit, or by proc_close:
@@ -211,6 +215,7 @@ typedef struct proc {
     pid_t pid;             /* the child (0: closed) */
     int state;             /* PROC_CLOSED_, PROC_RUNNING_, PROC_EXITED_ */
     int detached;          /* proc_close leaves it to a reaper */
+    int lost;              /* reaped behind proc.h's back: waits say -ECHILD */
     proc_status_t status;  /* once PROC_EXITED_ */
     int pidfd;             /* until the first wait registers it; -1: none */
     io_fd_t pidf;          /* the pidfd on the reactor */
@@ -376,11 +381,20 @@ WEFT_API pid_t proc_fork_(const proc_opts_t *o, const int fds[3]) {
     pid_t pid;
     int ep[2], e, rc;
     ssize_t n;
+    sigset_t all, old;
     if (!path) path = "/bin:/usr/bin"; /* glibc's default */
     if ((rc = proc_pipe_(ep)) < 0) return rc;
+    /* Every signal blocked across the fork (as glibc's posix_spawn and
+     * libuv do): a signal landing in the child before exec_child_sigreset
+     * has reset the handlers would run the parent's handler there (an
+     * io_signal_t's, writing into the parent's pipe). The child resets
+     * every disposition, then unblocks. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     pid = fork();
     if (pid == 0) proc_child_(o, fds, ep[1], path); /* never returns */
     e = errno;
+    pthread_sigmask(SIG_SETMASK, &old, 0);
     close(ep[1]);
     if (pid < 0) {
         close(ep[0]);
@@ -410,6 +424,7 @@ WEFT_API void proc_clear_(proc_t *p) {
     p->pid = 0;
     p->state = PROC_CLOSED_;
     p->detached = 0;
+    p->lost = 0;
     p->status.code = p->status.signal = 0;
     p->pidfd = -1;
     p->waiter = 0;
@@ -494,6 +509,11 @@ WEFT_API int proc_reap_(proc_t *p, int flags) {
     pid_t r;
     do r = waitpid(p->pid, &st, flags);
     while (r < 0 && errno == EINTR);
+    if (r < 0 && errno == ECHILD) { /* someone else reaped it: the pid may */
+        p->state = PROC_EXITED_;    /* be another process's now, so never */
+        p->lost = 1;                /* signal it again (proc_kill) */
+        return -ECHILD;
+    }
     if (r < 0) return -errno;
     if (r == 0) return 0;
     if (WIFSIGNALED(st)) {
@@ -693,7 +713,7 @@ WEFT_API coro_poll_t proc_wait_poll_(future_t *self, future_cx_t *cx) {
         if (rc < 0) return future_finish(self, rc);
     }
     w->out = p->status;
-    return future_leaf_ready(self, cx, 0);
+    return future_leaf_ready(self, cx, p->lost ? -ECHILD : 0);
 }
 
 WEFT_API void proc_wait_drop_(future_t *self) { proc_wait_release_((proc_wait_t *)(void *)self); }

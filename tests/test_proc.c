@@ -787,6 +787,11 @@ static void test_reaped_behind_our_back(void) {
     proc_wait_init(&w, &p);
     CHECK_EQ(run1(&w.fut), -ECHILD);
     CHECK(!io_fd_is_open(&p.chld.fd));
+    /* The pid may be another process's now: never signalled again, and
+     * a second wait says the same. */
+    CHECK_EQ(proc_kill(&p, SIGKILL), 0);
+    proc_wait_init(&w, &p);
+    CHECK_EQ(run1(&w.fut), -ECHILD);
     CHECK_EQ(proc_close(&p), 0);
     TEARDOWN();
 }
