@@ -818,6 +818,8 @@ typedef struct sync_xchan {
     size_t head;           /* 2 * the next position to take */
     future_waker_t waker;  /* the remote's: wakes the waiting recvs */
     sync_waitq_t recvq;    /* recvs waiting for a value */
+    size_t nrecv;          /* recvs polled and not finished or dropped
+                              (queued, woken, or held by the budget) */
     sync_drop_fn on_drop;
     void *on_drop_arg;
     size_t nil_seq_;       /* seq of a channel made closed by a bad init */
@@ -851,6 +853,7 @@ WEFT_API void sync_xchan_init(sync_xchan_t *xc, exec_t *ex, void *buf, size_t *s
     xc->tail = xc->head = 0;
     xc->rx_waiting = xc->tx_waiting = xc->busy = 0;
     xc->send_waits = 0;
+    xc->nrecv = 0;
     xc->on_drop = 0;
     xc->on_drop_arg = 0;
     xc->rx_thread = pthread_self();
@@ -1010,13 +1013,14 @@ WEFT_API int sync_xchan_try_recv(sync_xchan_t *xc, void *out) {
 }
 
 /* On the receiver's thread, once no thread will start a call on xc any
- * more: close, wake blocked senders, wait for the calls still inside,
+ * more (every sender has returned -EPIPE, or been joined: a sender that
+ * has not yet seen the close may still start one): close, wake blocked senders, wait for the calls still inside,
  * hand what is left to the on_drop callback (oldest first), and let the
  * channel's memory go. 0; -EBUSY if a recv still waits (a misuse,
  * reported: drop it first; the channel is closed but not destroyed). */
 WEFT_API int sync_xchan_destroy(sync_xchan_t *xc) {
     size_t h, i;
-    if (xc->recvq.head) {
+    if (xc->nrecv) { /* queued, or woken and not yet polled: it would look */
         FUTURE_MISUSE("sync_xchan_destroy while a recv waits on it: drop the "
                       "recv (or let it finish) first");
         sync_xchan_close(xc);
@@ -1044,6 +1048,7 @@ typedef struct sync_xchan_recv {
     sync_xchan_t *xc;
     void *out; /* where the value goes (0: discard it) */
     sync_waiter_t w;
+    int counted; /* in xc->nrecv: polled, not finished or dropped */
 } sync_xchan_recv_t;
 
 /* "xchan recv (0/64 queued)" */
@@ -1064,6 +1069,10 @@ WEFT_API void sync_xchan_unqueue_(sync_xchan_t *xc, sync_waiter_t *w) {
 WEFT_API coro_poll_t sync_xchan_recv_poll_(future_t *self, future_cx_t *cx) {
     sync_xchan_recv_t *r = (sync_xchan_recv_t *)(void *)self;
     sync_xchan_t *xc = r->xc;
+    if (!r->counted) { /* destroy must wait for it, whatever its state */
+        r->counted = 1;
+        xc->nrecv++;
+    }
     if (!sync_xchan_ready_(xc)) {
         if (r->w.state == SYNC_QUEUED_) return sync_waiter_pending_(&r->w, cx);
         sync_waitq_push_(&xc->recvq, &r->w, cx->waker);
@@ -1081,6 +1090,8 @@ WEFT_API coro_poll_t sync_xchan_recv_poll_(future_t *self, future_cx_t *cx) {
     if (r->w.state == SYNC_QUEUED_) sync_xchan_unqueue_(xc, &r->w);
     r->w.state = SYNC_IDLE_;
     if (!future_coop_spend(cx)) return CORO_PENDING; /* nothing taken yet */
+    xc->nrecv--;
+    r->counted = 0;
     return future_finish(self, sync_xchan_take_(xc, r->out));
 }
 
@@ -1088,6 +1099,8 @@ WEFT_API void sync_xchan_recv_drop_(future_t *self) {
     sync_xchan_recv_t *r = (sync_xchan_recv_t *)(void *)self;
     if (r->w.state == SYNC_QUEUED_) sync_xchan_unqueue_(r->xc, &r->w);
     r->w.state = SYNC_IDLE_; /* nothing was reserved for it: nothing to pass on */
+    if (r->counted) r->xc->nrecv--;
+    r->counted = 0;
 }
 
 /* Receive the oldest value into *out (elem bytes; out may be 0), on the
@@ -1096,6 +1109,7 @@ WEFT_API void sync_xchan_recv_init(sync_xchan_recv_t *r, sync_xchan_t *xc, void 
     sync_wait_init_(&r->fut, sync_xchan_recv_poll_, sync_xchan_recv_drop_, &r->w);
     r->xc = xc;
     r->out = out;
+    r->counted = 0;
 }
 
 #endif /* EXEC_HAVE_THREADS_ */

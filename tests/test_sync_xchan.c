@@ -318,6 +318,23 @@ static void test_xchan_release_at_destroy(void) {
     future_drop(&r.fut);
     CHECK_EQ(sync_xchan_destroy(&xc), 0);
     CHECK_EQ(ex.nremote, 0);
+    /* woken by a send and not yet polled (off the queue, its task about
+     * to run): refused too, or its poll would read a freed channel; and
+     * held back by the budget after it saw the value: the same */
+    sync_xchan_init(&xc, &ex, buf, seq, 4, sizeof(int));
+    sync_xchan_recv_init(&r, &xc, &got);
+    CHECK_EQ(POLL(&r, -1), CORO_PENDING);
+    v = 9;
+    CHECK_EQ(sync_xchan_try_send(&xc, &v), 0);
+    exec_drain_remote_(&ex); /* the remote wake: r is woken, unqueued */
+    CHECK(xc.recvq.head == 0);
+    CHECK_MISUSE(CHECK_EQ(sync_xchan_destroy(&xc), -EBUSY), "recv waits");
+    CHECK_EQ(POLL(&r, 0), CORO_PENDING); /* no budget: still counted */
+    CHECK_MISUSE(CHECK_EQ(sync_xchan_destroy(&xc), -EBUSY), "recv waits");
+    CHECK_EQ(POLL(&r, -1), CORO_READY);
+    CHECK_EQ(got, 9);
+    CHECK_EQ(sync_xchan_destroy(&xc), 0);
+    CHECK_EQ(ex.nremote, 0);
     exec_destroy(&ex);
 }
 
