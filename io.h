@@ -1407,6 +1407,9 @@ WEFT_API void io_recv_init(io_recv_t *r, io_fd_t *f, void *buf, size_t len) {
  *                       from's end: c.out bytes
  *   io_reader_buffered(&r, &p) bytes buffered and not consumed (p: them);
  *   io_reader_consume(&r, n) drops n of them (after -EMSGSIZE: skip).
+ *   io_fill_t, io_reader_try_fill, io_reader_rebuffer: wait for more
+ *                       bytes, read without waiting, move the buffer (see
+ *                       "fill, try_fill, rebuffer" below)
  *
  * Errors: -EMSGSIZE (a line with no delimiter in its first max bytes, or
  * more than the buffer holds; a frame longer than max or than the buffer:
@@ -1441,7 +1444,7 @@ WEFT_API void io_reader_init(io_reader_t *r, io_fd_t *fd, void *buf, size_t cap)
 
 /* The bytes buffered and not yet consumed: how many, and where (*data). */
 WEFT_API size_t io_reader_buffered(const io_reader_t *r, const char **data) {
-    if (data) *data = r->buf + r->start;
+    if (data) *data = r->buf ? r->buf + r->start : r->buf; /* (a zeroed reader) */
     return r->end - r->start;
 }
 
@@ -1473,6 +1476,122 @@ WEFT_API int io_reader_fill_(io_reader_t *r, future_cx_t *cx, future_waker_t **w
         r->end += (size_t)n;
         return 1;
     }
+}
+
+/* ---- fill, try_fill, rebuffer: the buffer itself (tokio's AsyncBufRead) ----
+ *
+ * For a parser of its own: wait for more bytes, look at all of them
+ * (io_reader_buffered), consume what it used, and move the rest where it
+ * likes. A server can keep idle connections bufferless this way: each
+ * reader starts on one shared scratch buffer, and only a leftover (a
+ * partial message) is rebuffered into the connection's own storage.
+ *
+ *   io_fill_t           io_fill_init(&f, &r)  ready when the reader holds
+ *                       at least one byte more than at init, or the
+ *                       stream ended: f.data, f.len = everything buffered
+ *                       (data 0, len 0: the end with nothing buffered);
+ *                       nothing is consumed. -EMSGSIZE: the buffer is
+ *                       full (consume, or rebuffer into a bigger one)
+ *   io_reader_try_fill(&r)  one io_try_read into the free space, no
+ *                       waiting: bytes read, 0 at the end, -EAGAIN,
+ *                       -EMSGSIZE (full), or io_try_read's errors
+ *   io_reader_rebuffer(&r, buf, cap)  the buffered bytes move to the front
+ *                       of buf (another buffer, bigger or not, or r's own:
+ *                       that compacts it) and r reads into buf from now
+ *                       on; the old buffer is the caller's again. 0, or
+ *                       -EMSGSIZE (they do not fit: nothing changes)
+ *
+ * Cancel safety: fill is safe (what it read stays buffered; nothing is
+ * consumed). try_fill and rebuffer are not futures. */
+
+typedef struct io_fill {
+    future_t fut;
+    io_reader_t *rd;
+    future_waker_t *waiting;
+    const char *data; /* the result: everything buffered (0: the end) */
+    size_t len;       /* how much */
+    size_t had;       /* buffered at init: ready once there is more */
+} io_fill_t;
+
+/* "fill fd 7 (12 bytes buffered)" */
+WEFT_API void io_fill_describe_(const future_t *f, future_fmt_t *o) {
+    const io_fill_t *fl = (const io_fill_t *)(const void *)f;
+    io_fmt_fd_(o, fl->rd->fd);
+    future_fmt_str(o, " (");
+    future_fmt_u64(o, fl->rd->end - fl->rd->start);
+    future_fmt_str(o, " bytes buffered)");
+}
+
+WEFT_API coro_poll_t io_fill_poll_(future_t *self, future_cx_t *cx) {
+    static const future_kind_t kind = {FUTURE_KIND_TAG_, "fill", io_fill_describe_};
+    io_fill_t *fl = (io_fill_t *)(void *)self;
+    io_reader_t *r = fl->rd;
+    int rc = 0;
+    for (;;) {
+        size_t have = r->end - r->start;
+        int g;
+        if (have > fl->had || r->eof) {
+            fl->len = have;
+            fl->data = have ? r->buf + r->start : 0;
+            break;
+        }
+        if (have == r->cap) { /* full: no byte more can come */
+            rc = -EMSGSIZE;
+            break;
+        }
+        g = io_reader_fill_(r, cx, &fl->waiting);
+        if (g == 0) return io_pending_(self, &kind);
+        if (g < 0) {
+            rc = g;
+            break;
+        }
+    }
+    io_unwait_(r->fd, EXEC_IO_READ, &fl->waiting);
+    return future_finish(self, rc);
+}
+
+WEFT_API void io_fill_drop_(future_t *self) {
+    io_fill_t *fl = (io_fill_t *)(void *)self;
+    io_unwait_(fl->rd->fd, EXEC_IO_READ, &fl->waiting);
+}
+
+/* More bytes than the reader holds now, or the end. */
+WEFT_API void io_fill_init(io_fill_t *fl, io_reader_t *r) {
+    future_init(&fl->fut, io_fill_poll_, io_fill_drop_);
+    fl->rd = r;
+    fl->waiting = 0;
+    fl->data = 0;
+    fl->len = 0;
+    fl->had = r->end - r->start;
+}
+
+/* One non-blocking read into the free space (the buffered bytes move to
+ * the front first if the back is full). */
+WEFT_API ssize_t io_reader_try_fill(io_reader_t *r) {
+    ssize_t n;
+    if (r->end == r->cap && r->start > 0) {
+        memmove(r->buf, r->buf + r->start, r->end - r->start);
+        r->end -= r->start;
+        r->start = 0;
+    }
+    if (r->end == r->cap) return -EMSGSIZE;
+    n = io_try_read(r->fd, r->buf + r->end, r->cap - r->end);
+    if (n == 0) r->eof = 1;
+    if (n > 0) r->end += (size_t)n;
+    return n;
+}
+
+/* Move the buffered bytes to the front of buf[0..cap) and read into it
+ * from now on (memmove: buf may be r's own buffer, or overlap it). */
+WEFT_API int io_reader_rebuffer(io_reader_t *r, void *buf, size_t cap) {
+    size_t have = r->end - r->start;
+    if (have > cap) return -EMSGSIZE;
+    if (have) memmove(buf, r->buf + r->start, have);
+    r->buf = (char *)buf;
+    r->cap = cap;
+    r->start = 0;
+    r->end = have;
+    return 0;
 }
 
 /* ---- read_until, read_line ---- */

@@ -12,19 +12,20 @@
  * How it works: one task per connection, its frame (task record included)
  * malloc'd, in a task scope that the accept loop owns; the loop also takes
  * each ended connection out of the scope (join_next) and frees its frame.
- * An idle connection waits in io_readable and holds no buffer:
- * when bytes come, they are read into one shared 64 KiB scratch buffer,
- * every complete command is executed and its reply appended to one shared
- * output buffer, and the replies go out in one write. Only what is left
- * over moves to the connection's own heap: a partial command (in), or
- * replies the socket would not take (pend; the connection stops reading
- * until they are written: backpressure). A key with a TTL carries a
+ * An idle connection waits in io_readable and holds no buffer: its
+ * io_reader_t points at one shared 64 KiB scratch buffer, bytes are read
+ * into it (io_reader_try_fill), every complete command is executed and
+ * its reply appended to one shared output buffer, and the replies go out
+ * in one write. Only what is left over moves to the connection's own
+ * heap: a partial command (io_reader_rebuffer into in, grown the same
+ * way), or replies the socket would not take (pend; the connection stops
+ * reading until they are written: backpressure). A key with a TTL carries a
  * timer_entry_t: the executor's timer wheel calls the key's waker at its
  * deadline, and the waker deletes the key (lookups also check the deadline,
  * so an expired key is never seen). Bytes in, replies out is one pure step
- * (conn_room, conn_input, conn_run: no socket involved), which
- * tests/fuzz/ drives directly (build with -DMINI_REDIS_NO_MAIN to include
- * this file).
+ * (conn_room, then the read, then conn_run), which tests/fuzz/ drives
+ * directly, putting the bytes in with conn_input instead of a read: no
+ * socket involved (build with -DMINI_REDIS_NO_MAIN to include this file).
  *
  * Integers are read as Redis reads them (no "+", "-0", leading zeros or
  * spaces), and expire times are refused exactly where Redis refuses them
@@ -587,21 +588,25 @@ struct conn {
             timer_timeout_t limit;
         } linger;        /* after an error reply: drain until the peer closes */
     } op;
-    char *in;            /* a partial command (or commands not yet run) */
-    size_t in_len, in_cap, need;
+    io_reader_t rd;      /* the input: on the shared scratch while it holds
+                            nothing, else on in */
+    char *in;            /* own buffer: a partial command (or commands not
+                            yet run); 0 while idle */
+    size_t in_cap, need; /* in's size; what the partial command needs */
     char *pend;          /* replies the socket has not taken yet */
     size_t pend_len;
     unsigned char more, quit, linger;
     int which;
-    char sink[512];      /* where lingering input goes */
 };
 
-/* Execute every complete command of buf[0..len) (the shared scratch
- * buffer, or c->in), replies into s->out, and keep what is left in c->in.
+/* Execute every complete command the reader holds (on the shared
+ * scratch buffer, or on c->in), replies into s->out, and consume them;
+ * a leftover moves to c->in, and c->in goes when nothing is left.
  * No socket here: bytes in, replies out. */
-static void conn_run(conn_t *c, char *buf, size_t len) {
+static void conn_run(conn_t *c) {
     server_t *s = c->srv;
-    size_t pos = 0, left;
+    const char *buf;
+    size_t len = io_reader_buffered(&c->rd, &buf), pos = 0, left;
     c->more = 0;
     c->need = 0;
     while (pos < len && !c->quit) {
@@ -631,21 +636,20 @@ static void conn_run(conn_t *c, char *buf, size_t len) {
         pos = len;
         left = 0;
     }
-    if (buf == c->in) {
-        if (left) memmove(c->in, c->in + pos, left);
-        c->in_len = left;
-    } else if (left) { /* from the shared scratch: the leftover moves home */
+    io_reader_consume(&c->rd, pos);
+    if (left && !c->in) { /* on the shared scratch: the leftover moves home */
         size_t cap = left < 1024 ? 1024 : left;
         c->in = (char *)malloc(cap);
         if (!c->in) {
             c->quit = 1;
+            io_reader_consume(&c->rd, left);
         } else {
-            memcpy(c->in, buf + pos, left);
-            c->in_len = left;
+            io_reader_rebuffer(&c->rd, c->in, cap); /* (fits: 0) */
             c->in_cap = cap;
         }
     }
-    if (c->in && !c->in_len) { /* idle connections hold no buffer */
+    if (c->in && !left) { /* idle connections hold no buffer */
+        io_reader_rebuffer(&c->rd, s->scratch, MR_SCRATCH); /* (empty: 0) */
         free(c->in);
         c->in = 0;
         c->in_cap = 0;
@@ -674,50 +678,62 @@ static void conn_flush(conn_t *c) {
     }
 }
 
-/* Where the next bytes go and how many fit: the scratch buffer, or after
- * a partial command (never more than one byte past --max-query: enough to
+/* Make room for the next bytes, and say where they go and how many fit:
+ * the scratch buffer, or after a partial command in c->in (compacted or
+ * grown by rebuffer; never more than one byte past --max-query: enough to
  * know the cap is passed). NULL when out of memory. */
 static char *conn_room(conn_t *c, size_t *room) {
     server_t *s = c->srv;
-    if (!c->in_len) {
+    const char *p;
+    size_t have = io_reader_buffered(&c->rd, 0), end;
+    if (!have) { /* (c->in is 0 then: conn_run let it go) */
+        io_reader_rebuffer(&c->rd, s->scratch, MR_SCRATCH);
         *room = MR_SCRATCH;
         return s->scratch;
     }
-    if (c->in_cap - c->in_len < 4096 || c->need > c->in_cap) {
+    io_reader_buffered(&c->rd, &p);
+    if (c->in_cap - have < 4096 || c->need > c->in_cap) {
         size_t cap = c->in_cap * 2;
         if (cap < c->need) cap = c->need;
-        if (cap < c->in_len + 16384) cap = c->in_len + 16384;
+        if (cap < have + 16384) cap = have + 16384;
         if (cap > s->max_query + 1) cap = s->max_query + 1;
         if (cap > c->in_cap) {
-            char *p = (char *)realloc(c->in, cap);
-            if (!p) return 0;
-            c->in = p;
+            char *q = (char *)malloc(cap);
+            if (!q) return 0;
+            io_reader_rebuffer(&c->rd, q, cap); /* (have <= max_query < cap) */
+            free(c->in);
+            c->in = q;
             c->in_cap = cap;
+            p = q;
         }
     }
-    *room = c->in_cap - c->in_len; /* >= 1: in_len <= max_query < in_cap */
-    return c->in + c->in_len;
+    end = (size_t)(p - c->in) + have;
+    if (c->in_cap - end < 4096 && p != c->in) { /* room at the front: compact */
+        io_reader_rebuffer(&c->rd, c->in, c->in_cap);
+        end = have;
+    }
+    *room = c->in_cap - end; /* >= 1: have <= max_query < in_cap */
+    return c->in + end;
 }
 
-/* n bytes came to where conn_room said: run what is complete. */
-static void conn_input(conn_t *c, char *at, size_t n) {
-    if (at == c->srv->scratch) {
-        conn_run(c, at, n);
-    } else {
-        c->in_len += n;
-        conn_run(c, c->in, c->in_len);
-    }
+#ifdef MINI_REDIS_NO_MAIN
+/* n bytes were put where conn_room said, as io_reader_try_fill puts what
+ * it reads there (for tests/fuzz/, which has no socket): run what is
+ * complete. */
+static void conn_input(conn_t *c, size_t n) {
+    c->rd.end += n;
+    conn_run(c);
 }
+#endif
 
 /* Read what is there, run it, write the replies. */
 static ssize_t conn_read(conn_t *c) {
     size_t room;
-    char *at = conn_room(c, &room);
     ssize_t n;
-    if (!at) return -ENOMEM;
-    n = io_try_read(&c->sock, at, room);
+    if (!conn_room(c, &room)) return -ENOMEM;
+    n = io_reader_try_fill(&c->rd); /* into exactly that room */
     if (n > 0) {
-        conn_input(c, at, (size_t)n);
+        conn_run(c);
         conn_flush(c);
     }
     return n;
@@ -729,7 +745,7 @@ static coro_poll_t conn_poll(future_t *self, future_cx_t *cx) {
     ASYNC_BEGIN(c);
     for (;;) {
         if (c->more) {
-            conn_run(c, c->in, c->in_len);
+            conn_run(c);
             conn_flush(c);
         } else {
             if (c->quit) break;
@@ -756,10 +772,12 @@ static coro_poll_t conn_poll(future_t *self, future_cx_t *cx) {
      * coming: closing now would answer that input with a reset, which can
      * destroy the reply before the client reads it. Say "no more" (FIN),
      * then read and drop what comes until the client closes, for at most a
-     * second (a lingering close, as HTTP servers do). */
+     * second (a lingering close, as HTTP servers do). It is read into the
+     * shared scratch: no one needs its bytes, and the scratch holds
+     * nothing between polls (conn_run moves every leftover home). */
     if (c->linger && shutdown(c->sock.io.fd, SHUT_WR) == 0) {
         do {
-            io_read_init(&c->op.linger.rd, &c->sock, c->sink, sizeof c->sink);
+            io_read_init(&c->op.linger.rd, &c->sock, c->srv->scratch, MR_SCRATCH);
             timer_timeout_init(&c->op.linger.limit, &c->op.linger.rd, TIMER_SEC);
             AWAIT(cx, &c->op.linger.limit);
         } while (future_err(&c->op.linger.limit) == 0 && c->op.linger.rd.n > 0);
@@ -791,6 +809,7 @@ static void conn_start(server_t *s, exec_scope_t *conns, int fd) {
         return;
     }
     io_tcp_nodelay(&c->sock, 1);
+    io_reader_init(&c->rd, &c->sock, s->scratch, MR_SCRATCH);
     future_init(&c->fut, conn_poll, 0);
     future_own(&c->fut, &c->owns, conn_release);
     c->srv = s;

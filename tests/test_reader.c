@@ -760,6 +760,176 @@ static void test_edges(void) {
     exec_destroy(&ex);
 }
 
+/* fill: ready only with a byte more than at init (dropped at each wait
+ * with nothing lost and no waker left behind), everything buffered as
+ * the result, nothing consumed; the end, with and without bytes left;
+ * -EMSGSIZE when full; fd errors. */
+static void test_fill(void) {
+    int sv[2];
+    io_fd_t a, b, closed;
+    io_reader_t rd;
+    char buf[8];
+    io_fill_t f;
+    const char *p;
+    setup();
+    pair(sv);
+    io_fd_open(&a, &ex, sv[0]);
+    io_fd_open(&b, &ex, sv[1]);
+    io_reader_init(&rd, &b, buf, sizeof buf);
+    io_fill_init(&f, &rd);
+    CHECK_EQ(race(&f.fut, 5), 1); /* dropped waiting: nothing there */
+    CHECK(b.io.reader == 0);
+    CHECK(write(sv[0], "ab", 2) == 2);
+    io_fill_init(&f, &rd);
+    CHECK_EQ(race(&f.fut, 5), 0);
+    CHECK(f.len == 2 && !memcmp(f.data, "ab", 2));
+    CHECK_EQ(io_reader_buffered(&rd, 0), 2); /* not consumed */
+    io_fill_init(&f, &rd); /* holds 2: waits for a third byte */
+    CHECK_EQ(race(&f.fut, 5), 1); /* dropped at its second wait */
+    CHECK(b.io.reader == 0);
+    CHECK_EQ(io_reader_buffered(&rd, &p), 2);
+    CHECK(!memcmp(p, "ab", 2));
+    CHECK(write(sv[0], "cdefgh", 6) == 6);
+    io_fill_init(&f, &rd);
+    CHECK_EQ(race(&f.fut, 5), 0);
+    CHECK(f.len == 8 && !memcmp(f.data, "abcdefgh", 8));
+    io_fill_init(&f, &rd); /* full: nothing more can come */
+    CHECK_EQ(paused_run1(&ex, &f.fut), -EMSGSIZE);
+    io_reader_consume(&rd, 3); /* room at the front: the rest moves there */
+    CHECK(write(sv[0], "ij", 2) == 2);
+    io_fill_init(&f, &rd);
+    CHECK_EQ(paused_run1(&ex, &f.fut), 0);
+    CHECK(f.len == 7 && !memcmp(f.data, "defghij", 7) && f.data == buf);
+    /* the end with bytes left: them; then the end itself: data 0 */
+    io_shutdown(&a, SHUT_WR);
+    io_fill_init(&f, &rd);
+    CHECK_EQ(paused_run1(&ex, &f.fut), 0);
+    CHECK(f.len == 7 && f.data == buf);
+    io_reader_consume(&rd, 7);
+    io_fill_init(&f, &rd);
+    CHECK_EQ(paused_run1(&ex, &f.fut), 0);
+    CHECK(f.len == 0 && f.data == 0);
+    io_fd_close(&a);
+    io_fd_close(&b);
+    /* a closed handle: -EBADF */
+    memset(&closed, 0, sizeof closed);
+    closed.io.fd = -1;
+    io_reader_init(&rd, &closed, buf, sizeof buf);
+    io_fill_init(&f, &rd);
+    CHECK_EQ(paused_run1(&ex, &f.fut), -EBADF);
+    exec_destroy(&ex);
+}
+
+/* try_fill: -EAGAIN with nothing there, bytes into the free space (the
+ * rest moved to the front when the back is full), -EMSGSIZE when full,
+ * 0 at the end. */
+static void test_try_fill(void) {
+    int sv[2];
+    io_fd_t a, b;
+    io_reader_t rd;
+    char buf[8];
+    const char *p;
+    io_readable_t ready;
+    io_fill_t f;
+    setup();
+    pair(sv);
+    io_fd_open(&a, &ex, sv[0]);
+    io_fd_open(&b, &ex, sv[1]);
+    io_reader_init(&rd, &b, buf, sizeof buf);
+    CHECK_EQ(io_reader_try_fill(&rd), -EAGAIN);
+    CHECK(write(sv[0], "abcdefghij", 10) == 10);
+    io_readable_init(&ready, &b); /* (try_read reads once the reactor saw it) */
+    CHECK_EQ(paused_run1(&ex, &ready.fut), 0);
+    CHECK_EQ(io_reader_try_fill(&rd), 8);
+    CHECK_EQ(io_reader_try_fill(&rd), -EMSGSIZE);
+    io_reader_consume(&rd, 5);
+    io_readable_init(&ready, &b);
+    CHECK_EQ(paused_run1(&ex, &ready.fut), 0);
+    CHECK_EQ(io_reader_try_fill(&rd), 2); /* "fgh" moved to the front */
+    CHECK_EQ(io_reader_buffered(&rd, &p), 5);
+    CHECK(p == buf && !memcmp(p, "fghij", 5));
+    io_fd_close(&a);
+    io_readable_init(&ready, &b);
+    CHECK_EQ(paused_run1(&ex, &ready.fut), 0);
+    CHECK_EQ(io_reader_try_fill(&rd), 0);
+    CHECK_EQ(io_reader_buffered(&rd, 0), 5); /* the end keeps what is there */
+    io_fill_init(&f, &rd); /* and is remembered: fill is ready at once */
+    CHECK_EQ(poll_once_err(&f.fut), 0);
+    CHECK(f.len == 5 && f.data == buf);
+    io_fd_close(&b);
+    exec_destroy(&ex);
+}
+
+/* rebuffer: a reader on a shared scratch moves its leftover home, grows,
+ * compacts in place; -EMSGSIZE when it does not fit (nothing changes);
+ * reads go to the new buffer; a read_line still works after. */
+static void test_rebuffer(void) {
+    int sv[2];
+    io_fd_t a, b;
+    io_reader_t rd;
+    char scratch[16], home[4], big[32];
+    const char *p;
+    io_read_line_t l;
+    setup();
+    pair(sv);
+    io_fd_open(&a, &ex, sv[0]);
+    io_fd_open(&b, &ex, sv[1]);
+    io_reader_init(&rd, &b, scratch, sizeof scratch);
+    CHECK(write(sv[0], "one\ntwo", 7) == 7);
+    io_read_line_init(&l, &rd, 15);
+    CHECK_EQ(paused_run1(&ex, &l.fut), 0);
+    CHECK(!strcmp(l.data, "one"));
+    CHECK_EQ(io_reader_rebuffer(&rd, home, 2), -EMSGSIZE); /* "two" is 3 */
+    CHECK_EQ(io_reader_buffered(&rd, &p), 3);
+    CHECK(p == scratch + 4 && !memcmp(p, "two", 3));
+    CHECK_EQ(io_reader_rebuffer(&rd, home, sizeof home), 0);
+    memset(scratch, 'X', sizeof scratch); /* the scratch is free again */
+    CHECK_EQ(io_reader_buffered(&rd, &p), 3);
+    CHECK(p == home && !memcmp(p, "two", 3));
+    io_reader_consume(&rd, 1);
+    CHECK_EQ(io_reader_rebuffer(&rd, home, sizeof home), 0); /* compacts */
+    CHECK_EQ(io_reader_buffered(&rd, &p), 2);
+    CHECK(p == home && !memcmp(p, "wo", 2));
+    CHECK_EQ(io_reader_rebuffer(&rd, big, sizeof big), 0); /* grows */
+    CHECK(write(sv[0], " three\n", 7) == 7);
+    io_read_line_init(&l, &rd, 31);
+    CHECK_EQ(paused_run1(&ex, &l.fut), 0);
+    CHECK(!strcmp(l.data, "wo three") && l.data == big);
+    CHECK_EQ(io_reader_buffered(&rd, 0), 0);
+    CHECK_EQ(io_reader_rebuffer(&rd, 0, 0), 0); /* empty: fits anywhere */
+    CHECK_EQ(io_reader_rebuffer(&rd, scratch, sizeof scratch), 0);
+    CHECK_EQ(io_reader_try_fill(&rd), -EAGAIN);
+    io_fd_close(&a);
+    io_fd_close(&b);
+    exec_destroy(&ex);
+}
+
+/* fill described while it waits (and dropped there by peek). */
+static void test_fill_described(void) {
+    int sv[2];
+    io_fd_t a, b;
+    io_reader_t rd;
+    char buf[8], want[64];
+    io_fill_t f;
+    peek_t pk;
+    setup();
+    pair(sv);
+    io_fd_open(&a, &ex, sv[0]);
+    io_fd_open(&b, &ex, sv[1]);
+    io_reader_init(&rd, &b, buf, sizeof buf);
+    io_fill_init(&f, &rd);
+    future_init(&pk.fut, peek_poll, 0);
+    pk.child = &f.fut;
+    CHECK_EQ(exec_block_on(&ex, &pk.fut), 0);
+    snprintf(want, sizeof want, "fill fd %d (0 bytes buffered)", sv[1]);
+    if (!strstr(pk.said, want)) printf("    said \"%s\"\n", pk.said);
+    CHECK(strstr(pk.said, want) != 0);
+    CHECK(b.io.reader == 0);
+    io_fd_close(&a);
+    io_fd_close(&b);
+    exec_destroy(&ex);
+}
+
 int main(void) {
     alarm(120); /* a desynchronised frame stream waits forever: fail instead */
     RUN(test_lines_across_chunks);
@@ -774,5 +944,9 @@ int main(void) {
     RUN(test_writes_and_copy_dropped_while_waiting);
     RUN(test_described_while_waiting);
     RUN(test_edges);
+    RUN(test_fill);
+    RUN(test_try_fill);
+    RUN(test_rebuffer);
+    RUN(test_fill_described);
     return check_summary();
 }

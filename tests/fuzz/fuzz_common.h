@@ -99,11 +99,11 @@ static int feed(const uint8_t *d, size_t n, uint32_t seed, fz_buf_t *out) {
         if (k > room) k = room;
         memcpy(at, d + pos, k);
         pos += k;
-        conn_input(c, at, k);
+        conn_input(c, k);
         fz_append(out, fz_srv.out, fz_srv.out_len);
         fz_srv.out_len = 0;
         while (c->more && !c->quit) {
-            conn_run(c, c->in, c->in_len);
+            conn_run(c);
             fz_append(out, fz_srv.out, fz_srv.out_len);
             fz_srv.out_len = 0;
         }
