@@ -1504,6 +1504,34 @@ WEFT_API int io_reader_fill_(io_reader_t *r, future_cx_t *cx, future_waker_t **w
  * Cancel safety: fill is safe (what it read stays buffered; nothing is
  * consumed). try_fill and rebuffer are not futures. */
 
+/* What every future on a reader starts with (fill, read_until / line,
+ * read_frame): one describe, drop and finish serve them all. */
+typedef struct io_reader_op_ {
+    future_t fut;
+    io_reader_t *rd;
+    future_waker_t *waiting;
+} io_reader_op_;
+
+/* "fd 7 (12 bytes buffered)", after the kind's name */
+WEFT_API void io_reader_op_describe_(const future_t *f, future_fmt_t *o) {
+    const io_reader_t *r = ((const io_reader_op_ *)(const void *)f)->rd;
+    io_fmt_fd_(o, r->fd);
+    future_fmt_str(o, " (");
+    future_fmt_u64(o, r->end - r->start);
+    future_fmt_str(o, " bytes buffered)");
+}
+
+WEFT_API void io_reader_op_drop_(future_t *self) {
+    io_reader_op_ *op = (io_reader_op_ *)(void *)self;
+    io_unwait_(op->rd->fd, EXEC_IO_READ, &op->waiting);
+}
+
+/* Done, with rc: the waker goes, the future finishes. */
+WEFT_API coro_poll_t io_reader_op_finish_(future_t *self, int rc) {
+    io_reader_op_drop_(self);
+    return future_finish(self, rc);
+}
+
 typedef struct io_fill {
     future_t fut;
     io_reader_t *rd;
@@ -1513,17 +1541,8 @@ typedef struct io_fill {
     size_t had;       /* buffered at init: ready once there is more */
 } io_fill_t;
 
-/* "fill fd 7 (12 bytes buffered)" */
-WEFT_API void io_fill_describe_(const future_t *f, future_fmt_t *o) {
-    const io_fill_t *fl = (const io_fill_t *)(const void *)f;
-    io_fmt_fd_(o, fl->rd->fd);
-    future_fmt_str(o, " (");
-    future_fmt_u64(o, fl->rd->end - fl->rd->start);
-    future_fmt_str(o, " bytes buffered)");
-}
-
 WEFT_API coro_poll_t io_fill_poll_(future_t *self, future_cx_t *cx) {
-    static const future_kind_t kind = {FUTURE_KIND_TAG_, "fill", io_fill_describe_};
+    static const future_kind_t kind = {FUTURE_KIND_TAG_, "fill", io_reader_op_describe_};
     io_fill_t *fl = (io_fill_t *)(void *)self;
     io_reader_t *r = fl->rd;
     int rc = 0;
@@ -1546,18 +1565,12 @@ WEFT_API coro_poll_t io_fill_poll_(future_t *self, future_cx_t *cx) {
             break;
         }
     }
-    io_unwait_(r->fd, EXEC_IO_READ, &fl->waiting);
-    return future_finish(self, rc);
-}
-
-WEFT_API void io_fill_drop_(future_t *self) {
-    io_fill_t *fl = (io_fill_t *)(void *)self;
-    io_unwait_(fl->rd->fd, EXEC_IO_READ, &fl->waiting);
+    return io_reader_op_finish_(self, rc);
 }
 
 /* More bytes than the reader holds now, or the end. */
 WEFT_API void io_fill_init(io_fill_t *fl, io_reader_t *r) {
-    future_init(&fl->fut, io_fill_poll_, io_fill_drop_);
+    future_init(&fl->fut, io_fill_poll_, io_reader_op_drop_);
     fl->rd = r;
     fl->waiting = 0;
     fl->data = 0;
@@ -1609,15 +1622,6 @@ typedef struct io_read_until {
 } io_read_until_t;
 typedef io_read_until_t io_read_line_t;
 
-/* "read_until fd 7 (12 bytes buffered)" */
-WEFT_API void io_read_until_describe_(const future_t *f, future_fmt_t *o) {
-    const io_read_until_t *u = (const io_read_until_t *)(const void *)f;
-    io_fmt_fd_(o, u->rd->fd);
-    future_fmt_str(o, " (");
-    future_fmt_u64(o, u->rd->end - u->rd->start);
-    future_fmt_str(o, " bytes buffered)");
-}
-
 /* Hand out n buffered bytes as the result (n = 0 with nothing left: the
  * end), consumed. A line loses its "\n" or "\r\n" and gains a NUL: in
  * the delimiter's place, or after the last byte when the stream ended
@@ -1650,8 +1654,8 @@ WEFT_API void io_read_until_take_(io_read_until_t *u, size_t n) {
 
 WEFT_API coro_poll_t io_read_until_poll_(future_t *self, future_cx_t *cx) {
     static const future_kind_t kinds[2] = {
-        {FUTURE_KIND_TAG_, "read_until", io_read_until_describe_},
-        {FUTURE_KIND_TAG_, "read_line", io_read_until_describe_}};
+        {FUTURE_KIND_TAG_, "read_until", io_reader_op_describe_},
+        {FUTURE_KIND_TAG_, "read_line", io_reader_op_describe_}};
     io_read_until_t *u = (io_read_until_t *)(void *)self;
     io_reader_t *r = u->rd;
     int rc = 0;
@@ -1682,13 +1686,7 @@ WEFT_API coro_poll_t io_read_until_poll_(future_t *self, future_cx_t *cx) {
             break;
         }
     }
-    io_unwait_(r->fd, EXEC_IO_READ, &u->waiting);
-    return future_finish(self, rc);
-}
-
-WEFT_API void io_read_until_drop_(future_t *self) {
-    io_read_until_t *u = (io_read_until_t *)(void *)self;
-    io_unwait_(u->rd->fd, EXEC_IO_READ, &u->waiting);
+    return io_reader_op_finish_(self, rc);
 }
 
 WEFT_API coro_poll_t io_invalid_poll_(future_t *self, future_cx_t *cx) {
@@ -1698,7 +1696,7 @@ WEFT_API coro_poll_t io_invalid_poll_(future_t *self, future_cx_t *cx) {
 
 WEFT_API void io_read_until_setup_(io_read_until_t *u, io_reader_t *r, int byte, size_t max,
                                    int line) {
-    future_init(&u->fut, io_read_until_poll_, io_read_until_drop_);
+    future_init(&u->fut, io_read_until_poll_, io_reader_op_drop_);
     u->rd = r;
     u->waiting = 0;
     u->data = 0;
@@ -1734,15 +1732,6 @@ typedef struct io_read_frame {
     unsigned hdr;     /* bytes of length prefix: 1, 2 or 4 */
 } io_read_frame_t;
 
-/* "read_frame fd 7 (2 bytes buffered)" */
-WEFT_API void io_read_frame_describe_(const future_t *f, future_fmt_t *o) {
-    const io_read_frame_t *fr = (const io_read_frame_t *)(const void *)f;
-    io_fmt_fd_(o, fr->rd->fd);
-    future_fmt_str(o, " (");
-    future_fmt_u64(o, fr->rd->end - fr->rd->start);
-    future_fmt_str(o, " bytes buffered)");
-}
-
 /* The length a big-endian prefix of hdr bytes says. */
 WEFT_API size_t io_frame_len_(const char *p, unsigned hdr) {
     size_t n = 0;
@@ -1752,7 +1741,7 @@ WEFT_API size_t io_frame_len_(const char *p, unsigned hdr) {
 }
 
 WEFT_API coro_poll_t io_read_frame_poll_(future_t *self, future_cx_t *cx) {
-    static const future_kind_t kind = {FUTURE_KIND_TAG_, "read_frame", io_read_frame_describe_};
+    static const future_kind_t kind = {FUTURE_KIND_TAG_, "read_frame", io_reader_op_describe_};
     io_read_frame_t *fr = (io_read_frame_t *)(void *)self;
     io_reader_t *r = fr->rd;
     int rc = 0;
@@ -1784,13 +1773,7 @@ WEFT_API coro_poll_t io_read_frame_poll_(future_t *self, future_cx_t *cx) {
             break;
         }
     }
-    io_unwait_(r->fd, EXEC_IO_READ, &fr->waiting);
-    return future_finish(self, rc);
-}
-
-WEFT_API void io_read_frame_drop_(future_t *self) {
-    io_read_frame_t *fr = (io_read_frame_t *)(void *)self;
-    io_unwait_(fr->rd->fd, EXEC_IO_READ, &fr->waiting);
+    return io_reader_op_finish_(self, rc);
 }
 
 /* Is hdr a prefix width frames support (1, 2 or 4)? */
@@ -1800,7 +1783,7 @@ WEFT_API int io_frame_hdr_ok_(unsigned hdr) { return hdr == 1 || hdr == 2 || hdr
 WEFT_API void io_read_frame_init(io_read_frame_t *fr, io_reader_t *r, unsigned hdr, size_t max) {
     future_init(&fr->fut,
                 io_frame_hdr_ok_(hdr) && r->cap >= hdr ? io_read_frame_poll_ : io_invalid_poll_,
-                io_read_frame_drop_);
+                io_reader_op_drop_);
     fr->rd = r;
     fr->waiting = 0;
     fr->data = 0;
