@@ -725,6 +725,7 @@ WEFT_API int io_socketpair(io_fd_t *a, io_fd_t *b, exec_t *ex, int type) {
     int sv[2], rc;
     io_fd_clear_(a);
     io_fd_clear_(b);
+    if (type != SOCK_STREAM && type != SOCK_DGRAM) return -EINVAL; /* the same everywhere */
     rc = io_socketpair_(type, sv);
     if (rc < 0) return rc;
     if ((rc = io_fd_setup_(a, ex, sv[0], flags)) < 0) close(sv[0]);
