@@ -154,14 +154,23 @@
  * EXEC_BACKEND_POLL, EXEC_BACKEND_BARE (below).
  *
  * Build: GCC or Clang (their __atomic builtins). Hosted backends need
- * pthreads; exec.h then defines _GNU_SOURCE: include it before any system
- * header, or compile with -D_GNU_SOURCE.
+ * pthreads; exec.h then defines _GNU_SOURCE and _FILE_OFFSET_BITS=64
+ * (64-bit off_t and inode numbers on 32-bit systems): include it before
+ * any system header, or compile with -D_GNU_SOURCE
+ * -D_FILE_OFFSET_BITS=64. A 32-bit off_t stops the build with that advice.
  */
 #ifndef EXEC_H
 #define EXEC_H
 
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
+/* 64-bit file offsets and inode numbers on 32-bit glibc too: without them
+ * stat, readdir and open fail with EOVERFLOW on a file over 2 GiB or on a
+ * file system with 64-bit inode numbers (XFS, btrfs, overlayfs: most CI
+ * machines). A no-op on 64-bit and on musl. */
+#ifndef _FILE_OFFSET_BITS
+#define _FILE_OFFSET_BITS 64
 #endif
 
 /* ---- the backend: what touches the OS ------------------------------------
@@ -254,6 +263,14 @@
 
 #if defined(EXEC_HAVE_FDS_) && !defined(CLOCK_MONOTONIC)
 #error "exec.h needs POSIX clocks: compile with -D_GNU_SOURCE or include exec.h before any system header"
+#endif
+#if defined(EXEC_HAVE_FDS_) && defined(__GLIBC__) && !defined(__USE_FILE_OFFSET64) &&          \
+    !defined(__OFF_T_MATCHES_OFF64_T)
+#error "exec.h needs 64-bit file offsets (off_t is 32 bits here: stat and readdir would fail with EOVERFLOW): compile with -D_FILE_OFFSET_BITS=64 or include exec.h before any system header"
+#endif
+#ifdef EXEC_HAVE_FDS_ /* the same, on a libc that is not glibc */
+typedef char exec_needs_64_bit_off_t_compile_with_D_FILE_OFFSET_BITS_64_[
+    sizeof(off_t) >= 8 ? 1 : -1];
 #endif
 
 /* Where reports go: a FILE where there is stdio (void, and unused, where

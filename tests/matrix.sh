@@ -98,7 +98,7 @@ have() {
 }
 
 # ---- building and running ---------------------------------------------------
-WARN="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Wpedantic -Werror"
+WARN="-std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Wall -Wextra -Wpedantic -Werror"
 tests=$(ls tests/test_*.c | sed 's|tests/test_||; s|\.c$||')
 
 # build_all DIR CC FLAGS...: build every test into $B/DIR/, MATRIX_JOBS at a
@@ -187,7 +187,34 @@ cross() {
   echo "== $target: $cc${flags:+ $flags} -O2 -static${runner:+, run under $runner}"
   build_all "$target" "$cc" $flags $WARN -Wjump-misses-init -O2 -static -DCHECK_EMULATED
   run_all "$target" "$target" $runner
+  case $target in i386 | armhf) offsets "$target" "$cc" $flags ;; esac
   stamp "$target"
+}
+
+# offsets TARGET CC FLAGS...: on a 32-bit glibc, exec.h selects 64-bit file
+# offsets when it comes first (off_t and ino_t then 8 bytes), and a build
+# that has a 32-bit off_t already stops with advice (stat and readdir would
+# say EOVERFLOW on big files and on 64-bit inode numbers: tests/matrix.sh's
+# own builds pass -D_FILE_OFFSET_BITS=64, as a user including a system
+# header first must).
+offsets() {
+  local target=$1 cc=$2 w=${WARN/ -D_FILE_OFFSET_BITS=64/}; shift 2
+  printf '#include "fs.h"\n#include <stdio.h>\nint main(void) {\n    printf("%%d %%d\\n", (int)sizeof(off_t), (int)sizeof(ino_t));\n    return 0;\n}\n' >"$B/first.c"
+  if $cc "$@" $w -O2 -static -I. "$B/first.c" -o "$B/first" -lpthread >"$B/first.log" 2>&1 &&
+     [ "$($runner "$B/first" 2>>"$B/first.log")" = "8 8" ]; then
+    ok "$target: fs.h first gives 64-bit off_t and ino_t"
+  else fail "$target: fs.h first gives 64-bit off_t and ino_t" "$B/first.log"; fi
+  sed 's|"fs.h"|"weft.h"|' "$B/first.c" >"$B/first1.c" # the single header
+  if python3 tools/amalgamate.py -o "$B/one/weft.h" >"$B/first1.log" 2>&1 &&
+     $cc "$@" $w -O2 -static -I"$B/one" "$B/first1.c" -o "$B/first1" -lpthread >>"$B/first1.log" 2>&1 &&
+     [ "$($runner "$B/first1" 2>>"$B/first1.log")" = "8 8" ]; then
+    ok "$target: weft.h (make dist) gives 64-bit off_t and ino_t"
+  else fail "$target: weft.h (make dist) gives 64-bit off_t and ino_t" "$B/first1.log"; fi
+  printf '#include <stdio.h>\n#include "fs.h"\nint main(void) { return 0; }\n' >"$B/late.c"
+  if ! $cc "$@" $w -static -I. "$B/late.c" -o "$B/late" -lpthread >"$B/late.log" 2>&1 &&
+     grep -q "compile with -D_FILE_OFFSET_BITS=64" "$B/late.log"; then
+    ok "$target: a 32-bit off_t stops the build with advice"
+  else fail "$target: a 32-bit off_t stops the build with advice" "$B/late.log"; fi
 }
 cross i386 qemu-i386 i686-linux-gnu-gcc gcc-i686-linux-gnu
 cross aarch64 qemu-aarch64 aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu

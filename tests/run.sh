@@ -195,6 +195,13 @@ for t in io cover_io net reader dns proc; do
 done
 # proc.h without pidfds: the SIGCHLD fallback on Linux.
 build proc_nopidfd gcc $WARN $SAN -DPROC_NO_PIDFD tests/test_proc.c && run proc_nopidfd "$B/proc_nopidfd"
+# proc.h with every spawn followed by 50 ms: short-lived children exit
+# before the test's next step, on both backends and on the fallback, so a
+# test that relies on a child still running fails every time.
+for v in EXEC_BACKEND_EPOLL EXEC_BACKEND_POLL PROC_NO_PIDFD; do
+  build "proc_settle_$v" gcc $WARN $SAN -DPROC_TEST_SETTLE "-D$v" tests/test_proc.c &&
+    run "proc_settle_$v" "$B/proc_settle_$v"
+done
 build io_portable_poll_vg gcc $WARN -O1 -DCHECK_UNDER_VALGRIND -DIO_PORTABLE -DEXEC_BACKEND_POLL tests/test_io.c &&
   run io_portable_poll_valgrind valgrind -q --leak-check=full --errors-for-leak-kinds=all --error-exitcode=9 "$B/io_portable_poll_vg"
 build io_portable_tsan clang $WARN -O1 -fsanitize=thread -DIO_PORTABLE tests/test_io.c &&

@@ -128,6 +128,23 @@ static void cover_child_exit(int code) {
 #include "../blocking.h"
 #include "paused.h"
 
+/* PROC_TEST_SETTLE (run.sh's proc_settle run): every spawn waits 50 ms
+ * before it returns, so a short-lived child has exited before the test's
+ * next step: a test that quietly relies on a child still running (on its
+ * wait registering something, say) fails every time, not once in a while
+ * on a machine where the child happens to win. */
+#ifdef PROC_TEST_SETTLE
+static int t_spawn_settle(proc_t *p, exec_t *ex, const proc_opts_t *o) {
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    int rc = proc_spawn(p, ex, o);
+    if (rc == 0)
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+        }
+    return rc;
+}
+#define proc_spawn(...) t_spawn_settle(__VA_ARGS__)
+#endif
+
 /* The poll backend's registration is an fstat, after io_fd_open's own. */
 #ifdef EXEC_BACKEND_POLL
 #define POLLED_ 1
@@ -1104,19 +1121,26 @@ static void test_spawn_failures_leave_nothing(void) {
     faults_off();
     o.cwd = 0;
     /* Registering the pidfd at the first wait fails: the wait's error,
-     * and the next wait works. */
-    o.argv = echo;
-    o.in.how = o.out.how = PROC_NULL;
+     * and the next wait works. The child (cat) lives until its stdin
+     * closes: one that may have exited already (echo) would let the wait
+     * reap it without registering anything. */
+    o.argv = cat;
+    o.in.how = PROC_PIPE;
+    o.out.how = PROC_NULL;
     CHECK_EQ(proc_spawn(&p, &ex, &o), 0);
     if (p.pidfd >= 0) {
         fault_arm(&f_register, POLLED_ ? 1 : 0, 1, ENOMEM);
         proc_wait_init(&w, &p);
         CHECK_EQ(run1(&w.fut), -ENOMEM);
     }
+    io_fd_close(&p.in);
     proc_wait_init(&w, &p);
     CHECK_EQ(run1(&w.fut), 0);
     CHECK_EQ(proc_close(&p), 0);
-    /* The SIGCHLD handle cannot be opened: the wait's error. */
+    /* The SIGCHLD handle cannot be opened: the wait's error. It opens
+     * before the first look for an exit, so the child may be gone. */
+    o.argv = echo;
+    o.in.how = PROC_NULL;
     fault_arm(&f_pidfd, 0, 1, ENOSYS);
     CHECK_EQ(proc_spawn(&p, &ex, &o), 0);
     fault_arm(&f_register, 0, 1, ENOMEM);

@@ -210,7 +210,7 @@ def main(argv):
             if not re.search(r"\b%s\b" % mac, head):
                 default += " (not in the opening comment)"
             opts.append((mac, sig, default, n))
-        for m in re.finditer(r"^#ifndef (_[A-Z0-9_]*SOURCE)\n#define \1[^\n]*\n#endif\n",
+        for m in re.finditer(r"^#ifndef (_[A-Z0-9_]*SOURCE|_FILE_OFFSET_BITS)\n#define \1[^\n]*\n#endif\n",
                              text, re.M):
             if m.group(0) not in hoist:
                 hoist.append(m.group(0))
