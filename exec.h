@@ -848,9 +848,12 @@ WEFT_API future_waker_t *exec_join_leave_(exec_task_t *t) {
 
 /* The end of t (its state was `was`) wakes its scope or its joiner. */
 WEFT_API void exec_finish_wakes_(exec_task_t *t, unsigned was) {
+    /* The handle lets go first: its name is back in t before any wake (a
+     * wake hook may ask who woke it: exec_task_name(t)). */
+    future_waker_t *joiner = was & EXEC_TASK_JOINED_ ? exec_join_leave_(t) : 0;
     if ((was & (EXEC_TASK_LIVE_ | EXEC_TASK_SCOPED_)) == (EXEC_TASK_LIVE_ | EXEC_TASK_SCOPED_))
         exec_scope_finished_(t->scope_, t);
-    if (was & EXEC_TASK_JOINED_) future_wake(exec_join_leave_(t));
+    future_wake(joiner);
 }
 
 #if EXEC_METRICS

@@ -938,11 +938,17 @@ WEFT_API void fs_dir_own(fs_dir_t *d, future_t *owner) {
 
 WEFT_API void fs_dir_init_owned_(fs_dir_t *d, blocking_pool_t *pool, const char *path,
                                  fs_dirent_t *ents, size_t cap, future_t *owner) {
+    if (future_owns_(owner, &d->own)) { /* made again (a second listing in */
+        future_owned_unlink(&d->own);   /* one field): the first one closed */
+        future_drop(&d->st.fut);
+    }
     fs_dir_init(d, pool, path, ents, cap);
     fs_dir_own(d, owner);
 }
 
-/* Inside an async body: fs_dir_init, the stream owned by this frame. */
+/* Inside an async body: fs_dir_init, the stream owned by this frame. Run
+ * again on the same fs_dir_t (a second listing), it first drops the first
+ * one (its directory closed), as the frame would. */
 #define FS_DIR_INIT(d, pool, path, ents, cap)                                  \
     fs_dir_init_owned_((d), (pool), (path), (ents), (cap), FUTURE_SELF_)
 

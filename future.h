@@ -327,10 +327,30 @@ CORO_ALWAYS_INLINE_ WEFT_API void future_init(future_t *f, future_poll_fn poll,
 }
 #define future_init(f, poll, drop) (future_init)(FUTURE_OF(f), (poll), (drop))
 
+/* Take n out of its owner's list (nothing if it is in none). */
+WEFT_API void future_owned_unlink(future_owned_t *n) {
+    if (!n->pprev) return;
+    *n->pprev = n->next;
+    if (n->next) n->next->pprev = n->pprev;
+    n->next = 0;
+    n->pprev = 0;
+}
+
 /* Link n at the front of a list of owned nodes (a frame's, or any
  * owner's that keeps one: a task scope). */
 WEFT_API void future_owned_push(future_owned_t **head, future_owned_t *n,
                                 void (*drop)(future_owned_t *)) {
+    future_owned_t **pp;
+    for (pp = head; *pp; pp = &(*pp)->next) /* there already: moved to the */
+        if (*pp == n) {                     /* front, never linked twice */
+            if (n->pprev != pp) { /* its links were cleared while linked */
+                FUTURE_MISUSE("a node initialised again while its frame still owns "
+                              "it: drop the old one first (future_drop)");
+                n->pprev = pp; /* what followed it is lost, but no loop */
+            }
+            future_owned_unlink(n);
+            break;
+        }
     n->drop = drop;
     n->next = *head;
     n->pprev = head;
@@ -345,13 +365,16 @@ WEFT_API void future_own(future_t *f, future_owned_t *n, void (*drop)(future_own
 }
 #define future_own(f, n, drop) (future_own)(FUTURE_OF(f), (n), (drop))
 
-/* Take n out of its owner's list (nothing if it is in none). */
-WEFT_API void future_owned_unlink(future_owned_t *n) {
-    if (!n->pprev) return;
-    *n->pprev = n->next;
-    if (n->next) n->next->pprev = n->pprev;
-    n->next = 0;
-    n->pprev = 0;
+
+/* 1 if n is in frame f's list of owned nodes. Only the list is walked
+ * (n is not read: it may be memory not yet initialised), so that an init
+ * "owned by this frame" can tell a node made again (FS_DIR_INIT or
+ * SYNC_TOKEN_INIT run twice on one field) and let go of the old one. */
+WEFT_API int future_owns_(const future_t *f, const future_owned_t *n) {
+    const future_owned_t *o;
+    for (o = f->owned; o; o = o->next)
+        if (o == n) return 1;
+    return 0;
 }
 
 /* The owner goes: every node's drop, each unlinked first (a drop may

@@ -2513,13 +2513,21 @@ WEFT_API void sync_token_own(sync_token_t *t, future_t *owner) {
     future_own(owner, &t->own, sync_token_owner_gone_);
 }
 
+/* Made again while owner still owns it (SYNC_TOKEN_INIT in a loop): the
+ * old token is dropped first, as the frame would. */
+WEFT_API void sync_token_reclaim_(sync_token_t *t, future_t *owner) {
+    if (future_owns_(owner, &t->own)) sync_token_drop(t);
+}
+
 WEFT_API void sync_token_child_init_owned_(sync_token_t *c, sync_token_t *parent,
                                            future_t *owner) {
+    sync_token_reclaim_(c, owner);
     sync_token_child_init(c, parent);
     sync_token_own(c, owner);
 }
 
 WEFT_API void sync_token_init_owned_(sync_token_t *t, future_t *owner) {
+    sync_token_reclaim_(t, owner);
     sync_token_init(t);
     sync_token_own(t, owner);
 }
@@ -2527,8 +2535,9 @@ WEFT_API void sync_token_init_owned_(sync_token_t *t, future_t *owner) {
 /* Inside an async body, tokens owned by this frame (dropped when it is
  * dropped or finishes): SYNC_TOKEN_CHILD_INIT(c, parent) makes c a child
  * of parent, SYNC_TOKEN_INIT(t) makes t a root (whose children may live in
- * other frames: they are set free when this one goes). To make the same
- * token again (in a loop), sync_token_drop it first. */
+ * other frames: they are set free when this one goes). Made again on the
+ * same field (in a loop), the old token is dropped first (as
+ * sync_token_drop: its children set free, its waiters told). */
 #define SYNC_TOKEN_CHILD_INIT(c, parent)                                       \
     sync_token_child_init_owned_((c), (parent), FUTURE_SELF_)
 #define SYNC_TOKEN_INIT(t) sync_token_init_owned_((t), FUTURE_SELF_)

@@ -1114,6 +1114,48 @@ static void test_dir_owned_by_frame_closes_on_abort(void) {
         CHECK(owner.owned == 0);
         future_drop(&owner);
     }
+    /* FS_DIR_INIT again on a field its frame still owns (a second
+     * listing, the first left early): the first is closed, the node
+     * linked once, and the frame's end finds one listing to close. */
+    {
+        fs_dir_t dir;
+        fs_dirent_t ents[4];
+        future_t owner;
+        int n = 0;
+        future_init(&owner, await1_poll, 0);
+        fs_dir_init_owned_(&dir, &pool, d, ents, 4, &owner);
+        CHECK(next1(&dir) != 0);
+        CHECK_EQ(__atomic_load_n(&dirs_open, __ATOMIC_SEQ_CST), 1);
+        fs_dir_init_owned_(&dir, &pool, d, ents, 4, &owner);
+        CHECK_EQ(__atomic_load_n(&dirs_open, __ATOMIC_SEQ_CST), 0);
+        CHECK(owner.owned == &dir.own && dir.own.next == 0);
+        CHECK(next1(&dir) != 0);
+        fs_dir_init_owned_(&dir, &pool, d, ents, 4, &owner); /* and a third */
+        while (next1(&dir)) n++;
+        CHECK_EQ(n, NFILES + 1); /* every entry, as test_dir_lists_in_batches */
+        CHECK(owner.owned == 0);
+        CHECK(next1(&dir) == 0);
+        fs_dir_init_owned_(&dir, &pool, d, ents, 4, &owner);
+        CHECK(next1(&dir) != 0);
+        future_drop(&owner); /* the last one closed with its frame */
+        CHECK_EQ(future_err(&dir.st.fut), -ECANCELED);
+    }
+    /* The plain init on a stream its frame still owns clears the links:
+     * owning it again is reported (the first listing is lost: drop it
+     * first), and the frame's list holds it once (no loop). */
+    {
+        fs_dir_t dir;
+        fs_dirent_t ents[4];
+        future_t owner;
+        future_init(&owner, await1_poll, 0);
+        fs_dir_init_owned_(&dir, &pool, d, ents, 4, &owner);
+        fs_dir_init(&dir, &pool, d, ents, 4);
+        CHECK_MISUSE(fs_dir_own(&dir, &owner), "initialised again while its frame still owns");
+        CHECK(owner.owned == &dir.own && dir.own.next == 0);
+        CHECK(next1(&dir) != 0);
+        future_drop(&owner);
+        CHECK_EQ(future_err(&dir.st.fut), -ECANCELED);
+    }
     CHECK(clean());
     remove_tree(d);
     teardown();

@@ -604,6 +604,49 @@ static void test_hooks_partial(void) {
     exec_destroy(&ex);
 }
 
+/* A task both in a scope and joined by an exec_join_t ends: the wake it
+ * makes (the scope's waiter and the joiner are one task) names it. Its join handle keeps
+ * the name while it waits, and gives it back before the wakes. */
+static char wakers[2][16];
+static int nwakers, spawned;
+static void name_waker(void *ctx, exec_task_t *t, exec_task_t *by) {
+    const char *name = by ? exec_task_name(by) : 0;
+    (void)ctx;
+    (void)t;
+    if (by && nwakers < 2) snprintf(wakers[nwakers++], sizeof wakers[0], "%s", name ? name : "-");
+}
+ASYNC_FN(napper, timer_sleep_t s;) {
+    ASYNC_BEGIN(f);
+    timer_sleep_init(&f->s, TIMER_MS);
+    AWAIT(cx, &f->s);
+    ASYNC_END();
+}
+ASYNC_FN(scoped_joined, exec_scope_t s; napper_t w; exec_task_t t; exec_scope_next_t n;
+         exec_join_t j;) {
+    ASYNC_BEGIN(f);
+    SCOPE_INIT(cx, &f->s);
+    f->w = ASYNC_NEW(napper);
+    spawned = exec_scope_spawn(&f->s, &f->t, &f->w);
+    exec_task_set_name(&f->t, "worker");
+    exec_scope_next_init(&f->n, &f->s);
+    exec_join_init(&f->j, &f->t);
+    JOIN(cx, &f->n, &f->j);
+    ASYNC_END();
+}
+static void test_hooks_name_the_waker_scoped_and_joined(void) {
+    static const exec_hooks_t h = {0, 0, 0, name_waker, 0};
+    scoped_joined_t a = ASYNC_NEW(scoped_joined);
+    exec_init(&ex);
+    exec_clock_pause(&ex);
+    exec_set_hooks(&ex, &h, 0);
+    nwakers = 0;
+    CHECK_EQ(exec_block_on(&ex, &a), 0);
+    CHECK_EQ(spawned, 0);
+    CHECK_EQ(nwakers, 1); /* the second wake finds the task queued */
+    CHECK(strcmp(wakers[0], "worker") == 0);
+    exec_destroy(&ex);
+}
+
 /* ---- the timeline ------------------------------------------------------------ */
 
 /* Polls as slices, a wake as an arrow from the notifier's poll to the
@@ -897,5 +940,6 @@ int main(void) {
     RUN(test_trace_misuse_and_write_error);
     RUN(test_trace_edges);
     RUN(test_task_record_size);
+    RUN(test_hooks_name_the_waker_scoped_and_joined);
     return check_summary();
 }

@@ -712,6 +712,34 @@ static void test_drop_by_hand_leaves_the_owner(void) {
     CHECK(root.children.head == 0 && c.parent == 0);
 }
 
+/* SYNC_TOKEN_CHILD_INIT / SYNC_TOKEN_INIT again on a field the frame still
+ * owns (a token per round of a loop): the old token is dropped first (out
+ * of its parent's list, its own children set free), the node linked once,
+ * and the frame's end drops the last one only. */
+static void test_made_again_while_owned(void) {
+    future_t frame;
+    sync_token_t root, other, c, g;
+    int round;
+    sync_token_init(&root);
+    sync_token_init(&other);
+    future_init(&frame, future_pending_poll_, 0);
+    for (round = 0; round < 3; round++) {
+        sync_token_child_init_owned_(&c, round == 1 ? &other : &root, &frame);
+        CHECK(frame.owned == &c.own && c.own.next == 0);
+        CHECK(root.children.head == (round == 1 ? 0 : &c.sib));
+        CHECK(other.children.head == (round == 1 ? &c.sib : 0));
+        sync_token_child_init(&g, &c); /* a grandchild, set free next round */
+    }
+    CHECK(g.parent == &c);
+    sync_token_init_owned_(&c, &frame); /* a root now */
+    CHECK(root.children.head == 0 && g.parent == 0);
+    CHECK(frame.owned == &c.own && c.own.next == 0);
+    sync_token_cancel(&root);
+    CHECK(!sync_token_is_cancelled(&c));
+    future_drop(&frame);
+    CHECK(frame.owned == 0);
+}
+
 /* ---- a deep chain, on a small stack -------------------------------------- */
 
 enum { DEPTH = 10000 };
@@ -832,6 +860,7 @@ int main(void) {
     RUN(test_owned_root_token_sets_its_children_free);
     RUN(test_drop_with_live_children_and_waiters);
     RUN(test_drop_by_hand_leaves_the_owner);
+    RUN(test_made_again_while_owned);
     RUN(test_deep_chain_cancel);
     RUN(test_wait_describes_itself);
     RUN(test_dump_shows_the_token_wait);
