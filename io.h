@@ -582,7 +582,9 @@ WEFT_API int io_fd_detach(io_fd_t *f) {
 }
 
 /* Deregister and close. Futures still waiting on f are woken and finish
- * with -EBADF. Closing a closed (or failed-to-open) io_fd_t does nothing. */
+ * with -EBADF, even if f is opened again (on another fd) before they run:
+ * they never go on with the new file. Closing a closed (or
+ * failed-to-open) io_fd_t does nothing. */
 WEFT_API int io_fd_close(io_fd_t *f) {
     int fd = io_fd_detach(f);
     if (fd >= 0 && close(fd) < 0) return -errno;
@@ -847,8 +849,12 @@ WEFT_API int io_gate_(io_fd_t *f, future_cx_t *cx, unsigned dir, future_waker_t 
                       "that awaits it");
         return -EINVAL;
     }
-    if (io->ready & dir) return future_coop_spend(cx) ? 1 : 0;
     cur = dir == EXEC_IO_READ ? io->reader : io->writer;
+    /* Our waker was registered and is gone: only a close takes it (and
+     * io_fd_open on the same io_fd_t since: another file, the same
+     * struct). The wait ends as it would have on the closed fd. */
+    if (*waiting && cur != *waiting) return future_coop_spend(cx) ? -EBADF : 0;
+    if (io->ready & dir) return future_coop_spend(cx) ? 1 : 0;
     if (cur && cur != *waiting) {
         FUTURE_MISUSE(dir == EXEC_IO_READ
                           ? "two futures wait to read one io_fd_t at once: read "

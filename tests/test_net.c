@@ -795,6 +795,67 @@ static void test_two_receivers_and_close_while_waiting(void) {
     teardown();
 }
 
+/* Closed and opened again (another fd, the same io_fd_t) before a waiting
+ * future runs: the future ends with -EBADF, as on the closed fd, and the
+ * new file's data is left for its own futures. A datagram recv, a stream
+ * read and a buffered read_line, each on both backends. */
+static void reopen_under(io_fd_t *b, int type, const char *data) {
+    int sv[2];
+    io_fd_close(b);
+    CHECK_EQ(socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv), 0);
+    CHECK_EQ(write(sv[1], data, strlen(data)), (ssize_t)strlen(data));
+    CHECK_EQ(io_fd_open(b, &ex, sv[0]), 0);
+    close(sv[1]);
+}
+static void test_closed_and_opened_again_while_waiting(void) {
+    io_fd_t a, b;
+    io_recv_t r;
+    io_read_t rd;
+    io_reader_t in;
+    io_read_line_t line;
+    exec_task_t t = {0};
+    char buf[16], rbuf[32];
+    setup();
+    CHECK_EQ(io_socketpair(&a, &b, &ex, SOCK_DGRAM), 0);
+    io_recv_init(&r, &b, buf, sizeof buf);
+    exec_spawn(&t, &ex, &r.fut);
+    settle(); /* parked */
+    reopen_under(&b, SOCK_DGRAM, "new");
+    CHECK_EQ(exec_run(&ex), 0);
+    CHECK_EQ(future_err(&r.fut), -EBADF);
+    io_recv_init(&r, &b, buf, sizeof buf); /* the new file's datagram */
+    CHECK_EQ(run1(&r.fut), 0);
+    CHECK(r.n == 3 && memcmp(buf, "new", 3) == 0);
+    io_fd_close(&a);
+    io_fd_close(&b);
+    /* a stream read */
+    CHECK_EQ(io_socketpair(&a, &b, &ex, SOCK_STREAM), 0);
+    io_read_init(&rd, &b, buf, sizeof buf);
+    exec_spawn(&t, &ex, &rd.fut);
+    settle();
+    reopen_under(&b, SOCK_STREAM, "fresh");
+    CHECK_EQ(exec_run(&ex), 0);
+    CHECK_EQ(future_err(&rd.fut), -EBADF);
+    io_read_init(&rd, &b, buf, sizeof buf);
+    CHECK_EQ(run1(&rd.fut), 0);
+    CHECK(rd.n == 5 && memcmp(buf, "fresh", 5) == 0);
+    io_fd_close(&a);
+    io_fd_close(&b);
+    /* a buffered line: the old half line is not joined to the new bytes */
+    CHECK_EQ(io_socketpair(&a, &b, &ex, SOCK_STREAM), 0);
+    CHECK_EQ(write(io_fd_get(&a), "old-", 4), 4);
+    io_reader_init(&in, &b, rbuf, sizeof rbuf);
+    io_read_line_init(&line, &in, 16);
+    exec_spawn(&t, &ex, &line.fut);
+    settle(); /* "old-" buffered, waiting for the rest */
+    reopen_under(&b, SOCK_STREAM, "new\n");
+    CHECK_EQ(exec_run(&ex), 0);
+    CHECK_EQ(future_err(&line.fut), -EBADF);
+    io_fd_close(&a);
+    io_fd_close(&b);
+    teardown();
+}
+
 /* ---- failure paths, by fault injection ------------------------------------ */
 
 static void test_set_up_failures_leave_nothing_open(void) {
@@ -937,6 +998,7 @@ int main(void) {
     RUN(test_what_a_waiting_datagram_future_says);
     RUN(test_drop_every_datagram_future_while_it_waits);
     RUN(test_two_receivers_and_close_while_waiting);
+    RUN(test_closed_and_opened_again_while_waiting);
     RUN(test_set_up_failures_leave_nothing_open);
     RUN(test_datagram_call_errors);
     if (rmdir(dir) < 0) { /* every test removed its files */
