@@ -1429,9 +1429,11 @@ WEFT_API void io_recv_init(io_recv_t *r, io_fd_t *f, void *buf, size_t len) {
  *   read_until, read_line, read_frame   safe: bytes are consumed only by
  *                       the poll that returns them; a dropped one leaves
  *                       everything it read buffered for the next call
- *   write_frame, copy   NOT safe: w.out / c.out bytes already went out;
- *                       copy may also drop up to cap bytes read and not
- *                       yet written */
+ *   write_frame, copy   NOT safe: w.out / c.out bytes already went out
+ *                       (counted to the byte: a write cut short by an
+ *                       error or a drop counts what it wrote); copy may
+ *                       also drop up to cap bytes read and not yet
+ *                       written */
 
 typedef struct io_reader {
     io_fd_t *fd;
@@ -1811,18 +1813,31 @@ typedef struct io_write_frame {
     io_write_all_t wr;
 } io_write_frame_t;
 
+/* w.out after the write in flight ended (done, failed or dropped): what
+ * went of the prefix, or all of it and what went of the payload. */
+WEFT_API void io_write_frame_count_(io_write_frame_t *w) {
+    w->out = (w->wr.buf == w->prefix ? 0 : w->hdr) + w->wr.out;
+}
+
 WEFT_API coro_poll_t io_write_frame_poll_(future_t *self, future_cx_t *cx) {
     io_write_frame_t *w = (io_write_frame_t *)(void *)self;
     ASYNC_BEGIN(w);
-    io_write_all_init(&w->wr, w->fd, w->prefix, w->hdr);
-    AWAIT_TRY(cx, &w->wr);
-    w->out = w->hdr;
+    AWAIT(cx, &w->wr); /* the prefix (set up by the init) */
+    io_write_frame_count_(w);
+    if (future_err(&w->wr) < 0) ASYNC_RETURN(future_err(&w->wr));
     if (w->len) {
         io_write_all_init(&w->wr, w->fd, w->data, w->len);
-        AWAIT_TRY(cx, &w->wr);
-        w->out += w->len;
+        AWAIT(cx, &w->wr);
+        io_write_frame_count_(w);
+        if (future_err(&w->wr) < 0) ASYNC_RETURN(future_err(&w->wr));
     }
     ASYNC_END();
+}
+
+/* Dropped: the write in flight (dropped before us) counts what it wrote. */
+WEFT_API void io_write_frame_drop_(future_t *self) {
+    io_write_frame_t *w = (io_write_frame_t *)(void *)self;
+    if (future_err(&w->wr) == FUTURE_ECANCELED) io_write_frame_count_(w);
 }
 
 /* Write len bytes of data as one frame with a hdr-byte big-endian length
@@ -1831,13 +1846,15 @@ WEFT_API void io_write_frame_init(io_write_frame_t *w, io_fd_t *fd, unsigned hdr
                                   size_t len) {
     unsigned i;
     int ok = io_frame_hdr_ok_(hdr) && (hdr == sizeof(size_t) || (len >> (8 * hdr)) == 0);
-    future_init(&w->fut, ok ? io_write_frame_poll_ : io_invalid_poll_, 0);
+    future_init(&w->fut, ok ? io_write_frame_poll_ : io_invalid_poll_,
+                ok ? io_write_frame_drop_ : 0);
     w->fd = fd;
     w->data = (const char *)data;
     w->len = len;
     w->out = 0;
     w->hdr = hdr;
     for (i = 0; i < 4 && i < hdr; i++) w->prefix[i] = (char)(len >> (8 * (hdr - 1 - i)));
+    io_write_all_init(&w->wr, fd, w->prefix, ok ? hdr : 0);
 }
 
 /* ---- copy ---- */
@@ -1867,14 +1884,22 @@ WEFT_API coro_poll_t io_copy_poll_(future_t *self, future_cx_t *cx) {
     ASYNC_END();
 }
 
+/* Dropped while it wrote (the write, dropped first, is cancelled): what
+ * that write got out counts too. */
+WEFT_API void io_copy_drop_(future_t *self) {
+    io_copy_t *c = (io_copy_t *)(void *)self;
+    if (future_err(&c->wr) == FUTURE_ECANCELED) c->out += c->wr.n;
+}
+
 /* Copy everything from `from` to `to`, through buf, until from's end. */
 WEFT_API void io_copy_init(io_copy_t *c, io_fd_t *from, io_fd_t *to, void *buf, size_t cap) {
-    future_init(&c->fut, cap ? io_copy_poll_ : io_invalid_poll_, 0);
+    future_init(&c->fut, cap ? io_copy_poll_ : io_invalid_poll_, cap ? io_copy_drop_ : 0);
     c->from = from;
     c->to = to;
     c->buf = (char *)buf;
     c->cap = cap;
     c->out = 0;
+    io_write_all_init(&c->wr, to, buf, 0); /* no write yet (for the drop) */
 }
 
 /* ---- names: resolve, connect by name ------------------------------------
