@@ -42,7 +42,12 @@
  *                                 or p.err, an io_fd_t open on ex
  *                   PROC_FD       .fd, an fd of yours (a file, a socket,
  *                                 another child's pipe): the child gets a
- *                                 copy, yours stays open and yours
+ *                                 copy, yours stays open and yours. The
+ *                                 copy is blocking: a pipe an io_fd_t
+ *                                 holds is opened again for the child;
+ *                                 a non-blocking socket is made blocking
+ *                                 (one open file, as tokio does: do not
+ *                                 await your io_fd_t on it after)
  *   proc_close(&p)   closes the pipes still open in p and lets go of the
  *           child: a running child is killed (SIGKILL) and reaped at once,
  *           unless detached (below). Always call it: it is what reaps. A
@@ -308,6 +313,33 @@ WEFT_API int proc_high_(int fd) {
     return rc;
 }
 
+/* The child's copy of the caller's fd (PROC_FD), blocking, as a program
+ * expects its stdin / stdout / stderr to be. A non-blocking fd (an
+ * io_fd_t's: another child's pipe, a socket) would give it EAGAIN. A pipe
+ * is opened again through /proc/self/fd: a description of its own,
+ * blocking, and the caller's stays as it was. Anything else (a socket)
+ * has one description to share: it is made blocking, as tokio does when
+ * its handle becomes a child's stdio. The copy (close-on-exec), or -errno. */
+WEFT_API int proc_fd_copy_(int fd) {
+    struct stat st;
+    int fl = fcntl(fd, F_GETFL), rc;
+    if (fl < 0) return -errno;
+    if (fl & O_NONBLOCK) {
+        if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) {
+            char path[32];
+            snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+            /* O_NONBLOCK: a pipe with no writer left would block an open
+             * for reading (one with no reader fails: the fallback below) */
+            rc = open(path, (fl & O_ACCMODE) | O_NONBLOCK | O_CLOEXEC);
+            if (rc >= 0 && fcntl(rc, F_SETFL, fl & ~O_NONBLOCK) == 0) return rc;
+            if (rc >= 0) close(rc);
+        }
+        if (fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) return -errno;
+    }
+    rc = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    return rc < 0 ? -errno : rc;
+}
+
 /* Stream i of the child: fds[i], the child's source (-1: inherit), and
  * for a pipe *mine, the parent's end (else -1). 0 or -errno, nothing left
  * open on failure. */
@@ -322,8 +354,7 @@ WEFT_API int proc_stdio_(const proc_stdio_t *s, int i, int *child, int *mine) {
         if (rc < 0) return -errno;
         break;
     case PROC_FD:
-        rc = fcntl(s->fd, F_DUPFD_CLOEXEC, 3);
-        if (rc < 0) return -errno;
+        if ((rc = proc_fd_copy_(s->fd)) < 0) return rc;
         break;
     default: /* PROC_PIPE: checked by the caller */
         if ((rc = proc_pipe_(p)) < 0) return rc;

@@ -703,6 +703,69 @@ static void test_given_fds(void) {
     TEARDOWN();
 }
 
+/* PROC_FD with an fd an io_fd_t holds (non-blocking): another child's
+ * pipe, a socket. The child's copies are blocking (it would read EAGAIN
+ * otherwise); the pipe was opened again for it, so the caller's end stays
+ * non-blocking; the socket's one open file was made blocking. */
+static int nonblocking_in(const char *fdinfo, int which) {
+    const char *at = fdinfo;
+    unsigned long fl;
+    while (which-- >= 0) {
+        if (!(at = strstr(at, "flags:"))) return -1;
+        at += 6;
+    }
+    fl = strtoul(at, 0, 8);
+    return (fl & O_NONBLOCK) != 0;
+}
+static void test_given_fds_are_blocking(void) {
+    char *cat[] = {"/bin/cat", 0};
+    char *flags[] = {"/bin/sh", "-c", "grep ^flags /proc/self/fdinfo/0 /proc/self/fdinfo/2", 0};
+    proc_t a = {0}, b = {0};
+    io_fd_t s1, s2;
+    proc_opts_t o;
+    talk_t t;
+    setup();
+    CHECK_EQ(spawn3(&a, cat, PROC_PIPE, PROC_PIPE, PROC_NULL), 0);
+    CHECK_EQ(io_socketpair(&s1, &s2, &ex, SOCK_STREAM), 0);
+    memset(&o, 0, sizeof o);
+    o.argv = flags;
+    o.in.how = PROC_FD;
+    o.in.fd = io_fd_get(&a.out); /* cat's output, read by the child */
+    o.out.how = PROC_PIPE;
+    o.err.how = PROC_FD;
+    o.err.fd = io_fd_get(&s1);
+    CHECK_EQ(proc_spawn(&b, &ex, &o), 0);
+    CHECK_EQ(talk(&t, &b, 0), 0);
+    CHECK_EQ(t.w.out.code, 0);
+    CHECK_EQ(nonblocking_in(t.out, 0), 0); /* the pipe, opened again */
+    CHECK_EQ(nonblocking_in(t.out, 1), 0); /* the socket */
+    CHECK(fcntl(io_fd_get(&a.out), F_GETFL) & O_NONBLOCK); /* ours as it was */
+    CHECK_EQ(proc_close(&b), 0);
+    /* The pipe cannot be opened again (no fd left, no /proc): its one
+     * open file is made blocking, as the socket's. */
+    fault_arm(&f_open, 0, 1, EMFILE);
+    CHECK_EQ(proc_spawn(&b, &ex, &o), 0);
+    faults_off();
+    CHECK_EQ(talk(&t, &b, 0), 0);
+    CHECK_EQ(nonblocking_in(t.out, 0), 0);
+    CHECK(!(fcntl(io_fd_get(&a.out), F_GETFL) & O_NONBLOCK));
+    CHECK_EQ(proc_close(&b), 0);
+    /* And a child reading another child's output waits for it: */
+    o.argv = cat;
+    o.err.how = PROC_NULL;
+    CHECK_EQ(proc_spawn(&b, &ex, &o), 0);
+    io_fd_close(&a.out); /* b has its own */
+    CHECK_EQ(talk(&t, &a, "hello\n"), 0); /* a's input, then its end */
+    CHECK_EQ(talk(&t, &b, 0), 0);
+    CHECK(strcmp(t.out, "hello\n") == 0);
+    CHECK_EQ(t.w.out.code, 0);
+    CHECK_EQ(proc_close(&a), 0);
+    CHECK_EQ(proc_close(&b), 0);
+    io_fd_close(&s1);
+    io_fd_close(&s2);
+    TEARDOWN();
+}
+
 /* ---- drops, close, detach ------------------------------------------------- */
 
 /* The wait dropped where it waits (the pidfd, or SIGCHLD), then again,
@@ -1185,6 +1248,7 @@ int main(void) {
         RUN(test_spawned_from_a_pool_thread);
         RUN(test_no_fd_leaks_into_the_child);
         RUN(test_given_fds);
+    RUN(test_given_fds_are_blocking);
         RUN(test_drop_the_wait_then_close);
         RUN(test_drop_the_wait_then_wait_again);
         RUN(test_close_while_waiting);
