@@ -1918,8 +1918,10 @@ WEFT_API void io_copy_init(io_copy_t *c, io_fd_t *from, io_fd_t *to, void *buf, 
  *
  *   io_resolve_t   io_resolve_init(&r, &pool, host, port, out, cap): the
  *                  addresses of host (port set in each) into out[0..cap),
- *                  how many in r.n (1..cap; more are left out), in the
- *                  resolver's order (getaddrinfo's: RFC 6724's preference).
+ *                  how many in r.n (1..cap; more are left out, but
+ *                  neither family is crowded out: each keeps up to half
+ *                  of cap), in the resolver's order (getaddrinfo's: RFC
+ *                  6724's preference).
  *                  A numeric host ("10.0.0.1", "::1"; 0: 127.0.0.1) is
  *                  io_addr_parse's, at the first poll: no pool job, no
  *                  allocation, r.n == 1. A name runs the resolver as a job
@@ -2054,21 +2056,29 @@ WEFT_API int io_eai_errno(int eai) {
 /* The default resolver: getaddrinfo(host) for stream sockets of any
  * family, IPv4 and IPv6 addresses only, port set here (no service name
  * is looked up). ctx is unused. */
-WEFT_API int io_resolver_getaddrinfo(void *ctx, const char *host, int port, io_addr_t *out,
-                                     size_t cap) {
-    struct addrinfo hints, *res = 0, *ai;
-    size_t n = 0;
-    int rc;
-    (void)ctx;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    rc = getaddrinfo(host, 0, &hints, &res);
-    if (rc) return io_eai_errno(rc);
+/* getaddrinfo's list into out[0..cap), port set, in the list's order: how
+ * many. When there are more than cap, neither family is crowded out: each
+ * keeps up to half of cap (more if the other has fewer), so that happy
+ * eyeballs still has an IPv4 address to fall back on after ten AAAA
+ * records (and the reverse). */
+WEFT_API size_t io_addrinfo_take_(const struct addrinfo *res, int port, io_addr_t *out,
+                                  size_t cap) {
+    const struct addrinfo *ai;
+    size_t n = 0, n4 = 0, n6 = 0, keep4, keep6;
+    for (ai = res; ai; ai = ai->ai_next) {
+        n4 += ai->ai_family == AF_INET;
+        n6 += ai->ai_family == AF_INET6;
+    }
+    keep4 = n6 < cap - cap / 2 ? cap - n6 : cap / 2; /* the room v6 leaves, */
+    if (keep4 > n4) keep4 = n4;                      /* at least half */
+    keep6 = cap - keep4;
     for (ai = res; ai && n < cap; ai = ai->ai_next) {
         struct sockaddr_in *v4 = (struct sockaddr_in *)(void *)&out[n].ss;
         struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)(void *)&out[n].ss;
-        if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) continue;
+        if (ai->ai_family == AF_INET ? keep4 == 0 : ai->ai_family != AF_INET6 || keep6 == 0)
+            continue;
+        if (ai->ai_family == AF_INET) keep4--;
+        else keep6--;
         memset(&out[n], 0, sizeof out[n]);
         memcpy(&out[n].ss, ai->ai_addr, ai->ai_addrlen);
         out[n].len = (socklen_t)ai->ai_addrlen;
@@ -2076,6 +2086,21 @@ WEFT_API int io_resolver_getaddrinfo(void *ctx, const char *host, int port, io_a
         else v6->sin6_port = io_port_to_net_(port);
         n++;
     }
+    return n;
+}
+
+WEFT_API int io_resolver_getaddrinfo(void *ctx, const char *host, int port, io_addr_t *out,
+                                     size_t cap) {
+    struct addrinfo hints, *res = 0;
+    size_t n;
+    int rc;
+    (void)ctx;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    rc = getaddrinfo(host, 0, &hints, &res);
+    if (rc) return io_eai_errno(rc);
+    n = io_addrinfo_take_(res, port, out, cap);
     freeaddrinfo(res);
     return n ? (int)n : -ENOENT;
 }

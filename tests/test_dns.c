@@ -452,6 +452,74 @@ static void test_resolve_gai_paths(void) {
     teardown();
 }
 
+/* More addresses than room: the kept ones are a subsequence of the list
+ * (its order), as many as fit, and neither family is crowded out (each
+ * keeps min(its count, half of cap) at least). Random lists of IPv6,
+ * IPv4 and other entries, every cap from 1 to 8. */
+static void test_take_keeps_both_families(void) {
+    struct addrinfo ai[24];
+    struct sockaddr_in6 v6[24];
+    struct sockaddr_in v4[24];
+    io_addr_t out[8];
+    unsigned seed = 12345;
+    int round;
+    for (round = 0; round < 2000; round++) {
+        size_t len, i, cap, n, j, got4 = 0, got6 = 0, n4 = 0, n6 = 0;
+        seed = seed * 1103515245u + 12345u;
+        len = (seed >> 16) % 24;
+        cap = 1 + (seed >> 8) % 8;
+        memset(ai, 0, sizeof ai);
+        for (i = 0; i < len; i++) {
+            unsigned kind;
+            seed = seed * 1103515245u + 12345u;
+            kind = (seed >> 16) % 5; /* 0, 1: v6, 2, 3: v4, 4: neither */
+            if (kind < 2) {
+                memset(&v6[i], 0, sizeof v6[i]);
+                v6[i].sin6_family = AF_INET6;
+                v6[i].sin6_addr.s6_addr[15] = (unsigned char)i;
+                ai[i].ai_family = AF_INET6;
+                ai[i].ai_addr = (struct sockaddr *)(void *)&v6[i];
+                ai[i].ai_addrlen = sizeof v6[i];
+                n6++;
+            } else if (kind < 4) {
+                memset(&v4[i], 0, sizeof v4[i]);
+                v4[i].sin_family = AF_INET;
+                v4[i].sin_addr.s_addr = htonl(0x0a000000u + (unsigned)i);
+                ai[i].ai_family = AF_INET;
+                ai[i].ai_addr = (struct sockaddr *)(void *)&v4[i];
+                ai[i].ai_addrlen = sizeof v4[i];
+                n4++;
+            } else {
+                ai[i].ai_family = AF_UNIX;
+            }
+            ai[i].ai_next = i + 1 < len ? &ai[i + 1] : 0;
+        }
+        n = io_addrinfo_take_(len ? ai : 0, 80, out, cap);
+        CHECK_EQ(n, n4 + n6 < cap ? n4 + n6 : cap);
+        for (i = 0, j = 0; i < n; i++) { /* in the list's order */
+            size_t at;
+            if (out[i].ss.ss_family == AF_INET6) {
+                const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(const void *)&out[i].ss;
+                at = a->sin6_addr.s6_addr[15];
+                got6++;
+            } else {
+                const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)&out[i].ss;
+                CHECK_EQ(out[i].ss.ss_family, AF_INET);
+                at = ntohl(a->sin_addr.s_addr) - 0x0a000000u;
+                got4++;
+            }
+            CHECK(at >= j && at < len);
+            CHECK_EQ(io_addr_port(&out[i]), 80);
+            j = at + 1;
+        }
+        if (got4 < (n4 < cap / 2 ? n4 : cap / 2) || got6 < (n6 < cap / 2 ? n6 : cap / 2))
+            printf("    round %d: %zu v6, %zu v4, cap %zu: kept %zu v6, %zu v4\n", round, n6,
+                   n4, cap, got6, got4);
+        CHECK(got4 >= (n4 < cap / 2 ? n4 : cap / 2));
+        CHECK(got6 >= (n6 < cap / 2 ? n6 : cap / 2));
+    }
+}
+
 static void test_resolve_stub(void) {
     io_resolve_t r;
     io_addr_t out[3], a;
@@ -1085,6 +1153,7 @@ int main(void) {
     RUN(test_resolve_numeric);
     RUN(test_resolve_localhost);
     RUN(test_resolve_gai_paths);
+    RUN(test_take_keeps_both_families);
     RUN(test_resolve_stub);
     RUN(test_resolve_bad);
     RUN(test_resolve_drop_running_and_queued);
