@@ -89,8 +89,8 @@
  *                                                       ~umask; -EEXIST
  *                     fs_mkdir_all_init(&c, &pool, path, mode)  mkdir -p: every
  *                                      missing parent too; a directory
- *                                      already there is success (tokio's
- *                                      create_dir_all)
+ *                                      already there is success, and so
+ *                                      is "" (tokio's create_dir_all)
  *   fs_dir_t     fs_dir_init(&d, &pool, path, ents, cap): the entries of a
  *                     directory, a stream in sync.h's protocol (AWAIT_NEXT
  *                     gives a const fs_dirent_t *, 0 at the end, then
@@ -653,6 +653,7 @@ WEFT_API int fs_mkdir_all_(const char *path, mode_t mode, blocking_job_t *job) {
     char buf[PATH_MAX];
     size_t n = strlen(path), end;
     int rc;
+    if (n == 0) return 0; /* "": nothing to make (as std's create_dir_all) */
     if (n >= sizeof buf) return -ENAMETOOLONG;
     memcpy(buf, path, n + 1);
     while (n > 1 && buf[n - 1] == '/') buf[--n] = 0; /* "a/b/" is "a/b" */

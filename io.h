@@ -31,7 +31,9 @@
  *                SO_REUSEPORT; IPv6 listeners are IPV6_V6ONLY; a Unix
  *                address: see "Datagrams and Unix sockets").
  *                io_dgram_bind(&f, ex, &addr, flags) a bound datagram
- *                socket (UDP, or Unix datagram); io_dgram_open(&f, ex,
+ *                socket (UDP, or Unix datagram; IPv6 ones are IPV6_V6ONLY
+ *                too: bind "::" and "0.0.0.0" apart for both families,
+ *                where tokio would take IPv4 on "::"); io_dgram_open(&f, ex,
  *                family) an unbound one; io_dgram_connect(&f, &addr) sets
  *                its peer (0 or -errno at once: no handshake);
  *                io_socketpair(&a, &b, ex, SOCK_STREAM or SOCK_DGRAM).
@@ -237,7 +239,8 @@
  * in the fd list), io_addr_t 136, io_readable_t 80, io_read_t (and the
  * other three read / write frames) 104, io_connect_t 88, io_send_to_t (and
  * the other three datagram frames) 248 (an address), io_accept_t 336 (a
- * peer address and a backoff timer), io_signal_t 304 (two sigset_t; without signalfd one
+ * peer address and a backoff timer), io_signal_t 304 (320 under the poll
+ * backend; two sigset_t; without signalfd one
  * sigset_t and IO_SIGNAL_MAX saved actions: 1472 on glibc, whose
  * sigset_t is 128 bytes, about 200 on macOS). Include io.h (or exec.h)
  * before any system header, or compile with -D_GNU_SOURCE.
@@ -1382,8 +1385,8 @@ WEFT_API void io_recv_init(io_recv_t *r, io_fd_t *f, void *buf, size_t len) {
  * tokio's BufReader + read_until / lines, and tokio-util's
  * LengthDelimitedCodec, over an io_fd_t and a buffer the caller owns:
  *
- *     char buf[4096];
- *     io_reader_init(&f->rd, &f->conn, buf, sizeof buf);
+ *     io_reader_init(&f->rd, &f->conn, f->buf, sizeof f->buf);  // char buf[4096]
+ *                                       // in the frame: it outlives the AWAITs
  *     for (;;) {
  *         io_read_line_init(&f->line, &f->rd, 1024);
  *         AWAIT_TRY(cx, &f->line);          // -EMSGSIZE: longer than 1024
@@ -1393,7 +1396,8 @@ WEFT_API void io_recv_init(io_recv_t *r, io_fd_t *f, void *buf, size_t len) {
  *
  * A result (data, len) points into the reader's buffer and is consumed
  * already: it stays valid until the next future on the same reader is
- * polled (which may move the buffer's contents). Copy what you keep.
+ * polled, or io_reader_try_fill / io_reader_rebuffer is called (each may
+ * move the buffer's contents). Copy what you keep.
  * At most one future on a reader at a time (they share its buffer), and
  * the reader owns the fd's read side while in use: read the fd only
  * through it (bytes it buffered are not in the fd any more).
@@ -1422,8 +1426,9 @@ WEFT_API void io_recv_init(io_recv_t *r, io_fd_t *f, void *buf, size_t len) {
  * more than the buffer holds; a frame longer than max or than the buffer:
  * nothing is consumed, the next call sees the same bytes), IO_EOF (the
  * stream ended inside a frame), -EINVAL (hdr not 1, 2 or 4 or more than
- * the buffer, max 0, max >= cap for a line, a frame to write longer than
- * hdr can say), and io_read's errors.
+ * the buffer, max 0 for read_until or read_line, max >= cap for a line, a
+ * frame to write longer than hdr can say), and io_read's errors. A frame's
+ * max may be 0: only empty frames then (a longer one is -EMSGSIZE).
  *
  * Cancel safety
  *   read_until, read_line, read_frame   safe: bytes are consumed only by
@@ -1907,10 +1912,10 @@ WEFT_API void io_copy_init(io_copy_t *c, io_fd_t *from, io_fd_t *to, void *buf, 
  * tokio's lookup_host and TcpStream::connect(("example.com", 443)), with
  * RFC 8305 "happy eyeballs" for the connect:
  *
- *     io_addr_t addrs[8];
- *     io_resolve_init(&f->res, &pool, "example.com", 443, addrs, 8);
+ *     io_resolve_init(&f->res, &pool, "example.com", 443, f->addrs, 8);
  *     AWAIT_TRY(cx, &f->res);            // -ENOENT: no such name
- *     ...                                // addrs[0..f->res.n)
+ *     ...                                // f->addrs[0..f->res.n): an
+ *                                        // io_addr_t addrs[8] in the frame
  *     io_connect_name_init(&f->cn, &f->conn, &pool, "example.com", 443);
  *     timer_timeout_init(&f->limit, &f->cn, 10 * TIMER_SEC);
  *     AWAIT_TRY(cx, &f->limit);          // -ETIMEDOUT, -ECONNREFUSED, ...

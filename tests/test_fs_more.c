@@ -529,6 +529,9 @@ static void test_mkdir_all(void) {
     fs_mkdir_all_init(&c, &pool, deep, 0700);
     CHECK_EQ(run1(&c), 0);
     CHECK(is_dir(deep));
+    /* "": nothing to make, success (std's create_dir_all) */
+    fs_mkdir_all_init(&c, &pool, "", 0700);
+    CHECK_EQ(run1(&c), 0);
     /* "/" exists */
     fs_mkdir_all_init(&c, &pool, "/", 0700);
     CHECK_EQ(run1(&c), 0);

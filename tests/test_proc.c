@@ -766,6 +766,23 @@ static void test_given_fds_are_blocking(void) {
     TEARDOWN();
 }
 
+/* The memory figures proc.h's opening comment gives (x86-64, glibc). */
+static void test_memory_figures_as_documented(void) {
+#if defined(__x86_64__) && defined(__GLIBC__) && !defined(__ILP32__)
+#if defined(IO_PORTABLE)
+    CHECK_EQ(sizeof(proc_t), 1704);
+#elif defined(EXEC_BACKEND_POLL)
+    CHECK_EQ(sizeof(proc_t), 616);
+    CHECK_EQ(sizeof(io_signal_t), 320);
+#else
+    CHECK_EQ(sizeof(proc_t), 536);
+    CHECK_EQ(sizeof(io_signal_t), 304);
+#endif
+    CHECK_EQ(sizeof(proc_wait_t), 160);
+    CHECK_EQ(sizeof(proc_opts_t), 48);
+#endif
+}
+
 /* ---- drops, close, detach ------------------------------------------------- */
 
 /* The wait dropped where it waits (the pidfd, or SIGCHLD), then again,
@@ -1249,6 +1266,7 @@ int main(void) {
         RUN(test_no_fd_leaks_into_the_child);
         RUN(test_given_fds);
     RUN(test_given_fds_are_blocking);
+    RUN(test_memory_figures_as_documented);
         RUN(test_drop_the_wait_then_close);
         RUN(test_drop_the_wait_then_wait_again);
         RUN(test_close_while_waiting);
