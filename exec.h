@@ -124,7 +124,7 @@
  *     #define EXEC_BACKEND_BARE 1
  *     #include "exec.h"
  *     static uint32_t ms(void *ctx) { return systick_ms; } // wraps: fine
- *     static void idle(exec_t *ex, uint64_t deadline, void *ctx) {
+ *     static void idle(exec_t *ex, timer_time_t deadline, void *ctx) {
  *         __disable_irq();
  *         if (!exec_wake_pending(ex)) __WFI();   // a pending IRQ ends it
  *         __enable_irq();
@@ -140,9 +140,13 @@
  *   nothing else of the library: everything else runs on the loop.
  *   exec_dump and the blocked-executor detector need stdio (EXEC_STDIO
  *   brings them back); exec_spawn_detached needs malloc (EXEC_MALLOC).
+ *   EXEC_TICK_TIME keeps the executor's time in the counter's own 32-bit
+ *   ticks (no 64-bit ns): sleeps then take ticks, exec_now returns them.
  *
  * The knobs: EXEC_BUDGET (128), EXEC_POLLS_PER_TURN (61), EXEC_MAX_EVENTS
- * (256): define before including to change them. EXEC_METRICS (0): 1
+ * (256): define before including to change them. EXEC_TICK_TIME (bare
+ * backend only; below): time in 32-bit wrapping ticks, ~1 KB less code on
+ * a Cortex-M0+. EXEC_METRICS (0): 1
  * brings task ids, metrics, hooks and timelines, 48 bytes a task (64-bit);
  * define it the same way in every file of a program (it changes
  * exec_task_t).
@@ -226,6 +230,28 @@
 #ifndef EXEC_METRICS
 #define EXEC_METRICS 0
 #endif
+/* EXEC_TICK_TIME (bare backend only): the executor keeps time in your
+ * counter's 32-bit ticks, not in 64-bit nanoseconds (timer.h's
+ * TIMER_TICK_TIME, which it sets: read its rules). exec_now, sleeps,
+ * timeouts and the idle hook's deadline are then ticks (timer_time_t,
+ * uint32_t) that wrap; exec_set_tick_clock is the clock (its ns_per_tick
+ * is not read; exec_set_clock does not exist); each idle wait is at most
+ * TIMER_TICK_MAX ticks, so the counter is read at least every 2^31 ticks;
+ * exec_clock_advance(ex, ticks) takes any uint32_t. No 64-bit arithmetic
+ * is left on the timer path: on a Cortex-M0+ it saves ~1 KB of code (see
+ * README "On a microcontroller"). Not with EXEC_METRICS or EXEC_STDIO
+ * (their clocks are ns). Define it the same in every file of a program. */
+#ifdef EXEC_TICK_TIME
+#ifndef EXEC_BACKEND_BARE
+#error "EXEC_TICK_TIME is for the bare backend (EXEC_BACKEND_BARE): hosted clocks count ns"
+#endif
+#if EXEC_METRICS || defined(EXEC_STDIO)
+#error "EXEC_TICK_TIME: not with EXEC_METRICS or EXEC_STDIO (they time polls in ns)"
+#endif
+#ifndef TIMER_TICK_TIME
+#define TIMER_TICK_TIME 1
+#endif
+#endif
 
 
 #include <errno.h>
@@ -260,6 +286,16 @@
 
 #include "future.h"
 #include "timer.h"
+
+#if defined(EXEC_TICK_TIME) != defined(TIMER_TICK_TIME)
+#error "EXEC_TICK_TIME and TIMER_TICK_TIME go together: define EXEC_TICK_TIME before including any weft header"
+#endif
+/* A wait's timeout: -1 forever, 0 just look, or ns (ticks in tick time). */
+#ifdef EXEC_TICK_TIME
+typedef int32_t exec_wait_t_;
+#else
+typedef int64_t exec_wait_t_;
+#endif
 
 #if defined(EXEC_HAVE_FDS_) && !defined(CLOCK_MONOTONIC)
 #error "exec.h needs POSIX clocks: compile with -D_GNU_SOURCE or include exec.h before any system header"
@@ -493,19 +529,28 @@ struct exec {
                                   consumed the wake (atomic); bare: an
                                   interrupt woke a handle (exec_wake_pending) */
     int paused;                /* the clock is paused */
+#ifdef EXEC_TICK_TIME
+    timer_time_t clock_offset; /* ticks added to the counter (wrapping) */
+#else
     int64_t clock_offset;      /* ns added to the clock source */
+#endif
     int running;               /* inside exec_run / exec_block_on */
     int closing;               /* shutting down: spawn refused */
     unsigned select_seq;       /* where the next fresh SELECT starts */
+#ifndef EXEC_TICK_TIME
     uint64_t (*clock_fn)(void *ctx); /* the clock source, or 0: monotonic */
     void *clock_ctx;
-    /* exec_set_tick_clock: a wrapping 32-bit tick counter, extended */
+#endif
+    /* exec_set_tick_clock: a wrapping 32-bit tick counter, extended (in
+     * tick time: read as it is, plus clock_offset) */
     uint32_t (*tick_fn)(void *ctx);
     void *tick_ctx;
+#ifndef EXEC_TICK_TIME
     uint64_t tick_ns;          /* ns per tick (0: no tick clock) */
     timer_tick32_t tick;
+#endif
 #ifdef EXEC_BACKEND_BARE
-    void (*idle_fn)(exec_t *ex, uint64_t deadline, void *ctx); /* exec_set_idle */
+    void (*idle_fn)(exec_t *ex, timer_time_t deadline, void *ctx); /* exec_set_idle */
     void *idle_ctx;
 #endif
 #ifdef EXEC_HAVE_THREADS_
@@ -536,6 +581,17 @@ struct exec {
 
 /* ---- the clock ---------------------------------------------------------- */
 
+#ifdef EXEC_TICK_TIME
+/* Tick time: the clock is the counter plus an offset, both wrapping; no
+ * 64-bit arithmetic. The counter, or 0 before exec_set_tick_clock. */
+WEFT_API timer_time_t exec_counter_(const exec_t *ex) {
+    return ex->tick_fn ? ex->tick_fn(ex->tick_ctx) : 0;
+}
+
+WEFT_API timer_time_t exec_clock_read_(const exec_t *ex) {
+    return exec_counter_(ex) + ex->clock_offset;
+}
+#else
 /* The executor's clock runs from 0 to EXEC_CLOCK_MAX ns (292 years) and
  * stops there: every offset and sum below saturates instead of wrapping. */
 #define EXEC_CLOCK_MAX ((uint64_t)INT64_MAX)
@@ -561,12 +617,14 @@ WEFT_API uint64_t exec_clock_read_(const exec_t *ex) {
     return (uint64_t)exec_clock_add_(exec_clock_source_(ex), ex->clock_offset);
 }
 
+#endif /* EXEC_TICK_TIME */
+
 /* The loop's idea of now (ns), as timers see it. */
-WEFT_API uint64_t exec_now(const exec_t *ex) { return ex->timers.now; }
+WEFT_API timer_time_t exec_now(const exec_t *ex) { return ex->timers.now; }
 
 /* Move the wheel to `to`, firing the timers due (and counting them, with
  * EXEC_METRICS: on a board the count costs 76 bytes of code). */
-WEFT_API void exec_advance_(exec_t *ex, uint64_t to) {
+WEFT_API void exec_advance_(exec_t *ex, timer_time_t to) {
 #if EXEC_METRICS
     ex->stats.timer_fires += timer_wheel_advance(&ex->timers, to);
 #else
@@ -586,6 +644,43 @@ WEFT_API void exec_clock_pause(exec_t *ex) {
     ex->paused = 1;
 }
 
+#ifdef EXEC_TICK_TIME
+/* Start it again from where it stands. */
+WEFT_API void exec_clock_resume(exec_t *ex) {
+    if (!ex->paused) return;
+    ex->clock_offset = ex->timers.now - exec_counter_(ex);
+    ex->paused = 0;
+}
+
+/* Move the clock forward by ticks and fire what comes due (tokio's
+ * time::advance). Works paused or not. The wheel moves at most
+ * TIMER_TICK_MAX ticks a step (a longer one would look like time going
+ * back), so any uint32_t is fine: it takes two steps past 2^31. */
+WEFT_API void exec_clock_advance(exec_t *ex, timer_time_t ticks) {
+    while (ticks) {
+        timer_time_t step = ticks > TIMER_TICK_MAX ? TIMER_TICK_MAX : ticks;
+        ex->clock_offset += step;
+        exec_advance_(ex, ex->timers.now + step);
+        ticks -= step;
+    }
+}
+
+/* Read time from a wrapping 32-bit tick counter, as it is: the
+ * executor's time is the counter's, offset so that it goes on from the
+ * wheel's now (0 right after exec_init). ns_per_tick is not read (tick
+ * time knows no ns). Call it right after exec_init. */
+WEFT_API void exec_set_tick_clock(exec_t *ex, uint32_t (*tick)(void *ctx), void *ctx,
+                                  uint64_t ns_per_tick) {
+    (void)ns_per_tick;
+    if (!tick) {
+        FUTURE_MISUSE("exec_set_tick_clock without a counter: time would never move");
+        return;
+    }
+    ex->tick_fn = tick;
+    ex->tick_ctx = ctx;
+    ex->clock_offset = ex->timers.now - tick(ctx);
+}
+#else
 /* Start it again from where it stands. */
 WEFT_API void exec_clock_resume(exec_t *ex) {
     if (!ex->paused) return;
@@ -648,6 +743,8 @@ WEFT_API void exec_set_tick_clock(exec_t *ex, uint32_t (*tick)(void *ctx), void 
     exec_set_clock(ex, exec_tick_read_, ex); /* reads it: 0 ticks so far */
     ex->tick_ns = ns_per_tick;
 }
+
+#endif /* EXEC_TICK_TIME */
 
 /* While held, the paused clock does not jump (a blocking job is running). */
 WEFT_API void exec_clock_hold(exec_t *ex) { ex->holds++; }
@@ -2055,30 +2152,38 @@ WEFT_API void exec_backend_close_(exec_t *ex) {
 
 /* What the loop does when nothing is runnable: call idle(ex, deadline,
  * ctx), deadline being the executor time (ns) of the next timer, or
- * TIMER_NEVER. The hook may sleep until an interrupt (and must not sleep
+ * TIMER_NEVER (with EXEC_TICK_TIME: in ticks, and never more than
+ * TIMER_TICK_MAX ticks ahead, as a tick clock's is capped at 2^31 ticks). The hook may sleep until an interrupt (and must not sleep
  * past the deadline by much: a periodic tick interrupt does it) and may
  * return early at any time. The rule for a sleep:
  *
- *     static void idle(exec_t *ex, uint64_t deadline, void *ctx) {
+ *     static void idle(exec_t *ex, timer_time_t deadline, void *ctx) {
  *         __disable_irq();
  *         if (!exec_wake_pending(ex)) __WFI(); // a pending IRQ ends it
  *         __enable_irq();
  *     }
  *
  * Without a hook (the default) the loop spins, reading the clock. */
-WEFT_API void exec_set_idle(exec_t *ex, void (*idle)(exec_t *ex, uint64_t deadline, void *ctx),
+WEFT_API void exec_set_idle(exec_t *ex, void (*idle)(exec_t *ex, timer_time_t deadline, void *ctx),
                             void *ctx) {
     ex->idle_fn = idle;
     ex->idle_ctx = ctx;
 }
 
-WEFT_API int exec_backend_wait_(exec_t *ex, int64_t timeout_ns) {
+WEFT_API int exec_backend_wait_(exec_t *ex, exec_wait_t_ timeout_ns) {
+#ifdef EXEC_TICK_TIME /* forever is at most TIMER_TICK_MAX (exec_idle_ caps it) */
+    if (timeout_ns == 0 || !ex->idle_fn) return 0;
+    ex->idle_fn(ex, ex->timers.now + (timer_time_t)(timeout_ns < 0 ? INT32_MAX : timeout_ns),
+                ex->idle_ctx);
+    return 0;
+#else
     uint64_t deadline = TIMER_NEVER;
     if (timeout_ns == 0 || !ex->idle_fn) return 0;
     if (timeout_ns > 0 && (uint64_t)timeout_ns < TIMER_NEVER - ex->timers.now)
         deadline = ex->timers.now + (uint64_t)timeout_ns;
     ex->idle_fn(ex, deadline, ex->idle_ctx);
     return 0;
+#endif
 }
 
 WEFT_API int exec_backend_init_(exec_t *ex) {
@@ -2093,7 +2198,7 @@ WEFT_API void exec_backend_close_(exec_t *ex) { (void)ex; }
  * 0, or -errno when the wait itself fails for another reason than a
  * signal (a closed epoll fd...): the loop then stops with that error,
  * instead of spinning on a wait that cannot work. */
-WEFT_API int exec_wait_(exec_t *ex, int64_t timeout_ns) {
+WEFT_API int exec_wait_(exec_t *ex, exec_wait_t_ timeout_ns) {
     int rc;
     if (timeout_ns != 0) {
         EXEC_STORE_(&ex->parked, 1);
@@ -2471,6 +2576,14 @@ WEFT_API int exec_trace_write(const exec_trace_t *tr, FILE *out) {
 #endif /* EXEC_HAVE_STDIO_ */
 #endif /* EXEC_METRICS */
 
+#ifdef EXEC_TICK_TIME
+/* When the wheel next needs advancing, ticks from now (or TIMER_NEVER), and
+ * that as a time; without tick time: the time itself. */
+#define EXEC_NEXT_(ex) timer_wheel_next_in(&(ex)->timers)
+#define EXEC_AT_(ex, next) ((ex)->timers.now + (next))
+#else
+#define EXEC_NEXT_(ex) timer_wheel_next(&(ex)->timers)
+#define EXEC_AT_(ex, next) (next)
 /* A tick clock must be read at least every 2^31 ticks (half its wrap): a
  * wait is never longer than that. */
 WEFT_API int64_t exec_tick_cap_(const exec_t *ex, int64_t timeout) {
@@ -2478,21 +2591,22 @@ WEFT_API int64_t exec_tick_cap_(const exec_t *ex, int64_t timeout) {
                                                               : ex->tick_ns << 31;
     return timeout < 0 || (uint64_t)timeout > cap ? (int64_t)cap : timeout;
 }
+#endif
 
 /* Nothing is runnable. Wait for I/O, timers or remote wakes, or jump the
  * paused clock. -EDEADLK if nothing could ever wake a task again; -errno if
  * the wait itself failed. */
 WEFT_API int exec_idle_(exec_t *ex) {
-    uint64_t next;
-    int64_t timeout;
+    timer_time_t next;
+    exec_wait_t_ timeout;
     int rc;
     if (ex->paused && !ex->holds) {
         if (ex->nio && (rc = exec_wait_(ex, 0)) < 0) return rc; /* I/O first */
         exec_drain_remote_(ex);
         if (ex->head) return 0;
-        next = timer_wheel_next(&ex->timers);
+        next = EXEC_NEXT_(ex);
         if (next != TIMER_NEVER) {
-            exec_advance_(ex, next); /* jump to the deadline */
+            exec_advance_(ex, EXEC_AT_(ex, next)); /* jump to the deadline */
             return 0;
         }
     }
@@ -2501,7 +2615,7 @@ WEFT_API int exec_idle_(exec_t *ex) {
      * many (tokio does the same). Timers now due make tasks runnable. */
     exec_update_time(ex);
     if (ex->head) return 0;
-    next = timer_wheel_next(&ex->timers);
+    next = EXEC_NEXT_(ex);
     if (next == TIMER_NEVER && !ex->nio && !ex->nremote && !ex->holds) {
 #ifdef EXEC_HAVE_STDIO_
         if (ex->log) {
@@ -2513,11 +2627,15 @@ WEFT_API int exec_idle_(exec_t *ex) {
 #endif
         return -EDEADLK;
     }
+#ifdef EXEC_TICK_TIME /* next is ticks from now; a wait is at most TIMER_TICK_MAX */
+    timeout = ex->paused || next > TIMER_TICK_MAX ? INT32_MAX : (exec_wait_t_)next;
+#else
     if (ex->paused || next == TIMER_NEVER) timeout = -1;
     else if (next <= ex->timers.now) timeout = 0;
     else timeout = next - ex->timers.now > (uint64_t)INT64_MAX ? INT64_MAX
                                                                  : (int64_t)(next - ex->timers.now);
     if (ex->tick_ns) timeout = exec_tick_cap_(ex, timeout);
+#endif
     if ((rc = exec_wait_(ex, timeout)) < 0) return rc;
     exec_update_time(ex);
     exec_drain_remote_(ex);

@@ -1,6 +1,8 @@
 /* timer.h - sleep, timeout and interval futures on a hierarchical timer wheel.
  *
- * Time is a uint64_t count of nanoseconds on a monotonic clock. A timer
+ * Time is a uint64_t count of nanoseconds on a monotonic clock (or, with
+ * TIMER_TICK_TIME, a wrapping uint32_t count of your clock's ticks: see
+ * "Time in 32-bit ticks" below; timer_time_t is either). A timer
  * wheel (timer_wheel_t) holds the live timers; whoever owns the clock calls
  * timer_wheel_advance(&w, now) and the timers whose deadline has come wake
  * their tasks. exec.h does that once per loop turn; an embedded loop can do
@@ -32,8 +34,9 @@
  *   - A deadline in the past, or a zero duration, is not an error: the
  *     future is ready at its first poll (as in tokio). A deadline too far to
  *     represent saturates to "never".
- *   - Insert and cancel are O(1) whatever the number of live timers; the
- *     wheel needs no allocation: each timer's node lives in its future.
+ *   - Insert and cancel are O(1) whatever the number of live timers (but
+ *     insert on the list, TIMER_LEVELS 1: O(live timers)); the wheel
+ *     needs no allocation: each timer's node lives in its future.
  *   - Dropping a sleep, timeout or interval unlinks its timer.
  *   - The futures need cx->timers (the executor sets it); polled without
  *     one they finish at once with -EINVAL, and FUTURE_MISUSE reports it.
@@ -103,11 +106,56 @@
 
 #define TIMER_ETIMEDOUT FUTURE_ETIMEDOUT /* the old name */
 
+/* ---- Time in 32-bit ticks -----------------------------------------------
+ *
+ * TIMER_TICK_TIME (exec.h's EXEC_TICK_TIME sets it):
+ * every time and duration here is a uint32_t count of your clock's ticks
+ * that wraps, compared by wrapping difference, (int32_t)(a - b) < 0: no
+ * 64-bit arithmetic and no nanoseconds on a core that has neither to
+ * spare. The rules that buys:
+ *   - Deadlines and the clock are compared by their difference, so they
+ *     must stay less than 2^31 ticks apart (24.8 days of 1 kHz ticks): a
+ *     duration of 2^31 ticks or more (TIMER_TICK_MAX + 1) means "never",
+ *     as a too-far deadline saturates to never in nanoseconds: the sleep
+ *     registers nothing and waits forever (never early). An interval's
+ *     period must be 1 .. TIMER_TICK_MAX (or it fails with -EINVAL).
+ *   - The wheel must be advanced at least every 2^31 ticks: a longer
+ *     step looks like time going back (it is ignored). exec.h caps each
+ *     wait at TIMER_TICK_MAX ticks for that.
+ *   - A deadline given to timer_sleep_until_init or timer_wheel_insert
+ *     must be less than 2^31 ticks ahead (more is in the past: ready at
+ *     once).
+ *   - There are no TIMER_NS / _US / _MS / _SEC (the tick's length is
+ *     yours) and TIMER_TICK_SHIFT must be 0; TIMER_LEVELS x
+ *     log2(TIMER_SLOTS) may not pass 31 bits (the default there is 5
+ *     levels of 64 slots: a round of 2^30 ticks).
+ *   - There is no timer_wheel_next: timer_wheel_next_in gives the ticks
+ *     from now (a wrapping time has no absolute "never" to return).
+ * timer_time_t is the type of times and durations either way. */
+#ifdef TIMER_TICK_TIME
+typedef uint32_t timer_time_t;
+#define TIMER_NEVER UINT32_MAX /* as a duration: forever */
+#define TIMER_TICK_MAX ((timer_time_t)INT32_MAX) /* the longest finite duration */
+#define TIMER_TIME_BITS_ 32
+/* a before b: their wrapping difference is negative */
+#define TIMER_BEFORE_(a, b) ((int32_t)(uint32_t)((a) - (b)) < 0)
+#else
+typedef uint64_t timer_time_t;
 #define TIMER_NS ((uint64_t)1)
 #define TIMER_US ((uint64_t)1000)
 #define TIMER_MS ((uint64_t)1000000)
 #define TIMER_SEC ((uint64_t)1000000000)
 #define TIMER_NEVER UINT64_MAX
+#define TIMER_TIME_BITS_ 64
+#define TIMER_BEFORE_(a, b) ((a) < (b))
+#endif
+/* a <= b, both at or after base, less than 2^31 ticks past it in tick
+ * time (the wheel's position at an advance's start). */
+#ifdef TIMER_TICK_TIME
+#define TIMER_LE_FROM_(a, b, base) ((timer_time_t)((a) - (base)) <= (timer_time_t)((b) - (base)))
+#else
+#define TIMER_LE_FROM_(a, b, base) ((void)(base), (a) <= (b))
+#endif
 
 /* ---- the wheel ----------------------------------------------------------
  *
@@ -130,7 +178,10 @@
  *
  * Footprint knobs: define them before including any weft header, the same
  * in every file of a program (they change timer_wheel_t and timer_entry_t).
- *   TIMER_LEVELS      levels: 2 or more (default 9)
+ *   TIMER_LEVELS      levels: 1 or more (default 9; 5 in tick time). 1 is
+ *                     no wheel but a list sorted by deadline (see "The
+ *                     list" below): the least code and RAM, for a few
+ *                     timers; registering walks the list.
  *   TIMER_SLOTS       slots a level: a power of two, 2 to 64 (default 64);
  *                     a digit is log2(TIMER_SLOTS) bits
  *   TIMER_TICK_SHIFT  a tick is 2^TIMER_TICK_SHIFT ns (default 10: 1.024
@@ -141,6 +192,9 @@
  *                     such instruction: the builtins would be libgcc calls)
  *   TIMER_ENTRY_SEQ   0: timer_entry_t keeps no registration number (it is
  *                     for reports only: 8 bytes less a timer on 32-bit)
+ *   TIMER_TICK_TIME   time is 32-bit wrapping ticks, not 64-bit ns (see
+ *                     "Time in 32-bit ticks" above; exec.h's EXEC_TICK_TIME
+ *                     sets it): 4 bytes less a timer, no 64-bit arithmetic
  * The levels span 2^(TIMER_LEVELS * log2(TIMER_SLOTS) + TIMER_TICK_SHIFT)
  * ns, one round of the top level; the default spans all of 2^64. A
  * smaller wheel is as exact: a timer beyond the span waits in the top
@@ -155,19 +209,29 @@
  *   for a microcontroller: 3 x 8, shift 20,     432 / 40    232 / 24
  *     TIMER_ENTRY_SEQ 0 (ticks of 1.05 ms, a round of 0.54 s)
  *   the same with 3 x 16 (a round of 4.3 s)     816 / 40    424 / 24
+ *   the list (TIMER_LEVELS 1)                    48 / 40     32 / 32
+ *     with TIMER_ENTRY_SEQ 0 and TIMER_TICK_TIME              28 / 20
  * (A timer_sleep_t is a future_t, a timer_entry_t and 8 + a pointer.)
  * Pick the round longer than most waits (timeouts, periods) if you can:
  * a timer beyond it costs a visit per round. A program that counts time
  * in a wrapping 32-bit tick: see timer_tick32_t below.
  */
 #ifndef TIMER_LEVELS
+#ifdef TIMER_TICK_TIME
+#define TIMER_LEVELS 5
+#else
 #define TIMER_LEVELS 9
+#endif
 #endif
 #ifndef TIMER_SLOTS
 #define TIMER_SLOTS 64
 #endif
 #ifndef TIMER_TICK_SHIFT
+#ifdef TIMER_TICK_TIME
+#define TIMER_TICK_SHIFT 0
+#else
 #define TIMER_TICK_SHIFT 10
+#endif
 #endif
 #ifndef TIMER_ENTRY_SEQ
 #define TIMER_ENTRY_SEQ 1
@@ -191,17 +255,27 @@
 #if TIMER_TICK_SHIFT < 0 || TIMER_TICK_SHIFT > 60
 #error "TIMER_TICK_SHIFT must be from 0 to 60"
 #endif
-#if TIMER_LEVELS < 2
-#error "TIMER_LEVELS must be 2 or more"
+#if TIMER_LEVELS < 1
+#error "TIMER_LEVELS must be 1 or more"
 #endif
+/* TIMER_LEVELS 1: no wheel, a sorted list (see "The list" below). */
+#define TIMER_LIST_ (TIMER_LEVELS == 1)
 #if (TIMER_LEVELS - 1) * TIMER_DIGIT_ >= 64 - TIMER_TICK_SHIFT
 #error "TIMER_LEVELS: more levels than a tick has digits (the top one would stay empty)"
+#endif
+#ifdef TIMER_TICK_TIME
+#if TIMER_TICK_SHIFT != 0
+#error "TIMER_TICK_TIME: TIMER_TICK_SHIFT must be 0 (the wheel's tick is your clock's)"
+#endif
+#if TIMER_LEVELS * TIMER_DIGIT_ > 31
+#error "TIMER_TICK_TIME: TIMER_LEVELS x log2(TIMER_SLOTS) must be 31 bits or less (a round within half the wrap)"
+#endif
 #endif
 
 /* 1 when the levels do not span every deadline: the top level goes round,
  * and TIMER_ROUND_BITS_ is the log2 of a round in ticks (0 otherwise, so
  * that a shift by it is always defined). */
-#define TIMER_ROUNDS_ (TIMER_LEVELS * TIMER_DIGIT_ + TIMER_TICK_SHIFT < 64)
+#define TIMER_ROUNDS_ (TIMER_LEVELS * TIMER_DIGIT_ + TIMER_TICK_SHIFT < TIMER_TIME_BITS_)
 #define TIMER_ROUND_BITS_ (TIMER_ROUNDS_ ? TIMER_LEVELS * TIMER_DIGIT_ : 0)
 #define TIMER_TOP_ ((TIMER_LEVELS - 1) * TIMER_SLOTS) /* the top level's first slot */
 
@@ -227,7 +301,7 @@ enum { TIMER_IDLE_, TIMER_LINKED_, TIMER_FIRED_ };
  * zeroed entry is idle (timer_wheel_cancel of it does nothing). */
 typedef struct timer_entry {
     timer_link_t link;     /* in its slot's ring (first member) */
-    uint64_t deadline;     /* deadline, in ns: the exact one */
+    timer_time_t deadline; /* deadline, in ns (or ticks): the exact one */
     future_waker_t *waker; /* woken when it fires */
 #if TIMER_ENTRY_SEQ
     uint32_t seq;          /* registration number (wraps; for reports) */
@@ -242,6 +316,29 @@ typedef struct timer_entry {
  * like the others, so a waker may cancel any timer, this list's included. */
 #define TIMER_DUE_SLOT_ (TIMER_LEVELS * TIMER_SLOTS)
 
+#if TIMER_LIST_
+/* ---- The list (TIMER_LEVELS 1) ------------------------------------------
+ *
+ * For a handful of timers (a microcontroller's few tasks), the smallest
+ * store there is: one ring of the linked timers sorted by deadline, equal
+ * deadlines in registration order, and the due ring an advance fires from
+ * (as the wheel's due slot: a waker may cancel or register any timer, or
+ * advance again). 32 bytes on a Cortex-M0+ (28 in tick time), and in
+ * mcu.sh's tasks.c 0.8 KB less code than a 3 x 8 wheel. What it costs:
+ * a registration walks the list from its back to its place (O(n) in live
+ * timers; new deadlines are mostly the latest, so short in practice);
+ * cancel stays O(1), an advance and timer_wheel_next look at the front
+ * only. Exact as the wheel is, and more: every advance fires in deadline
+ * order (then registration order), big jumps too. There is no tick, so
+ * TIMER_SLOTS and TIMER_TICK_SHIFT change nothing. Same rule: initialise
+ * it where it stays (it points into itself). */
+typedef struct timer_wheel {
+    timer_time_t now;  /* the clock as of the latest advance */
+    uint32_t seq, gone; /* registrations so far, timers unlinked for good */
+    timer_link_t list; /* the linked timers, by deadline */
+    timer_link_t due;  /* the timers due in this advance, in firing order */
+} timer_wheel_t;
+#else
 /* Each slot is a ring closed through its own node in the wheel: an empty
  * slot's node points at itself. So linking and unlinking take no branch
  * and need no list head, and a slot is empty again when the node an
@@ -250,8 +347,8 @@ typedef struct timer_entry {
  * stays, and never copy or move it after timer_wheel_init (an advance
  * reports a moved wheel as misuse). */
 typedef struct timer_wheel {
-    uint64_t now;     /* ns: the clock as of the latest advance */
-    uint64_t elapsed; /* ticks: the wheel's position */
+    timer_time_t now;     /* ns: the clock as of the latest advance */
+    timer_time_t elapsed; /* ticks: the wheel's position */
     /* A set bit: the slot may hold timers. A timer's registration sets
      * its slot's bit; unlinking leaves it (a cancel is then four stores),
      * and the search for the next slot drops the bits of slots it finds
@@ -263,6 +360,7 @@ typedef struct timer_wheel {
     uint32_t seq, gone;
     timer_link_t slots[TIMER_LEVELS * TIMER_SLOTS + 1];
 } timer_wheel_t;
+#endif
 
 /* A core without a count-leading-zeros instruction (ARMv6-M: Cortex-M0,
  * M0+) would make the builtins calls into libgcc (124 bytes): such a build
@@ -287,6 +385,25 @@ WEFT_API int timer_clz64_(uint64_t x) {
 #endif
 }
 
+/* The leading zero bits of a non-zero time (32 bits in tick time). */
+WEFT_API int timer_clz_time_(timer_time_t x) {
+#ifdef TIMER_TICK_TIME
+#if defined(__GNUC__) && !defined(TIMER_NO_CLZ)
+    return __builtin_clz(x); /* unsigned int: 32 bits where gcc runs */
+#else
+    int n = 0;
+    if (!(x >> 16)) n += 16, x <<= 16;
+    if (!(x >> 24)) n += 8, x <<= 8;
+    if (!(x >> 28)) n += 4, x <<= 4;
+    if (!(x >> 30)) n += 2, x <<= 2;
+    if (!(x >> 31)) n += 1;
+    return n;
+#endif
+#else
+    return timer_clz64_(x);
+#endif
+}
+
 /* The lowest set bit of a (non-zero) bitmap, with the narrowest builtin. */
 WEFT_API int timer_ctz_(timer_bits_t x) {
 #if defined(TIMER_NO_CLZ)
@@ -307,7 +424,15 @@ WEFT_API int timer_ctz_(timer_bits_t x) {
 }
 
 /* Start a wheel at time now (ns). */
-WEFT_API void timer_wheel_init(timer_wheel_t *w, uint64_t now) {
+#if TIMER_LIST_
+WEFT_API void timer_wheel_init(timer_wheel_t *w, timer_time_t now) {
+    w->now = now;
+    w->seq = w->gone = 0;
+    w->list.next = w->list.prev = &w->list;
+    w->due.next = w->due.prev = &w->due;
+}
+#else
+WEFT_API void timer_wheel_init(timer_wheel_t *w, timer_time_t now) {
     size_t i;
     w->now = now;
     w->elapsed = now >> TIMER_TICK_SHIFT;
@@ -315,22 +440,25 @@ WEFT_API void timer_wheel_init(timer_wheel_t *w, uint64_t now) {
     for (i = 0; i <= TIMER_LEVELS; i++) w->occupied[i] = 0;
     for (i = 0; i <= TIMER_DUE_SLOT_; i++) w->slots[i].next = w->slots[i].prev = &w->slots[i];
 }
+#endif
 
 /* Live (linked) timers. */
 WEFT_API size_t timer_wheel_count(const timer_wheel_t *w) { return (uint32_t)(w->seq - w->gone); }
 
+#if !TIMER_LIST_
 /* Which level * TIMER_SLOTS + slot a deadline (ticks, >= elapsed) belongs
  * in: the level is the digit holding the highest bit b where they differ
  * (b / digit, as a multiply and a shift, exact for b < 64), or the top
  * level for a bit above the top digit (on a wheel that goes round: the
  * timer is rounds ahead). */
-WEFT_API size_t timer_slot_for_(uint64_t elapsed, uint64_t when) {
-    unsigned b = 63u - (unsigned)timer_clz64_((elapsed ^ when) | (TIMER_SLOTS - 1));
+WEFT_API size_t timer_slot_for_(timer_time_t elapsed, timer_time_t when) {
+    unsigned b = (TIMER_TIME_BITS_ - 1u) - (unsigned)timer_clz_time_((elapsed ^ when) | (TIMER_SLOTS - 1));
     unsigned level = b * ((256u + TIMER_DIGIT_ - 1) / TIMER_DIGIT_) >> 8;
-    if ((63 - TIMER_TICK_SHIFT) / TIMER_DIGIT_ >= TIMER_LEVELS && level > TIMER_LEVELS - 1)
+    if ((TIMER_TIME_BITS_ - 1 - TIMER_TICK_SHIFT) / TIMER_DIGIT_ >= TIMER_LEVELS && level > TIMER_LEVELS - 1)
         level = TIMER_LEVELS - 1;
     return (size_t)level * TIMER_SLOTS + (size_t)(when >> (level * TIMER_DIGIT_) & (TIMER_SLOTS - 1));
 }
+#endif
 
 /* Link l into a ring after node at, before node next (at->next). The
  * stores alternate between l and its neighbours: they may alias, so the
@@ -342,6 +470,7 @@ WEFT_API void timer_ring_insert_(timer_link_t *at, timer_link_t *next, timer_lin
     at->next = l;
 }
 
+#if !TIMER_LIST_
 WEFT_API void timer_occupy_(timer_wheel_t *w, size_t s) {
     w->occupied[s / TIMER_SLOTS] |= TIMER_BIT_(s % TIMER_SLOTS);
 }
@@ -370,13 +499,23 @@ WEFT_API void timer_link_(timer_wheel_t *w, timer_entry_t *e) {
     timer_link_at_(w, e, timer_slot_for_(w->elapsed, e->deadline >> TIMER_TICK_SHIFT));
 }
 
+#endif /* !TIMER_LIST_ */
+
 /* Register e, due at deadline (> w->now). It has the newest number, so it
  * goes to the back of its slot with no search: the whole of a
- * registration is these few stores. */
-WEFT_API void timer_link_new_(timer_wheel_t *w, timer_entry_t *e, uint64_t deadline,
+ * registration is these few stores. (The list: after the last timer due
+ * no later, found from the back.) */
+WEFT_API void timer_link_new_(timer_wheel_t *w, timer_entry_t *e, timer_time_t deadline,
                               future_waker_t *waker) {
+#if TIMER_LIST_
+    timer_link_t *q = &w->list; /* e goes before q */
+    while (q->prev != &w->list &&
+           !TIMER_LE_FROM_(((timer_entry_t *)(void *)q->prev)->deadline, deadline, w->now))
+        q = q->prev;
+#else
     size_t s = timer_slot_for_(w->elapsed, deadline >> TIMER_TICK_SHIFT);
     timer_link_t *q = &w->slots[s];
+#endif
     e->deadline = deadline;
     e->waker = waker;
 #if TIMER_ENTRY_SEQ
@@ -385,7 +524,9 @@ WEFT_API void timer_link_new_(timer_wheel_t *w, timer_entry_t *e, uint64_t deadl
     w->seq++;
     e->state = TIMER_LINKED_;
     timer_ring_insert_(q->prev, q, &e->link);
+#if !TIMER_LIST_
     timer_occupy_(w, s);
+#endif
 }
 
 /* Take e out of its slot's ring (the slot's bit stays: see occupied). */
@@ -404,9 +545,9 @@ WEFT_API void timer_unlink_(timer_entry_t *e) {
  * UINT64_MAX itself: timer_wheel_next cannot name it (its answer would be
  * TIMER_NEVER), so the paused clock never jumps there. Sleeps do not
  * register such a deadline at all. */
-WEFT_API int timer_wheel_insert(timer_wheel_t *w, timer_entry_t *e, uint64_t deadline,
+WEFT_API int timer_wheel_insert(timer_wheel_t *w, timer_entry_t *e, timer_time_t deadline,
                                      future_waker_t *waker) {
-    if (deadline <= w->now) return 1;
+    if (!TIMER_BEFORE_(w->now, deadline)) return 1;
     timer_link_new_(w, e, deadline, waker);
     return 0;
 }
@@ -419,6 +560,7 @@ WEFT_API void timer_wheel_cancel(timer_wheel_t *w, timer_entry_t *e) {
     w->gone++;
 }
 
+#if !TIMER_LIST_
 /* The earliest non-empty slot: its level * TIMER_SLOTS + slot, and the
  * tick it comes due. The lowest non-empty level always holds the
  * earliest. -1 if none. The bits of empty slots it meets on the way are
@@ -429,8 +571,8 @@ WEFT_API void timer_wheel_cancel(timer_wheel_t *w, timer_entry_t *e) {
  * holds nothing of this round (its timers moved down when it came due),
  * so when the top level goes round, that slot's timers are a round or
  * more ahead: there it comes last, due a round later. */
-WEFT_API int timer_next_slot_(timer_wheel_t *w, uint64_t *due, int clean) {
-    uint64_t at = w->elapsed; /* the position in this level's slots (and above) */
+WEFT_API int timer_next_slot_(timer_wheel_t *w, timer_time_t *due, int clean) {
+    timer_time_t at = w->elapsed; /* the position in this level's slots (and above) */
     int level;
     for (level = 0; level < TIMER_LEVELS; level++, at >>= TIMER_DIGIT_) {
         int top = TIMER_ROUNDS_ && level == TIMER_LEVELS - 1;
@@ -440,7 +582,7 @@ WEFT_API int timer_next_slot_(timer_wheel_t *w, uint64_t *due, int clean) {
             timer_bits_t rot = pos ? (timer_bits_t)(occ >> pos | occ << (TIMER_SLOTS - pos)) : occ;
             unsigned slot = (pos + (unsigned)timer_ctz_(rot)) & (TIMER_SLOTS - 1);
             const timer_link_t *q = &w->slots[level * TIMER_SLOTS + (int)slot];
-            uint64_t d;
+            timer_time_t d;
             if (q->next == q) { /* emptied since its bit was set */
                 occ = (timer_bits_t)(occ & ~TIMER_BIT_(slot));
                 if (clean) w->occupied[level] = occ;
@@ -449,7 +591,9 @@ WEFT_API int timer_next_slot_(timer_wheel_t *w, uint64_t *due, int clean) {
             /* In slots of this level: the slot's number in this round,
              * or in the next one if it is behind the position, or at it
              * above level 0. (At the top of a wheel that spans all,
-             * at >> digit is 0: no round ever passes.) */
+             * at >> digit is 0: no round ever passes. In tick time
+             * the top slot's due tick may wrap past 2^32: the wrapped
+             * value is the right one there.) */
             d = ((at >> TIMER_DIGIT_) << TIMER_DIGIT_) + slot;
             if (d < at || (level && d == at)) d += TIMER_SLOTS;
             *due = d << (TIMER_DIGIT_ * level); /* ticks */
@@ -459,6 +603,7 @@ WEFT_API int timer_next_slot_(timer_wheel_t *w, uint64_t *due, int clean) {
     return -1;
 }
 
+#ifndef TIMER_TICK_TIME
 /* timer_wheel_next when the earliest slot is at the top of a wheel that
  * goes round (so nothing is below it): the earliest deadline there, which
  * is the wheel's, so that the paused clock jumps over the rounds between.
@@ -477,7 +622,7 @@ WEFT_API uint64_t timer_next_round_(const timer_wheel_t *w) {
  * bound: a high-level slot comes due before its timers do, and advancing
  * to it only moves them down. */
 WEFT_API uint64_t timer_wheel_next(const timer_wheel_t *w) {
-    uint64_t due, min = TIMER_NEVER;
+    timer_time_t due, min = TIMER_NEVER;
     const timer_link_t *l, *q;
     /* The cast only reads: clean is 0. */
     int s = timer_next_slot_((timer_wheel_t *)(uintptr_t)w, &due, 0);
@@ -490,6 +635,43 @@ WEFT_API uint64_t timer_wheel_next(const timer_wheel_t *w) {
         if (((const timer_entry_t *)(const void *)l)->deadline < min)
             min = ((const timer_entry_t *)(const void *)l)->deadline;
     return min;
+}
+
+#else /* TIMER_TICK_TIME */
+/* The earliest deadline of the timers in slots [q, end), as ticks from
+ * now (each is less than 2^31 ahead), or TIMER_NEVER if none. */
+WEFT_API timer_time_t timer_min_in_(const timer_wheel_t *w, const timer_link_t *q,
+                                    const timer_link_t *end) {
+    timer_time_t min = TIMER_NEVER;
+    const timer_link_t *l;
+    for (; q < end; q++)
+        for (l = q->next; l != q; l = l->next) {
+            timer_time_t in = ((const timer_entry_t *)(const void *)l)->deadline - w->now;
+            if (in < min) min = in;
+        }
+    return min;
+}
+
+#endif
+
+/* How long from the wheel's now until it next needs advancing (as
+ * timer_wheel_next: a lower bound), or TIMER_NEVER. In tick time, where a
+ * wrapping time has no absolute "never", this is timer_wheel_next. (One
+ * definition for both: coverage tools merge functions by line.) */
+WEFT_API timer_time_t timer_wheel_next_in(const timer_wheel_t *w) {
+#ifdef TIMER_TICK_TIME
+    timer_time_t due;
+    /* The cast only reads: clean is 0. */
+    int s = timer_next_slot_((timer_wheel_t *)(uintptr_t)w, &due, 0);
+    if (s < 0) return TIMER_NEVER;
+    if (TIMER_ROUNDS_ && s >= TIMER_TOP_)
+        return timer_min_in_(w, &w->slots[TIMER_TOP_], &w->slots[TIMER_DUE_SLOT_]);
+    if (s >= TIMER_SLOTS) return due - w->now; /* the tick is the clock's: due > now */
+    return timer_min_in_(w, &w->slots[s], &w->slots[s + 1]);
+#else
+    uint64_t next = timer_wheel_next(w);
+    return next == TIMER_NEVER ? TIMER_NEVER : next > w->now ? next - w->now : 0;
+#endif
 }
 
 /* Move the clock to now (ns) and fire every timer due by then: each is
@@ -510,8 +692,8 @@ WEFT_API uint64_t timer_wheel_next(const timer_wheel_t *w) {
  * waker may therefore cancel or register any timer, or advance the wheel
  * again (a loop that polls its tasks from inside the wake): nothing is
  * held across the call. */
-WEFT_API size_t timer_wheel_advance(timer_wheel_t *w, uint64_t now) {
-    uint64_t target, due;
+WEFT_API size_t timer_wheel_advance(timer_wheel_t *w, timer_time_t now) {
+    timer_time_t target, due, base = w->elapsed; /* in tick time, compare from base */
     size_t fired = 0;
     int s, stay = -1; /* stay: the current tick's slot, left with timers */
     timer_link_t *q = &w->slots[TIMER_DUE_SLOT_];
@@ -521,25 +703,25 @@ WEFT_API size_t timer_wheel_advance(timer_wheel_t *w, uint64_t now) {
                       "after it (it points into itself): initialise it where it stays");
         return 0;
     }
-    if (now > w->now) {
+    if (TIMER_BEFORE_(w->now, now)) {
         w->now = now;
         target = now >> TIMER_TICK_SHIFT;
         ahead.next = ahead.prev = &ahead;
-        while ((s = timer_next_slot_(w, &due, 1)) >= 0 && due <= target) {
+        while ((s = timer_next_slot_(w, &due, 1)) >= 0 && TIMER_LE_FROM_(due, target, base)) {
             timer_link_t *slot = &w->slots[s];
             timer_link_t *l = slot->next;
-            if (due > w->elapsed) w->elapsed = due;
+            if (!TIMER_LE_FROM_(due, w->elapsed, base)) w->elapsed = due;
             while (l != slot) {
                 timer_entry_t *e = (timer_entry_t *)(void *)l;
-                uint64_t tick = e->deadline >> TIMER_TICK_SHIFT;
+                timer_time_t tick = e->deadline >> TIMER_TICK_SHIFT;
                 l = l->next;
-                if (e->deadline <= now) {
+                if (!TIMER_BEFORE_(now, e->deadline)) {
                     timer_unlink_(e);
                     timer_link_at_(w, e, TIMER_DUE_SLOT_);
                 } else if (TIMER_ROUNDS_ && s >= TIMER_TOP_ && (tick ^ w->elapsed) >> TIMER_ROUND_BITS_) {
                     timer_unlink_(e); /* not this round's */
                     timer_ring_insert_(ahead.prev, &ahead, &e->link);
-                } else if (tick > due || s >= TIMER_SLOTS) {
+                } else if (!TIMER_LE_FROM_(tick, due, base) || s >= TIMER_SLOTS) {
                     timer_unlink_(e);
                     timer_link_(w, e); /* cascade to a lower level */
                 } /* else: due in this tick, after now: it waits here */
@@ -549,7 +731,7 @@ WEFT_API size_t timer_wheel_advance(timer_wheel_t *w, uint64_t now) {
                 w->occupied[s / TIMER_SLOTS] &= (timer_bits_t)~TIMER_BIT_(s % TIMER_SLOTS);
             }
         }
-        if (target > w->elapsed) w->elapsed = target;
+        if (!TIMER_LE_FROM_(target, w->elapsed, base)) w->elapsed = target;
         while (ahead.next != &ahead) { /* where they belong from here */
             timer_entry_t *e = (timer_entry_t *)(void *)ahead.next;
             timer_unlink_(e);
@@ -567,6 +749,57 @@ WEFT_API size_t timer_wheel_advance(timer_wheel_t *w, uint64_t now) {
     }
     return fired;
 }
+#else /* TIMER_LIST_ */
+/* When (ns) the list next needs advancing: its first deadline, or
+ * TIMER_NEVER. */
+#ifndef TIMER_TICK_TIME
+WEFT_API uint64_t timer_wheel_next(const timer_wheel_t *w) {
+    return w->list.next == &w->list ? TIMER_NEVER
+                                    : ((const timer_entry_t *)(const void *)w->list.next)->deadline;
+}
+#endif
+
+/* Ticks (or ns) from now to the first deadline, or TIMER_NEVER. */
+WEFT_API timer_time_t timer_wheel_next_in(const timer_wheel_t *w) {
+    timer_time_t next;
+    if (w->list.next == &w->list) return TIMER_NEVER;
+    next = ((const timer_entry_t *)(const void *)w->list.next)->deadline;
+#ifdef TIMER_TICK_TIME
+    return next - w->now;
+#else
+    return next == TIMER_NEVER ? TIMER_NEVER : next - w->now; /* linked: > now */
+#endif
+}
+
+/* As the wheel's: the due timers, a prefix of the list, move to the due
+ * ring; then it fires from its front, one at a time. */
+WEFT_API size_t timer_wheel_advance(timer_wheel_t *w, timer_time_t now) {
+    size_t fired = 0;
+    timer_link_t *q = &w->due, *l;
+    if (!q->next || q->next->prev != q) { /* the due ring is always whole */
+        FUTURE_MISUSE("timer wheel used before timer_wheel_init, or copied or moved "
+                      "after it (it points into itself): initialise it where it stays");
+        return 0;
+    }
+    if (TIMER_BEFORE_(w->now, now)) {
+        w->now = now;
+        while ((l = w->list.next) != &w->list &&
+               !TIMER_BEFORE_(now, ((timer_entry_t *)(void *)l)->deadline)) {
+            timer_unlink_((timer_entry_t *)(void *)l);
+            timer_ring_insert_(q->prev, q, l);
+        }
+    }
+    while (q->next != q) {
+        timer_entry_t *e = (timer_entry_t *)(void *)q->next;
+        timer_unlink_(e);
+        e->state = TIMER_FIRED_;
+        w->gone++;
+        fired++;
+        future_wake(e->waker);
+    }
+    return fired;
+}
+#endif /* TIMER_LIST_ */
 
 /* ---- a wrapping 32-bit tick ----------------------------------------------
  *
@@ -619,13 +852,17 @@ WEFT_API uint64_t timer_tick32_ns(timer_tick32_t *t, uint32_t tick, uint64_t ns_
 WEFT_API uint64_t timer_clock_monotonic(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * TIMER_SEC + (uint64_t)ts.tv_nsec;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 #endif
 
 /* Add without wrapping: a deadline past the end of time is "never". */
-WEFT_API uint64_t timer_add_sat(uint64_t a, uint64_t b) {
+WEFT_API timer_time_t timer_add_sat(timer_time_t a, timer_time_t b) {
+#ifdef TIMER_TICK_TIME
+    return a + b; /* tick time wraps: there is no end of time */
+#else
     return a > TIMER_NEVER - b ? TIMER_NEVER : a + b;
+#endif
 }
 
 /* ---- sleep -------------------------------------------------------------- */
@@ -636,7 +873,7 @@ WEFT_API uint64_t timer_add_sat(uint64_t a, uint64_t b) {
 typedef struct timer_sleep {
     future_t fut;
     timer_entry_t entry;  /* entry.deadline: the deadline once fixed, or never */
-    uint64_t arg;         /* duration, or deadline when until (as given) */
+    timer_time_t arg;     /* duration, or deadline when until (as given) */
     timer_wheel_t *wheel; /* where the entry is linked, for drop */
 } timer_sleep_t;
 
@@ -645,7 +882,11 @@ typedef struct timer_sleep {
 
 /* Append ns as a duration in whole units, the largest that fits: "12 ms",
  * "340 us", "25 ns". */
-WEFT_API void timer_fmt_duration(future_fmt_t *o, uint64_t ns) {
+WEFT_API void timer_fmt_duration(future_fmt_t *o, timer_time_t ns) {
+#ifdef TIMER_TICK_TIME
+    future_fmt_u64(o, ns);
+    future_fmt_str(o, ns == 1 ? " tick" : " ticks");
+#else
     const char *unit = " ns";
     if (ns >= TIMER_MS) {
         ns /= TIMER_MS;
@@ -656,20 +897,28 @@ WEFT_API void timer_fmt_duration(future_fmt_t *o, uint64_t ns) {
     }
     future_fmt_u64(o, ns);
     future_fmt_str(o, unit);
+#endif
 }
+
+/* A sleep that waits forever (never registered). */
+#ifdef TIMER_TICK_TIME
+#define TIMER_SLEEP_FOREVER_(s) ((s)->entry.state == TIMER_FIRED_ + 1)
+#else
+#define TIMER_SLEEP_FOREVER_(s) ((s)->entry.deadline == TIMER_NEVER)
+#endif
 
 /* "10 ms (3 ms left)", "until 1234 ms (3 ms left)", "forever". The time
  * left is counted from the wheel's now (the latest advance). */
 WEFT_API void timer_sleep_describe_(const future_t *f, future_fmt_t *o) {
     const timer_sleep_t *s = (const timer_sleep_t *)(const void *)f;
-    uint64_t deadline = s->entry.deadline;
-    if (deadline == TIMER_NEVER) {
+    timer_time_t deadline = s->entry.deadline;
+    if (TIMER_SLEEP_FOREVER_(s)) {
         future_fmt_str(o, "forever");
         return;
     }
     if (s->entry.tag & TIMER_SLEEP_UNTIL_) future_fmt_str(o, "until ");
     timer_fmt_duration(o, s->arg);
-    if (s->entry.state == TIMER_LINKED_ && deadline > s->wheel->now) {
+    if (s->entry.state == TIMER_LINKED_ && TIMER_BEFORE_(s->wheel->now, deadline)) {
         future_fmt_str(o, " (");
         timer_fmt_duration(o, deadline - s->wheel->now);
         future_fmt_str(o, " left)");
@@ -704,7 +953,11 @@ FUTURE_COLD_FN_ coro_poll_t timer_sleep_start_(timer_sleep_t *s, future_cx_t *cx
     if (!w) return timer_no_wheel_(&s->fut);
     /* From now on the deadline is fixed. */
     s->entry.deadline = s->entry.tag & TIMER_SLEEP_UNTIL_ ? s->arg : timer_add_sat(w->now, s->arg);
+#ifdef TIMER_TICK_TIME /* a duration of 2^31 ticks or more is "never" */
+    if (!(s->entry.tag & TIMER_SLEEP_UNTIL_) && s->arg > TIMER_TICK_MAX) {
+#else
     if (s->entry.deadline == TIMER_NEVER) { /* never fires: register nothing */
+#endif
         s->entry.state = TIMER_FIRED_ + 1;
         return timer_sleep_pending_(&s->fut);
     }
@@ -747,8 +1000,12 @@ WEFT_API coro_poll_t timer_sleep_poll_as_(future_t *self, future_cx_t *cx, int u
     timer_sleep_t *s = (timer_sleep_t *)(void *)self;
     timer_wheel_t *w = cx->timers;
     if (s->entry.state == TIMER_IDLE_ && w) {
-        uint64_t now = w->now, deadline = until ? s->arg : now + s->arg;
+        timer_time_t now = w->now, deadline = until ? s->arg : now + s->arg;
+#ifdef TIMER_TICK_TIME /* ahead, and (a duration) 1 .. TIMER_TICK_MAX */
+        if (until ? TIMER_BEFORE_(now, deadline) : s->arg - 1u < TIMER_TICK_MAX) {
+#else
         if (deadline > now && deadline != TIMER_NEVER) {
+#endif
             timer_link_new_(w, &s->entry, deadline, cx->waker);
             s->wheel = w;
             return timer_sleep_pending_(self);
@@ -776,7 +1033,7 @@ WEFT_API void timer_sleep_drop_(future_t *self) {
 
 /* The deadline is fixed at the first poll; until then only arg is read
  * (entry's other fields are set when it registers). */
-WEFT_API void timer_sleep_setup_(timer_sleep_t *s, uint64_t arg, int until) {
+WEFT_API void timer_sleep_setup_(timer_sleep_t *s, timer_time_t arg, int until) {
     future_init(&s->fut, until ? timer_sleep_until_poll_ : timer_sleep_poll_, timer_sleep_drop_);
     s->arg = arg;
     s->entry.deadline = until ? arg : TIMER_NEVER;
@@ -785,23 +1042,23 @@ WEFT_API void timer_sleep_setup_(timer_sleep_t *s, uint64_t arg, int until) {
 }
 
 /* Sleep for ns nanoseconds, counted from the wheel's now at the first poll. */
-WEFT_API void timer_sleep_init(timer_sleep_t *s, uint64_t ns) { timer_sleep_setup_(s, ns, 0); }
+WEFT_API void timer_sleep_init(timer_sleep_t *s, timer_time_t ns) { timer_sleep_setup_(s, ns, 0); }
 
 /* Sleep until the clock reads deadline (ns). */
-WEFT_API void timer_sleep_until_init(timer_sleep_t *s, uint64_t deadline) {
+WEFT_API void timer_sleep_until_init(timer_sleep_t *s, timer_time_t deadline) {
     timer_sleep_setup_(s, deadline, 1);
 }
 
 /* Re-arm s for a new deadline, whatever state it is in (tokio's
  * Sleep::reset): it unlinks from the wheel and becomes a fresh, lazy sleep. */
-WEFT_API void timer_sleep_reset(timer_sleep_t *s, uint64_t deadline) {
+WEFT_API void timer_sleep_reset(timer_sleep_t *s, timer_time_t deadline) {
     timer_sleep_drop_(&s->fut);
     timer_sleep_setup_(s, deadline, 1);
 }
 
 /* The deadline (ns) of a sleep: fixed at its first poll (or by _until_init
  * or _reset); TIMER_NEVER before that. */
-WEFT_API uint64_t timer_sleep_deadline(const timer_sleep_t *s) { return s->entry.deadline; }
+WEFT_API timer_time_t timer_sleep_deadline(const timer_sleep_t *s) { return s->entry.deadline; }
 
 /* ---- timeout ------------------------------------------------------------ */
 
@@ -843,7 +1100,7 @@ WEFT_API coro_poll_t timer_timeout_poll_(future_t *self, future_cx_t *cx) {
 
 /* Run inner, but for at most ns: then inner is dropped and the timeout
  * finishes with -ETIMEDOUT. Otherwise it finishes with inner's error. */
-WEFT_API void timer_timeout_init(timer_timeout_t *t, future_t *inner, uint64_t ns) {
+WEFT_API void timer_timeout_init(timer_timeout_t *t, future_t *inner, timer_time_t ns) {
     future_init(&t->fut, timer_timeout_poll_, 0);
     t->inner = inner;
     timer_sleep_init(&t->sleep, ns);
@@ -860,9 +1117,9 @@ typedef enum timer_missed {
 
 typedef struct timer_interval {
     future_t fut;
-    uint64_t period;
-    uint64_t last;   /* scheduled time (ns) of the tick last returned */
-    uint64_t next;   /* scheduled time of the next tick, once started */
+    timer_time_t period;
+    timer_time_t last; /* scheduled time (ns) of the tick last returned */
+    timer_time_t next; /* scheduled time of the next tick, once started */
     uint64_t ticks;  /* ticks returned so far */
     timer_missed_t missed;
     timer_sleep_t sleep;
@@ -880,9 +1137,15 @@ WEFT_API void timer_interval_describe_(const future_t *f, future_fmt_t *o) {
 
 WEFT_API coro_poll_t timer_interval_poll_(future_t *self, future_cx_t *cx) {
     timer_interval_t *iv = (timer_interval_t *)(void *)self;
-    uint64_t now;
+    timer_time_t now;
+#ifdef TIMER_TICK_TIME
+    if (iv->period - 1u >= TIMER_TICK_MAX) {
+        FUTURE_MISUSE("timer_interval_init with a zero period, or one of 2^31 ticks or "
+                      "more: give it a period of 1 .. TIMER_TICK_MAX ticks");
+#else
     if (iv->period == 0) {
         FUTURE_MISUSE("timer_interval_init with a zero period: give it a period > 0");
+#endif
         return future_finish(self, FUTURE_EINVAL);
     }
     if (!cx->timers) return timer_no_wheel_(self);
@@ -901,13 +1164,13 @@ WEFT_API coro_poll_t timer_interval_poll_(future_t *self, future_cx_t *cx) {
     iv->ticks++;
     now = cx->timers->now;
     iv->next = timer_add_sat(iv->last, iv->period);
-    if (iv->next <= now) { /* ticks were missed */
+    if (!TIMER_BEFORE_(now, iv->next)) { /* ticks were missed */
         if (iv->missed == TIMER_MISSED_DELAY) {
             iv->next = timer_add_sat(now, iv->period);
         } else if (iv->missed == TIMER_MISSED_SKIP) {
             /* The first tick of the schedule after now: last + k * period.
              * k * period may not fit: then it is past the end of time. */
-            uint64_t k = (now - iv->last) / iv->period + 1;
+            timer_time_t k = (timer_time_t)(now - iv->last) / iv->period + 1;
             iv->next = k > TIMER_NEVER / iv->period ? TIMER_NEVER
                                                     : timer_add_sat(iv->last, k * iv->period);
         } /* BURST: keep the schedule; the next ticks are due at once */
@@ -923,7 +1186,7 @@ WEFT_API void timer_interval_drop_(future_t *self) {
 }
 
 /* Tick every period ns, the first tick at the first poll. */
-WEFT_API void timer_interval_init(timer_interval_t *iv, uint64_t period,
+WEFT_API void timer_interval_init(timer_interval_t *iv, timer_time_t period,
                                        timer_missed_t missed) {
     future_init(&iv->fut, timer_interval_poll_, timer_interval_drop_);
     iv->period = period;
@@ -945,14 +1208,14 @@ typedef enum timer_jitter {
  * initializer names only what it changes. */
 typedef struct timer_retry_policy {
     unsigned max_attempts;    /* attempts in all, the first included: >= 1 */
-    uint64_t base;            /* the first delay (ns), before attempt 2 */
+    timer_time_t base;        /* the first delay (ns), before attempt 2 */
     unsigned factor_pct;      /* each delay is the one before times this / 100:
                                  200 doubles (0 means 200), 150 is x1.5,
                                  100 keeps it constant */
-    uint64_t max_delay;       /* cap on a delay (ns), before jitter; 0: none */
+    timer_time_t max_delay;   /* cap on a delay (ns), before jitter; 0: none */
     timer_jitter_t jitter;
     uint64_t seed;            /* the jitter's generator starts here */
-    uint64_t attempt_timeout; /* ns an attempt may take, 0: no limit; a late
+    timer_time_t attempt_timeout; /* ns an attempt may take, 0: no limit; a late
                                  attempt is dropped and fails with -ETIMEDOUT */
     /* Is err (< 0) worth another attempt? 0: every error is. ctx is the
      * one given to timer_retry_init. Asked only while attempts remain. */
@@ -979,8 +1242,8 @@ typedef struct timer_retry {
     void *ctx;
     unsigned attempts;   /* attempts started so far */
     int last_err;        /* the latest finished attempt's error */
-    uint64_t last_delay; /* the latest backoff waited (ns), jitter included */
-    uint64_t delay;      /* the next backoff, before jitter */
+    timer_time_t last_delay; /* the latest backoff waited (ns), jitter included */
+    timer_time_t delay;      /* the next backoff, before jitter */
     uint64_t rng;        /* the jitter's generator state */
     int phase;           /* TIMER_RETRY_START_, _RUNNING_, _BACKOFF_ */
     future_t *attempt;   /* the attempt in flight (or its timeout) */
@@ -997,20 +1260,20 @@ WEFT_API uint64_t timer_retry_rand_(uint64_t *state) {
 }
 
 /* A number in [0, n], inclusive. */
-WEFT_API uint64_t timer_retry_upto_(uint64_t *state, uint64_t n) {
+WEFT_API timer_time_t timer_retry_upto_(uint64_t *state, timer_time_t n) {
     uint64_t r = timer_retry_rand_(state);
-    return n == UINT64_MAX ? r : r % (n + 1);
+    return n == TIMER_NEVER ? (timer_time_t)r : (timer_time_t)(r % ((uint64_t)n + 1));
 }
 
 /* d grown by factor_pct percent, without overflow: past the end of time it
  * is "never" (the cap, if any, brings it back). */
-WEFT_API uint64_t timer_retry_grow_(uint64_t d, unsigned pct) {
-    uint64_t whole = d / 100, part = (d % 100) * pct / 100;
-    if (pct && whole > (UINT64_MAX - part) / pct) return TIMER_NEVER;
+WEFT_API timer_time_t timer_retry_grow_(timer_time_t d, unsigned pct) {
+    timer_time_t whole = d / 100, part = (d % 100) * pct / 100;
+    if (pct && whole > (TIMER_NEVER - part) / pct) return TIMER_NEVER;
     return whole * pct + part;
 }
 
-WEFT_API uint64_t timer_retry_cap_(const timer_retry_policy_t *p, uint64_t d) {
+WEFT_API timer_time_t timer_retry_cap_(const timer_retry_policy_t *p, timer_time_t d) {
     return p->max_delay && d > p->max_delay ? p->max_delay : d;
 }
 
@@ -1026,9 +1289,9 @@ WEFT_API void timer_retry_describe_(const future_t *f, future_fmt_t *o) {
     future_fmt_u64(o, r->policy.max_attempts);
     if (!backoff) {
         future_fmt_str(o, " (running)");
-    } else if (s->entry.deadline == TIMER_NEVER) {
+    } else if (TIMER_SLEEP_FOREVER_(s)) {
         future_fmt_str(o, " (backoff forever)");
-    } else if (s->entry.state == TIMER_LINKED_ && s->entry.deadline > s->wheel->now) {
+    } else if (s->entry.state == TIMER_LINKED_ && TIMER_BEFORE_(s->wheel->now, s->entry.deadline)) {
         future_fmt_str(o, " (backoff ");
         timer_fmt_duration(o, s->entry.deadline - s->wheel->now);
         future_fmt_str(o, " left)");
@@ -1067,7 +1330,7 @@ WEFT_API int timer_retry_start_(timer_retry_t *r) {
  * armed), 0 if err is the answer. */
 WEFT_API int timer_retry_again_(timer_retry_t *r, int err) {
     const timer_retry_policy_t *p = &r->policy;
-    uint64_t wait = r->delay;
+    timer_time_t wait = r->delay;
     r->last_err = err;
     if (p->on_attempt) p->on_attempt(r->ctx, r->attempts, err);
     if (err >= 0 || r->attempts >= p->max_attempts) return 0;

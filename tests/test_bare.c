@@ -5,7 +5,13 @@
  * ends a WFI. Covers: sleeps on the wheel, the tick's wrap (once and many
  * times over), the idle hook's deadline and its cap at half the wrap,
  * interrupt wakes (coalesced, never lost while the loop looks), spawn,
- * join and abort, stalls, the paused clock. */
+ * join and abort, stalls, the paused clock.
+ *
+ * Built again with -DEXEC_TICK_TIME (tests/wheel_knobs.sh): the executor
+ * then counts the board's ms ticks as they are, 32-bit and wrapping (MS
+ * is 1); the same tests, with the ones only tick time has (its own wrap,
+ * a sleep of 2^31 ticks or more being "never", intervals across the
+ * wrap, exec_clock_advance past 2^31). */
 #define EXEC_BACKEND_BARE 1
 #include "check.h"
 #include "../exec.h"
@@ -16,6 +22,15 @@
 #endif
 
 static exec_t ex;
+
+/* A ms in the executor's time: ns, or (tick time) one board tick. */
+#ifdef EXEC_TICK_TIME
+#define MS 1u
+#define WAIT_CAP ((uint64_t)INT32_MAX) /* the longest idle wait, in ticks */
+#else
+#define MS TIMER_MS
+#define WAIT_CAP (((uint64_t)1 << 31) * TIMER_MS)
+#endif
 
 /* ---- the simulated board ---------------------------------------------- */
 
@@ -34,7 +49,23 @@ static uint32_t board_tick(void *ctx) {
 
 /* Sleeps until the deadline (time jumps there), or until the next
  * interrupt if that comes first: as WFI does. */
-static void board_idle(exec_t *e, uint64_t deadline, void *ctx) {
+static void board_idle(exec_t *e, timer_time_t deadline, void *ctx) {
+#ifdef EXEC_TICK_TIME /* deadline is at most INT32_MAX ticks ahead */
+    uint32_t in = deadline - exec_now(e);
+    (void)ctx;
+    idles++;
+    last_wait = in;
+    CHECK(!exec_wake_pending(e));
+    CHECK(in > 0 && in <= INT32_MAX);
+    if (in > max_wait) max_wait = in;
+    if (irq && irq_every) {
+        tick += (uint32_t)irq_every;
+        irq_count++;
+        exec_isr_wake(irq);
+        return;
+    }
+    tick += in;
+#else
     uint64_t now = exec_now(e), ticks;
     (void)ctx;
     idles++;
@@ -50,6 +81,7 @@ static void board_idle(exec_t *e, uint64_t deadline, void *ctx) {
     if (deadline == TIMER_NEVER) return; /* nothing to wait for: a spurious return */
     ticks = (deadline - now + TIMER_MS - 1) / TIMER_MS; /* never early */
     tick += (uint32_t)ticks;
+#endif
 }
 
 static void setup(uint32_t start) {
@@ -60,7 +92,7 @@ static void setup(uint32_t start) {
     irq_every = 0;
     irq_count = 0;
     max_wait = 0;
-    exec_set_tick_clock(&ex, board_tick, 0, TIMER_MS);
+    exec_set_tick_clock(&ex, board_tick, 0, MS);
     exec_set_idle(&ex, board_idle, 0);
 }
 
@@ -68,7 +100,7 @@ static void setup(uint32_t start) {
 
 ASYNC_FN(nap, uint64_t ms; timer_sleep_t s; uint64_t woke;) {
     ASYNC_BEGIN(f);
-    timer_sleep_init(&f->s, f->ms * TIMER_MS);
+    timer_sleep_init(&f->s, (timer_time_t)(f->ms * MS));
     AWAIT(cx, &f->s);
     f->woke = exec_now(exec_of(cx));
     ASYNC_END();
@@ -96,8 +128,8 @@ static void test_two_sleeps_wake_in_order(void) {
     CHECK_EQ(exec_spawn(&ta, &ex, &a), 0);
     CHECK_EQ(exec_spawn(&tb, &ex, &b), 0);
     CHECK_EQ(exec_run(&ex), 0);
-    CHECK_EQ(b.woke, 10 * TIMER_MS);
-    CHECK_EQ(a.woke, 20 * TIMER_MS);
+    CHECK_EQ(b.woke, 10 * MS);
+    CHECK_EQ(a.woke, 20 * MS);
     /* A sleep per deadline, and maybe one per wheel cascade: no spinning. */
     CHECK(idles >= 2 && idles <= 8);
     exec_destroy(&ex);
@@ -107,7 +139,7 @@ static void test_sleep_across_the_wrap(void) {
     nap_t a = ASYNC_NEW(nap, .ms = 1000);
     setup(0xFFFFFF00u); /* 256 ms before the counter wraps */
     CHECK_EQ(exec_block_on(&ex, &a), 0);
-    CHECK_EQ(a.woke, 1000 * TIMER_MS);
+    CHECK_EQ(a.woke, 1000 * MS);
     CHECK(tick < 1000); /* it did wrap */
     exec_destroy(&ex);
 }
@@ -115,6 +147,7 @@ static void test_sleep_across_the_wrap(void) {
 /* A sleep longer than the counter's whole range (2^32 ms = 49.7 days):
  * the loop wakes at least every 2^31 ticks to read it, and never loses a
  * wrap. */
+#ifndef EXEC_TICK_TIME
 static void test_sleep_over_many_wraps(void) {
     nap_t a = ASYNC_NEW(nap, .ms = 3 * ((uint64_t)1 << 32) + 5);
     setup(0x7FFFFFF0u);
@@ -124,6 +157,26 @@ static void test_sleep_over_many_wraps(void) {
     CHECK(idles >= 6);
     exec_destroy(&ex);
 }
+#else
+/* Tick time: the longest sleep, 2^31 - 1 ticks, across the counter's
+ * wrap and the executor's; one tick more is "never" (nothing can wake the
+ * task then: a stall). */
+static void test_sleep_over_many_wraps(void) {
+    nap_t a = ASYNC_NEW(nap, .ms = TIMER_TICK_MAX), b = ASYNC_NEW(nap, .ms = (uint64_t)TIMER_TICK_MAX + 1);
+    nap_t c = ASYNC_NEW(nap, .ms = TIMER_NEVER);
+    setup(0x7FFFFFF0u);
+    exec_clock_advance(&ex, 0xFFFFFF00u); /* two steps: past 2^31 */
+    CHECK_EQ(exec_now(&ex), 0xFFFFFF00u);
+    CHECK_EQ(tick, 0x7FFFFFF0u); /* the offset moved, not the board */
+    CHECK_EQ(exec_block_on(&ex, &a), 0);
+    CHECK_EQ(a.woke, (uint32_t)(0xFFFFFF00u + TIMER_TICK_MAX));
+    CHECK(max_wait <= INT32_MAX);
+    CHECK_EQ(tick, (uint32_t)(0x7FFFFFF0u + TIMER_TICK_MAX));
+    CHECK_EQ(exec_block_on(&ex, &b), -EDEADLK);
+    CHECK_EQ(exec_block_on(&ex, &c), -EDEADLK);
+    exec_destroy(&ex);
+}
+#endif
 
 static void test_interrupt_wakes_a_task(void) {
     irq_wait_t w = ASYNC_NEW(irq_wait, .n = 3);
@@ -135,7 +188,7 @@ static void test_interrupt_wakes_a_task(void) {
     CHECK_EQ(ex.stats.remote, 3);
     /* No timer: the hook may sleep until an IRQ, but no longer than half
      * the tick counter's wrap (the loop must read it before it wraps). */
-    CHECK_EQ(last_wait, ((uint64_t)1 << 31) * TIMER_MS);
+    CHECK_EQ(last_wait, WAIT_CAP);
     exec_remote_close(&w.r);
     CHECK_EQ(ex.nremote, 0);
     exec_destroy(&ex);
@@ -252,7 +305,7 @@ static void test_spawn_join_abort(void) {
     parent_t p = ASYNC_NEW(parent);
     setup(0xFFFFFFF5u); /* wraps 11 ms in, between the two sleeps */
     CHECK_EQ(exec_block_on(&ex, &p), 0);
-    CHECK_EQ(p.t, 20 * TIMER_MS);
+    CHECK_EQ(p.t, 20 * MS);
     CHECK_EQ(future_err(&p.ja), 0);
     CHECK_EQ(exec_task_err(&p.tc), -ECANCELED);
     CHECK_EQ(p.c.woke, 0);
@@ -279,7 +332,7 @@ static void test_paused_clock(void) {
     setup(0);
     exec_clock_pause(&ex);
     CHECK_EQ(exec_block_on(&ex, &a), 0);
-    CHECK_EQ(a.woke, 5000 * TIMER_MS);
+    CHECK_EQ(a.woke, 5000 * MS);
     CHECK_EQ(idles, 0); /* the clock jumped: no sleep at all */
     CHECK_EQ(tick, 0);
     exec_destroy(&ex);
@@ -287,6 +340,14 @@ static void test_paused_clock(void) {
 
 /* A tick clock with no period is refused (time would never move), and a
  * clock set after it replaces it whole: its cap on waits goes too. */
+#ifdef EXEC_TICK_TIME
+static void test_tick_clock_misuse_and_replacement(void) {
+    setup(0);
+    CHECK_MISUSE(exec_set_tick_clock(&ex, 0, 0, 1), "without a counter");
+    CHECK(ex.tick_fn == board_tick); /* the board's clock stays */
+    exec_destroy(&ex);
+}
+#else
 static void test_tick_clock_misuse_and_replacement(void) {
     setup(0);
     CHECK_MISUSE(exec_set_tick_clock(&ex, board_tick, 0, 0), "0 ns per tick");
@@ -296,6 +357,7 @@ static void test_tick_clock_misuse_and_replacement(void) {
     CHECK_EQ(ex.tick_ns, 0);
     exec_destroy(&ex);
 }
+#endif
 
 /* No idle hook: the loop spins on the clock (a board without WFI). */
 static uint32_t spin_tick(void *ctx) {
@@ -307,12 +369,84 @@ static void test_without_an_idle_hook_it_spins(void) {
     nap_t a = ASYNC_NEW(nap, .ms = 50);
     CHECK_EQ(exec_init(&ex), 0);
     tick = 0xFFFFFFF0u;
-    exec_set_tick_clock(&ex, spin_tick, 0, TIMER_MS);
+    exec_set_tick_clock(&ex, spin_tick, 0, MS);
     CHECK_EQ(exec_block_on(&ex, &a), 0);
-    printf("    woke at %llu ms\n", (unsigned long long)(a.woke / TIMER_MS));
-    CHECK(a.woke >= 50 * TIMER_MS && a.woke <= 60 * TIMER_MS);
+    printf("    woke at %llu ms\n", (unsigned long long)(a.woke / MS));
+    CHECK(a.woke >= 50 * MS && a.woke <= 60 * MS);
     exec_destroy(&ex);
 }
+
+#ifdef EXEC_TICK_TIME
+/* Five ticks of an interval, then a timeout, all across the executor's own
+ * 32-bit wrap, on the paused clock and on the board's. */
+ASYNC_FN(ticker, timer_interval_t iv; uint32_t at[5]; int n; nap_t slow; timer_timeout_t limit;
+         uint32_t timed_out_at; int err;) {
+    ASYNC_BEGIN(f);
+    timer_interval_init(&f->iv, 7, TIMER_MISSED_BURST);
+    for (f->n = 0; f->n < 5; f->n++) {
+        AWAIT(cx, &f->iv);
+        f->at[f->n] = exec_now(exec_of(cx));
+    }
+    future_drop(&f->iv.fut);
+    f->slow = ASYNC_NEW(nap, .ms = 10);
+    timer_timeout_init(&f->limit, &f->slow, 4);
+    AWAIT(cx, &f->limit);
+    f->err = future_err(&f->limit);
+    f->timed_out_at = exec_now(exec_of(cx));
+    ASYNC_END();
+}
+
+static void check_ticker(const ticker_t *t, uint32_t start) {
+    int i;
+    for (i = 0; i < 5; i++) CHECK_EQ(t->at[i], (uint32_t)(start + 7u * (uint32_t)i));
+    CHECK_EQ(t->err, -ETIMEDOUT);
+    CHECK_EQ(t->timed_out_at, (uint32_t)(start + 28u + 4u));
+}
+
+static void test_tick_time_across_its_own_wrap(void) {
+    ticker_t a = ASYNC_NEW(ticker), b = ASYNC_NEW(ticker);
+    uint32_t start = 0xFFFFFFF0u;
+    setup(0x12345678u);
+    exec_clock_advance(&ex, start);
+    exec_clock_pause(&ex);
+    CHECK_EQ(exec_block_on(&ex, &a), 0); /* paused: jumps */
+    check_ticker(&a, start);
+    CHECK_EQ(idles, 0);
+    exec_clock_resume(&ex);
+    /* and on the board, 20 ticks before the wrap */
+    exec_clock_advance(&ex, (uint32_t)(0xFFFFFFECu - exec_now(&ex)));
+    start = exec_now(&ex);
+    CHECK_EQ(start, 0xFFFFFFECu);
+    CHECK_EQ(exec_block_on(&ex, &b), 0);
+    check_ticker(&b, start);
+    CHECK(idles >= 5); /* 4 periods and the timeout: slept, not spun */
+    exec_destroy(&ex);
+}
+
+static void test_interval_period_out_of_range(void) {
+    timer_interval_t iv;
+    future_cx_t cx;
+    timer_wheel_t w;
+    future_waker_t wk = {count_wake};
+    timer_wheel_init(&w, 0xFFFFFFFFu);
+    memset(&cx, 0, sizeof cx);
+    cx.timers = &w;
+    cx.waker = &wk;
+    timer_interval_init(&iv, 0, TIMER_MISSED_BURST);
+    CHECK_MISUSE(CHECK_EQ(future_poll(&iv.fut, &cx), CORO_READY), "period");
+    CHECK_EQ(future_err(&iv.fut), -EINVAL);
+    timer_interval_init(&iv, (timer_time_t)TIMER_TICK_MAX + 1, TIMER_MISSED_BURST);
+    CHECK_MISUSE(CHECK_EQ(future_poll(&iv.fut, &cx), CORO_READY), "2^31");
+    CHECK_EQ(future_err(&iv.fut), -EINVAL);
+    timer_interval_init(&iv, TIMER_TICK_MAX, TIMER_MISSED_BURST); /* the longest: fine */
+    CHECK_EQ(future_poll(&iv.fut, &cx), CORO_READY);              /* the first tick */
+    CHECK_EQ(future_poll(&iv.fut, &cx), CORO_PENDING);
+    CHECK_EQ(timer_wheel_next_in(&w), TIMER_TICK_MAX);
+    future_drop(&iv.fut);
+    CHECK_EQ(timer_wheel_count(&w), 0);
+    CHECK_EQ(timer_wheel_next_in(&w), TIMER_NEVER);
+}
+#endif
 
 int main(void) {
     alarm(60); /* a lost wake or wrap shows as a hang: fail it, don't hang */
@@ -328,5 +462,9 @@ int main(void) {
     RUN(test_paused_clock);
     RUN(test_tick_clock_misuse_and_replacement);
     RUN(test_without_an_idle_hook_it_spins);
+#ifdef EXEC_TICK_TIME
+    RUN(test_tick_time_across_its_own_wrap);
+    RUN(test_interval_period_out_of_range);
+#endif
     return check_summary();
 }

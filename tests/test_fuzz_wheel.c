@@ -48,6 +48,10 @@
  * wheel that goes round (tests/wheel_knobs.sh): a timer rounds ahead
  * fired a tick early, or dropped instead of filed again, and the top
  * level's search starting at its current slot.
+ *
+ * With TIMER_LEVELS=1 (tests/wheel_knobs.sh "list": no wheel, a list
+ * sorted by deadline) the same checks but the slots' (there are none;
+ * the list's own order is checked instead).
  */
 #include "check.h"
 #include <stdio.h>
@@ -58,6 +62,13 @@
 #include "../timer.h"
 
 #define NT 192
+
+/* The wheel's position (ticks); the list has none: its clock's tick. */
+#if TIMER_LIST_
+#define ELAPSED (W.now >> TIMER_TICK_SHIFT)
+#else
+#define ELAPSED W.elapsed
+#endif
 #define NLOG 4096
 
 typedef struct {
@@ -102,7 +113,7 @@ static uint64_t below(uint64_t n) { return n ? rnd() % n : 0; }
         fprintf(stderr, "FAIL step %llu (line %d): ", steps, __LINE__);             \
         fprintf(stderr, __VA_ARGS__);                                               \
         fprintf(stderr, "\n  now=%llu elapsed=%llu\n", (unsigned long long)W.now,   \
-                (unsigned long long)W.elapsed);                                     \
+                (unsigned long long)ELAPSED);                                     \
         abort();                                                                    \
     } while (0)
 
@@ -111,7 +122,11 @@ static timer_entry_t *ent(tm_t *t) { return t->kind ? &t->s.entry : &t->e; }
 static uint64_t add_sat(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
 
 /* A round of the top level, in ns (0: the wheel spans every deadline). */
+#if TIMER_LIST_
+#define ROUND_NS ((uint64_t)0) /* a list spans every deadline */
+#else
 #define ROUND_NS (TIMER_ROUNDS_ ? (uint64_t)1 << (TIMER_ROUND_BITS_ + TIMER_TICK_SHIFT) : 0)
+#endif
 
 static uint64_t round_ns(void) { return ROUND_NS; }
 
@@ -297,10 +312,15 @@ static void check_model(void) {
     }
     if (timer_wheel_count(&W) != live)
         FAIL("count %zu, model %zu", timer_wheel_count(&W), live);
+#if TIMER_LIST_
+    if (!live && (W.list.next != &W.list || W.list.prev != &W.list || W.due.next != &W.due))
+        FAIL("empty list not closed");
+#else
     if (!live)
         for (i = 0; i <= TIMER_DUE_SLOT_; i++)
             if (W.slots[i].next != &W.slots[i] || W.slots[i].prev != &W.slots[i])
                 FAIL("empty wheel, slot %d not closed", i);
+#endif
 }
 
 /* Where each linked timer sits: in a slot that comes due (as the wheel's
@@ -309,6 +329,16 @@ static void check_model(void) {
  * wheel's position holds only the current tick; a higher level's slot
  * there holds nothing of this round. */
 static void check_slots(void) {
+#if TIMER_LIST_ /* none: the list's order instead, by deadline */
+    const timer_link_t *l;
+    const timer_entry_t *prev = 0;
+    for (l = W.list.next; l != &W.list; l = l->next) {
+        const timer_entry_t *e = (const timer_entry_t *)(const void *)l;
+        if (prev && prev->deadline > e->deadline) FAIL("list out of deadline order");
+        if (e->deadline <= W.now) FAIL("a due timer still in the list");
+        prev = e;
+    }
+#else
     int level, i;
     for (level = 0; level < TIMER_LEVELS; level++) {
         int top = TIMER_ROUNDS_ && level == TIMER_LEVELS - 1;
@@ -330,6 +360,7 @@ static void check_slots(void) {
             }
         }
     }
+#endif
 }
 
 static uint64_t model_min(void) {
@@ -347,7 +378,9 @@ static int model_any(void) {
 }
 
 static void check_next(void) {
-    uint64_t nx = timer_wheel_next(&W);
+    uint64_t nx = timer_wheel_next(&W), in = timer_wheel_next_in(&W);
+    if (in != (nx == TIMER_NEVER ? TIMER_NEVER : nx - W.now)) /* the same, from now */
+        FAIL("next_in %llu, next %llu", (unsigned long long)in, (unsigned long long)nx);
     if (!model_any()) {
         if (nx != TIMER_NEVER) FAIL("next %llu on an empty wheel", (unsigned long long)nx);
         return;
@@ -368,8 +401,15 @@ static void check_log(int strict) {
                 FAIL("equal deadlines %llu fired out of registration order (%llu before %llu)",
                      (unsigned long long)logv[i].deadline, (unsigned long long)logv[i].mseq,
                      (unsigned long long)logv[j].mseq);
+#if TIMER_LIST_ /* the list: every advance in exact (deadline, registration) order */
+            (void)same_tick;
+            if (!log_nested && logv[i].deadline > logv[j].deadline)
+                FAIL("the list fired deadline %llu before %llu", (unsigned long long)logv[i].deadline,
+                     (unsigned long long)logv[j].deadline);
+#else
             if (!log_nested && same_tick && logv[i].mseq > logv[j].mseq)
                 FAIL("same tick fired out of registration order");
+#endif
             if ((logv[i].deadline >> TIMER_TICK_SHIFT) > (logv[j].deadline >> TIMER_TICK_SHIFT)) {
                 if (strict && !log_nested)
                     FAIL("exact advance fired tick %llu before %llu",
@@ -435,7 +475,7 @@ static void run_fuzz(unsigned long long n, uint64_t seed, int seqjump) {
         } else if (op < 58) {
             do_cancel(t);
         } else if (op < 75) { /* small advances: within a tick, a few ticks */
-            uint64_t old = W.elapsed, to = add_sat(W.now, below(2) ? below(1100) : below(70000));
+            uint64_t old = ELAPSED, to = add_sat(W.now, below(2) ? below(1100) : below(70000));
             top_advance(to, (to >> TIMER_TICK_SHIFT) <= old + 1);
         } else if (op < 83) { /* big jumps: past several levels, whole rounds, or to the end */
             uint64_t to = below(100) ? add_sat(W.now, below(3) ? rnd() >> below(64) : rounds_away())

@@ -8,7 +8,8 @@
 #      under ASan/UBSan, in each configuration below; tests/test_timer.c
 #      (the wheel, sleeps, timeouts, intervals, retry, on an executor with
 #      the paused clock too) with clang in small, tiny and odd (run.sh runs
-#      the default). FUZZ_STEPS (default 60000 here) steps a seed.
+#      the default); with the list (whose absent slots test_timer.c reads),
+#      tests/test_exec.c and tests/test_retry.c instead. FUZZ_STEPS (default 60000 here) steps a seed.
 #        default     no -D: 9 levels x 64 slots, ticks of 2^10 ns
 #        small       3 x 8, 2^20 ns, TIMER_ENTRY_SEQ 0: the microcontroller
 #                    configuration (a round of 0.54 s)
@@ -17,10 +18,26 @@
 #        bits        2 x 2, 1 ns ticks: one-bit digits, a round of 4 ns
 #        odd         4 x 32, 2^5 ns: a round of 2^25 ns
 #        full-noseq  9 x 64, 2^10 ns given with -D, TIMER_ENTRY_SEQ 0
+#        list        TIMER_LEVELS 1: no wheel, the sorted list
+#        list-small  the list, 2^20 ns, TIMER_ENTRY_SEQ 0
+#        noclz       the search by halves (Cortex-M0+'s), default wheel
 #      Each binary's own "N passed, N failed" is added in.
-#   2. timer.h alone, freestanding C99, in the small configuration.
+#      Tick time (TIMER_TICK_TIME / EXEC_TICK_TIME: 32-bit wrapping ticks):
+#      tests/test_tick_wheel.c (its differential fuzzer) and
+#      tests/test_bare.c -DEXEC_TICK_TIME (the bare executor), gcc and
+#      clang, in each tick configuration:
+#        tick        5 x 64 (tick time's default: a round of 2^30 ticks)
+#        tick-small  3 x 8, TIMER_ENTRY_SEQ 0 (mcu.sh's: a round of 512)
+#        tick-tiny   2 x 4 (a round of 16 ticks)
+#        tick-bits   2 x 2, TIMER_NO_CLZ (a round of 4, the search by halves)
+#        tick-list   the list, TIMER_ENTRY_SEQ 0 (mcu.sh's)
+#   2. timer.h alone, freestanding C99, in the small configuration (and
+#      in tick time).
 #   3. Knobs that must not compile, each with its message: TIMER_SLOTS 12,
-#      TIMER_LEVELS 1, TIMER_LEVELS 12 with 64 slots.
+#      TIMER_LEVELS 0, TIMER_LEVELS 12 with 64 slots; in tick time: a
+#      TIMER_TICK_SHIFT, levels over 31 bits; EXEC_TICK_TIME on a hosted
+#      backend or with EXEC_STDIO, TIMER_TICK_TIME without EXEC_TICK_TIME
+#      under exec.h.
 #   4. Sizes: timer_wheel_t, timer_entry_t, timer_sleep_t, timer_tick32_t
 #      on this host and cross-built for Cortex-M0+ (arm-none-eabi-gcc
 #      -mcpu=cortex-m0plus -mthumb -Os; skipped without it), default and
@@ -43,7 +60,8 @@ SAN="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-reco
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
 
 SMALL="-DTIMER_LEVELS=3 -DTIMER_SLOTS=8 -DTIMER_TICK_SHIFT=20 -DTIMER_ENTRY_SEQ=0"
-configs="default small tiny bits odd full-noseq noclz"
+configs="default small tiny bits odd full-noseq list list-small noclz"
+tick_configs="tick tick-small tick-tiny tick-bits tick-list"
 flags() {
   case $1 in
     default) echo "" ;;
@@ -52,7 +70,14 @@ flags() {
     bits) echo "-DTIMER_LEVELS=2 -DTIMER_SLOTS=2 -DTIMER_TICK_SHIFT=0" ;;
     odd) echo "-DTIMER_LEVELS=4 -DTIMER_SLOTS=32 -DTIMER_TICK_SHIFT=5" ;;
     full-noseq) echo "-DTIMER_LEVELS=9 -DTIMER_SLOTS=64 -DTIMER_TICK_SHIFT=10 -DTIMER_ENTRY_SEQ=0" ;;
+    list) echo "-DTIMER_LEVELS=1" ;;
+    list-small) echo "-DTIMER_LEVELS=1 -DTIMER_TICK_SHIFT=20 -DTIMER_ENTRY_SEQ=0" ;;
     noclz) echo "-DTIMER_NO_CLZ" ;; # the search by halves (Cortex-M0+'s), on the default wheel
+    tick) echo "-DEXEC_TICK_TIME" ;;
+    tick-small) echo "-DEXEC_TICK_TIME -DTIMER_LEVELS=3 -DTIMER_SLOTS=8 -DTIMER_ENTRY_SEQ=0" ;;
+    tick-tiny) echo "-DEXEC_TICK_TIME -DTIMER_LEVELS=2 -DTIMER_SLOTS=4" ;;
+    tick-bits) echo "-DEXEC_TICK_TIME -DTIMER_LEVELS=2 -DTIMER_SLOTS=2 -DTIMER_NO_CLZ" ;;
+    tick-list) echo "-DEXEC_TICK_TIME -DTIMER_LEVELS=1 -DTIMER_ENTRY_SEQ=0" ;;
   esac
 }
 
@@ -74,6 +99,13 @@ names=()
 for cfg in $configs; do
   for cc in gcc clang; do names+=("fuzz_wheel_${cfg}_$cc:$cc:tests/test_fuzz_wheel.c:$cfg"); done
   case $cfg in small | tiny | odd) names+=("timer_${cfg}_clang:clang:tests/test_timer.c:$cfg") ;; esac
+  case $cfg in list) names+=("exec_${cfg}_clang:clang:tests/test_exec.c:$cfg" "retry_${cfg}_clang:clang:tests/test_retry.c:$cfg") ;; esac
+done
+for cfg in $tick_configs; do
+  for cc in gcc clang; do
+    names+=("tick_wheel_${cfg}_$cc:$cc:tests/test_tick_wheel.c:$cfg")
+    names+=("bare_${cfg}_$cc:$cc:tests/test_bare.c:$cfg")
+  done
 done
 jobs_max=$(nproc 2>/dev/null || echo 2)
 [ "$jobs_max" -gt 2 ] && jobs_max=2
@@ -109,6 +141,10 @@ for cc in gcc clang; do
   if printf '#include "timer.h"\n' | $cc -std=c99 -ffreestanding -nostdlib -Wall -Wextra -Wpedantic -Werror $SMALL \
        -fsyntax-only -I. -x c - >"$B/free_$cc.log" 2>&1
   then ok "timer.h freestanding C99, small wheel ($cc)"; else fail "timer.h freestanding, small ($cc)" "$B/free_$cc.log"; fi
+  # shellcheck disable=SC2086
+  if printf '#include "timer.h"\n' | $cc -std=c99 -ffreestanding -nostdlib -Wall -Wextra -Wpedantic -Werror \
+       -DTIMER_TICK_TIME -DTIMER_LEVELS=3 -DTIMER_SLOTS=8 -fsyntax-only -I. -x c - >"$B/free_$cc.log" 2>&1
+  then ok "timer.h freestanding C99, tick time ($cc)"; else fail "timer.h freestanding, tick time ($cc)" "$B/free_$cc.log"; fi
 done
 
 # 3. Knobs that must not compile.
@@ -121,8 +157,23 @@ bad() {
   else fail "$what: no \"$want\"" "$B/bad.log"; fi
 }
 bad "TIMER_SLOTS 12" "power of two" -DTIMER_SLOTS=12
-bad "TIMER_LEVELS 1" "2 or more" -DTIMER_LEVELS=1
+bad "TIMER_LEVELS 0" "1 or more" -DTIMER_LEVELS=0
 bad "TIMER_LEVELS 12 of 64 slots" "more levels than" -DTIMER_LEVELS=12
+bad "tick time with TIMER_TICK_SHIFT 20" "TIMER_TICK_SHIFT must be 0" -DTIMER_TICK_TIME -DTIMER_TICK_SHIFT=20
+bad "tick time with 9 levels of 64" "31 bits or less" -DTIMER_TICK_TIME -DTIMER_LEVELS=9
+# bad_exec WHAT WANT FLAGS...: exec.h must refuse them.
+bad_exec() {
+  local what=$1 want=$2; shift 2
+  if printf '#include "exec.h"\n' | gcc -std=c11 -D_GNU_SOURCE -fsyntax-only -I. "$@" -x c - >"$B/bad.log" 2>&1; then
+    fail "$what compiled"
+  elif grep -q "$want" "$B/bad.log"; then ok "$what does not compile: \"$want\""
+  else fail "$what: no \"$want\"" "$B/bad.log"; fi
+}
+bad_exec "EXEC_TICK_TIME on epoll" "for the bare backend" -DEXEC_TICK_TIME
+bad_exec "EXEC_TICK_TIME on poll" "for the bare backend" -DEXEC_TICK_TIME -DEXEC_BACKEND_POLL
+bad_exec "EXEC_TICK_TIME with EXEC_STDIO" "not with EXEC_METRICS or EXEC_STDIO" -DEXEC_TICK_TIME -DEXEC_BACKEND_BARE -DEXEC_STDIO
+bad_exec "EXEC_TICK_TIME with EXEC_METRICS" "not with EXEC_METRICS or EXEC_STDIO" -DEXEC_TICK_TIME -DEXEC_BACKEND_BARE -DEXEC_METRICS=1
+bad_exec "TIMER_TICK_TIME alone under exec.h" "go together" -DTIMER_TICK_TIME -DEXEC_BACKEND_BARE
 
 # 4. Sizes.
 echo "== sizes (bytes)"
@@ -140,7 +191,7 @@ sizes() { # NM OBJ: "timer_wheel_t 232  timer_entry_t 24 ..."
   "$1" -S "$2" | grep size_of_ | sort -k4 | while read -r _ sz _ name; do
     printf '%s %d  ' "${name#size_of_}" $((16#$sz)); done
 }
-for cfg in default small; do
+for cfg in default small list; do
   # shellcheck disable=SC2046,SC2086
   if gcc -std=c11 -D_GNU_SOURCE $(flags $cfg) -I. -c "$B/sizes.c" -o "$B/sizes_host.o" >"$B/sizes.log" 2>&1
   then echo "   host $cfg: $(sizes nm "$B/sizes_host.o")"; ok "sizes on this host ($cfg)"

@@ -15,7 +15,20 @@
 #include "../../exec.h"
 
 /* The executor's clock: the SysTick count (1 kHz, so 1 ms a tick). It
- * wraps every 49.7 days; exec_set_tick_clock makes that time going on. */
+ * wraps every 49.7 days; exec_set_tick_clock makes that time going on.
+ * With EXEC_TICK_TIME (mcu.sh's builds) the executor counts these ticks
+ * as they are, 32-bit and wrapping: a ms is 1 (BOARD_MS) and exec_now is
+ * in ms; without it, time is 64-bit ns extended from the count. */
+#ifdef EXEC_TICK_TIME
+#define BOARD_MS 1u
+#define board_ms(ex) ((uint32_t)exec_now(ex))
+#else
+#define BOARD_MS TIMER_MS
+/* In 32 bits: these programs run for ms, and a 64-bit division would
+ * bring in libgcc's. */
+#define board_ms(ex) ((uint32_t)exec_now(ex) / 1000000u)
+#endif
+
 static uint32_t tick_read(void *ctx) {
     (void)ctx;
     return board_tick;
@@ -24,7 +37,7 @@ static uint32_t tick_read(void *ctx) {
 /* Nothing to run: sleep until an interrupt. SysTick comes every tick, so
  * no deadline is overslept by more than one; a tickless board would set a
  * one-shot timer for `deadline` here. */
-static void idle(exec_t *ex, uint64_t deadline, void *ctx) {
+static void idle(exec_t *ex, timer_time_t deadline, void *ctx) {
     (void)deadline;
     (void)ctx;
     board_irq_off();
@@ -36,7 +49,7 @@ static void idle(exec_t *ex, uint64_t deadline, void *ctx) {
 static int board_exec_init(exec_t *ex) {
     int rc = exec_init(ex);
     if (rc) return rc;
-    exec_set_tick_clock(ex, tick_read, 0, TIMER_MS);
+    exec_set_tick_clock(ex, tick_read, 0, BOARD_MS); /* ns a tick (tick time: unread) */
     exec_set_idle(ex, idle, 0);
     return 0;
 }

@@ -35,8 +35,6 @@ void board_tick_hook(void) {
     exec_isr_wake(&remote);
 }
 
-/* In 32 bits: the program runs for 15 ms (see tasks.c). */
-static uint32_t ms(const exec_t *ex) { return (uint32_t)exec_now(ex) / 1000000u; }
 
 /* async fn waiter(): wait for 3 events */
 ASYNC_FN(waiter, uint32_t seen; uint32_t n;) {
@@ -48,7 +46,7 @@ ASYNC_FN(waiter, uint32_t seen; uint32_t n;) {
         board_puts("wake ");
         board_putu(f->n);
         board_puts(" at ");
-        board_putu(ms(exec_of(cx)));
+        board_putu(board_ms(exec_of(cx)));
         board_puts(" ms\n");
     }
     ASYNC_END();
@@ -69,7 +67,7 @@ int main(void) {
     exec_remote_close(&remote);
     board_putu(events);
     board_puts(" interrupts, done at ");
-    board_putu(ms(&ex));
+    board_putu(board_ms(&ex));
     board_puts(" ms\n");
     exec_destroy(&ex);
     return rc;

@@ -4,7 +4,8 @@
  * their join handles, then aborts c and sees its join handle finish with
  * FUTURE_ECANCELED (tokio's abort + JoinError::Cancelled). The clock is
  * the SysTick count, started 5 ticks before the 32-bit wrap (the executor
- * extends it to 64-bit ns, across the wrap); between wakes the core
+ * extends it to 64-bit ns across the wrap, or with EXEC_TICK_TIME counts
+ * the wrapping ticks as they are); between wakes the core
  * sleeps in WFI. Everything lives in static storage, so the size table's
  * bss is the program's whole RAM but the stack.
  * Expected output:
@@ -16,19 +17,18 @@
  */
 #include "bare.h"
 
-/* "what at N ms\n", N the executor's time. In 32 bits: this program runs
- * for 20 ms, and a 64-bit division would bring in libgcc's. */
+/* "what at N ms\n", N the executor's time. */
 static void say_at(const char *who, const char *what, future_cx_t *cx) {
     board_puts(who);
     board_puts(what);
-    board_putu((uint32_t)exec_now(exec_of(cx)) / 1000000u);
+    board_putu(board_ms(exec_of(cx)));
     board_puts(" ms\n");
 }
 
 /* async fn sleeper(name, ms): sleep, then say so */
 ASYNC_FN(sleeper, const char *name; uint32_t ms; timer_sleep_t nap;) {
     ASYNC_BEGIN(f);
-    timer_sleep_init(&f->nap, f->ms * TIMER_MS);
+    timer_sleep_init(&f->nap, f->ms * BOARD_MS);
     AWAIT(cx, &f->nap);
     say_at(f->name, " woke at ", cx);
     ASYNC_END();
@@ -62,7 +62,7 @@ int main(void) {
     future_init(&app, app_poll, 0);
     rc = exec_block_on(&ex, &app);
     board_puts("done at ");
-    board_putu((uint32_t)exec_now(&ex) / 1000000u);
+    board_putu(board_ms(&ex));
     board_puts(" ms\n");
     exec_destroy(&ex);
     return rc;
