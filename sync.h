@@ -2841,6 +2841,10 @@ typedef struct sync_interval {
 WEFT_API void sync_interval_describe_(const future_t *f, future_fmt_t *o) {
     const timer_interval_t *iv = &((const sync_interval_t *)(const void *)f)->iv;
     future_fmt_str(o, "(every ");
+#ifdef TIMER_TICK_TIME /* time is the counter's ticks: no ms to show */
+    future_fmt_u64(o, iv->period);
+    future_fmt_str(o, " clock ticks, ");
+#else
     if (iv->period % TIMER_MS == 0) {
         future_fmt_u64(o, iv->period / TIMER_MS);
         future_fmt_str(o, " ms, ");
@@ -2848,6 +2852,7 @@ WEFT_API void sync_interval_describe_(const future_t *f, future_fmt_t *o) {
         future_fmt_u64(o, iv->period);
         future_fmt_str(o, " ns, ");
     }
+#endif
     sync_fmt_n_(o, iv->ticks, " tick)", " ticks)");
 }
 

@@ -33,6 +33,7 @@
 #        tick-list   the list, TIMER_ENTRY_SEQ 0 (mcu.sh's)
 #   2. timer.h alone, freestanding C99, in the small configuration (and
 #      in tick time).
+#      Then exec.h with sync.h on the bare backend in tick time.
 #   3. Knobs that must not compile, each with its message: TIMER_SLOTS 12,
 #      TIMER_LEVELS 0, TIMER_LEVELS 12 with 64 slots; in tick time: a
 #      TIMER_TICK_SHIFT, levels over 31 bits; EXEC_TICK_TIME on a hosted
@@ -145,6 +146,11 @@ for cc in gcc clang; do
   if printf '#include "timer.h"\n' | $cc -std=c99 -ffreestanding -nostdlib -Wall -Wextra -Wpedantic -Werror \
        -DTIMER_TICK_TIME -DTIMER_LEVELS=3 -DTIMER_SLOTS=8 -fsyntax-only -I. -x c - >"$B/free_$cc.log" 2>&1
   then ok "timer.h freestanding C99, tick time ($cc)"; else fail "timer.h freestanding, tick time ($cc)" "$B/free_$cc.log"; fi
+  # every header a bare-metal program may use, in tick time (no TIMER_MS there)
+  if printf '#define EXEC_BACKEND_BARE 1\n#define EXEC_TICK_TIME 1\n#include "exec.h"\n#include "sync.h"\n' |
+       $cc -std=c11 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -I. -x c - >"$B/tick_sync_$cc.log" 2>&1
+  then ok "exec.h + sync.h on the bare backend in tick time ($cc)"
+  else fail "exec.h + sync.h on the bare backend in tick time ($cc)" "$B/tick_sync_$cc.log"; fi
 done
 
 # 3. Knobs that must not compile.
