@@ -72,9 +72,12 @@
  *   sync_watch_borrow / _borrow_and_update / _copy(&rx, &out),
  *   sync_watch_has_changed, sync_watch_close, _receiver_count / _is_closed
  *   sync_mutex_init, sync_mutex_lock_t sync_mutex_lock_init(&l, &m),
+ *   SYNC_MUTEX_LOCK_INIT(&l, &m) (the lock the running frame's: unlocked
+ *   when it ends, is dropped or aborted, as a Rust guard),
  *   sync_mutex_unlock, sync_mutex_try_lock, sync_mutex_is_locked
  *   sync_rwlock_init(&rw) / _init_max(&rw, max_readers),
  *   sync_rwlock_lock_t sync_rwlock_read_init(&l, &rw) / _write_init,
+ *   SYNC_RWLOCK_READ_INIT / SYNC_RWLOCK_WRITE_INIT (the frame's, as above),
  *   sync_rwlock_try_read(&l, &rw) / _try_write, sync_rwlock_unlock(&l)
  *   sync_barrier_init(&b, n), sync_barrier_wait_t
  *   sync_barrier_wait_init(&w, &b)  (w.leader: the round's leader)
@@ -185,7 +188,10 @@
  *   sync_watch_changed_t  safe: the value is marked seen only in the poll
  *                         that returns 0; the next changed() sees it
  *   sync_mutex_lock_t     loses its place in the queue; never leaks the lock
- *                         (a lock granted to it is passed on)
+ *                         (a lock granted to it is passed on). Once it
+ *                         holds the lock, dropping its frame unlocks only
+ *                         with SYNC_MUTEX_LOCK_INIT (the plain init's lock
+ *                         stays locked until sync_mutex_unlock)
  *   sync_sem_acquire_t    as the mutex: loses its place, permits granted to
  *                         it go back (to the next waiter)
  *   sync_rwlock_lock_t    as the mutex, read or write (a dropped writer
@@ -1830,6 +1836,8 @@ typedef struct sync_mutex_lock {
     sync_sem_acquire_t acq;
 #endif
     sync_mutex_t *m;
+    future_owned_t own; /* SYNC_MUTEX_LOCK_INIT: in its frame's list (the
+                           frame's end unlocks), else unlinked */
 } sync_mutex_lock_t;
 
 WEFT_API void sync_mutex_init(sync_mutex_t *m) {
@@ -1864,7 +1872,36 @@ WEFT_API void sync_mutex_lock_init(sync_mutex_lock_t *l, sync_mutex_t *m) {
     sync_sem_acquire_init(&l->acq, &m->sem, 1);
     l->acq.fut.poll = sync_mutex_lock_poll_;
     l->m = m;
+    l->own.next = 0;
+    l->own.pprev = 0;
+    l->own.drop = 0;
 }
+
+WEFT_API int sync_mutex_unlock(sync_mutex_lock_t *l);
+
+/* The frame that owns l ends (finished, dropped, its task aborted): a lock
+ * l still holds goes, as a Rust guard's does when it is dropped. */
+WEFT_API void sync_mutex_owner_gone_(future_owned_t *n) {
+    sync_mutex_lock_t *l = FUTURE_CONTAINER_OF(n, sync_mutex_lock_t, own);
+    if (l->m->holder == l) (void)sync_mutex_unlock(l);
+}
+
+WEFT_API void sync_mutex_lock_init_owned_(sync_mutex_lock_t *l, sync_mutex_t *m,
+                                          future_t *owner) {
+    if (future_owns_(owner, &l->own)) { /* made again: the old one goes first */
+        future_owned_unlink(&l->own);
+        sync_mutex_owner_gone_(&l->own);
+    }
+    sync_mutex_lock_init(l, m);
+    future_own(owner, &l->own, sync_mutex_owner_gone_);
+}
+
+/* Inside an async body: sync_mutex_lock_init, and the lock, once held, is
+ * this frame's: unlocked when the frame ends, is dropped (a SELECT lost, a
+ * timeout) or its task is aborted, unless unlocked before (tokio's
+ * MutexGuard, dropped with its scope). A lock that must outlive the frame
+ * (handed to a caller) takes the plain init. */
+#define SYNC_MUTEX_LOCK_INIT(l, m) sync_mutex_lock_init_owned_((l), (m), FUTURE_SELF_)
 
 /* Take the lock now through l (set up with sync_mutex_lock_init) if it is
  * free and nobody waits: 0 (l holds it, and is finished as if awaited), or
@@ -1896,6 +1933,7 @@ WEFT_API int sync_mutex_unlock(sync_mutex_lock_t *l) {
     }
     m->holder = 0;
     m->holder_waker = 0;
+    future_owned_unlink(&l->own); /* its frame has nothing to undo now */
     sync_sem_release(&m->sem, 1);
     return 0;
 }
@@ -1938,6 +1976,7 @@ typedef struct sync_rwlock_lock {
     sync_rwlock_t *rw;
     unsigned char write; /* a write lock */
     unsigned char held;  /* it holds the lock (ready, or a try_ that took it) */
+    future_owned_t own;  /* SYNC_RWLOCK_*_INIT: in its frame's list */
 } sync_rwlock_lock_t;
 
 /* A rwlock that lets up to max_readers read at once (>= 1; 1 makes it a
@@ -2006,6 +2045,9 @@ WEFT_API void sync_rwlock_lock_init_(sync_rwlock_lock_t *l, sync_rwlock_t *rw, i
     l->rw = rw;
     l->write = (unsigned char)write;
     l->held = 0;
+    l->own.next = 0;
+    l->own.pprev = 0;
+    l->own.drop = 0;
 }
 
 /* Wait for a read lock (shared); once the future is ready, l holds it. */
@@ -2017,6 +2059,30 @@ WEFT_API void sync_rwlock_read_init(sync_rwlock_lock_t *l, sync_rwlock_t *rw) {
 WEFT_API void sync_rwlock_write_init(sync_rwlock_lock_t *l, sync_rwlock_t *rw) {
     sync_rwlock_lock_init_(l, rw, 1);
 }
+
+WEFT_API int sync_rwlock_unlock(sync_rwlock_lock_t *l);
+
+/* The frame that owns l ends: a lock l still holds goes (as the mutex's). */
+WEFT_API void sync_rwlock_owner_gone_(future_owned_t *n) {
+    sync_rwlock_lock_t *l = FUTURE_CONTAINER_OF(n, sync_rwlock_lock_t, own);
+    if (l->held) (void)sync_rwlock_unlock(l);
+}
+
+WEFT_API void sync_rwlock_lock_init_owned_(sync_rwlock_lock_t *l, sync_rwlock_t *rw, int write,
+                                           future_t *owner) {
+    if (future_owns_(owner, &l->own)) { /* made again: the old one goes first */
+        future_owned_unlink(&l->own);
+        sync_rwlock_owner_gone_(&l->own);
+    }
+    sync_rwlock_lock_init_(l, rw, write);
+    future_own(owner, &l->own, sync_rwlock_owner_gone_);
+}
+
+/* Inside an async body: a read or write lock that, once held, is this
+ * frame's: unlocked when the frame ends, is dropped or its task is
+ * aborted, unless unlocked before (as SYNC_MUTEX_LOCK_INIT). */
+#define SYNC_RWLOCK_READ_INIT(l, rw) sync_rwlock_lock_init_owned_((l), (rw), 0, FUTURE_SELF_)
+#define SYNC_RWLOCK_WRITE_INIT(l, rw) sync_rwlock_lock_init_owned_((l), (rw), 1, FUTURE_SELF_)
 
 WEFT_API int sync_rwlock_try_(sync_rwlock_lock_t *l, sync_rwlock_t *rw, int write) {
     int rc;
@@ -2061,6 +2127,7 @@ WEFT_API int sync_rwlock_unlock(sync_rwlock_lock_t *l) {
     } else {
         rw->readers--;
     }
+    future_owned_unlink(&l->own); /* its frame has nothing to undo now */
     sync_sem_release(&rw->sem, l->acq.w.need);
     return 0;
 }

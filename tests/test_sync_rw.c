@@ -793,6 +793,85 @@ static void test_once_misuse(void) {
     CHECK_EQ(slot, 3);
 }
 
+/* ---- locks owned by their frame (SYNC_*_INIT): a Rust guard's drop ---- */
+
+static sync_mutex_t gm;
+static sync_rwlock_t grw;
+static int owned_mode; /* 0 mutex, 1 read, 2 write */
+static int owned_unlock; /* unlock by hand before the frame ends */
+static int owned_seen;   /* 1: free after the re-init, 2: held again, 4: unlocked */
+
+static void owned_init(void *l, future_t *self) {
+    if (owned_mode == 0) sync_mutex_lock_init_owned_((sync_mutex_lock_t *)l, &gm, self);
+    else sync_rwlock_lock_init_owned_((sync_rwlock_lock_t *)l, &grw, owned_mode == 2, self);
+}
+static int owned_held(void) {
+    return owned_mode == 0 ? sync_mutex_is_locked(&gm) : grw.sem.permits < grw.max;
+}
+static int owned_unlock_(void *l) {
+    return owned_mode == 0 ? sync_mutex_unlock((sync_mutex_lock_t *)l)
+                           : sync_rwlock_unlock((sync_rwlock_lock_t *)l);
+}
+
+/* Takes the lock, twice in a row in the same field (a lock per round),
+ * sleeps holding it, then ends (unlocking by hand or not). */
+ASYNC_FN(owned_holder, union { sync_mutex_lock_t m; sync_rwlock_lock_t rw; } l; timer_sleep_t nap;) {
+    ASYNC_BEGIN(f);
+    owned_init(&f->l, FUTURE_SELF_);
+    AWAIT(cx, &f->l.m.acq.fut);
+    owned_init(&f->l, FUTURE_SELF_); /* made again: the first lock goes */
+    owned_seen |= !owned_held();
+    AWAIT(cx, &f->l.m.acq.fut);
+    owned_seen |= owned_held() << 1;
+    timer_sleep_init(&f->nap, TIMER_SEC);
+    AWAIT(cx, &f->nap);
+    if (owned_unlock && owned_unlock_(&f->l) == 0) owned_seen |= 4;
+    ASYNC_END();
+}
+
+/* Aborts *victim once the lock is held (the victim then sleeps). */
+ASYNC_FN(owned_killer, exec_task_t *victim;) {
+    ASYNC_BEGIN(f);
+    while (!owned_held()) YIELD_NOW(cx);
+    exec_abort(f->victim);
+    ASYNC_END();
+}
+
+/* Each kind of lock, held by a frame that finishes (with and without its
+ * own unlock), whose task is aborted, or that a timeout drops: the lock
+ * is free after, every time, and a second unlock never happens. */
+static void test_owned_locks_go_with_their_frame(void) {
+    for (owned_mode = 0; owned_mode < 3; owned_mode++) {
+        int how;
+        for (how = 0; how < 4; how++) { /* ends, ends unlocked, aborted, timed out */
+            owned_holder_t h = ASYNC_NEW(owned_holder);
+            exec_task_t t = {0};
+            timer_timeout_t to;
+            setup();
+            sync_mutex_init(&gm);
+            sync_rwlock_init_max(&grw, 4);
+            owned_unlock = how == 1;
+            owned_seen = 0;
+            if (how == 3) {
+                timer_timeout_init(&to, &h, TIMER_MS);
+                CHECK_EQ(exec_block_on(&ex, &to), -ETIMEDOUT);
+            } else {
+                owned_killer_t k = ASYNC_NEW(owned_killer);
+                exec_task_t kt = {0};
+                k.victim = &t;
+                CHECK_EQ(exec_spawn(&t, &ex, &h), 0);
+                if (how == 2) CHECK_EQ(exec_spawn(&kt, &ex, &k), 0);
+                CHECK_EQ(exec_run(&ex), 0);
+                CHECK_EQ(exec_task_err(&t), how == 2 ? -ECANCELED : 0);
+            }
+            CHECK_EQ(owned_seen, how == 1 ? 7 : 3);
+            CHECK(!owned_held());
+            CHECK(owned_mode == 0 ? gm.holder == 0 : grw.writer == 0 && grw.readers == 0);
+            exec_destroy(&ex);
+        }
+    }
+}
+
 int main(void) {
     RUN(test_rwlock_write_preferring_fifo);
     RUN(test_rwlock_try_and_handover_by_hand);
@@ -809,5 +888,6 @@ int main(void) {
     RUN(test_once_drop_at_each_point);
     RUN(test_once_set_releases_waiters);
     RUN(test_once_misuse);
+    RUN(test_owned_locks_go_with_their_frame);
     return check_summary();
 }
