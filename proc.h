@@ -150,7 +150,8 @@
  *
  * Memory (x86-64, glibc): proc_t 536 bytes (four io_fd_t and an
  * io_signal_t: 616 under the poll backend, 1704 under IO_PORTABLE, whose
- * io_signal_t keeps saved actions), proc_wait_t 160, proc_opts_t 48
+ * io_signal_t keeps saved actions, 1784 with both), proc_wait_t 160,
+ * proc_opts_t 48
  * (test_proc checks these figures).
  */
 #ifndef PROC_H
