@@ -340,17 +340,6 @@ WEFT_API void future_owned_unlink(future_owned_t *n) {
  * owner's that keeps one: a task scope). */
 WEFT_API void future_owned_push(future_owned_t **head, future_owned_t *n,
                                 void (*drop)(future_owned_t *)) {
-    future_owned_t **pp;
-    for (pp = head; *pp; pp = &(*pp)->next) /* there already: moved to the */
-        if (*pp == n) {                     /* front, never linked twice */
-            if (n->pprev != pp) { /* its links were cleared while linked */
-                FUTURE_MISUSE("a node initialised again while its frame still owns "
-                              "it: drop the old one first (future_drop)");
-                n->pprev = pp; /* what followed it is lost, but no loop */
-            }
-            future_owned_unlink(n);
-            break;
-        }
     n->drop = drop;
     n->next = *head;
     n->pprev = head;
@@ -368,8 +357,9 @@ WEFT_API void future_own(future_t *f, future_owned_t *n, void (*drop)(future_own
 
 /* 1 if n is in frame f's list of owned nodes. Only the list is walked
  * (n is not read: it may be memory not yet initialised), so that an init
- * "owned by this frame" can tell a node made again (FS_DIR_INIT or
- * SYNC_TOKEN_INIT run twice on one field) and let go of the old one. */
+ * "owned by this frame" can tell a node made again (FS_DIR_INIT,
+ * SYNC_TOKEN_INIT, SYNC_MUTEX_LOCK_INIT run twice on one field) and let go
+ * of the old one. O(what f owns): those inits only, never spawn's push. */
 WEFT_API int future_owns_(const future_t *f, const future_owned_t *n) {
     const future_owned_t *o;
     for (o = f->owned; o; o = o->next)

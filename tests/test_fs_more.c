@@ -1143,22 +1143,6 @@ static void test_dir_owned_by_frame_closes_on_abort(void) {
         future_drop(&owner); /* the last one closed with its frame */
         CHECK_EQ(future_err(&dir.st.fut), -ECANCELED);
     }
-    /* The plain init on a stream its frame still owns clears the links:
-     * owning it again is reported (the first listing is lost: drop it
-     * first), and the frame's list holds it once (no loop). */
-    {
-        fs_dir_t dir;
-        fs_dirent_t ents[4];
-        future_t owner;
-        future_init(&owner, await1_poll, 0);
-        fs_dir_init_owned_(&dir, &pool, d, ents, 4, &owner);
-        fs_dir_init(&dir, &pool, d, ents, 4);
-        CHECK_MISUSE(fs_dir_own(&dir, &owner), "initialised again while its frame still owns");
-        CHECK(owner.owned == &dir.own && dir.own.next == 0);
-        CHECK(next1(&dir) != 0);
-        future_drop(&owner);
-        CHECK_EQ(future_err(&dir.st.fut), -ECANCELED);
-    }
     CHECK(clean());
     remove_tree(d);
     teardown();
