@@ -560,6 +560,22 @@ WEFT_API void timer_wheel_cancel(timer_wheel_t *w, timer_entry_t *e) {
     w->gone++;
 }
 
+/* The second step of an advance (wheel or list): fire the due ring q from
+ * its front, one timer at a time, each unlinked before its waker runs (a
+ * waker may cancel, register or advance again). How many fired. */
+WEFT_API size_t timer_fire_due_(timer_wheel_t *w, timer_link_t *q) {
+    size_t fired = 0;
+    while (q->next != q) {
+        timer_entry_t *e = (timer_entry_t *)(void *)q->next;
+        timer_unlink_(e);
+        e->state = TIMER_FIRED_;
+        w->gone++;
+        fired++;
+        future_wake(e->waker);
+    }
+    return fired;
+}
+
 #if !TIMER_LIST_
 /* The earliest non-empty slot: its level * TIMER_SLOTS + slot, and the
  * tick it comes due. The lowest non-empty level always holds the
@@ -694,7 +710,6 @@ WEFT_API timer_time_t timer_wheel_next_in(const timer_wheel_t *w) {
  * held across the call. */
 WEFT_API size_t timer_wheel_advance(timer_wheel_t *w, timer_time_t now) {
     timer_time_t target, due, base = w->elapsed; /* in tick time, compare from base */
-    size_t fired = 0;
     int s, stay = -1; /* stay: the current tick's slot, left with timers */
     timer_link_t *q = &w->slots[TIMER_DUE_SLOT_];
     timer_link_t ahead; /* timers rounds ahead, in the order met */
@@ -739,15 +754,7 @@ WEFT_API size_t timer_wheel_advance(timer_wheel_t *w, timer_time_t now) {
         }
         if (stay >= 0) timer_occupy_(w, (size_t)stay);
     }
-    while (q->next != q) {
-        timer_entry_t *e = (timer_entry_t *)(void *)q->next;
-        timer_unlink_(e);
-        e->state = TIMER_FIRED_;
-        w->gone++;
-        fired++;
-        future_wake(e->waker);
-    }
-    return fired;
+    return timer_fire_due_(w, q);
 }
 #else /* TIMER_LIST_ */
 /* When (ns) the list next needs advancing: its first deadline, or
@@ -774,7 +781,6 @@ WEFT_API timer_time_t timer_wheel_next_in(const timer_wheel_t *w) {
 /* As the wheel's: the due timers, a prefix of the list, move to the due
  * ring; then it fires from its front, one at a time. */
 WEFT_API size_t timer_wheel_advance(timer_wheel_t *w, timer_time_t now) {
-    size_t fired = 0;
     timer_link_t *q = &w->due, *l;
     if (!q->next || q->next->prev != q) { /* the due ring is always whole */
         FUTURE_MISUSE("timer wheel used before timer_wheel_init, or copied or moved "
@@ -789,15 +795,7 @@ WEFT_API size_t timer_wheel_advance(timer_wheel_t *w, timer_time_t now) {
             timer_ring_insert_(q->prev, q, l);
         }
     }
-    while (q->next != q) {
-        timer_entry_t *e = (timer_entry_t *)(void *)q->next;
-        timer_unlink_(e);
-        e->state = TIMER_FIRED_;
-        w->gone++;
-        fired++;
-        future_wake(e->waker);
-    }
-    return fired;
+    return timer_fire_due_(w, q);
 }
 #endif /* TIMER_LIST_ */
 
