@@ -146,7 +146,7 @@
  * The knobs: EXEC_BUDGET (128), EXEC_POLLS_PER_TURN (61), EXEC_MAX_EVENTS
  * (256): define before including to change them. EXEC_TICK_TIME (bare
  * backend only; below): time in 32-bit wrapping ticks, ~1 KB less code on
- * a Cortex-M0+. EXEC_METRICS (0): 1
+ * a Cortex-M0+. EXEC_STATS (1): 0 drops exec_t.stats. EXEC_METRICS (0): 1
  * brings task ids, metrics, hooks and timelines, 48 bytes a task (64-bit);
  * define it the same way in every file of a program (it changes
  * exec_task_t).
@@ -229,6 +229,17 @@
  * poll path is as before. */
 #ifndef EXEC_METRICS
 #define EXEC_METRICS 0
+#endif
+/* EXEC_STATS (1): 0 leaves out exec_t.stats, the executor's counters
+ * (polls, turns, parks...): 64 bytes of RAM and, on a Cortex-M0+, ~100
+ * bytes of code for their 64-bit increments. Code that reads ex.stats
+ * then does not compile. Not with EXEC_METRICS (its timer_fires lives
+ * there). */
+#ifndef EXEC_STATS
+#define EXEC_STATS 1
+#endif
+#if !EXEC_STATS && EXEC_METRICS
+#error "EXEC_STATS 0: not with EXEC_METRICS (which counts into exec_t.stats)"
 #endif
 /* EXEC_TICK_TIME (bare backend only): the executor keeps time in your
  * counter's 32-bit ticks, not in 64-bit nanoseconds (timer.h's
@@ -374,7 +385,8 @@ typedef struct exec_task_metrics {
 #endif
 
 /* A task, beside its future, in memory the caller owns: 96 bytes on
- * 64-bit (52 on 32-bit), 144 (100 to 104) with EXEC_METRICS, as each union below holds one word that two uses share, never
+ * 64-bit (52 on 32-bit, 48 with CORO_RC_T=int16_t), 144 (100 to 104)
+ * with EXEC_METRICS, as each union below holds one word that two uses share, never
  * needed at once (a state bit says which one is there). Read the task
  * through the functions (exec_task_name...), not the fields. (No union on
  * the ready-queue link: a store through a union may alias the state, and
@@ -396,8 +408,9 @@ struct exec_task {
         struct exec_join *join_;/* JOINED: the join handle waiting for the
                                    task; it keeps the name meanwhile */
     };
-    int err;                    /* the result, once done */
-    unsigned state;             /* EXEC_TASK_* bits */
+    coro_rc_t err;              /* the result, once done (a future's error:
+                                   16 bits under CORO_RC_T=int16_t) */
+    unsigned short state;       /* EXEC_TASK_* bits (10 of them) */
 #if EXEC_METRICS
     exec_task_metrics_t m;      /* exec_task_id, exec_task_metrics */
 #endif
@@ -507,6 +520,10 @@ enum { EXEC_INSTR_BLOCK_ = 1, EXEC_INSTR_METRICS_ = 2, EXEC_INSTR_TRACE_ = 4,
 
 struct exec {
     exec_task_t *head, *tail;  /* the ready queue, FIFO */
+    /* Bytes, near the front: a Cortex-M0's byte loads reach 31 bytes in. */
+    unsigned char paused;      /* the clock is paused */
+    unsigned char running;     /* inside exec_run / exec_block_on */
+    unsigned char closing;     /* shutting down: spawn refused */
     future_list_t live;        /* every live task, newest first, for shutdown */
     size_t nlive;
     exec_task_t *current;      /* the task being polled, or 0 */
@@ -519,7 +536,9 @@ struct exec {
     int wake_fds[2];           /* the self-pipe: read end, write end */
     exec_io_t *ios;            /* the registered fds, newest first */
 #endif
-    size_t nio;                /* fds registered */
+#ifdef EXEC_HAVE_FDS_
+    size_t nio;                /* fds registered (EXEC_NIO_: 0 on bare) */
+#endif
     size_t nremote;            /* remote handles open */
     size_t holds;              /* clock holds (blocking jobs running) */
     exec_remote_t *remote;     /* the remote queue: a lock-free stack (atomic);
@@ -528,14 +547,11 @@ struct exec {
     int efd_signalled;         /* the backend was woken and has not yet
                                   consumed the wake (atomic); bare: an
                                   interrupt woke a handle (exec_wake_pending) */
-    int paused;                /* the clock is paused */
 #ifdef EXEC_TICK_TIME
     timer_time_t clock_offset; /* ticks added to the counter (wrapping) */
 #else
     int64_t clock_offset;      /* ns added to the clock source */
 #endif
-    int running;               /* inside exec_run / exec_block_on */
-    int closing;               /* shutting down: spawn refused */
     unsigned select_seq;       /* where the next fresh SELECT starts */
 #ifndef EXEC_TICK_TIME
     uint64_t (*clock_fn)(void *ctx); /* the clock source, or 0: monotonic */
@@ -556,8 +572,12 @@ struct exec {
 #ifdef EXEC_HAVE_THREADS_
     pthread_t owner;           /* the thread running the loop */
 #endif
+#ifdef EXEC_HAVE_STDIO_
     exec_file_t *log;          /* where stalls are reported, or 0 */
+#endif
+#if EXEC_STATS
     exec_stats_t stats;
+#endif
     exec_task_t main_task;     /* exec_block_on's task */
 #ifdef EXEC_HAVE_STDIO_
     /* the blocked-executor detector (exec_set_block_threshold; 0: off) */
@@ -621,6 +641,21 @@ WEFT_API uint64_t exec_clock_read_(const exec_t *ex) {
 
 /* The loop's idea of now (ns), as timers see it. */
 WEFT_API timer_time_t exec_now(const exec_t *ex) { return ex->timers.now; }
+
+/* Fds registered: none without a reactor (the bare backend keeps no
+ * count). */
+#ifdef EXEC_HAVE_FDS_
+#define EXEC_NIO_(ex) ((ex)->nio)
+#else
+#define EXEC_NIO_(ex) ((void)(ex), 0)
+#endif
+
+/* ex->stats.field += 1, when there are stats (EXEC_STATS). */
+#if EXEC_STATS
+#define EXEC_COUNT_(ex, field) ((ex)->stats.field++)
+#else
+#define EXEC_COUNT_(ex, field) ((void)(ex))
+#endif
 
 /* Move the wheel to `to`, firing the timers due (and counting them, with
  * EXEC_METRICS: on a board the count costs 76 bytes of code). */
@@ -1345,7 +1380,7 @@ WEFT_API void exec_poll_task_(exec_t *ex, exec_task_t *t) {
     cx.seq = &ex->select_seq;
     ex->current = t;
     t->state |= EXEC_TASK_RUNNING_;
-    ex->stats.polls++;
+    EXEC_COUNT_(ex, polls);
 #if EXEC_METRICS /* the detector's two tests, become one for everything */
     if (ex->instr) exec_poll_begin_(ex, t);
     r = future_poll(t->fut, &cx);
@@ -1753,7 +1788,9 @@ WEFT_API void exec_remote_wake(exec_remote_t *r) {
         /* Seen after our push: if the loop parked before seeing the push,
          * it had set parked first, and we see it here (both seq_cst). */
         if (EXEC_LOAD_(&ex->parked) && !EXEC_XCHG_(&ex->efd_signalled, 1)) {
+#if EXEC_STATS
             EXEC_ADD_(&ex->stats.efd_writes, 1);
+#endif
             exec_backend_notify_(ex);
         }
     }
@@ -1776,7 +1813,7 @@ WEFT_API void exec_drain_remote_(exec_t *ex) {
         future_waker_t *w = r->waker;
         fifo = r->next;
         EXEC_STORE_(&r->pending, 0); /* from here another wake may queue it */
-        ex->stats.remote++;
+        EXEC_COUNT_(ex, remote);
         future_wake(w);
     }
 }
@@ -1825,7 +1862,7 @@ WEFT_API void exec_drain_remote_(exec_t *ex) {
         next = r->next;
         if (!EXEC_LOAD_(&r->pending)) continue;
         EXEC_STORE_(&r->pending, 0);
-        ex->stats.remote++;
+        EXEC_COUNT_(ex, remote);
         future_wake(r->waker);
     }
 }
@@ -1913,7 +1950,7 @@ WEFT_API void exec_io_forget(exec_io_t *io, unsigned dir, const future_waker_t *
  * the backend counts those as ready too, so the next operation reports
  * them). */
 WEFT_API void exec_io_event_(exec_io_t *io, int rd, int wr, int hup) {
-    io->ex->stats.io_events++;
+    EXEC_COUNT_(io->ex, io_events);
     if (hup) io->hup = 1;
     if (rd) {
         io->ready |= EXEC_IO_READ;
@@ -2207,7 +2244,7 @@ WEFT_API int exec_wait_(exec_t *ex, exec_wait_t_ timeout_ns) {
          * holds under emulators that weaken it (qemu-user on an x86 host). */
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
         if (exec_wake_pending(ex)) timeout_ns = 0; /* a wake came: don't sleep */
-        else ex->stats.parks++;
+        else EXEC_COUNT_(ex, parks);
     }
     rc = exec_backend_wait_(ex, timeout_ns);
     EXEC_STORE_(&ex->parked, 0);
@@ -2334,7 +2371,7 @@ WEFT_API void exec_dump(const exec_t *ex, FILE *out) {
  * and longest poll) and its time queued (woken or spawned, not yet
  * polled): exec_task_metrics(t), and exec_dump shows them under each
  * task. Per executor, exec_t.stats counts polls, turns, parks, io_events,
- * remote wakes and timer_fires, always. The time is the executor's clock,
+ * remote wakes and timer_fires, always (unless EXEC_STATS is 0). The time is the executor's clock,
  * read twice a poll and once a wake while metrics are on; paused, it
  * stands still: a test then sees polls of 0 ns, and exact queued times.
  *
@@ -2601,7 +2638,7 @@ WEFT_API int exec_idle_(exec_t *ex) {
     exec_wait_t_ timeout;
     int rc;
     if (ex->paused && !ex->holds) {
-        if (ex->nio && (rc = exec_wait_(ex, 0)) < 0) return rc; /* I/O first */
+        if (EXEC_NIO_(ex) && (rc = exec_wait_(ex, 0)) < 0) return rc; /* I/O first */
         exec_drain_remote_(ex);
         if (ex->head) return 0;
         next = EXEC_NEXT_(ex);
@@ -2616,7 +2653,7 @@ WEFT_API int exec_idle_(exec_t *ex) {
     exec_update_time(ex);
     if (ex->head) return 0;
     next = EXEC_NEXT_(ex);
-    if (next == TIMER_NEVER && !ex->nio && !ex->nremote && !ex->holds) {
+    if (next == TIMER_NEVER && !EXEC_NIO_(ex) && !ex->nremote && !ex->holds) {
 #ifdef EXEC_HAVE_STDIO_
         if (ex->log) {
             fprintf(ex->log, "exec: %zu task(s) wait, but nothing can wake them "
@@ -2649,14 +2686,14 @@ WEFT_API int exec_idle_(exec_t *ex) {
  * sleep in epoll or jump the paused clock for them). */
 WEFT_API int exec_turn_(exec_t *ex, const exec_task_t *until) {
     int n;
-    ex->stats.turns++;
+    EXEC_COUNT_(ex, turns);
     for (n = 0; n < EXEC_POLLS_PER_TURN && ex->head; n++) exec_poll_task_(ex, exec_pop_(ex));
     exec_drain_remote_(ex);
     if (until && (until->state & EXEC_TASK_DONE_)) return 0;
     if (!ex->head) return ex->nlive ? exec_idle_(ex) : 0;
-    if (ex->nio) {
+    if (EXEC_NIO_(ex)) {
         int rc;
-        ex->stats.io_checks++;
+        EXEC_COUNT_(ex, io_checks);
         if ((rc = exec_wait_(ex, 0)) < 0) return rc;
     }
     exec_update_time(ex);

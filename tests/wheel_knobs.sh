@@ -30,15 +30,16 @@
 #        tick-small  3 x 8, TIMER_ENTRY_SEQ 0 (mcu.sh's: a round of 512)
 #        tick-tiny   2 x 4 (a round of 16 ticks)
 #        tick-bits   2 x 2, TIMER_NO_CLZ (a round of 4, the search by halves)
-#        tick-list   the list, TIMER_ENTRY_SEQ 0 (mcu.sh's)
+#        tick-list   the list, TIMER_ENTRY_SEQ 0, EXEC_STATS 0 (mcu.sh's)
 #   2. timer.h alone, freestanding C99, in the small configuration (and
 #      in tick time).
-#      Then exec.h with sync.h on the bare backend in tick time.
+#      Then exec.h with sync.h on the bare backend in tick time, and
+#      every header on epoll and on poll with EXEC_STATS 0.
 #   3. Knobs that must not compile, each with its message: TIMER_SLOTS 12,
 #      TIMER_LEVELS 0, TIMER_LEVELS 12 with 64 slots; in tick time: a
 #      TIMER_TICK_SHIFT, levels over 31 bits; EXEC_TICK_TIME on a hosted
 #      backend or with EXEC_STDIO, TIMER_TICK_TIME without EXEC_TICK_TIME
-#      under exec.h.
+#      under exec.h, EXEC_STATS 0 with EXEC_METRICS.
 #   4. Sizes: timer_wheel_t, timer_entry_t, timer_sleep_t, timer_tick32_t
 #      on this host and cross-built for Cortex-M0+ (arm-none-eabi-gcc
 #      -mcpu=cortex-m0plus -mthumb -Os; skipped without it), default and
@@ -78,7 +79,7 @@ flags() {
     tick-small) echo "-DEXEC_TICK_TIME -DTIMER_LEVELS=3 -DTIMER_SLOTS=8 -DTIMER_ENTRY_SEQ=0" ;;
     tick-tiny) echo "-DEXEC_TICK_TIME -DTIMER_LEVELS=2 -DTIMER_SLOTS=4" ;;
     tick-bits) echo "-DEXEC_TICK_TIME -DTIMER_LEVELS=2 -DTIMER_SLOTS=2 -DTIMER_NO_CLZ" ;;
-    tick-list) echo "-DEXEC_TICK_TIME -DTIMER_LEVELS=1 -DTIMER_ENTRY_SEQ=0" ;;
+    tick-list) echo "-DEXEC_TICK_TIME -DTIMER_LEVELS=1 -DTIMER_ENTRY_SEQ=0 -DEXEC_STATS=0" ;;
   esac
 }
 
@@ -151,6 +152,13 @@ for cc in gcc clang; do
        $cc -std=c11 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -I. -x c - >"$B/tick_sync_$cc.log" 2>&1
   then ok "exec.h + sync.h on the bare backend in tick time ($cc)"
   else fail "exec.h + sync.h on the bare backend in tick time ($cc)" "$B/tick_sync_$cc.log"; fi
+  # EXEC_STATS 0 on the hosted backends: every header still builds
+  for be in EPOLL POLL; do
+    if printf '#define EXEC_BACKEND_%s 1\n#include "exec.h"\n#include "io.h"\n#include "sync.h"\n#include "blocking.h"\n#include "fs.h"\n#include "proc.h"\n' "$be" |
+         $cc -std=c11 -D_GNU_SOURCE -DEXEC_STATS=0 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -I. -x c - >"$B/nostats_$cc.log" 2>&1
+    then ok "every header with EXEC_STATS 0 on $be ($cc)"
+    else fail "every header with EXEC_STATS 0 on $be ($cc)" "$B/nostats_$cc.log"; fi
+  done
 done
 
 # 3. Knobs that must not compile.
@@ -180,6 +188,7 @@ bad_exec "EXEC_TICK_TIME on poll" "for the bare backend" -DEXEC_TICK_TIME -DEXEC
 bad_exec "EXEC_TICK_TIME with EXEC_STDIO" "not with EXEC_METRICS or EXEC_STDIO" -DEXEC_TICK_TIME -DEXEC_BACKEND_BARE -DEXEC_STDIO
 bad_exec "EXEC_TICK_TIME with EXEC_METRICS" "not with EXEC_METRICS or EXEC_STDIO" -DEXEC_TICK_TIME -DEXEC_BACKEND_BARE -DEXEC_METRICS=1
 bad_exec "TIMER_TICK_TIME alone under exec.h" "go together" -DTIMER_TICK_TIME -DEXEC_BACKEND_BARE
+bad_exec "EXEC_STATS 0 with EXEC_METRICS" "not with EXEC_METRICS" -DEXEC_STATS=0 -DEXEC_METRICS=1
 
 # 4. Sizes.
 echo "== sizes (bytes)"
