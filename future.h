@@ -86,6 +86,11 @@
  *                        nothing (the misuse still returns its documented
  *                        error value). The header's includes are the same
  *                        either way.
+ *   FUTURE_AWAIT_INLINE  under -Os (__OPTIMIZE_SIZE__) an AWAIT's first
+ *                        poll is a call of future_poll (~30 bytes less an
+ *                        AWAIT on a Cortex-M0+); elsewhere it is spelled
+ *                        out, so that a ready child of known type inlines.
+ *                        Define it to spell it out under -Os too.
  *   coro.h's footprint knobs (CORO_PC_T, CORO_RC_T, CORO_NO_TRACE) apply
  *   to every future's header; under CORO_NO_TRACE, future_describe and the
  *   backtrace show no "file:line" and no leaf kinds. A misuse report never
@@ -546,16 +551,8 @@ WEFT_API coro_poll_t future_poll(future_t *f, future_cx_t *cx) {
 
 /* Cancel f wherever it is suspended; see "Drop" above. */
 WEFT_API void future_drop(future_t *f) {
-    future_t *c;
     if (!f || coro_done(&f->co)) return;
-    c = f->child;
-    f->child = 0;
-    while (c) {
-        future_t *next = c->sibling;
-        c->sibling = 0;
-        future_drop(c);
-        c = next;
-    }
+    future_drop_children_(f, 0);
     if (f->owned) future_owned_release_(&f->owned);
     if (f->drop) f->drop(f);
     coro_finish(&f->co, FUTURE_ECANCELED);
@@ -605,7 +602,14 @@ WEFT_API int future_disown_(future_t *self) {
  *
  * future_c_ is a local of the do-block that the resume jumps into past its
  * assignment (legal C and C++: no initializer), so it is set again there. */
+#if defined(__OPTIMIZE_SIZE__) && !defined(FUTURE_AWAIT_INLINE)
+/* -Os (or -Oz): the first poll is a call of future_poll, as below. Each
+ * AWAIT is then ~30 bytes smaller on a Cortex-M0+, for one call more on
+ * a ready child (FUTURE_AWAIT_INLINE keeps the spelled-out poll). */
+#define FUTURE_AWAIT_N_(cx, c, n) FUTURE_AWAIT_BY_(cx, c, n, future_poll)
+#else
 #define FUTURE_AWAIT_N_(cx, c, n) FUTURE_AWAIT_BY_(cx, c, n, FUTURE_POLL_NOW_)
+#endif
 
 /* The same with the first poll a call of future_poll: the library's own
  * generators (sync.h) use it, to stay small (one call at each AWAIT, not

@@ -3,7 +3,9 @@
 # word sizes, byte orders, ABIs and libcs, plain (no sanitizer).
 #   tests/matrix.sh [BUILD_DIR]     (default build/test/matrix)
 #
-#   native   gcc (+ -Wjump-misses-init) and clang, each at -O0, -O2, -O3;
+#   native   gcc (+ -Wjump-misses-init) and clang, each at -O0, -O2, -O3
+#            and -Os (where future.h's AWAIT polls through a call; -O1 is
+#            the sanitizer builds' level in run.sh);
 #            every binary is built and run (the runs take seconds, the
 #            builds are what costs)
 #   i386     32-bit x86, gcc -O2 -static: `gcc -m32` when gcc-multilib is
@@ -160,11 +162,11 @@ runner_for() {
 t0=$(date +%s)
 stamp() { echo "   ($1: $(($(date +%s) - t0)) s so far)"; }
 
-# ---- 1. native: gcc and clang at -O0, -O2, -O3 --------------------------------
+# ---- 1. native: gcc and clang at -O0, -O2, -O3, -Os -----------------------------
 for cc in gcc clang; do
   if ! have $cc $cc; then skip "$cc: $cc not installable: $why"; continue; fi
   extra=; [ $cc = gcc ] && extra=-Wjump-misses-init
-  for o in O0 O2 O3; do
+  for o in O0 O2 O3 Os; do
     echo "== $cc -$o"
     build_all "$cc-$o" $cc $WARN $extra -$o
     run_all "$cc-$o" "$cc-$o"

@@ -232,7 +232,7 @@ if command -v arm-none-eabi-gcc >/dev/null 2>&1; then
   done
 fi
 
-# 8. The build matrix: -O0/-O2/-O3 on gcc and clang, 32-bit, aarch64 and
+# 8. The build matrix: -O0/-O2/-O3/-Os on gcc and clang, 32-bit, aarch64 and
 #    s390x (big-endian) under qemu-user, musl.
 [ -f tests/matrix.sh ] && run matrix bash tests/matrix.sh "$B/matrix"
 
