@@ -1135,7 +1135,8 @@ WEFT_API int future_join_all_add(future_join_all_t *j, future_t *child) {
  * one function, as rustc makes of a chain of async fns. It costs code
  * size at each such AWAIT. The compiler must see which poll function the
  * AWAIT calls: make the child on the straight path before it, with
- * FUTURE_NEW or future_init (gcc and clang alike). */
+ * FUTURE_NEW or future_init (gcc and clang alike). Under -Os the first
+ * poll is a call of future_poll unless FUTURE_AWAIT_INLINE is defined. */
 #if defined(__GNUC__) &&                                                      \
     (defined(__clang__) || !(defined(CORO_USE_LABELS) && CORO_USE_LABELS))
 #define FUTURE_INLINE_POLL_ static inline __attribute__((always_inline))
