@@ -31,8 +31,8 @@
  *     points. Every call after a suspension resumes right after it.
  *   - A finished coroutine returns CORO_READY on every later call and does
  *     nothing; coro_done(&co) tells whether it has finished, co.rc holds the
- *     int it finished with (0 unless ASYNC_RETURN said otherwise; an int
- *     truncated to CORO_RC_T, below, when you narrow it).
+ *     int it finished with (0 unless ASYNC_RETURN said otherwise; kept
+ *     within CORO_RC_T's range, below, when you narrow it).
  *   - Locals do NOT survive a suspension: keep them in the frame. A local
  *     assigned before a suspension point holds garbage after it, and one
  *     declared with an initializer before it is skipped on resume. Compile
@@ -87,9 +87,11 @@
  *                    signed) marks a finished coroutine. The labels
  *                    backend stores an address (void *) and ignores it.
  *   CORO_RC_T        the type of co.rc (default int). int16_t holds every
- *                    negative errno value; a result code is converted
- *                    (truncated) to it where it is stored, and read back as
- *                    an int.
+ *                    negative errno value; a result code is stored in it
+ *                    and read back as an int. One out of its range (a
+ *                    count of 40000 in ASYNC_RETURN) is a misuse report
+ *                    and is kept at the range's nearest end: its sign,
+ *                    success or error, stays.
  *   CORO_NO_TRACE    define to leave co.at out of coro_t: one pointer less
  *                    per frame and no "file:line" strings in the binary.
  *                    coro_at() is then 0: misuse reports name no place,
@@ -237,10 +239,12 @@ WEFT_API const char *coro_at(const coro_t *co) {
 /* Has the coroutine run to its end (or been stopped)? */
 WEFT_API int coro_done(const coro_t *co) { return co->pc == CORO_PC_DONE_; }
 
+WEFT_API coro_rc_t coro_rc_(int rc);
+
 /* Mark a coroutine finished from outside (used when dropping it). */
 WEFT_API void coro_finish(coro_t *co, int rc) {
     co->pc = CORO_PC_DONE_;
-    co->rc = (coro_rc_t)rc;
+    co->rc = coro_rc_(rc);
 }
 
 /* ---- reporting misuse -------------------------------------------------- */
@@ -281,6 +285,23 @@ WEFT_API void coro_misuse_report_(const char *at, const char *msg) {
     abort();
 }
 #endif
+
+/* A result code as co.rc stores it. With a CORO_RC_T narrower than int, a
+ * code out of its range is reported and kept at the nearest end of the
+ * range, so that its sign stays (40000 as int16_t would read back as
+ * -25536: a success turned into an error). Every errno value fits. */
+WEFT_API coro_rc_t coro_rc_(int rc) {
+#ifdef CORO_RC_T
+    if (sizeof(coro_rc_t) < sizeof(int) && rc != (int)(coro_rc_t)rc) {
+        int max = (int)((1u << (sizeof(coro_rc_t) * 8 - 1)) - 1u);
+        CORO_MISUSE((const char *)0, "a result code out of CORO_RC_T's range "
+                                     "(ASYNC_RETURN, future_finish): keep codes "
+                                     "within it, or widen CORO_RC_T");
+        return (coro_rc_t)(rc < 0 ? -max - 1 : max);
+    }
+#endif
+    return (coro_rc_t)rc;
+}
 
 /* ASYNC_END's checks (switch backend), out of line so they cost the normal
  * path one compare. A frame whose resume state matched no label. */
@@ -555,7 +576,7 @@ WEFT_API void coro_broke_(coro_t *co, const char *end) {
 /* Finish now with result code `code` (futures: 0 or a negative errno). */
 #define CORO_RETURN(code)                                                      \
     do {                                                                       \
-        CORO_SELF_->rc = (coro_rc_t)(code);                                    \
+        CORO_SELF_->rc = coro_rc_(code);                                       \
         CORO_SELF_->pc = CORO_PC_DONE_;                                        \
         return CORO_READY;                                                     \
     } while (0)

@@ -89,13 +89,16 @@
  *   - A stall is reported: when tasks are alive but nothing (no timer, no
  *     fd, no remote handle, no blocking job) can ever wake them, exec_run
  *     and exec_block_on return -EDEADLK and print each stuck task's async
- *     backtrace to ex->log (stderr by default; 0 silences it).
+ *     backtrace to ex->log (stderr by default; 0 silences it; the bare
+ *     backend has no log unless EXEC_STDIO: it only returns -EDEADLK).
  *
  * Errors: -EBUSY spawning a task that is alive (or held by its scope);
  * -EPIPE spawning into a closed scope; -ECANCELED from a join
  * handle whose task was aborted or shut down, and from spawn during
  * shutdown; -EDEADLK as above and from a nested exec_run / exec_block_on;
- * -EINVAL joining a task never spawned; exec_init returns -errno (EMFILE,
+ * -EINVAL joining a task never spawned, and from exec_run / exec_block_on
+ * when a timer waits on a bare executor that has no clock (reported: time
+ * would never move); exec_init returns -errno (EMFILE,
  * ENFILE, ENOMEM) when it cannot get its epoll and eventfd (its pipe).
  *
  * Blocking work goes to blocking.h's helper thread pool (blocking_t is
@@ -132,7 +135,7 @@
  *     void SysTick_Handler(void) { systick_ms++; exec_isr_wake(&tick_handle); }
  *     ...
  *     exec_init(&ex);
- *     exec_set_tick_clock(&ex, ms, 0, TIMER_MS);
+ *     exec_set_tick_clock(&ex, ms, 0, 1000000); // ns a tick (EXEC_TICK_TIME: unread)
  *     exec_set_idle(&ex, idle, 0);
  *     exec_block_on(&ex, &app);
  *
@@ -231,8 +234,8 @@
 #define EXEC_METRICS 0
 #endif
 /* EXEC_STATS (1): 0 leaves out exec_t.stats, the executor's counters
- * (polls, turns, parks...): 64 bytes of RAM and, on a Cortex-M0+, ~100
- * bytes of code for their 64-bit increments. Code that reads ex.stats
+ * (polls, turns, parks...): 64 bytes of RAM (72 with their alignment on
+ * a Cortex-M0+) and there ~80 bytes of code for their 64-bit increments. Code that reads ex.stats
  * then does not compile. Not with EXEC_METRICS (its timer_fires lives
  * there). */
 #ifndef EXEC_STATS
@@ -783,7 +786,13 @@ WEFT_API void exec_set_tick_clock(exec_t *ex, uint32_t (*tick)(void *ctx), void 
 
 /* While held, the paused clock does not jump (a blocking job is running). */
 WEFT_API void exec_clock_hold(exec_t *ex) { ex->holds++; }
-WEFT_API void exec_clock_unhold(exec_t *ex) { ex->holds--; }
+WEFT_API void exec_clock_unhold(exec_t *ex) {
+    if (!ex->holds) { /* a count wrapped to ~0 would hide every stall */
+        FUTURE_MISUSE("exec_clock_unhold without an exec_clock_hold: pair them");
+        return;
+    }
+    ex->holds--;
+}
 
 /* Out of line and cold: the boxed task's end, below, so the compiler does
  * not see free() on the executor's own main task (never boxed) and warn;
@@ -1742,6 +1751,19 @@ WEFT_API void exec_remote_init(exec_remote_t *r, exec_t *ex) {
 #endif
 }
 
+/* Can r be closed? A closed handle points at itself (r->next == r: never
+ * so while open, in a queue or a list); one never opened has no
+ * executor. Closing either would count an open handle less, and a count
+ * wrapped to ~0 hides every stall: reported instead. */
+WEFT_API int exec_remote_closable_(const exec_remote_t *r) {
+    if (r->next == r || !r->ex) {
+        FUTURE_MISUSE("exec_remote_close of a handle that is not open (closed "
+                      "twice, or never exec_remote_init'ed): close each once");
+        return 0;
+    }
+    return 1;
+}
+
 /* On the executor thread: whom the next wake is for (usually cx->waker). */
 WEFT_API void exec_remote_set_waker(exec_remote_t *r, future_waker_t *w) { r->waker = w; }
 
@@ -1822,12 +1844,14 @@ WEFT_API void exec_drain_remote_(exec_t *ex) {
  * more: wait for wakes still inside exec_remote_wake, and make sure r is
  * not queued, so that r's memory (and the executor) may go. */
 WEFT_API void exec_remote_close(exec_remote_t *r) {
+    if (!exec_remote_closable_(r)) return;
     r->waker = 0;
     while (EXEC_LOAD_(&r->pending) || EXEC_LOAD_(&r->busy)) {
         exec_drain_remote_(r->ex); /* it may still be mid-push: then retry */
         if (EXEC_LOAD_(&r->pending) || EXEC_LOAD_(&r->busy)) sched_yield();
     }
     r->ex->nremote--;
+    r->next = r; /* closed (see exec_remote_closable_) */
 }
 
 #else /* EXEC_BACKEND_BARE */
@@ -1870,11 +1894,14 @@ WEFT_API void exec_drain_remote_(exec_t *ex) {
 /* On the loop, once no interrupt will wake r any more: forget it, so
  * that its memory may go. */
 WEFT_API void exec_remote_close(exec_remote_t *r) {
-    exec_remote_t **p = &r->ex->remote;
+    exec_remote_t **p;
+    if (!exec_remote_closable_(r)) return;
+    p = &r->ex->remote;
     while (*p && *p != r) p = &(*p)->next;
     if (*p) *p = r->next;
     r->waker = 0;
     r->ex->nremote--;
+    r->next = r; /* closed (see exec_remote_closable_) */
 }
 #endif /* EXEC_BACKEND_BARE */
 
@@ -2630,6 +2657,18 @@ WEFT_API int64_t exec_tick_cap_(const exec_t *ex, int64_t timeout) {
 }
 #endif
 
+#ifdef EXEC_BACKEND_BARE
+/* Has the bare executor a clock? It has none until exec_set_tick_clock
+ * (or exec_set_clock) gives one. */
+WEFT_API int exec_has_clock_(const exec_t *ex) {
+#ifdef EXEC_TICK_TIME
+    return ex->tick_fn != 0;
+#else
+    return ex->clock_fn != 0;
+#endif
+}
+#endif
+
 /* Nothing is runnable. Wait for I/O, timers or remote wakes, or jump the
  * paused clock. -EDEADLK if nothing could ever wake a task again; -errno if
  * the wait itself failed. */
@@ -2664,6 +2703,14 @@ WEFT_API int exec_idle_(exec_t *ex) {
 #endif
         return -EDEADLK;
     }
+#ifdef EXEC_BACKEND_BARE
+    if (next != TIMER_NEVER && !ex->paused && !exec_has_clock_(ex)) {
+        FUTURE_MISUSE("a timer waits on the bare backend, which has no clock: time "
+                      "never moves. Call exec_set_tick_clock (or exec_set_clock) "
+                      "after exec_init, or pause the clock");
+        return -EINVAL;
+    }
+#endif
 #ifdef EXEC_TICK_TIME /* next is ticks from now; a wait is at most TIMER_TICK_MAX */
     timeout = ex->paused || next > TIMER_TICK_MAX ? INT32_MAX : (exec_wait_t_)next;
 #else

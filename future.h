@@ -662,7 +662,7 @@ WEFT_API coro_poll_t future_ready_poll_(future_t *self, future_cx_t *cx) {
 
 WEFT_API void future_ready_init(future_ready_t *f, int rc) {
     future_init(&f->fut, future_ready_poll_, 0);
-    f->fut.co.rc = (coro_rc_t)rc;
+    f->fut.co.rc = coro_rc_(rc);
 }
 
 /* Never ready, registers nothing (std::future::pending): for tests, and to

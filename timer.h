@@ -119,12 +119,12 @@
  *     as a too-far deadline saturates to never in nanoseconds: the sleep
  *     registers nothing and waits forever (never early). An interval's
  *     period must be 1 .. TIMER_TICK_MAX (or it fails with -EINVAL).
- *   - The wheel must be advanced at least every 2^31 ticks: a longer
- *     step looks like time going back (it is ignored). exec.h caps each
- *     wait at TIMER_TICK_MAX ticks for that.
+ *   - The wheel must be advanced in steps of less than 2^31 ticks: a step
+ *     of 2^31 or more looks like time going back (it is ignored). exec.h
+ *     caps each wait at TIMER_TICK_MAX ticks for that.
  *   - A deadline given to timer_sleep_until_init or timer_wheel_insert
- *     must be less than 2^31 ticks ahead (more is in the past: ready at
- *     once).
+ *     must be 1 .. TIMER_TICK_MAX ticks ahead: 0, or 2^31 and more, is in
+ *     the past (ready at once; timer_wheel_insert returns 1).
  *   - There are no TIMER_NS / _US / _MS / _SEC (the tick's length is
  *     yours) and TIMER_TICK_SHIFT must be 0; TIMER_LEVELS x
  *     log2(TIMER_SLOTS) may not pass 31 bits (the default there is 5
@@ -137,8 +137,10 @@ typedef uint32_t timer_time_t;
 #define TIMER_NEVER UINT32_MAX /* as a duration: forever */
 #define TIMER_TICK_MAX ((timer_time_t)INT32_MAX) /* the longest finite duration */
 #define TIMER_TIME_BITS_ 32
-/* a before b: their wrapping difference is negative */
-#define TIMER_BEFORE_(a, b) ((int32_t)(uint32_t)((a) - (b)) < 0)
+/* a before b: b is 1 .. 2^31 - 1 ticks after a. Exactly 2^31 apart,
+ * neither is before the other (either way would be a guess): a deadline
+ * that far ahead is in the past, an advance that long is time going back. */
+#define TIMER_BEFORE_(a, b) ((uint32_t)((b) - (a)) - 1u < (uint32_t)INT32_MAX)
 #else
 typedef uint64_t timer_time_t;
 #define TIMER_NS ((uint64_t)1)
@@ -1000,7 +1002,7 @@ WEFT_API coro_poll_t timer_sleep_poll_as_(future_t *self, future_cx_t *cx, int u
     if (s->entry.state == TIMER_IDLE_ && w) {
         timer_time_t now = w->now, deadline = until ? s->arg : now + s->arg;
 #ifdef TIMER_TICK_TIME /* ahead, and (a duration) 1 .. TIMER_TICK_MAX */
-        if (until ? TIMER_BEFORE_(now, deadline) : s->arg - 1u < TIMER_TICK_MAX) {
+        if (TIMER_BEFORE_(now, deadline)) { /* until: ahead; a duration: 1 .. MAX */
 #else
         if (deadline > now && deadline != TIMER_NEVER) {
 #endif
@@ -1054,8 +1056,11 @@ WEFT_API void timer_sleep_reset(timer_sleep_t *s, timer_time_t deadline) {
     timer_sleep_setup_(s, deadline, 1);
 }
 
-/* The deadline (ns) of a sleep: fixed at its first poll (or by _until_init
- * or _reset); TIMER_NEVER before that. */
+/* The deadline (ns, or ticks) of a sleep: fixed at its first poll (or by
+ * _until_init or _reset); TIMER_NEVER before that, and for a sleep that
+ * never ends. In tick time TIMER_NEVER (0xFFFFFFFF) is also a moment the
+ * counter passes: there, ask timer_sleep_t's future whether it is done,
+ * not whether its deadline is TIMER_NEVER. */
 WEFT_API timer_time_t timer_sleep_deadline(const timer_sleep_t *s) { return s->entry.deadline; }
 
 /* ---- timeout ------------------------------------------------------------ */

@@ -329,6 +329,51 @@ static void test_a_stall_is_an_error_not_a_hang(void) {
     exec_destroy(&ex);
 }
 
+/* Counts that pair calls (open remote handles, clock holds) keep every
+ * stall visible: a close or an unhold too many is reported and changes
+ * nothing (a count wrapped to ~0 would say "something may still wake
+ * them", and the stall would be a hang). */
+static void test_unpaired_closes_keep_stalls_visible(void) {
+    exec_remote_t r, never;
+    forever_t f = ASYNC_NEW(forever);
+    setup(0);
+    exec_remote_init(&r, &ex);
+    exec_remote_close(&r);
+    CHECK_MISUSE(exec_remote_close(&r), "not open");
+    memset(&never, 0, sizeof never);
+    CHECK_MISUSE(exec_remote_close(&never), "not open");
+    CHECK_EQ(ex.nremote, 0);
+    CHECK(ex.remote == 0);
+    CHECK_MISUSE(exec_clock_unhold(&ex), "without an exec_clock_hold");
+    CHECK_EQ(ex.holds, 0);
+    exec_clock_hold(&ex);
+    exec_clock_unhold(&ex);
+    CHECK_EQ(ex.holds, 0);
+    CHECK_EQ(exec_block_on(&ex, &f), -EDEADLK);
+    exec_remote_init(&r, &ex); /* a closed handle opens again */
+    CHECK_EQ(ex.nremote, 1);
+    exec_remote_close(&r);
+    CHECK_EQ(ex.nremote, 0);
+    exec_destroy(&ex);
+}
+
+/* A timer on a bare executor with no clock would wait forever (time never
+ * moves): exec_block_on reports it and says -EINVAL. Paused, time jumps
+ * and no clock is needed. */
+static void test_a_timer_without_a_clock_is_refused(void) {
+    nap_t a = ASYNC_NEW(nap, .ms = 10), b = ASYNC_NEW(nap, .ms = 10);
+    CHECK_EQ(exec_init(&ex), 0);
+    exec_set_idle(&ex, board_idle, 0);
+    idles = 0;
+    CHECK_MISUSE(CHECK_EQ(exec_block_on(&ex, &a), -EINVAL), "no clock");
+    CHECK_EQ(ex.nlive, 0);
+    CHECK_EQ(idles, 0);
+    exec_clock_pause(&ex);
+    CHECK_EQ(exec_block_on(&ex, &b), 0);
+    CHECK_EQ(b.woke, 10 * MS);
+    exec_destroy(&ex);
+}
+
 static void test_paused_clock(void) {
     nap_t a = ASYNC_NEW(nap, .ms = 5000);
     setup(0);
@@ -462,6 +507,8 @@ int main(void) {
     RUN(test_spawn_join_abort);
     RUN(test_a_stall_is_an_error_not_a_hang);
     RUN(test_paused_clock);
+    RUN(test_unpaired_closes_keep_stalls_visible);
+    RUN(test_a_timer_without_a_clock_is_refused);
     RUN(test_tick_clock_misuse_and_replacement);
     RUN(test_without_an_idle_hook_it_spins);
 #ifdef EXEC_TICK_TIME

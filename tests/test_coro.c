@@ -604,18 +604,37 @@ static void test_resume_point_and_result_types(void) {
 #else
     CHECK_EQ(sizeof f.co.rc, sizeof(int));
 #endif
-    /* Every negative errno value survives; the rest is the type's. */
+    /* Every negative errno value survives. A code out of a narrowed
+     * type's range is reported and kept at the range's end: its sign
+     * (success or error) stays, as 40000 stored as int16_t would not. */
     memset(&f, 0, sizeof f);
     coro_finish(&f.co, -4095);
     CHECK_EQ(f.co.rc, -4095);
-    coro_finish(&f.co, 70000);
-    CHECK_EQ(f.co.rc, (coro_rc_t)70000);
     ret_t r;
     memset(&r, 0, sizeof r);
     r.code = -125;
     CHECK_EQ(ret_run(&r), CORO_PENDING);
     CHECK_EQ(ret_run(&r), CORO_READY);
     CHECK_EQ(r.co.rc, -125);
+    if (sizeof(coro_rc_t) < sizeof(int)) {
+        int max = (1 << (sizeof(coro_rc_t) * 8 - 1)) - 1;
+        CHECK_MISUSE(coro_finish(&f.co, 70000), "CORO_RC_T");
+        CHECK_EQ(f.co.rc, max);
+        CHECK_MISUSE(coro_finish(&f.co, -70000), "CORO_RC_T");
+        CHECK_EQ(f.co.rc, -max - 1);
+        coro_finish(&f.co, max); /* the ends themselves fit */
+        CHECK_EQ(f.co.rc, max);
+        coro_finish(&f.co, -max - 1);
+        CHECK_EQ(f.co.rc, -max - 1);
+        memset(&r, 0, sizeof r);
+        r.code = 40000;
+        CHECK_EQ(ret_run(&r), CORO_PENDING);
+        CHECK_MISUSE(CHECK_EQ(ret_run(&r), CORO_READY), "CORO_RC_T");
+        CHECK_EQ(r.co.rc, max);
+    } else {
+        coro_finish(&f.co, 70000);
+        CHECK_EQ(f.co.rc, 70000);
+    }
 }
 
 /* CORO_NO_TRACE takes co.at out of coro_t; CORO_INIT matches either way. */

@@ -423,6 +423,30 @@ static void test_stall_is_reported_not_hung(void) {
     CHECK_EQ(p.drops, 1);
 }
 
+/* A close or an unhold too many is reported and counts nothing: a count
+ * of open handles or holds wrapped to ~0 would turn every later stall
+ * into a hang (something "may still wake them"). */
+static void test_unpaired_closes_keep_stalls_visible(void) {
+    exec_remote_t r, never;
+    probe_t q;
+    setup();
+    exec_remote_init(&r, &ex);
+    exec_remote_close(&r);
+    CHECK_MISUSE(exec_remote_close(&r), "not open");
+    memset(&never, 0, sizeof never);
+    CHECK_MISUSE(exec_remote_close(&never), "not open");
+    CHECK_EQ(ex.nremote, 0);
+    CHECK_MISUSE(exec_clock_unhold(&ex), "without an exec_clock_hold");
+    CHECK_EQ(ex.holds, 0);
+    probe_init(&q);
+    CHECK_EQ(exec_block_on(&ex, &q.fut), -EDEADLK);
+    exec_remote_init(&r, &ex); /* a closed handle opens again */
+    CHECK_EQ(ex.nremote, 1);
+    exec_remote_close(&r);
+    CHECK_EQ(ex.nremote, 0);
+    exec_destroy(&ex);
+}
+
 /* exec_dump prints where each task is suspended, file:line per frame. */
 typedef struct {
     future_t fut;
@@ -1327,6 +1351,7 @@ int main(void) {
     RUN(test_shutdown_drops_every_live_task);
     RUN(test_spawn_during_shutdown_is_refused);
     RUN(test_stall_is_reported_not_hung);
+    RUN(test_unpaired_closes_keep_stalls_visible);
     RUN(test_async_backtrace);
     RUN(test_nested_block_on_is_refused);
     RUN(test_block_on_leaves_other_tasks_running);

@@ -58,7 +58,7 @@ static tm_t T[NT];
 static timer_wheel_t W;
 static uint64_t anow; /* the model's clock, unwrapped: W.now is its low 32 bits */
 static uint64_t mseq_next, rng, last_fire_adl, last_fire_seq;
-static unsigned long long steps, nfired, njumps, nwraps, nnever, nlong;
+static unsigned long long steps, nfired, njumps, nwraps, nnever, nlong, nhalf;
 static int depth;
 
 static uint64_t rnd(void) {
@@ -146,9 +146,9 @@ static void do_register(tm_t *t, uint64_t dur) {
     if (t->live || t->pending) return;
     if (t->kind == 0) {
         int rc;
-        if (dur > 0xFFFFFFFFu || dur == (uint64_t)TIMER_TICK_MAX + 1) return; /* 2^31: either */
+        if (dur > 0xFFFFFFFFu) return;
         rc = timer_wheel_insert(&W, &t->e, W.now + d32, &t->w);
-        if (dur == 0 || dur > TIMER_TICK_MAX) { /* due, or 2^31 ahead: in the past */
+        if (dur == 0 || dur > TIMER_TICK_MAX) { /* due, or 2^31 and more ahead: in the past */
             if (rc != 1) FAIL("insert %llu ticks ahead linked", (unsigned long long)dur);
             return;
         }
@@ -157,7 +157,7 @@ static void do_register(tm_t *t, uint64_t dur) {
         future_cx_t cx;
         coro_poll_t r;
         int until = (int)below(2);
-        if (until && dur > TIMER_TICK_MAX) dur = d32 = (uint32_t)below(TIMER_TICK_MAX);
+        if (until && dur > (uint64_t)TIMER_TICK_MAX + 1) dur = d32 = (uint32_t)below(TIMER_TICK_MAX);
         if (until) timer_sleep_until_init(&t->s, W.now + d32);
         else timer_sleep_init(&t->s, dur > 0xFFFFFFFFu ? TIMER_NEVER : d32);
         memset(&cx, 0, sizeof cx);
@@ -170,8 +170,9 @@ static void do_register(tm_t *t, uint64_t dur) {
             nnever++;
             return;
         }
-        if (dur == 0) {
+        if (dur == 0 || dur > TIMER_TICK_MAX) { /* due, or until 2^31 ahead: in the past */
             if (r != CORO_READY || future_err(&t->s.fut) != 0) FAIL("due sleep not ready");
+            nhalf += dur != 0;
             return;
         }
         if (r != CORO_PENDING || t->s.entry.state != TIMER_LINKED_) FAIL("sleep not linked");
@@ -279,8 +280,9 @@ static void run_fuzz(unsigned long long n, uint64_t seed) {
         check_model();
     }
     printf("ok: %llu steps, %llu fired, %llu paused jumps, %llu 32-bit wraps crossed, "
-           "%llu sleeps of never, %llu timers over 2^30 ahead (a round: %llu ticks)\n",
-           steps, nfired, njumps, nwraps, nnever, nlong, (unsigned long long)ROUND);
+           "%llu sleeps of never, %llu timers over 2^30 ahead, %llu deadlines 2^31 and "
+           "more ahead (past) (a round: %llu ticks)\n",
+           steps, nfired, njumps, nwraps, nnever, nlong, nhalf, (unsigned long long)ROUND);
 }
 
 static unsigned long long fuzz_steps(void) {
