@@ -62,12 +62,15 @@
  *   sync_oneshot_recv_t sync_oneshot_recv_init(&r, &o, &out),
  *   sync_oneshot_tx_drop / _rx_drop / _is_closed
  *   sync_bcast_init(&b, buf, cap, elem), sync_bcast_subscribe(&rx, &b) /
- *   sync_bcast_unsubscribe(&rx), sync_bcast_send(&b, &val) (never waits),
+ *   sync_bcast_unsubscribe(&rx) (SYNC_BCAST_SUBSCRIBE(&rx, &b) in a
+ *   body: the frame's, unsubscribed when it ends or is dropped),
+ *   sync_bcast_send(&b, &val) (never waits),
  *   sync_bcast_recv_t sync_bcast_recv_init(&r, &rx, &out) (r.lagged),
  *   sync_bcast_try_recv(&rx, &out, &lagged), sync_bcast_close,
  *   sync_bcast_len(&rx) / _receiver_count / _is_closed
  *   sync_watch_init(&w, &slot, size), sync_watch_subscribe(&rx, &w) /
- *   _unsubscribe, sync_watch_send(&w, &val), sync_watch_send_if_modified(&w,
+ *   _unsubscribe (SYNC_WATCH_SUBSCRIBE(&rx, &w): the frame's, as above),
+ *   sync_watch_send(&w, &val), sync_watch_send_if_modified(&w,
  *   fn, arg), sync_watch_changed_t sync_watch_changed_init(&c, &rx),
  *   sync_watch_borrow / _borrow_and_update / _copy(&rx, &out),
  *   sync_watch_has_changed, sync_watch_close, _receiver_count / _is_closed
@@ -1251,6 +1254,8 @@ typedef struct sync_bcast_rx {
     sync_bcast_t *b; /* 0: not subscribed */
     uint64_t next;   /* sequence number of the next value to take */
     size_t at;       /* its slot (next % cap, kept without a division) */
+    future_owned_t own; /* SYNC_BCAST_SUBSCRIBE: in its frame's list (the
+                           frame's end unsubscribes), else unlinked */
 } sync_bcast_rx_t;
 
 /* A broadcast channel of cap values of elem bytes each, in buf (cap * elem
@@ -1289,6 +1294,8 @@ WEFT_API void sync_bcast_subscribe(sync_bcast_rx_t *rx, sync_bcast_t *b) {
     rx->b = b;
     rx->next = b->tail;
     rx->at = b->head;
+    rx->own.next = 0;
+    rx->own.pprev = 0;
     b->receivers++;
 }
 
@@ -1439,6 +1446,7 @@ WEFT_API void sync_bcast_unsubscribe(sync_bcast_rx_t *rx) {
                       "subscribed (twice?)");
         return;
     }
+    future_owned_unlink(&rx->own); /* its frame need not any more */
     b->receivers--;
     rx->b = 0;
     for (l = b->q.head; l; l = next) { /* its own recvs: O(waiting), rare */
@@ -1450,6 +1458,30 @@ WEFT_API void sync_bcast_unsubscribe(sync_bcast_rx_t *rx) {
         future_wake(r->w.waker);
     }
 }
+
+/* The frame that owns rx ends (finished, dropped, its task aborted): rx
+ * is unsubscribed, as a Rust Receiver is dropped with its scope. */
+WEFT_API void sync_bcast_owner_gone_(future_owned_t *n) {
+    sync_bcast_rx_t *rx = FUTURE_CONTAINER_OF(n, sync_bcast_rx_t, own);
+    if (rx->b) sync_bcast_unsubscribe(rx);
+}
+
+WEFT_API void sync_bcast_subscribe_owned_(sync_bcast_rx_t *rx, sync_bcast_t *b, future_t *owner) {
+    if (future_owns_(owner, &rx->own)) { /* subscribed again: the old one goes */
+        future_owned_unlink(&rx->own);
+        sync_bcast_owner_gone_(&rx->own);
+    }
+    sync_bcast_subscribe(rx, b);
+    future_own(owner, &rx->own, sync_bcast_owner_gone_);
+}
+
+/* Inside an async body: sync_bcast_subscribe, and rx is this frame's:
+ * unsubscribed when the frame ends, is dropped or its task is aborted,
+ * unless unsubscribed before (tokio drops a Receiver with its scope).
+ * Without it, a receiver in a dropped frame stays counted: the channel
+ * keeps values for a reader that is gone. A receiver handed to a caller
+ * takes the plain sync_bcast_subscribe. */
+#define SYNC_BCAST_SUBSCRIBE(rx, b) sync_bcast_subscribe_owned_((rx), (b), FUTURE_SELF_)
 
 /* ---- watch -------------------------------------------------------------- */
 
@@ -1473,6 +1505,8 @@ typedef struct sync_watch {
 typedef struct sync_watch_rx {
     sync_watch_t *w; /* 0: not subscribed */
     uint64_t seen;   /* the version it has seen */
+    future_owned_t own; /* SYNC_WATCH_SUBSCRIBE: in its frame's list (the
+                           frame's end unsubscribes), else unlinked */
 } sync_watch_rx_t;
 
 /* A watch whose value (size bytes) lives in slot, which already holds the
@@ -1499,6 +1533,8 @@ WEFT_API int sync_watch_is_closed(const sync_watch_t *w) { return w->closed; }
 WEFT_API void sync_watch_subscribe(sync_watch_rx_t *rx, sync_watch_t *w) {
     rx->w = w;
     rx->seen = w->version;
+    rx->own.next = 0;
+    rx->own.pprev = 0;
     w->receivers++;
 }
 
@@ -1667,6 +1703,7 @@ WEFT_API void sync_watch_unsubscribe(sync_watch_rx_t *rx) {
                       "(twice?)");
         return;
     }
+    future_owned_unlink(&rx->own); /* its frame need not any more */
     w->receivers--;
     rx->w = 0;
     for (l = w->q.head; l; l = next) { /* its own waits: O(waiting), rare */
@@ -1678,6 +1715,27 @@ WEFT_API void sync_watch_unsubscribe(sync_watch_rx_t *rx) {
         future_wake(c->wt.waker);
     }
 }
+
+/* The frame that owns rx ends: rx is unsubscribed (as for broadcast). */
+WEFT_API void sync_watch_owner_gone_(future_owned_t *n) {
+    sync_watch_rx_t *rx = FUTURE_CONTAINER_OF(n, sync_watch_rx_t, own);
+    if (rx->w) sync_watch_unsubscribe(rx);
+}
+
+WEFT_API void sync_watch_subscribe_owned_(sync_watch_rx_t *rx, sync_watch_t *w, future_t *owner) {
+    if (future_owns_(owner, &rx->own)) { /* subscribed again: the old one goes */
+        future_owned_unlink(&rx->own);
+        sync_watch_owner_gone_(&rx->own);
+    }
+    sync_watch_subscribe(rx, w);
+    future_own(owner, &rx->own, sync_watch_owner_gone_);
+}
+
+/* Inside an async body: sync_watch_subscribe, and rx is this frame's:
+ * unsubscribed when the frame ends, is dropped or its task is aborted,
+ * unless unsubscribed before. A receiver handed to a caller takes the
+ * plain sync_watch_subscribe. */
+#define SYNC_WATCH_SUBSCRIBE(rx, w) sync_watch_subscribe_owned_((rx), (w), FUTURE_SELF_)
 
 /* ---- semaphore ---------------------------------------------------------- */
 

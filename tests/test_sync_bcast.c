@@ -998,6 +998,101 @@ static void test_watch_tasks(void) {
     exec_destroy(&ex);
 }
 
+/* ---- receivers a frame owns ----------------------------------------------
+ * SYNC_BCAST_SUBSCRIBE / SYNC_WATCH_SUBSCRIBE: unsubscribed when the frame
+ * ends, is dropped, or its task is aborted; subscribed again, the old
+ * subscription goes first; unsubscribed by hand, the frame's end does
+ * nothing more. A plain receiver in an aborted frame stays counted. */
+typedef struct {
+    future_t fut;
+    sync_bcast_t *b;
+    sync_watch_t *w;
+    int again, by_hand, plain, got;
+    sync_bcast_rx_t rx;
+    sync_watch_rx_t wrx;
+    sync_bcast_recv_t r;
+} listener_t;
+
+static coro_poll_t listener_poll(future_t *self, future_cx_t *cx) {
+    listener_t *f = (listener_t *)self;
+    ASYNC_BEGIN(f);
+    if (f->plain) {
+        sync_bcast_subscribe(&f->rx, f->b);
+        sync_watch_subscribe(&f->wrx, f->w);
+    } else {
+        SYNC_BCAST_SUBSCRIBE(&f->rx, f->b);
+        SYNC_WATCH_SUBSCRIBE(&f->wrx, f->w);
+        if (f->again) {
+            SYNC_BCAST_SUBSCRIBE(&f->rx, f->b);
+            SYNC_WATCH_SUBSCRIBE(&f->wrx, f->w);
+        }
+    }
+    sync_bcast_recv_init(&f->r, &f->rx, &f->got);
+    AWAIT(cx, &f->r);
+    if (f->by_hand) {
+        sync_bcast_unsubscribe(&f->rx);
+        sync_watch_unsubscribe(&f->wrx);
+    }
+    YIELD_NOW(cx);
+    ASYNC_END();
+}
+
+static void test_owned_receivers_go_with_their_frame(void) {
+    int buf[2], slot = 0, one = 1, mode;
+    sync_bcast_t b;
+    sync_watch_t w;
+    setup();
+    sync_bcast_init(&b, buf, 2, sizeof(int));
+    sync_watch_init(&w, &slot, sizeof slot);
+    for (mode = 0; mode < 8; mode++) {
+        listener_t l;
+        exec_task_t t;
+        int aborted = mode & 1, again = (mode >> 1) & 1, by_hand = (mode >> 2) & 1;
+        memset(&l, 0, sizeof l);
+        future_init(&l.fut, listener_poll, 0);
+        l.b = &b;
+        l.w = &w;
+        l.again = again;
+        l.by_hand = by_hand;
+        exec_task_init(&t);
+        CHECK_EQ(exec_spawn(&t, &ex, &l.fut), 0);
+        settle(); /* waiting in its recv */
+        CHECK_EQ(sync_bcast_receiver_count(&b), 1);
+        CHECK_EQ(sync_watch_receiver_count(&w), 1);
+        if (aborted) {
+            exec_abort(&t);
+        } else {
+            CHECK_EQ(sync_bcast_send(&b, &one), 1);
+        }
+        settle();
+        CHECK(exec_task_done(&t));
+        CHECK_EQ(exec_task_err(&t), aborted ? -ECANCELED : 0);
+        CHECK_EQ(sync_bcast_receiver_count(&b), 0);
+        CHECK_EQ(sync_watch_receiver_count(&w), 0);
+        CHECK(l.rx.b == 0 && l.wrx.w == 0);
+    }
+    { /* a plain receiver in an aborted frame stays counted: yours to end */
+        listener_t l;
+        exec_task_t t;
+        memset(&l, 0, sizeof l);
+        future_init(&l.fut, listener_poll, 0);
+        l.b = &b;
+        l.w = &w;
+        l.plain = 1;
+        exec_task_init(&t);
+        CHECK_EQ(exec_spawn(&t, &ex, &l.fut), 0);
+        settle();
+        exec_abort(&t);
+        settle();
+        CHECK_EQ(sync_bcast_receiver_count(&b), 1);
+        CHECK_EQ(sync_watch_receiver_count(&w), 1);
+        sync_bcast_unsubscribe(&l.rx);
+        sync_watch_unsubscribe(&l.wrx);
+        CHECK_EQ(sync_bcast_receiver_count(&b), 0);
+    }
+    exec_destroy(&ex);
+}
+
 int main(void) {
     RUN(test_bcast_every_receiver_sees_every_value);
     RUN(test_bcast_lag_report_then_oldest);
@@ -1012,5 +1107,6 @@ int main(void) {
     RUN(test_watch_drop_at_each_point);
     RUN(test_watch_misuse);
     RUN(test_watch_tasks);
+    RUN(test_owned_receivers_go_with_their_frame);
     return check_summary();
 }
