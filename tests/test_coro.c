@@ -617,7 +617,7 @@ static void test_resume_point_and_result_types(void) {
     CHECK_EQ(ret_run(&r), CORO_READY);
     CHECK_EQ(r.co.rc, -125);
     if (sizeof(coro_rc_t) < sizeof(int)) {
-        int max = (1 << (sizeof(coro_rc_t) * 8 - 1)) - 1;
+        int max = (int)((1u << (sizeof(coro_rc_t) * 8 - 1)) - 1u);
         CHECK_MISUSE(coro_finish(&f.co, 70000), "CORO_RC_T");
         CHECK_EQ(f.co.rc, max);
         CHECK_MISUSE(coro_finish(&f.co, -70000), "CORO_RC_T");

@@ -1237,7 +1237,7 @@ static void test_describe_and_errors_under_the_knobs(void) {
     if (sizeof(coro_rc_t) < sizeof(int)) {
         CHECK_MISUSE(future_ready_init(&r, 70000), "CORO_RC_T");
         CHECK_EQ(future_poll(&r, &cx), CORO_READY);
-        CHECK_EQ(future_err(&r), (1 << (sizeof(coro_rc_t) * 8 - 1)) - 1);
+        CHECK_EQ(future_err(&r), (int)((1u << (sizeof(coro_rc_t) * 8 - 1)) - 1u));
     } else {
         future_ready_init(&r, 70000);
         CHECK_EQ(future_poll(&r, &cx), CORO_READY);
