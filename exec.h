@@ -235,9 +235,9 @@
 #endif
 /* EXEC_STATS (1): 0 leaves out exec_t.stats, the executor's counters
  * (polls, turns, parks...): 64 bytes of RAM (72 with their alignment on
- * a Cortex-M0+) and there ~80 bytes of code for their 64-bit increments. Code that reads ex.stats
- * then does not compile. Not with EXEC_METRICS (its timer_fires lives
- * there). */
+ * a Cortex-M0+) and there ~80 bytes of code for their 64-bit
+ * increments. Code that reads ex.stats then does not compile. Not with
+ * EXEC_METRICS (its timer_fires lives there). */
 #ifndef EXEC_STATS
 #define EXEC_STATS 1
 #endif
@@ -389,8 +389,8 @@ typedef struct exec_task_metrics {
 
 /* A task, beside its future, in memory the caller owns: 96 bytes on
  * 64-bit (52 on 32-bit, 48 with CORO_RC_T=int16_t), 144 (100 to 104)
- * with EXEC_METRICS, as each union below holds one word that two uses share, never
- * needed at once (a state bit says which one is there). Read the task
+ * with EXEC_METRICS, as each union below holds one word that two uses
+ * share, never needed at once (a state bit says which one is there). Read the task
  * through the functions (exec_task_name...), not the fields. (No union on
  * the ready-queue link: a store through a union may alias the state, and
  * clang then reloads it on every wake.) */
@@ -2398,8 +2398,8 @@ WEFT_API void exec_dump(const exec_t *ex, FILE *out) {
  * and longest poll) and its time queued (woken or spawned, not yet
  * polled): exec_task_metrics(t), and exec_dump shows them under each
  * task. Per executor, exec_t.stats counts polls, turns, parks, io_events,
- * remote wakes and timer_fires, always (unless EXEC_STATS is 0). The time is the executor's clock,
- * read twice a poll and once a wake while metrics are on; paused, it
+ * remote wakes and timer_fires, always (unless EXEC_STATS is 0). The
+ * time is the executor's clock, read twice a poll and once a wake while metrics are on; paused, it
  * stands still: a test then sees polls of 0 ns, and exact queued times.
  *
  * Hooks (tokio's runtime::Builder on_task_spawn, on_before_task_poll,
