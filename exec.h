@@ -1844,12 +1844,15 @@ WEFT_API void exec_drain_remote_(exec_t *ex) {
  * more: wait for wakes still inside exec_remote_wake, and make sure r is
  * not queued, so that r's memory (and the executor) may go. */
 WEFT_API void exec_remote_close(exec_remote_t *r) {
-    if (!exec_remote_closable_(r)) return;
-    r->waker = 0;
-    while (EXEC_LOAD_(&r->pending) || EXEC_LOAD_(&r->busy)) {
-        exec_drain_remote_(r->ex); /* it may still be mid-push: then retry */
-        if (EXEC_LOAD_(&r->pending) || EXEC_LOAD_(&r->busy)) sched_yield();
+    if (r->ex) {
+        r->waker = 0;
+        while (EXEC_LOAD_(&r->pending) || EXEC_LOAD_(&r->busy)) {
+            exec_drain_remote_(r->ex); /* it may still be mid-push: then retry */
+            if (EXEC_LOAD_(&r->pending) || EXEC_LOAD_(&r->busy)) sched_yield();
+        }
     }
+    /* Only now: a wake still in flight writes r->next (its push). */
+    if (!exec_remote_closable_(r)) return;
     r->ex->nremote--;
     r->next = r; /* closed (see exec_remote_closable_) */
 }
